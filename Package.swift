@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SwiftReg",
+    products: [
+        .executable(name: "swiftreg", targets: ["swiftreg"]),
+        .library(name: "RegCore", targets: ["RegCore"]),
+        .library(name: "RegKernels", targets: ["RegKernels"]),
+        .library(name: "RegIO", targets: ["RegIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Thin system-library shims: one header each, linked from Debian packages.
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"])]),
+
+        .target(name: "RegCore"),
+        .target(name: "RegKernels", dependencies: ["RegCore"]),
+        .target(name: "RegIO", dependencies: ["RegCore", "CZlib", "CPNG", "CTurboJPEG"]),
+        .executableTarget(name: "swiftreg", dependencies: [
+            "RegCore", "RegKernels", "RegIO",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .target(name: "RegTestSupport", dependencies: ["RegCore"], path: "Tests/RegTestSupport"),
+        .testTarget(name: "RegCoreTests", dependencies: ["RegCore", "RegTestSupport"]),
+        .testTarget(name: "RegKernelsTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTestSupport"]),
+        .testTarget(name: "RegIOTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTestSupport"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SwiftRegCLITests", dependencies: ["RegCore", "RegIO", "RegTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,93 @@
+import RegCore
+import CZlib
+
+/// zlib inflate and deflate of whole buffers (gzip or zlib framing, detected on read).
+enum Gzip {
+    /// True when `bytes` start with the gzip magic.
+    static func isGzip(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b }
+
+    /// Decompresses a gzip or zlib stream (concatenated gzip members included).
+    /// - Parameters:
+    ///   - limit: stop once this many bytes are out (the caller knows how many it needs).
+    ///   - sizeHint: expected output size, to allocate once.
+    static func inflate(_ input: [UInt8], path: String, limit: Int = .max, sizeHint: Int = 0) throws -> [UInt8] {
+        var hint = sizeHint
+        if hint == 0, isGzip(input), input.count >= 8 {
+            // gzip trailer ISIZE: uncompressed size mod 2^32.
+            let n = input.count
+            hint = Int(input[n - 4]) | Int(input[n - 3]) << 8 | Int(input[n - 2]) << 16 | Int(input[n - 1]) << 24
+        }
+        var out = [UInt8](repeating: 0, count: max(min(hint, limit), 1 << 16))
+        var produced = 0
+        var stream = z_stream()
+        guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw RegError.unreadableFile(path: path, reason: "zlib initialisation failed")
+        }
+        defer { inflateEnd(&stream) }
+        try input.withUnsafeBufferPointer { inBuf in
+            stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
+            stream.avail_in = UInt32(inBuf.count)
+            while produced < limit {
+                if produced == out.count { out.append(contentsOf: [UInt8](repeating: 0, count: out.count)) }
+                let status: Int32 = out.withUnsafeMutableBufferPointer { o in
+                    let room = min(o.count - produced, limit - produced, Int(UInt32.max))
+                    stream.next_out = o.baseAddress! + produced
+                    stream.avail_out = UInt32(room)
+                    let s = CZlib.inflate(&stream, Z_NO_FLUSH)
+                    produced += room - Int(stream.avail_out)
+                    return s
+                }
+                if status == Z_STREAM_END {
+                    // Another gzip member may follow.
+                    if stream.avail_in > 0, inflateReset(&stream) == Z_OK { continue }
+                    break
+                }
+                if status == Z_BUF_ERROR && stream.avail_in == 0 { break }   // input ended early
+                if status != Z_OK && status != Z_BUF_ERROR {
+                    let msg = stream.msg.map { String(cString: $0) } ?? "code \(status)"
+                    throw RegError.unreadableFile(path: path, reason: "corrupt compressed data (\(msg))")
+                }
+            }
+        }
+        out.removeSubrange(produced...)
+        return out
+    }
+
+    /// Compresses `chunks` as one gzip member (or a zlib stream when `zlibFraming`).
+    static func deflate(_ chunks: [[UInt8]], level: Int32 = 6, zlibFraming: Bool = false) -> [UInt8] {
+        var stream = z_stream()
+        let windowBits: Int32 = zlibFraming ? 15 : 15 + 16
+        deflateInit2_(&stream, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        defer { deflateEnd(&stream) }
+        let total = chunks.reduce(0) { $0 + $1.count }
+        var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(total))) + 64)
+        var produced = 0
+        for (k, chunk) in chunks.enumerated() {
+            chunk.withUnsafeBufferPointer { inBuf in
+                stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
+                stream.avail_in = UInt32(inBuf.count)
+                let flush = k == chunks.count - 1 ? Z_FINISH : Z_NO_FLUSH
+                repeat {
+                    if produced == out.count { out.append(contentsOf: [UInt8](repeating: 0, count: 1 << 20)) }
+                    out.withUnsafeMutableBufferPointer { o in
+                        let room = o.count - produced
+                        stream.next_out = o.baseAddress! + produced
+                        stream.avail_out = UInt32(room)
+                        _ = CZlib.deflate(&stream, flush)
+                        produced += room - Int(stream.avail_out)
+                    }
+                } while stream.avail_in > 0 || (flush == Z_FINISH && stream.avail_out == 0)
+            }
+        }
+        if chunks.isEmpty {
+            out.withUnsafeMutableBufferPointer { o in
+                stream.next_out = o.baseAddress!
+                stream.avail_out = UInt32(o.count)
+                _ = CZlib.deflate(&stream, Z_FINISH)
+                produced = o.count - Int(stream.avail_out)
+            }
+        }
+        out.removeSubrange(produced...)
+        return out
+    }
+}

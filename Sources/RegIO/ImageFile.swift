@@ -1,0 +1,116 @@
+import RegCore
+import Foundation
+
+/// The image file formats SwiftReg reads and writes.
+public enum ImageFormat: String, Sendable, CaseIterable {
+    case nifti = "NIfTI"
+    case metaImage = "MetaImage"
+    case nrrd = "NRRD"
+    case png = "PNG"
+    case jpeg = "JPEG"
+
+    /// File name endings of each format, lower case.
+    public var extensions: [String] {
+        switch self {
+        case .nifti: return [".nii", ".nii.gz"]
+        case .metaImage: return [".mha", ".mhd"]
+        case .nrrd: return [".nrrd", ".nhdr"]
+        case .png: return [".png"]
+        case .jpeg: return [".jpg", ".jpeg"]
+        }
+    }
+
+    /// Whether SwiftReg can write the format.
+    public var isWritable: Bool { self != .jpeg }
+}
+
+/// What a reader found in a file besides the voxels.
+public struct ImageFileInfo: Sendable {
+    public var path: String
+    public var format: ImageFormat
+    /// The voxel type as stored on disk (before any intensity scaling), e.g. `"int16"`.
+    public var storedType: String
+    /// Problems in the header that SwiftReg resolved, in words (e.g. shear dropped, qform and
+    /// sform disagreeing). Empty for a clean header.
+    public var faults: [String] = []
+    /// NIfTI intent code, when the file has one.
+    public var intentCode: Int = 0
+    /// Intensity scaling applied on read (`value = stored · slope + intercept`), when not identity.
+    public var scaling: (slope: Double, intercept: Double)?
+}
+
+/// An image read from a file, with what the reader found in the header.
+public struct LoadedImage: Sendable {
+    public var image: AnyImage
+    public var info: ImageFileInfo
+}
+
+/// Options for writing image files.
+public struct ImageWriteOptions: Sendable {
+    /// NIfTI version to write (1 or 2). Version 2 is chosen anyway when a size exceeds 32767.
+    public var niftiVersion: Int = 1
+    /// zlib level (1–9) for `.nii.gz`, compressed `.mha` and gzip NRRD.
+    public var compressionLevel: Int32 = 6
+    /// Compress MetaImage and NRRD voxel data (gzip/zlib).
+    public var compress: Bool = false
+
+    public init(niftiVersion: Int = 1, compressionLevel: Int32 = 6, compress: Bool = false) {
+        self.niftiVersion = niftiVersion
+        self.compressionLevel = compressionLevel
+        self.compress = compress
+    }
+}
+
+/// Reads and writes images in any supported format, chosen by the file's extension.
+///
+/// ```swift
+/// let loaded = try ImageFile.read("brain.nii.gz")
+/// print(loaded.image.geometry.orientationCode, loaded.info.faults)
+/// try ImageFile.write(loaded.image, to: "brain.mha")
+/// ```
+public enum ImageFile {
+    /// Every extension SwiftReg understands.
+    public static var supportedExtensions: [String] { ImageFormat.allCases.flatMap(\.extensions) }
+
+    /// The format named by the extension of `path`.
+    /// - Throws: `RegError.unsupportedFormat`, listing the supported extensions.
+    public static func format(of path: String) throws -> ImageFormat {
+        let lower = path.lowercased()
+        for f in ImageFormat.allCases where f.extensions.contains(where: { lower.hasSuffix($0) }) { return f }
+        throw RegError.unsupportedFormat(path: path, supported: supportedExtensions)
+    }
+
+    /// Reads an image.
+    /// - Throws: `RegError` naming the file and the field at fault.
+    public static func read(_ path: String) throws -> LoadedImage {
+        let format = try format(of: path)
+        do {
+            switch format {
+            case .nifti: return try NIfTI.read(path)
+            case .metaImage: return try MetaImage.read(path)
+            case .nrrd: return try NRRD.read(path)
+            case .png: return try PNGFile.read(path)
+            case .jpeg: return try JPEGFile.read(path)
+            }
+        } catch let error as RegError {
+            throw error.attributed(to: path)
+        }
+    }
+
+    /// Writes an image, to a temporary name first, renamed when complete.
+    public static func write(_ image: AnyImage, to path: String, options: ImageWriteOptions = .init()) throws {
+        let format = try format(of: path)
+        switch format {
+        case .nifti: try NIfTI.write(image, to: path, options: options)
+        case .metaImage: try MetaImage.write(image, to: path, options: options)
+        case .nrrd: try NRRD.write(image, to: path, options: options)
+        case .png: try PNGFile.write(image, to: path)
+        case .jpeg: throw RegError.unwritableFile(path: path, reason: "JPEG is read-only in SwiftReg (lossy); write .png instead")
+        }
+    }
+
+    /// Writes a typed image.
+    public static func write<T: VoxelScalar>(_ image: Image<T>, to path: String, options: ImageWriteOptions = .init()) throws {
+        try write(AnyImage(image), to: path, options: options)
+    }
+}

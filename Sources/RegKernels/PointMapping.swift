@@ -1,0 +1,49 @@
+import RegCore
+
+/// How a point of the target grid finds its source point, in physical LPS mm:
+/// `p = matrix · (x + u(x)) + translation`, where `u` is an optional displacement field on the
+/// target grid. This is a dense warp followed by an affine map, the order in which ANTs applies
+/// `-t affine -t warp` chains to fixed-space points (the warp's field is looked up first).
+///
+/// ```swift
+/// let shift = PointMapping(translation: SIMD3(2, 0, 0))            // sample 2 mm to the left
+/// let warp = PointMapping(displacement: field)                   // x ↦ x + u(x)
+/// let out = try Resampler.resample(moving, onto: fixed.geometry, mapping: warp)
+/// ```
+public struct PointMapping: Sendable {
+    public var matrix: Matrix3
+    public var translation: SIMD3<Double>
+    /// A displacement field on the target grid (LPS mm), applied before the affine part.
+    public var displacement: VectorField?
+
+    public init(matrix: Matrix3 = .identity, translation: SIMD3<Double> = .zero, displacement: VectorField? = nil) {
+        self.matrix = matrix
+        self.translation = translation
+        self.displacement = displacement
+    }
+
+    /// The identity: each target point samples the source at the same physical point.
+    public static let identity = PointMapping()
+
+    /// The source point of a physical target point whose voxel offset in the field is `offset`.
+    public func map(_ x: SIMD3<Double>, fieldOffset offset: Int? = nil) -> SIMD3<Double> {
+        var y = x
+        if let u = displacement, let o = offset {
+            y += SIMD3(Double(u.vectors[3 * o]), Double(u.vectors[3 * o + 1]), Double(u.vectors[3 * o + 2]))
+        }
+        return matrix * y + translation
+    }
+}
+
+/// How a resampler reads between voxels.
+public enum Interpolation: String, Sendable, Codable, CaseIterable {
+    /// The closest voxel (ties round up, as ITK does).
+    case nearest
+    /// Trilinear (bilinear in 2-D).
+    case linear
+    /// Cubic B-spline on prefiltered coefficients: interpolates the samples exactly.
+    case bspline
+    /// For label images: the label with the largest summed trilinear weight among the 8
+    /// neighbours; never produces a label that is not in the input.
+    case label
+}

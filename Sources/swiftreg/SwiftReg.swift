@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import RegCore
+
+/// `swiftreg`: the command-line tool.
+@main
+struct SwiftReg: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "swiftreg",
+        abstract: "Medical image registration toolkit: inspect, convert and resample images.",
+        discussion: """
+        Physical space is LPS millimetres, as in ITK, ANTs and DICOM. Formats are chosen by extension: \
+        .nii .nii.gz .mha .mhd .nrrd .nhdr .png (read/write), .jpg .jpeg (read).
+        Exit status: 0 success, 1 bad input (unreadable file, bad header), 2 bad usage.
+        """,
+        version: "0.1.0",
+        subcommands: [InfoCommand.self, ConvertCommand.self, ResampleCommand.self, BenchCommand.self])
+
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as RegError {
+            FileHandle.standardError.write(Data("swiftreg: error: \(error)\n".utf8))
+            Foundation.exit(1)
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                print(message)
+                Foundation.exit(0)
+            }
+            FileHandle.standardError.write(Data("\(message)\n".utf8))
+            Foundation.exit(2)
+        }
+    }
+}
+
+/// Options every subcommand takes.
+struct CommonOptions: ParsableArguments {
+    @Option(name: .long, help: "Threads to use (default: all cores). Results do not depend on it.")
+    var threads: Int?
+
+    func apply() throws {
+        if let t = threads {
+            guard t >= 1 else { throw ValidationError("--threads must be ≥ 1, found \(t)") }
+            Parallelism.threadCount = t
+        }
+    }
+}
