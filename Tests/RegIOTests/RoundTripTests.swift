@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+import RegCore
+import RegIO
+import RegTestSupport
+
+/// Write then read back: voxels identical, geometry identical (to float32 precision for NIfTI-1).
+@Suite struct RoundTripTests {
+    /// (file name, options, geometry tolerance)
+    static let formats: [(String, ImageWriteOptions, Double)] = [
+        ("a.nii", .init(), 1e-5),
+        ("a.nii.gz", .init(), 1e-5),
+        ("a2.nii.gz", .init(niftiVersion: 2), 1e-12),
+        ("a.mha", .init(), 0),
+        ("a.mhd", .init(), 0),
+        ("z.mha", .init(compress: true), 0),
+        // NRRD stores direction × spacing: exact up to the last bit of a double.
+        ("a.nrrd", .init(), 1e-14),
+        ("a.nhdr", .init(), 1e-14),
+        ("z.nrrd", .init(compress: true), 1e-14),
+        ("z.nhdr", .init(compress: true), 1e-14),
+    ]
+
+    static let cases: [(String, VoxelType)] = formats.map(\.0).flatMap { f in VoxelType.allCases.map { (f, $0) } }
+
+    static func options(_ name: String) -> (ImageWriteOptions, Double) {
+        let f = formats.first { $0.0 == name }!
+        return (f.1, f.2)
+    }
+
+    @Test(arguments: cases)
+    func obliqueAnisotropic3D(file: String, type: VoxelType) throws {
+        let folder = TemporaryFolder()
+        let (options, tolerance) = Self.options(file)
+        let range: ClosedRange<Double> = type == .int8 ? -100...100 : (type.isInteger ? 0...250 : -1e3...1e3)
+        let image = AnyImage(Phantoms.randomImage(Double.self, on: Phantoms.obliqueGeometry(), range: range)).converted(to: type)
+        let path = folder.file(file)
+        try ImageFile.write(image, to: path, options: options)
+        let back = try ImageFile.read(path)
+        #expect(back.image.voxelType == type)
+        #expect(back.image == image.with(geometry: back.image.geometry), "voxels differ")
+        #expect(Approx.sameGeometry(back.image.geometry, image.geometry, tolerance: tolerance))
+        #expect(back.info.faults.isEmpty)
+    }
+
+    @Test(arguments: formats.map(\.0))
+    func oblique2DAndMultiComponent(file: String) throws {
+        let folder = TemporaryFolder()
+        let (options, tolerance) = Self.options(file)
+        let flat = AnyImage(Phantoms.randomImage(Float.self, on: Phantoms.oblique2DGeometry(), seed: 3))
+        try ImageFile.write(flat, to: folder.file(file), options: options)
+        let flatBack = try ImageFile.read(folder.file(file)).image
+        #expect(flatBack.geometry.dimension == 2)
+        #expect(Approx.sameGeometry(flatBack.geometry, flat.geometry, tolerance: tolerance))
+        #expect(flatBack == flat.with(geometry: flatBack.geometry))
+
+        let vectors = AnyImage(Phantoms.randomImage(Float.self, on: Phantoms.obliqueGeometry(size: SIMD3(5, 4, 3)), components: 3, seed: 4))
+        try ImageFile.write(vectors, to: folder.file("v" + file), options: options)
+        let vectorsBack = try ImageFile.read(folder.file("v" + file)).image
+        #expect(vectorsBack.components == 3)
+        #expect(vectorsBack == vectors.with(geometry: vectorsBack.geometry))
+    }
+
+    @Test func displacementFieldsAreVectorNIfTI() throws {
+        let folder = TemporaryFolder()
+        var u = VectorField(geometry: Phantoms.obliqueGeometry(size: SIMD3(6, 5, 4)))
+        for i in 0..<u.vectors.count { u.vectors[i] = Float(i % 11) * 0.25 - 1 }
+        try ImageFile.write(u.image, to: folder.file("warp.nii.gz"))
+        let back = try ImageFile.read(folder.file("warp.nii.gz"))
+        #expect(back.info.intentCode == 1007)
+        #expect(try VectorField(image: back.image.floatImage()).vectors == u.vectors)
+
+        var u2 = VectorField(geometry: Phantoms.oblique2DGeometry(size: SIMD2(6, 5)))
+        for i in 0..<u2.geometry.voxelCount { u2.vectors[3 * i] = Float(i); u2.vectors[3 * i + 1] = -Float(i) }
+        try ImageFile.write(u2.image, to: folder.file("warp2d.nii"))
+        let back2 = try ImageFile.read(folder.file("warp2d.nii")).image
+        #expect(back2.geometry.dimension == 2 && back2.components == 2)
+        #expect(try VectorField(image: back2.floatImage()).vectors == u2.vectors)
+        #expect(back2.geometry.sameGrid(as: u2.geometry, tolerance: 1e-5))
+    }
+
+    @Test(arguments: [VoxelType.uint8, .uint16])
+    func png(type: VoxelType) throws {
+        let folder = TemporaryFolder()
+        let g = try Geometry(size: SIMD3(37, 23, 1), dimension: 2)
+        let image = AnyImage(Phantoms.randomImage(Double.self, on: g, range: 0...(type == .uint8 ? 255 : 65535))).converted(to: type)
+        try ImageFile.write(image, to: folder.file("s.png"))
+        let back = try ImageFile.read(folder.file("s.png")).image
+        #expect(back.voxelType == type)
+        #expect(back == image)
+    }
+
+    @Test func pngRefusesWhatItCannotHold() throws {
+        let folder = TemporaryFolder()
+        let volume = AnyImage(Phantoms.randomImage(UInt8.self, on: Phantoms.obliqueGeometry()))
+        #expect(throws: RegError.self) { try ImageFile.write(volume, to: folder.file("v.png")) }
+        let negative = AnyImage(try Image<Float>(geometry: Geometry(size: SIMD3(2, 2, 1)), voxels: [-1, 0, 1, 2]))
+        #expect(throws: RegError.self) { try ImageFile.write(negative, to: folder.file("n.png")) }
+        #expect(folder.contents.isEmpty, "no partial output: \(folder.contents)")
+    }
+
+    @Test func unknownExtensionListsTheSupportedOnes() {
+        do {
+            _ = try ImageFile.read("/tmp/brain.img")
+            Issue.record("expected an error")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("/tmp/brain.img") && text.contains(".nii.gz") && text.contains(".nrrd") && text.contains(".mha"))
+        }
+    }
+}
