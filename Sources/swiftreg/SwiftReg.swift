@@ -23,6 +23,8 @@ struct SwiftReg: ParsableCommand {
         } catch let error as RegError {
             FileHandle.standardError.write(Data("swiftreg: error: \(error)\n".utf8))
             Foundation.exit(1)
+        } catch let exit as ExitCode {
+            Foundation.exit(exit.rawValue)
         } catch {
             let code = exitCode(for: error)
             let message = fullMessage(for: error)
