@@ -94,37 +94,43 @@ public enum Resampler {
     static func run<S: VoxelSampler>(_ sampler: S, from source: Geometry, onto target: Geometry, mapping: PointMapping,
                                      outside: S.Output) -> Image<S.Output> where S.Output: VoxelScalar {
         let map = IndexMap(target: target, source: source, mapping: mapping)
-        var out = Image<S.Output>(geometry: target, filledWith: outside)
         let (nx, ny) = (target.size.x, target.size.y)
         let q = map.displacementToIndex
         let (q0, q1, q2) = (q.column(0), q.column(1), q.column(2))
-        let stepX = map.stepX
+        let step = map.stepX
         let rows = target.size.y * target.size.z
-        withFieldPointer(mapping.displacement) { field in
-            out.voxels.withUnsafeMutableBufferPointer { dst in
-                let d = UnsafeSendable(dst.baseAddress!)
+        let count = target.voxelCount
+        let voxels = withFieldPointer(mapping.displacement) { field in
+            [S.Output](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let d = UnsafeSendable(buffer.baseAddress!)
                 let u = UnsafeSendable(field)
                 parallelFor(count: rows, chunkSize: max(1, ny / 4)) { rowRange in
                     for row in rowRange {
-                        let y = row % ny, z = row / ny
-                        let start = map.rowStart(y: y, z: z)
-                        let o = row &* nx
+                        let start = map.rowStart(y: row % ny, z: row / ny)
+                        let (bx, by, bz) = (start.x, start.y, start.z)
+                        let out = d.value + row &* nx
                         if let f = u.value {
+                            let fr = f + 3 &* row &* nx
                             for x in 0..<nx {
-                                let k = 3 &* (o &+ x)
-                                let j = start + stepX * Double(x) + q0 * Double(f[k]) + q1 * Double(f[k &+ 1]) + q2 * Double(f[k &+ 2])
-                                d.value[o &+ x] = sampler.sample(j, outside: outside)
+                                let ux = Double(fr[3 &* x]), uy = Double(fr[3 &* x &+ 1]), uz = Double(fr[3 &* x &+ 2])
+                                let dx = Double(x)
+                                (out + x).initialize(to: sampler.sample(
+                                    bx + step.x * dx + q0.x * ux + q1.x * uy + q2.x * uz,
+                                    by + step.y * dx + q0.y * ux + q1.y * uy + q2.y * uz,
+                                    bz + step.z * dx + q0.z * ux + q1.z * uy + q2.z * uz, outside: outside))
                             }
                         } else {
                             for x in 0..<nx {
-                                d.value[o &+ x] = sampler.sample(start + stepX * Double(x), outside: outside)
+                                let dx = Double(x)
+                                (out + x).initialize(to: sampler.sample(bx + step.x * dx, by + step.y * dx, bz + step.z * dx, outside: outside))
                             }
                         }
                     }
                 }
+                initialized = count
             }
         }
-        return out
+        return try! Image(geometry: target, voxels: voxels)
     }
 
     static func withFieldPointer<R>(_ field: VectorField?, _ body: (UnsafePointer<Float>?) -> R) -> R {
