@@ -16,6 +16,8 @@ enum Gzip {
             // gzip trailer ISIZE: uncompressed size mod 2^32.
             let n = input.count
             hint = Int(input[n - 4]) | Int(input[n - 3]) << 8 | Int(input[n - 2]) << 16 | Int(input[n - 1]) << 24
+            // A truncated file ends in arbitrary bytes: deflate never expands more than 1032:1.
+            hint = min(hint, 1032 * n)
         }
         var out = [UInt8](repeating: 0, count: max(min(hint, limit), 1 << 16))
         var produced = 0

@@ -29,7 +29,11 @@ public enum Resampler {
         switch interpolation {
         case .linear:
             return image.voxels.withUnsafeBufferPointer { src in
-                run(LinearSampler(data: src.baseAddress!, bounds: bounds), from: image.geometry, onto: target, mapping: mapping, outside: defaultValue)
+                let sampler = LinearSampler(data: src.baseAddress!, bounds: bounds)
+                if let field = mapping.displacement {
+                    return warpLinear(sampler, from: image.geometry, by: field, mapping: mapping, outside: defaultValue)
+                }
+                return run(sampler, from: image.geometry, onto: target, mapping: mapping, outside: defaultValue)
             }
         case .nearest:
             return image.voxels.withUnsafeBufferPointer { src in
@@ -124,6 +128,71 @@ public enum Resampler {
                                 let dx = Double(x)
                                 (out + x).initialize(to: sampler.sample(bx + step.x * dx, by + step.y * dx, bz + step.z * dx, outside: outside))
                             }
+                        }
+                    }
+                }
+                initialized = count
+            }
+        }
+        return try! Image(geometry: target, voxels: voxels)
+    }
+
+    /// The trilinear warp through a dense field, the hottest loop of deformable registration,
+    /// written out by hand: coordinates in `Float` (exact to ~1e-5 voxel on grids up to 512),
+    /// interior voxels read at fixed strides, the rare edge voxels through the sampler.
+    static func warpLinear(_ sampler: LinearSampler, from source: Geometry, by field: VectorField, mapping: PointMapping,
+                           outside: Float) -> Image<Float> {
+        let target = field.geometry
+        let map = IndexMap(target: target, source: source, mapping: mapping)
+        let (nx, ny) = (target.size.x, target.size.y)
+        let q = map.displacementToIndex
+        let rows = target.size.y * target.size.z
+        let count = target.voxelCount
+        let voxels = field.vectors.withUnsafeBufferPointer { fieldBuffer in
+            [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                let d = UnsafeSendable(buffer.baseAddress!), u = UnsafeSendable(fieldBuffer.baseAddress!)
+                parallelFor(count: rows, chunkSize: max(1, ny / 4)) { rowRange in
+                    let sampler = sampler, map = map, outside = outside
+                    let (sx, sy, sz) = (Float(map.stepX.x), Float(map.stepX.y), Float(map.stepX.z))
+                    let (a00, a10, a20) = (Float(q[0, 0]), Float(q[1, 0]), Float(q[2, 0]))
+                    let (a01, a11, a21) = (Float(q[0, 1]), Float(q[1, 1]), Float(q[2, 1]))
+                    let (a02, a12, a22) = (Float(q[0, 2]), Float(q[1, 2]), Float(q[2, 2]))
+                    let (lx, ly, lz) = (Float(sampler.lastX), Float(sampler.lastY), Float(sampler.lastZ))
+                    let data = sampler.data, sx1 = sampler.bounds.nx, sxy = sampler.bounds.nxy
+                    let f = u.value, output = d.value
+                    // Pass 1 computes a row's source coordinates (vectorisable), pass 2 gathers:
+                    // fewer live registers in each loop than in one fused loop.
+                    let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * nx)
+                    defer { scratch.deallocate() }
+                    let cx = scratch, cy = scratch + nx, cz = scratch + 2 * nx
+                    for row in rowRange {
+                        let start = map.rowStart(y: row % ny, z: row / ny)
+                        let (bx, by, bz) = (Float(start.x), Float(start.y), Float(start.z))
+                        let out = output + row &* nx
+                        let fr = f + 3 &* row &* nx
+                        for x in 0..<nx {
+                            let ux = fr[3 &* x], uy = fr[3 &* x &+ 1], uz = fr[3 &* x &+ 2]
+                            let dx = Float(x)
+                            cx[x] = bx + sx * dx + a00 * ux + a01 * uy + a02 * uz
+                            cy[x] = by + sy * dx + a10 * ux + a11 * uy + a12 * uz
+                            cz[x] = bz + sz * dx + a20 * ux + a21 * uy + a22 * uz
+                        }
+                        for x in 0..<nx {
+                            let jx = cx[x], jy = cy[x], jz = cz[x]
+                            guard jx >= 0 && jx < lx && jy >= 0 && jy < ly && jz >= 0 && jz < lz else {
+                                out[x] = sampler.border(Double(jx), Double(jy), Double(jz), outside: outside)
+                                continue
+                            }
+                            let x0 = Int(jx), y0 = Int(jy), z0 = Int(jz)
+                            let tx = jx - Float(x0), ty = jy - Float(y0), tz = jz - Float(z0)
+                            let p = data + (x0 &+ y0 &* sx1 &+ z0 &* sxy)
+                            let c00 = p[0] + tx * (p[1] - p[0])
+                            let c10 = p[sx1] + tx * (p[sx1 &+ 1] - p[sx1])
+                            let c01 = p[sxy] + tx * (p[sxy &+ 1] - p[sxy])
+                            let c11 = p[sxy &+ sx1] + tx * (p[sxy &+ sx1 &+ 1] - p[sxy &+ sx1])
+                            let c0 = c00 + ty * (c10 - c00)
+                            let c1 = c01 + ty * (c11 - c01)
+                            out[x] = c0 + tz * (c1 - c0)
                         }
                     }
                 }

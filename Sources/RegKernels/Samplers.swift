@@ -77,6 +77,11 @@ struct LinearSampler: VoxelSampler {
             let c1 = c01 + ty * (c11 - c01)
             return c0 + tz * (c1 - c0)
         }
+        return border(jx, jy, jz, outside: outside)
+    }
+
+    /// Near or outside the edge: neighbours clamped, half a voxel of extrapolation as in ITK.
+    @inline(never) func border(_ jx: Double, _ jy: Double, _ jz: Double, outside: Float) -> Float {
         guard bounds.contains(jx, jy, jz) else { return outside }
         let s = LinearStencil(jx, jy, jz, bounds)
         let o = s.offsets

@@ -61,7 +61,8 @@ struct BenchCommand: ParsableCommand {
     }
 
     func report(_ name: String, _ ms: [Double]) {
-        print(String(format: "  %-40@ median %8.2f ms   best %8.2f ms", name as NSString, ms[ms.count / 2], ms[0]))
+        let label = name.padding(toLength: 40, withPad: " ", startingAt: 0)
+        print("  " + label + String(format: " median %8.2f ms   best %8.2f ms", ms[ms.count / 2], ms[0]))
     }
 
     /// A smooth head-like phantom with noise, on an oblique anisotropic grid.
