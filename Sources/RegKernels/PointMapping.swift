@@ -24,15 +24,6 @@ public struct PointMapping: Sendable {
 
     /// The identity: each target point samples the source at the same physical point.
     public static let identity = PointMapping()
-
-    /// The source point of a physical target point whose voxel offset in the field is `offset`.
-    public func map(_ x: SIMD3<Double>, fieldOffset offset: Int? = nil) -> SIMD3<Double> {
-        var y = x
-        if let u = displacement, let o = offset {
-            y += SIMD3(Double(u.vectors[3 * o]), Double(u.vectors[3 * o + 1]), Double(u.vectors[3 * o + 2]))
-        }
-        return matrix * y + translation
-    }
 }
 
 /// How a resampler reads between voxels.

@@ -18,12 +18,9 @@ public enum Resampler {
                                 interpolation: Interpolation = .linear, defaultValue: Float = 0) throws -> Image<Float> {
         try check(mapping, target: target)
         if image.components > 1 {
-            var out = Image<Float>(geometry: target, components: image.components)
-            for c in 0..<image.components {
-                let part = try resample(image.component(c), onto: target, mapping: mapping, interpolation: interpolation, defaultValue: defaultValue)
-                for i in 0..<target.voxelCount { out.voxels[i * image.components + c] = part.voxels[i] }
+            return try eachComponent(of: image, onto: target) {
+                try resample($0, onto: target, mapping: mapping, interpolation: interpolation, defaultValue: defaultValue)
             }
-            return out
         }
         let bounds = SourceBounds(image.geometry.size)
         switch interpolation {
@@ -65,12 +62,9 @@ public enum Resampler {
                                 defaultValue: Float(defaultValue.doubleValue)).converted(to: T.self)
         }
         if image.components > 1 {
-            var out = Image<T>(geometry: target, components: image.components)
-            for c in 0..<image.components {
-                let part = try resample(image.component(c), onto: target, mapping: mapping, interpolation: interpolation, defaultValue: defaultValue)
-                for i in 0..<target.voxelCount { out.voxels[i * image.components + c] = part.voxels[i] }
+            return try eachComponent(of: image, onto: target) {
+                try resample($0, onto: target, mapping: mapping, interpolation: interpolation, defaultValue: defaultValue)
             }
-            return out
         }
         let bounds = SourceBounds(image.geometry.size)
         return image.voxels.withUnsafeBufferPointer { src in
@@ -86,6 +80,17 @@ public enum Resampler {
                             defaultValue: Float = 0) throws -> Image<Float> {
         try resample(image, onto: field.geometry, mapping: PointMapping(displacement: field), interpolation: interpolation,
                      defaultValue: defaultValue)
+    }
+
+    /// Resamples each component of a multi-component image separately.
+    static func eachComponent<T: VoxelScalar>(of image: Image<T>, onto target: Geometry,
+                                              _ resampleOne: (Image<T>) throws -> Image<T>) rethrows -> Image<T> {
+        var out = Image<T>(geometry: target, components: image.components)
+        for c in 0..<image.components {
+            let part = try resampleOne(image.component(c))
+            for i in 0..<target.voxelCount { out.voxels[i * image.components + c] = part.voxels[i] }
+        }
+        return out
     }
 
     static func check(_ mapping: PointMapping, target: Geometry) throws {
