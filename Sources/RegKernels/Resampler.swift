@@ -27,7 +27,8 @@ public enum Resampler {
         case .linear:
             return image.voxels.withUnsafeBufferPointer { src in
                 let sampler = LinearSampler(data: src.baseAddress!, bounds: bounds)
-                if let field = mapping.displacement {
+                // The warp loop holds voxel offsets in Int32.
+                if let field = mapping.displacement, image.geometry.voxelCount < Int(Int32.max) {
                     return warpLinear(sampler, from: image.geometry, by: field, mapping: mapping, outside: defaultValue)
                 }
                 return run(sampler, from: image.geometry, onto: target, mapping: mapping, outside: defaultValue)
@@ -168,29 +169,42 @@ public enum Resampler {
                     // Pass 1 computes a row's source coordinates (vectorisable), pass 2 gathers:
                     // fewer live registers in each loop than in one fused loop.
                     let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * nx)
-                    defer { scratch.deallocate() }
+                    let offsets = UnsafeMutablePointer<Int32>.allocate(capacity: nx)
+                    defer { scratch.deallocate(); offsets.deallocate() }
                     let cx = scratch, cy = scratch + nx, cz = scratch + 2 * nx
+                    let strideY = Int32(truncatingIfNeeded: sx1), strideZ = Int32(truncatingIfNeeded: sxy)
                     for row in rowRange {
                         let start = map.rowStart(y: row % ny, z: row / ny)
                         let (bx, by, bz) = (Float(start.x), Float(start.y), Float(start.z))
                         let out = output + row &* nx
                         let fr = f + 3 &* row &* nx
+                        // Pass 1 (vectorised by the compiler): source coordinates split into the
+                        // voxel offset and the fractions; -1 marks edge voxels.
                         for x in 0..<nx {
                             let ux = fr[3 &* x], uy = fr[3 &* x &+ 1], uz = fr[3 &* x &+ 2]
                             let dx = Float(x)
-                            cx[x] = bx + sx * dx + a00 * ux + a01 * uy + a02 * uz
-                            cy[x] = by + sy * dx + a10 * ux + a11 * uy + a12 * uz
-                            cz[x] = bz + sz * dx + a20 * ux + a21 * uy + a22 * uz
+                            let jx = bx + sx * dx + a00 * ux + a01 * uy + a02 * uz
+                            let jy = by + sy * dx + a10 * ux + a11 * uy + a12 * uz
+                            let jz = bz + sz * dx + a20 * ux + a21 * uy + a22 * uz
+                            let inside = jx >= 0 && jx < lx && jy >= 0 && jy < ly && jz >= 0 && jz < lz
+                            let (ix, fx) = floorOfSmall(jx), (iy, fy) = floorOfSmall(jy), (iz, fz) = floorOfSmall(jz)
+                            cx[x] = jx - fx; cy[x] = jy - fy; cz[x] = jz - fz
+                            offsets[x] = inside ? ix &+ iy &* strideY &+ iz &* strideZ : -1
                         }
+                        // Pass 2: gather and interpolate; edge voxels go through the sampler.
                         for x in 0..<nx {
-                            let jx = cx[x], jy = cy[x], jz = cz[x]
-                            guard jx >= 0 && jx < lx && jy >= 0 && jy < ly && jz >= 0 && jz < lz else {
-                                out[x] = sampler.border(Double(jx), Double(jy), Double(jz), outside: outside)
+                            let o = offsets[x]
+                            guard o >= 0 else {
+                                let ux = Double(fr[3 &* x]), uy = Double(fr[3 &* x &+ 1]), uz = Double(fr[3 &* x &+ 2])
+                                let dx = Double(x)
+                                out[x] = sampler.border(
+                                    start.x + map.stepX.x * dx + q[0, 0] * ux + q[0, 1] * uy + q[0, 2] * uz,
+                                    start.y + map.stepX.y * dx + q[1, 0] * ux + q[1, 1] * uy + q[1, 2] * uz,
+                                    start.z + map.stepX.z * dx + q[2, 0] * ux + q[2, 1] * uy + q[2, 2] * uz, outside: outside)
                                 continue
                             }
-                            let x0 = Int(jx), y0 = Int(jy), z0 = Int(jz)
-                            let tx = jx - Float(x0), ty = jy - Float(y0), tz = jz - Float(z0)
-                            let p = data + (x0 &+ y0 &* sx1 &+ z0 &* sxy)
+                            let tx = cx[x], ty = cy[x], tz = cz[x]
+                            let p = data + Int(o)
                             let c00 = p[0] + tx * (p[1] - p[0])
                             let c10 = p[sx1] + tx * (p[sx1 &+ 1] - p[sx1])
                             let c01 = p[sxy] + tx * (p[sxy &+ 1] - p[sxy])
@@ -205,6 +219,16 @@ public enum Resampler {
             }
         }
         return try! Image(geometry: target, voxels: voxels)
+    }
+
+    /// `⌊v⌋` as an integer and a float, for `0 ≤ v < 2^22`, by the 2^23 trick (the rounded
+    /// integer lands in the mantissa): no trapping conversion and no branch, so the loop around it
+    /// vectorises. Values outside that range give garbage, which callers discard.
+    @inline(__always) static func floorOfSmall(_ v: Float) -> (Int32, Float) {
+        let rounded = Int32(truncatingIfNeeded: (v + 8388608).bitPattern & 0x7F_FFFF)
+        let r = Float(rounded)
+        let down = r > v
+        return (down ? rounded &- 1 : rounded, down ? r - 1 : r)
     }
 
     static func withFieldPointer<R>(_ field: VectorField?, _ body: (UnsafePointer<Float>?) -> R) -> R {

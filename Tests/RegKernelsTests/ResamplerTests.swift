@@ -101,6 +101,7 @@ import RegTestSupport
         for threads in [1, 2, 5] {
             Parallelism.threadCount = threads
             outputs.append(try Resampler.warp(image, by: field, interpolation: .bspline).voxels
+                           + Resampler.warp(image, by: field).voxels
                            + GaussianSmoothing.smooth(image, sigma: .mm(1.7)).voxels)
         }
         Parallelism.threadCount = 0
