@@ -204,14 +204,7 @@ public enum Resampler {
                                 continue
                             }
                             let tx = cx[x], ty = cy[x], tz = cz[x]
-                            let p = data + Int(o)
-                            let c00 = p[0] + tx * (p[1] - p[0])
-                            let c10 = p[sx1] + tx * (p[sx1 &+ 1] - p[sx1])
-                            let c01 = p[sxy] + tx * (p[sxy &+ 1] - p[sxy])
-                            let c11 = p[sxy &+ sx1] + tx * (p[sxy &+ sx1 &+ 1] - p[sxy &+ sx1])
-                            let c0 = c00 + ty * (c10 - c00)
-                            let c1 = c01 + ty * (c11 - c01)
-                            out[x] = c0 + tz * (c1 - c0)
+                            out[x] = trilinear(data + Int(o), sx1, sxy, tx, ty, tz)
                         }
                     }
                 }

@@ -17,6 +17,17 @@ protocol VoxelSampler {
     return Double(r) > v ? r &- 1 : r
 }
 
+/// Trilinear interpolation in the cell whose first corner is `p`, rows `nx` and slices `nxy` apart.
+@inline(__always) func trilinear(_ p: UnsafePointer<Float>, _ nx: Int, _ nxy: Int, _ tx: Float, _ ty: Float, _ tz: Float) -> Float {
+    let c00 = p[0] + tx * (p[1] - p[0])
+    let c10 = p[nx] + tx * (p[nx &+ 1] - p[nx])
+    let c01 = p[nxy] + tx * (p[nxy &+ 1] - p[nxy])
+    let c11 = p[nxy &+ nx] + tx * (p[nxy &+ nx &+ 1] - p[nxy &+ nx])
+    let c0 = c00 + ty * (c10 - c00)
+    let c1 = c01 + ty * (c11 - c01)
+    return c0 + tz * (c1 - c0)
+}
+
 /// Bounds shared by the samplers: inside means `-0.5 ≤ j < size − 0.5` on every axis.
 struct SourceBounds {
     let nx: Int, ny: Int, nz: Int, nxy: Int
@@ -67,15 +78,7 @@ struct LinearSampler: VoxelSampler {
             // Interior: no clamping, neighbours at fixed strides.
             let x0 = floorNonNegative(jx), y0 = floorNonNegative(jy), z0 = floorNonNegative(jz)
             let tx = Float(jx - Double(x0)), ty = Float(jy - Double(y0)), tz = Float(jz - Double(z0))
-            let p = data + (x0 &+ y0 &* bounds.nx &+ z0 &* bounds.nxy)
-            let nx = bounds.nx, nxy = bounds.nxy
-            let c00 = p[0] + tx * (p[1] - p[0])
-            let c10 = p[nx] + tx * (p[nx &+ 1] - p[nx])
-            let c01 = p[nxy] + tx * (p[nxy &+ 1] - p[nxy])
-            let c11 = p[nxy &+ nx] + tx * (p[nxy &+ nx &+ 1] - p[nxy &+ nx])
-            let c0 = c00 + ty * (c10 - c00)
-            let c1 = c01 + ty * (c11 - c01)
-            return c0 + tz * (c1 - c0)
+            return trilinear(data + (x0 &+ y0 &* bounds.nx &+ z0 &* bounds.nxy), bounds.nx, bounds.nxy, tx, ty, tz)
         }
         return border(jx, jy, jz, outside: outside)
     }
