@@ -27,8 +27,9 @@ public enum Resampler {
         case .linear:
             return image.voxels.withUnsafeBufferPointer { src in
                 let sampler = LinearSampler(data: src.baseAddress!, bounds: bounds)
-                // The warp loop holds voxel offsets in Int32.
-                if let field = mapping.displacement, image.geometry.voxelCount < Int(Int32.max) {
+                // The warp loop holds voxel offsets in Int32 and floors indices below 2^22.
+                if let field = mapping.displacement, image.geometry.voxelCount < Int(Int32.max),
+                   image.geometry.size.max() < 1 << 22 {
                     return warpLinear(sampler, from: image.geometry, by: field, mapping: mapping, outside: defaultValue)
                 }
                 return run(sampler, from: image.geometry, onto: target, mapping: mapping, outside: defaultValue)

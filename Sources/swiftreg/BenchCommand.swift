@@ -65,7 +65,7 @@ struct BenchCommand: ParsableCommand {
         print("  " + label + String(format: " median %8.2f ms   best %8.2f ms", ms[ms.count / 2], ms[0]))
     }
 
-    /// A smooth head-like phantom with noise, on an oblique anisotropic grid.
+    /// A smooth head-like phantom with noise, on a 1 mm grid with a centred origin.
     static func phantom(_ size: SIMD3<Int>) throws -> Image<Float> {
         let g = try Geometry(size: size, spacing: SIMD3(1, 1, 1), origin: SIMD3(-80, -96, -112))
         var img = Image<Float>(geometry: g)
