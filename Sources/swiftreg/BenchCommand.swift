@@ -19,6 +19,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Volume size as XxYxZ.") var size = "160x192x224"
     @Option(help: "Runs per kernel.") var repeats = 10
     @Option(help: "A real float image to use instead of the phantom.") var input: String?
+    @Option(help: "Run only the kernels whose name contains this text (e.g. warp, gaussian).") var only: String?
 
     func run() throws {
         try common.apply()
@@ -38,15 +39,17 @@ struct BenchCommand: ParsableCommand {
             let (fx, fy, fz) = (Double(x) * 0.07, Double(y) * 0.05, Double(z) * 0.06)
             field[x, y, z] = SIMD3(Float(2 * sin(fy + fz)), Float(2 * cos(fx + fz)), Float(2 * sin(fx - fy)))
         } } }
-        report("warp, trilinear, dense field", try time { _ = try Resampler.warp(image, by: field) })
-        report("gaussian σ=2 vox", try time { _ = GaussianSmoothing.smooth(image, sigma: .voxels(2)) })
-        report("warp, cubic B-spline (with prefilter)", try time { _ = try Resampler.warp(image, by: field, interpolation: .bspline) })
-        report("gradient (central differences)", try time { _ = ImageGradient.gradient(of: image) })
-        report("shrink ×2", try time { _ = try Shrink.shrink(image, factors: SIMD3(2, 2, 2)) })
+        try measure("warp, trilinear, dense field") { _ = try Resampler.warp(image, by: field) }
+        try measure("gaussian σ=2 vox") { _ = GaussianSmoothing.smooth(image, sigma: .voxels(2)) }
+        try measure("warp, cubic B-spline (with prefilter)") { _ = try Resampler.warp(image, by: field, interpolation: .bspline) }
+        try measure("gradient (central differences)") { _ = ImageGradient.gradient(of: image) }
+        try measure("shrink ×2") { _ = try Shrink.shrink(image, factors: SIMD3(2, 2, 2)) }
+        let readName = ".nii.gz read (float32)"
+        guard wanted(readName) else { return }
         let path = NSTemporaryDirectory() + "swiftreg-bench-\(getpid()).nii.gz"
         try ImageFile.write(image, to: path)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        report(".nii.gz read (float32)", try time { _ = try ImageFile.read(path) })
+        try measure(readName) { _ = try ImageFile.read(path) }
     }
 
     func time(_ body: () throws -> Void) throws -> [Double] {
@@ -58,6 +61,14 @@ struct BenchCommand: ParsableCommand {
             out.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
         }
         return out.sorted()
+    }
+
+    func wanted(_ name: String) -> Bool {
+        only.map { name.localizedCaseInsensitiveContains($0) } ?? true
+    }
+
+    func measure(_ name: String, _ body: () throws -> Void) throws {
+        if wanted(name) { report(name, try time(body)) }
     }
 
     func report(_ name: String, _ ms: [Double]) {
