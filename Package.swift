@@ -1,18 +1,5 @@
 // swift-tools-version:6.0
 import PackageDescription
-import Foundation
-
-/// Release builds are tuned for the CPU that builds them (`-target-cpu native`: AVX2/AVX-512 on
-/// current x86 machines), as scientific codes built with `-march=native` are; the hot kernels
-/// run 1.5–2× faster. Set `SWIFTREG_PORTABLE=1` when building a binary to copy to other machines.
-let hostTuning: [SwiftSetting] = {
-    #if arch(x86_64)
-    if ProcessInfo.processInfo.environment["SWIFTREG_PORTABLE"] == nil {
-        return [.unsafeFlags(["-target-cpu", "native"], .when(configuration: .release))]
-    }
-    #endif
-    return []
-}()
 
 let package = Package(
     name: "SwiftReg",
@@ -34,13 +21,13 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"])]),
 
-        .target(name: "RegCore", swiftSettings: hostTuning),
-        .target(name: "RegKernels", dependencies: ["RegCore"], swiftSettings: hostTuning),
-        .target(name: "RegIO", dependencies: ["RegCore", "CZlib", "CPNG", "CTurboJPEG"], swiftSettings: hostTuning),
+        .target(name: "RegCore"),
+        .target(name: "RegKernels", dependencies: ["RegCore"]),
+        .target(name: "RegIO", dependencies: ["RegCore", "CZlib", "CPNG", "CTurboJPEG"]),
         .executableTarget(name: "swiftreg", dependencies: [
             "RegCore", "RegKernels", "RegIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], swiftSettings: hostTuning),
+        ]),
 
         .target(name: "RegTestSupport", dependencies: ["RegCore"], path: "Tests/RegTestSupport"),
         .testTarget(name: "RegCoreTests", dependencies: ["RegCore", "RegTestSupport"]),

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-swift build -c release
+scripts/build.sh
 scripts/fetch-data.sh >/dev/null
 bin=.build/release/swiftreg
 out=out/demo
