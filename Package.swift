@@ -8,6 +8,10 @@ let package = Package(
         .library(name: "RegCore", targets: ["RegCore"]),
         .library(name: "RegKernels", targets: ["RegKernels"]),
         .library(name: "RegIO", targets: ["RegIO"]),
+        .library(name: "RegTransforms", targets: ["RegTransforms"]),
+        .library(name: "RegMetrics", targets: ["RegMetrics"]),
+        .library(name: "RegOptimize", targets: ["RegOptimize"]),
+        .library(name: "RegMethods", targets: ["RegMethods"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,8 +28,12 @@ let package = Package(
         .target(name: "RegCore"),
         .target(name: "RegKernels", dependencies: ["RegCore"]),
         .target(name: "RegIO", dependencies: ["RegCore", "CZlib", "CPNG", "CTurboJPEG"]),
+        .target(name: "RegTransforms", dependencies: ["RegCore", "RegKernels"]),
+        .target(name: "RegMetrics", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
+        .target(name: "RegOptimize", dependencies: ["RegCore"]),
+        .target(name: "RegMethods", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegMetrics", "RegOptimize"]),
         .executableTarget(name: "swiftreg", dependencies: [
-            "RegCore", "RegKernels", "RegIO",
+            "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

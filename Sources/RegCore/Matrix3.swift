@@ -43,6 +43,33 @@ public struct Matrix3: Equatable, Hashable, Sendable, Codable, CustomStringConve
         }
     }
 
+    /// d/dangle of `rotation(axis:angle:)`.
+    public static func rotationDerivative(axis: Int, angle: Double) -> Matrix3 {
+        let c = cos(angle), s = sin(angle)
+        switch axis {
+        case 0: return Matrix3(rows: SIMD3(0, 0, 0), SIMD3(0, -s, -c), SIMD3(0, c, -s))
+        case 1: return Matrix3(rows: SIMD3(-s, 0, c), SIMD3(0, 0, 0), SIMD3(-c, 0, -s))
+        default: return Matrix3(rows: SIMD3(-s, -c, 0), SIMD3(c, -s, 0), SIMD3(0, 0, 0))
+        }
+    }
+
+    /// The matrix with a single 1 at (`row`, `column`).
+    public static func unit(row: Int, column: Int) -> Matrix3 {
+        var rows = [SIMD3<Double>](repeating: .zero, count: 3)
+        rows[row][column] = 1
+        return Matrix3(rows: rows[0], rows[1], rows[2])
+    }
+
+    /// `a bᵀ`.
+    public static func outer(_ a: SIMD3<Double>, _ b: SIMD3<Double>) -> Matrix3 {
+        Matrix3(rows: a.x * b, a.y * b, a.z * b)
+    }
+
+    /// The sum of the element-wise products (Frobenius inner product).
+    public func dot(_ other: Matrix3) -> Double {
+        (row0 * other.row0 + row1 * other.row1 + row2 * other.row2).sum()
+    }
+
     public subscript(row: Int, column: Int) -> Double {
         get { self.row(row)[column] }
         set {
@@ -113,6 +140,7 @@ public struct Matrix3: Equatable, Hashable, Sendable, Codable, CustomStringConve
 
     public static func * (a: Matrix3, s: Double) -> Matrix3 { Matrix3(rows: a.row0 * s, a.row1 * s, a.row2 * s) }
     public static func + (a: Matrix3, b: Matrix3) -> Matrix3 { Matrix3(rows: a.row0 + b.row0, a.row1 + b.row1, a.row2 + b.row2) }
+    public static func - (a: Matrix3, b: Matrix3) -> Matrix3 { Matrix3(rows: a.row0 - b.row0, a.row1 - b.row1, a.row2 - b.row2) }
 }
 
 extension SIMD3 where Scalar == Double {

@@ -43,3 +43,14 @@ enum FileBytes {
         }
     }
 }
+
+/// Text outputs (reports, tables), written like every output: to a temporary name, then renamed.
+///
+/// ```swift
+/// try TextFile.write("{\"ok\": true}\n", to: "out_summary.json")
+/// ```
+public enum TextFile {
+    public static func write(_ text: String, to path: String) throws {
+        try FileBytes.writeAtomically([Array(text.utf8)], to: path)
+    }
+}

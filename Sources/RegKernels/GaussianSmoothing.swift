@@ -12,7 +12,7 @@ import RegCore
 /// ```
 public enum GaussianSmoothing {
     /// A smoothing width.
-    public enum Sigma: Sendable, Equatable, Codable {
+    public enum Sigma: Sendable, Hashable, Codable {
         case voxels(Double)
         case mm(Double)
         case perAxisVoxels(SIMD3<Double>)

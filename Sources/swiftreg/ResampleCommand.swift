@@ -54,9 +54,11 @@ struct ResampleCommand: ParsableCommand {
         try ImageFile.write(out, to: output)
     }
 
-    static func resample(_ image: AnyImage, onto target: Geometry, interpolation: Interpolation, defaultValue: Double) throws -> AnyImage {
+    static func resample(_ image: AnyImage, onto target: Geometry, mapping: PointMapping = .identity, interpolation: Interpolation,
+                         defaultValue: Double) throws -> AnyImage {
         func typed<T: VoxelScalar>(_ img: Image<T>) throws -> AnyImage {
-            AnyImage(try Resampler.resample(img, onto: target, interpolation: interpolation, defaultValue: T(clampingDouble: defaultValue)))
+            AnyImage(try Resampler.resample(img, onto: target, mapping: mapping, interpolation: interpolation,
+                                            defaultValue: T(clampingDouble: defaultValue)))
         }
         switch image {
         case let .uint8(i): return try typed(i)

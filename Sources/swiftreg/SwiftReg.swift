@@ -7,14 +7,15 @@ import RegCore
 struct SwiftReg: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftreg",
-        abstract: "Medical image registration toolkit: inspect, convert and resample images.",
+        abstract: "Medical image registration toolkit: register, apply transforms, inspect, convert and resample images.",
         discussion: """
         Physical space is LPS millimetres, as in ITK, ANTs and DICOM. Formats are chosen by extension: \
         .nii .nii.gz .mha .mhd .nrrd .nhdr .png (read/write), .jpg .jpeg (read).
         Exit status: 0 success, 1 bad input (unreadable file, bad header), 2 bad usage.
         """,
         version: "0.1.0",
-        subcommands: [InfoCommand.self, ConvertCommand.self, ResampleCommand.self, BenchCommand.self])
+        subcommands: [InfoCommand.self, ConvertCommand.self, ResampleCommand.self, RegisterCommand.self, ApplyCommand.self,
+                      ApplyPointsCommand.self, BenchCommand.self])
 
     static func main() {
         do {

@@ -1,0 +1,90 @@
+import Foundation
+import RegCore
+
+/// Landmark files: CSV (`x,y,z` in LPS mm, optional `label` column; a header row naming the
+/// columns is optional) and 3D Slicer markups `.fcsv` (RAS unless the header says LPS).
+///
+/// ```swift
+/// let fixedPoints = try LandmarkFile.read("fixed.fcsv")       // converted to LPS
+/// try LandmarkFile.write(fixedPoints, to: "fixed_lps.csv")
+/// ```
+public enum LandmarkFile {
+    public static func read(_ path: String) throws -> Landmarks {
+        let text = String(decoding: try FileBytes.read(path), as: UTF8.self)
+        let lines = text.split(whereSeparator: \.isNewline).map { String($0) }
+        let lower = path.lowercased()
+        if lower.hasSuffix(".fcsv") { return try readFCSV(lines, path: path) }
+        guard lower.hasSuffix(".csv") || lower.hasSuffix(".txt") else {
+            throw RegError.unsupportedFormat(path: path, supported: [".csv", ".txt", ".fcsv"])
+        }
+        return try readCSV(lines, path: path)
+    }
+
+    public static func write(_ landmarks: Landmarks, to path: String) throws {
+        var s: String
+        if path.lowercased().hasSuffix(".fcsv") {
+            s = "# Markups fiducial file version = 4.11\n# CoordinateSystem = RAS\n"
+            s += "# columns = id,x,y,z,ow,ox,oy,oz,vis,sel,lock,label,desc,associatedNodeID\n"
+            for (i, (p, label)) in zip(landmarks.points, landmarks.labels).enumerated() {
+                s += "\(i + 1),\(number(-p.x)),\(number(-p.y)),\(number(p.z)),0,0,0,1,1,1,0,\(label),,\n"
+            }
+        } else {
+            s = "x,y,z,label\n"
+            for (p, label) in zip(landmarks.points, landmarks.labels) {
+                s += "\(number(p.x)),\(number(p.y)),\(number(p.z)),\(label)\n"
+            }
+        }
+        try FileBytes.writeAtomically([Array(s.utf8)], to: path)
+    }
+
+    static func number(_ v: Double) -> String { String(format: "%.10g", v) }
+
+    static func readCSV(_ lines: [String], path: String) throws -> Landmarks {
+        var columns = (x: 0, y: 1, z: 2, label: 3)
+        var points: [SIMD3<Double>] = [], labels: [String] = []
+        for (n, line) in lines.enumerated() {
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            if line.trimmingCharacters(in: .whitespaces).isEmpty || line.hasPrefix("#") { continue }
+            if points.isEmpty, Double(fields[0]) == nil {   // a header row
+                let names = fields.map { $0.lowercased() }
+                guard let x = names.firstIndex(of: "x"), let y = names.firstIndex(of: "y"), let z = names.firstIndex(of: "z") else {
+                    throw RegError.invalidHeader(path: path, field: "line \(n + 1)", reason: "a header row must name columns x, y and z")
+                }
+                columns = (x, y, z, names.firstIndex(of: "label") ?? max(x, y, z) + 1)
+                continue
+            }
+            guard fields.count > max(columns.x, columns.y, columns.z),
+                  let x = Double(fields[columns.x]), let y = Double(fields[columns.y]), let z = Double(fields[columns.z]),
+                  x.isFinite, y.isFinite, z.isFinite else {
+                throw RegError.invalidHeader(path: path, field: "line \(n + 1)", reason: "expected finite x,y,z numbers, found '\(line)'")
+            }
+            points.append(SIMD3(x, y, z))
+            labels.append(columns.label < fields.count ? fields[columns.label] : "")
+        }
+        guard !points.isEmpty else { throw RegError.invalidHeader(path: path, field: "points", reason: "no landmark found") }
+        return Landmarks(points: points, labels: labels)
+    }
+
+    static func readFCSV(_ lines: [String], path: String) throws -> Landmarks {
+        var ras = true
+        var points: [SIMD3<Double>] = [], labels: [String] = []
+        for (n, line) in lines.enumerated() {
+            if line.hasPrefix("#") {
+                if line.contains("CoordinateSystem") {
+                    let value = line.split(separator: "=").last?.trimmingCharacters(in: .whitespaces) ?? ""
+                    ras = !(value == "LPS" || value == "1")
+                }
+                continue
+            }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false).map { String($0) }
+            guard fields.count >= 4, let x = Double(fields[1]), let y = Double(fields[2]), let z = Double(fields[3]),
+                  x.isFinite, y.isFinite, z.isFinite else {
+                throw RegError.invalidHeader(path: path, field: "line \(n + 1)", reason: "expected id,x,y,z,…, found '\(line)'")
+            }
+            points.append(ras ? SIMD3(-x, -y, z) : SIMD3(x, y, z))
+            labels.append(fields.count > 11 ? fields[11] : "")
+        }
+        guard !points.isEmpty else { throw RegError.invalidHeader(path: path, field: "points", reason: "no landmark found") }
+        return Landmarks(points: points, labels: labels)
+    }
+}

@@ -1,0 +1,273 @@
+import Foundation
+import RegCore
+
+/// A linear transform as a file stores it: the map plus the centre (ITK's `FixedParameters`)
+/// and the dimension.
+///
+/// ```swift
+/// let t = LinearTransformRecord(map: result.map, center: c, dimension: 3)
+/// try TransformFile.write([t], to: "out_affine.txt")   // ITK text; ".mat" writes ANTs/MATLAB
+/// let chain = try TransformFile.read("out_affine.mat")  // [LinearTransformRecord]
+/// ```
+public struct LinearTransformRecord: Equatable, Sendable {
+    /// Fixed-space point ↦ moving-space point (LPS mm).
+    public var map: AffineMap
+    public var center: SIMD3<Double>
+    public var dimension: Int
+
+    public init(map: AffineMap, center: SIMD3<Double> = .zero, dimension: Int = 3) {
+        self.map = map
+        self.center = center
+        self.dimension = dimension
+    }
+}
+
+/// ITK transform files (`.txt`, `.tfm`: `#Insight Transform File V1.0`) and ANTs/ITK MATLAB
+/// v4 files (`.mat`). Transforms are returned in file order, which is the ANTs order: the
+/// last is applied to a point first.
+public enum TransformFile {
+    public static let supportedExtensions = [".txt", ".tfm", ".mat"]
+
+    public static func read(_ path: String) throws -> [LinearTransformRecord] {
+        let bytes = try FileBytes.read(path)
+        if path.lowercased().hasSuffix(".mat") { return try readMatlab(bytes, path: path) }
+        guard [".txt", ".tfm"].contains(where: { path.lowercased().hasSuffix($0) }) else {
+            throw RegError.unsupportedFormat(path: path, supported: supportedExtensions)
+        }
+        return try readText(String(decoding: bytes, as: UTF8.self), path: path)
+    }
+
+    /// Writes one transform (`.mat` holds exactly one) or, in a text file, a list.
+    public static func write(_ transforms: [LinearTransformRecord], to path: String) throws {
+        guard let first = transforms.first else {
+            throw RegError.invalidArgument(name: "transforms", reason: "nothing to write to \(path)")
+        }
+        if path.lowercased().hasSuffix(".mat") {
+            guard transforms.count == 1 else {
+                throw RegError.invalidArgument(name: path, reason: "a .mat file holds one transform, \(transforms.count) given")
+            }
+            try FileBytes.writeAtomically([matlabBytes(first)], to: path)
+        } else if [".txt", ".tfm"].contains(where: { path.lowercased().hasSuffix($0) }) {
+            try FileBytes.writeAtomically([Array(text(transforms).utf8)], to: path)
+        } else {
+            throw RegError.unsupportedFormat(path: path, supported: supportedExtensions)
+        }
+    }
+
+    // MARK: parameters ↔ maps
+
+    /// `AffineTransform_double_D_D` parameters (matrix row by row, translation) and centre.
+    static func affineParameters(_ t: LinearTransformRecord) -> (parameters: [Double], fixed: [Double]) {
+        let d = t.dimension
+        let translation = t.map.translation(about: t.center)
+        var p: [Double] = []
+        for i in 0..<d { for j in 0..<d { p.append(t.map.matrix[i, j]) } }
+        for i in 0..<d { p.append(translation[i]) }
+        return (p, (0..<d).map { t.center[$0] })
+    }
+
+    /// The map of an ITK transform type from its parameters.
+    static func record(type: String, parameters p: [Double], fixed: [Double], path: String) throws -> LinearTransformRecord {
+        let parts = type.split(separator: "_")
+        let name = String(parts.first ?? "")
+        guard parts.count >= 3, let d = Int(parts[parts.count - 1]), d == 2 || d == 3 else {
+            throw RegError.invalidHeader(path: path, field: "Transform", reason: "cannot read the dimension of '\(type)'")
+        }
+        func need(_ n: Int, _ m: Int) throws {
+            guard p.count == n else {
+                throw RegError.invalidHeader(path: path, field: "Parameters", reason: "\(type) has \(n) parameters, found \(p.count)")
+            }
+            guard fixed.count >= m else {
+                throw RegError.invalidHeader(path: path, field: "FixedParameters", reason: "\(type) needs \(m) fixed parameters, found \(fixed.count)")
+            }
+        }
+        var c = SIMD3<Double>.zero
+        let centerOf = { (n: Int) in for i in 0..<n { c[i] = fixed[i] } }
+        let matrix: Matrix3, translation: SIMD3<Double>
+        func vec(_ s: ArraySlice<Double>) -> SIMD3<Double> { SIMD3(s[s.startIndex], s[s.startIndex + 1], d == 3 ? s[s.startIndex + 2] : 0) }
+        switch (name, d) {
+        case ("AffineTransform", _), ("MatrixOffsetTransformBase", _), ("CenteredAffineTransform", _):
+            try need(d * d + d, name == "CenteredAffineTransform" ? 0 : d)
+            if name == "CenteredAffineTransform" { c = vec(p[(d * d + d)...]) } else { centerOf(d) }
+            var m = Matrix3.identity
+            if d == 3 { m = Matrix3(rowMajor: Array(p[0..<9])) } else { m = Matrix3(rows: SIMD3(p[0], p[1], 0), SIMD3(p[2], p[3], 0), SIMD3(0, 0, 1)) }
+            matrix = m; translation = vec(p[(d * d)...])
+        case ("TranslationTransform", _):
+            try need(d, 0)
+            matrix = .identity; translation = vec(p[0...])
+        case ("IdentityTransform", _):
+            matrix = .identity; translation = .zero
+        case ("Euler2DTransform", 2), ("Rigid2DTransform", 2):
+            try need(3, 2); centerOf(2)
+            matrix = .rotation(axis: 2, angle: p[0]); translation = SIMD3(p[1], p[2], 0)
+        case ("Similarity2DTransform", 2):
+            try need(4, 2); centerOf(2)
+            matrix = Matrix3.rotation(axis: 2, angle: p[1]) * p[0] + Matrix3.diagonal(SIMD3(0, 0, 1 - p[0]))
+            translation = SIMD3(p[2], p[3], 0)
+        case ("Euler3DTransform", 3):
+            try need(6, 3); centerOf(3)
+            let (rx, ry, rz) = (Matrix3.rotation(axis: 0, angle: p[0]), Matrix3.rotation(axis: 1, angle: p[1]), Matrix3.rotation(axis: 2, angle: p[2]))
+            let zyx = fixed.count > 3 && fixed[3] != 0
+            matrix = zyx ? rz * ry * rx : rz * rx * ry
+            translation = SIMD3(p[3], p[4], p[5])
+        case ("VersorRigid3DTransform", 3), ("Similarity3DTransform", 3):
+            try need(name == "Similarity3DTransform" ? 7 : 6, 3); centerOf(3)
+            let scale = name == "Similarity3DTransform" ? p[6] : 1
+            matrix = try versorMatrix(SIMD3(p[0], p[1], p[2]), path: path) * scale
+            translation = SIMD3(p[3], p[4], p[5])
+        default:
+            throw RegError.unsupportedDatatype(path: path, field: "Transform", value: type)
+        }
+        return LinearTransformRecord(map: AffineMap(matrix: matrix, translation: translation, center: c), center: c, dimension: d)
+    }
+
+    static func versorMatrix(_ v: SIMD3<Double>, path: String) throws -> Matrix3 {
+        let n2 = (v * v).sum()
+        guard n2 <= 1 + 1e-12 else {
+            throw RegError.invalidHeader(path: path, field: "Parameters", reason: "versor norm exceeds 1")
+        }
+        let w = max(0, 1 - n2).squareRoot(), (x, y, z) = (v.x, v.y, v.z)
+        return Matrix3(rows: SIMD3(1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)),
+                       SIMD3(2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)),
+                       SIMD3(2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)))
+    }
+
+    // MARK: ITK text
+
+    static func readText(_ text: String, path: String) throws -> [LinearTransformRecord] {
+        let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard lines.first?.hasPrefix("#Insight Transform File") == true else {
+            throw RegError.invalidHeader(path: path, field: "magic", reason: "not an ITK transform file (no '#Insight Transform File' line)")
+        }
+        var out: [LinearTransformRecord] = []
+        var type: String?, parameters: [Double]?
+        func finish(fixed: [Double]) throws {
+            if let t = type, let p = parameters { out.append(try record(type: t, parameters: p, fixed: fixed, path: path)) }
+            type = nil; parameters = nil
+        }
+        for line in lines where !line.hasPrefix("#") && !line.isEmpty {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon].trimmingCharacters(in: .whitespaces)
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            switch key {
+            case "Transform":
+                if type != nil { try finish(fixed: []) }
+                type = value.hasPrefix("CompositeTransform") ? nil : value
+            case "Parameters":
+                parameters = try numbers(value, field: "Parameters", path: path)
+                if type?.hasPrefix("TranslationTransform") == true || type?.hasPrefix("IdentityTransform") == true { try finish(fixed: []) }
+            case "FixedParameters":
+                try finish(fixed: try numbers(value, field: "FixedParameters", path: path))
+            default:
+                continue
+            }
+        }
+        try finish(fixed: [])
+        guard !out.isEmpty else {
+            throw RegError.invalidHeader(path: path, field: "Transform", reason: "no transform found")
+        }
+        return out
+    }
+
+    static func numbers(_ s: String, field: String, path: String) throws -> [Double] {
+        try s.split(whereSeparator: { $0 == " " || $0 == "\t" }).map {
+            guard let v = Double($0), v.isFinite else {
+                throw RegError.invalidHeader(path: path, field: field, reason: "'\($0)' is not a finite number")
+            }
+            return v
+        }
+    }
+
+    static func text(_ transforms: [LinearTransformRecord]) -> String {
+        var s = "#Insight Transform File V1.0\n"
+        var index = 0
+        if transforms.count > 1 {
+            let d = transforms[0].dimension
+            s += "#Transform 0\nTransform: CompositeTransform_double_\(d)_\(d)\n"
+            index = 1
+        }
+        for t in transforms {
+            let (p, f) = affineParameters(t)
+            s += "#Transform \(index)\nTransform: AffineTransform_double_\(t.dimension)_\(t.dimension)\n"
+            s += "Parameters: " + p.map(format).joined(separator: " ") + "\n"
+            s += "FixedParameters: " + f.map(format).joined(separator: " ") + "\n"
+            index += 1
+        }
+        return s
+    }
+
+    static func format(_ v: Double) -> String { String(format: "%.17g", v == 0 ? 0 : v) }
+
+    // MARK: MATLAB v4 (.mat)
+
+    static func matlabBytes(_ t: LinearTransformRecord) -> [UInt8] {
+        let (p, f) = affineParameters(t)
+        return matlabVariable("AffineTransform_double_\(t.dimension)_\(t.dimension)", p) + matlabVariable("fixed", f)
+    }
+
+    /// A little-endian double column vector: type 0 (MOPT = 0000), rows, 1 column, real, name.
+    static func matlabVariable(_ name: String, _ values: [Double]) -> [UInt8] {
+        let nameBytes = Array(name.utf8) + [0]
+        var w = ByteWriter(count: 20 + nameBytes.count + 8 * values.count)
+        w.put(Int32(0), at: 0)
+        w.put(Int32(values.count), at: 4)
+        w.put(Int32(1), at: 8)
+        w.put(Int32(0), at: 12)
+        w.put(Int32(nameBytes.count), at: 16)
+        for (k, b) in nameBytes.enumerated() { w.bytes[20 + k] = b }
+        for (k, v) in values.enumerated() { w.put(v, at: 20 + nameBytes.count + 8 * k) }
+        return w.bytes
+    }
+
+    static func readMatlab(_ bytes: [UInt8], path: String) throws -> [LinearTransformRecord] {
+        var offset = 0
+        var variables: [(String, [Double])] = []
+        while offset < bytes.count {
+            guard offset + 20 <= bytes.count else { throw RegError.truncatedData(path: path, expectedBytes: offset + 20, foundBytes: bytes.count) }
+            // The type's thousands digit is the byte order: 0 little-endian, 1 big-endian.
+            let little = ByteReader(bytes: bytes, bigEndian: false)
+            var type = Int(little.i32(offset))
+            var reader = little
+            if type < 0 || type > 4052 {
+                reader = ByteReader(bytes: bytes, bigEndian: true)
+                type = Int(reader.i32(offset))
+            }
+            let order = (type / 1000) % 10, precision = (type / 10) % 10, kind = type % 10
+            guard order <= 1, kind == 0, type / 100 % 10 == 0 else {
+                throw RegError.invalidHeader(path: path, field: "MATLAB type", reason: "unsupported type code \(type); expected a numeric matrix")
+            }
+            reader = ByteReader(bytes: bytes, bigEndian: order == 1)
+            let rows = Int(reader.i32(offset + 4)), cols = Int(reader.i32(offset + 8))
+            let imaginary = Int(reader.i32(offset + 12)), nameLength = Int(reader.i32(offset + 16))
+            let width = [8, 4, 4, 2, 2, 1][safe: precision] ?? 0
+            guard rows >= 0, cols >= 0, nameLength > 0, nameLength < 256, width > 0, imaginary == 0 else {
+                throw RegError.invalidHeader(path: path, field: "MATLAB header", reason: "bad sizes at byte \(offset)")
+            }
+            let dataStart = offset + 20 + nameLength, end = dataStart + rows * cols * width
+            guard end <= bytes.count else { throw RegError.truncatedData(path: path, expectedBytes: end, foundBytes: bytes.count) }
+            let name = reader.string(offset + 20, nameLength)
+            let values: [Double] = (0..<(rows * cols)).map { k in
+                let o = dataStart + k * width
+                switch precision {
+                case 0: return reader.f64(o)
+                case 1: return Double(reader.f32(o))
+                case 2: return Double(reader.i32(o))
+                case 3: return Double(reader.i16(o))
+                case 4: return Double(UInt16(bitPattern: reader.i16(o)))
+                default: return Double(reader.u8(o))
+                }
+            }
+            variables.append((name, values))
+            offset = end
+        }
+        guard let transform = variables.first(where: { $0.0 != "fixed" && $0.0 != "m_FixedParameters" }) else {
+            throw RegError.invalidHeader(path: path, field: "variables", reason: "no transform variable found")
+        }
+        let fixed = variables.first { $0.0 == "fixed" || $0.0 == "m_FixedParameters" }?.1 ?? []
+        return [try record(type: transform.0, parameters: transform.1, fixed: fixed, path: path)]
+    }
+}
+
+extension Array {
+    subscript(safe i: Int) -> Element? { indices.contains(i) ? self[i] : nil }
+}

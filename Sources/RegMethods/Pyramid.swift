@@ -1,0 +1,38 @@
+import RegCore
+import RegKernels
+
+/// One resolution level of a stage: shrink factor, smoothing and iteration budget (ANTs'
+/// `--shrink-factors`, `--smoothing-sigmas`, `--convergence`).
+///
+/// ```swift
+/// let levels = [Level(shrink: 4, sigma: .voxels(2), iterations: 200), Level(shrink: 1, sigma: .voxels(0), iterations: 50)]
+/// ```
+public struct Level: Hashable, Sendable, Codable {
+    public var shrink: Int
+    /// Smoothing applied before shrinking, in voxels of the full-resolution image or in mm.
+    public var sigma: GaussianSmoothing.Sigma
+    public var iterations: Int
+
+    public init(shrink: Int, sigma: GaussianSmoothing.Sigma, iterations: Int) {
+        self.shrink = shrink
+        self.sigma = sigma
+        self.iterations = iterations
+    }
+}
+
+/// Images and masks at one level.
+enum Pyramid {
+    /// The image smoothed by `level.sigma` and shrunk by `level.shrink` (in-plane for 2-D images).
+    static func image(_ image: Image<Float>, at level: Level) throws -> Image<Float> {
+        let smoothed = GaussianSmoothing.smooth(image, sigma: level.sigma)
+        guard level.shrink > 1 else { return smoothed }
+        let target = try Shrink.geometry(of: image.geometry, factors: SIMD3(repeating: level.shrink))
+        return try Resampler.resample(smoothed, onto: target, interpolation: .linear)
+    }
+
+    /// A mask carried onto a level grid (nearest neighbour).
+    static func mask(_ mask: Image<UInt8>, onto geometry: Geometry) throws -> Image<UInt8> {
+        guard !mask.geometry.sameGrid(as: geometry) else { return mask }
+        return try Resampler.resample(mask, onto: geometry, interpolation: .nearest)
+    }
+}

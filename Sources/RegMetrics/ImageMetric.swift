@@ -1,0 +1,110 @@
+import RegCore
+import RegKernels
+import RegTransforms
+
+/// A metric's value and its gradient with respect to a transform's parameters.
+public struct MetricValue: Sendable {
+    public var value: Double
+    public var gradient: [Double]
+    /// How many samples mapped inside the moving image (and moving mask).
+    public var validSamples: Int
+}
+
+/// An image-to-image metric between fixed samples and a moving image, evaluated for linear
+/// transforms with analytic gradients.
+///
+/// Every measure here is a function of the pairs `(fᵢ, mᵢ)` of fixed and warped moving values,
+/// so its parameter gradient is `Σᵢ wᵢ ∇M(T(xᵢ)) · ∂T(xᵢ)/∂θ` with `wᵢ = ∂C/∂mᵢ`. The moving
+/// gradient is the exact derivative of the trilinear interpolant, so the gradient is that of
+/// the cost the optimiser sees.
+///
+/// ```swift
+/// let samples = try FixedSamples(fixed, strategy: .full, center: c)
+/// var metric = try ImageMetric(.normalizedCorrelation, samples: samples, moving: moving)
+/// let r = try metric.evaluate(LinearTransform(.rigid, dimension: 3, center: c))
+/// print(r.value, r.gradient)
+/// ```
+public struct ImageMetric {
+    public let kind: MetricKind
+    public let samples: FixedSamples
+    public let moving: Image<Float>
+    let movingMask: [UInt8]?
+    let histogram: JointHistogramBinning?
+    // Scratch kept between evaluations.
+    var values: [Float]
+    var gradients: [SIMD3<Float>]
+
+    public init(_ kind: MetricKind, samples: FixedSamples, moving: Image<Float>, movingMask: Image<UInt8>? = nil) throws {
+        if let movingMask, !movingMask.geometry.sameGrid(as: moving.geometry) {
+            throw RegError.geometryMismatch("the moving mask's grid \(movingMask.geometry.size) is not the moving image's grid \(moving.geometry.size)")
+        }
+        if let movingMask, !movingMask.voxels.contains(where: { $0 != 0 }) {
+            throw RegError.invalidArgument(name: "moving mask", reason: "the mask selects no voxel")
+        }
+        self.kind = kind
+        self.samples = samples
+        self.moving = moving
+        self.movingMask = movingMask?.voxels
+        switch kind {
+        case .mattesMutualInformation(let bins), .normalizedMutualInformation(let bins):
+            guard bins >= 8 else { throw RegError.invalidArgument(name: "histogram bins", reason: "must be ≥ 8, found \(bins)") }
+            histogram = JointHistogramBinning(bins: bins, fixed: samples.values, moving: moving.voxels)
+        default:
+            histogram = nil
+        }
+        values = [Float](repeating: 0, count: samples.count)
+        gradients = [SIMD3<Float>](repeating: .zero, count: samples.count)
+    }
+
+    /// The cost at `transform`, with its parameter gradient unless `gradient` is false.
+    public mutating func evaluate(_ transform: LinearTransform, gradient: Bool = true) throws -> MetricValue {
+        let g = moving.geometry
+        let toIndex = g.physicalToIndex
+        let a = transform.matrix
+        GradientSampling.sample(moving, at: samples.positions, matrix: toIndex * a,
+                                offset: toIndex * (samples.center + transform.translation - g.origin),
+                                mask: movingMask, values: &values, gradients: &gradients)
+        let valid = countValid()
+        guard valid >= 8 else {
+            throw RegError.invalidArgument(name: "overlap",
+                                           reason: "only \(valid) of \(samples.count) samples map inside the moving image; the images do not overlap (check the initialisation)")
+        }
+        let (value, weights) = costAndWeights(valid: valid)
+        guard gradient else { return MetricValue(value: value, gradient: [], validSamples: valid) }
+        let (gIndex, hIndex) = weights.accumulate(fixed: samples.values, moving: values, gradients: gradients, positions: samples.positions)
+        // ∇ in physical space is (physicalToIndex)ᵀ · ∇ in index space.
+        let pt = toIndex.transposed
+        let grad = transform.parameterGradient(matrixGradient: pt * gIndex, translationGradient: pt * hIndex)
+        return MetricValue(value: value, gradient: grad, validSamples: valid)
+    }
+
+    func countValid() -> Int {
+        values.withUnsafeBufferPointer { v in
+            parallelReduce(count: v.count, chunkSize: 16384, initial: 0, combine: +) { range in
+                var n = 0
+                for i in range where !v[i].isNaN { n &+= 1 }
+                return n
+            }
+        }
+    }
+
+    func costAndWeights(valid: Int) -> (Double, SampleWeights) {
+        let n = Double(valid)
+        switch kind {
+        case .meanSquares:
+            return (sumOverValid(SquaredDifference(), samples.values, values) / n, .meanSquares(MeanSquaresWeight(scale: 2 / n)))
+        case .meanAbsoluteDifference:
+            return (sumOverValid(AbsoluteDifference(), samples.values, values) / n,
+                    .absoluteDifference(AbsoluteDifferenceWeight(scale: 1 / n)))
+        case .normalizedCorrelation:
+            let c = CorrelationSums(fixed: samples.values, moving: values)
+            return (-c.correlation, .correlation(c.weight))
+        case .mattesMutualInformation, .normalizedMutualInformation:
+            let binning = histogram!
+            let joint = binning.joint(fixed: samples.values, moving: values)
+            let normalized = { if case .normalizedMutualInformation = kind { return true } else { return false } }()
+            let (cost, table) = joint.costAndTable(normalized: normalized)
+            return (cost, .histogram(HistogramWeight(binning: binning, table: table, scale: 1 / (n * binning.movingWidth))))
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import ArgumentParser
+import Foundation
+import RegCore
+import RegIO
+import RegKernels
+import RegMethods
+import RegMetrics
+import RegOptimize
+import RegTransforms
+
+extension Initialization: ExpressibleByArgument {}
+
+struct RegisterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "register",
+        abstract: "Linear registration (rigid, similarity, affine) of a moving image to a fixed image.",
+        discussion: """
+        Writes PREFIX_affine.txt (ITK), PREFIX_affine.mat (ANTs), PREFIX_warped.nii.gz (the moving \
+        image on the fixed grid) and PREFIX_summary.json. The transform maps fixed-space points to \
+        moving-space points, as ANTs' and ITK's do: `swiftreg apply -i MOVING -r FIXED -t PREFIX_affine.txt` \
+        reproduces the warped image, and so does antsApplyTransforms.
+        Presets: translation; rigid; similarity (rigid, then similarity); affine (rigid, then affine). \
+        Each stage runs 3 levels (shrink 4, 2, 1; smoothing 2, 1, 0 voxels); --shrink, --sigmas and \
+        --iterations change them (ANTs' 4x2x1 notation).
+        Examples:
+          swiftreg register -f t1.nii.gz -m pd.nii.gz -o out/reg --preset rigid --metric mi
+          swiftreg register -f fixed.png -m moving.png -o reg2d --metric mse --preset rigid --rotation-search
+          swiftreg register -f a.nii.gz -m b.nii.gz -o ab --landmarks a.fcsv b.fcsv --landmark-weight 0.1
+        """)
+
+    @OptionGroup var common: CommonOptions
+    @Option(name: .shortAndLong, help: "Fixed image.") var fixed: String
+    @Option(name: .shortAndLong, help: "Moving image.") var moving: String
+    @Option(name: .shortAndLong, help: "Output prefix.") var output: String
+    @Option(help: "translation, rigid, similarity or affine.") var preset = "affine"
+    @Option(help: "mse, ncc, mi (Mattes), nmi or mad.") var metric = "mi"
+    @Option(help: "Histogram bins for mi and nmi.") var bins = 32
+    @Option(name: .customLong("fixed-mask"), help: "Fixed-space mask (non-zero voxels are sampled).") var fixedMask: String?
+    @Option(name: .customLong("moving-mask"), help: "Moving-space mask.") var movingMask: String?
+    @Option(parsing: .upToNextOption, help: "Two landmark files: FIXED MOVING (.csv LPS or .fcsv).") var landmarks: [String] = []
+    @Option(name: .customLong("landmark-weight"), help: "Weight of the landmark term (mean squared distance, mm²).")
+    var landmarkWeight = 0.0
+    @Option(help: "geometry, moments, principalAxes, landmarks or none.") var initialization: Initialization = .moments
+    @Flag(name: .customLong("rotation-search"), help: "Try a grid of rotations first (for badly rotated starts).")
+    var rotationSearch = false
+    @Option(help: "Shrink factors per level, e.g. 4x2x1.") var shrink = "4x2x1"
+    @Option(help: "Smoothing sigmas per level in voxels (e.g. 2x1x0) or mm (2x1x0mm).") var sigmas = "2x1x0"
+    @Option(help: "Iterations per level, e.g. 200x100x50.") var iterations = "200x100x50"
+    @Option(help: "Fraction of voxels sampled at random (capped at --max-samples).") var sampling = 0.25
+    @Option(name: .customLong("max-samples"), help: "Most samples per level.") var maxSamples = 60_000
+    @Option(help: "Random seed for sampling.") var seed: UInt64 = 1
+    @Option(help: "rsgd (regular-step gradient descent), adam or lbfgs.") var optimizer = "rsgd"
+    @Option(help: "Winsorise intensities at these quantiles, e.g. 0.005,0.995.") var winsorize: String?
+    @Flag(name: .customLong("zscore"), help: "Normalise both images to zero mean and unit variance first.") var zScore = false
+
+    func run() throws {
+        try common.apply()
+        let plan = try registration()
+        let fixedImage = try ImageFile.read(fixed).image.floatImage()
+        let movingImage = try ImageFile.read(moving).image.floatImage()
+        var reg = plan
+        reg.landmarks = try landmarks.isEmpty ? nil : (LandmarkFile.read(landmarks[0]), LandmarkFile.read(landmarks[1]))
+        reg.progress = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        let fMask = try fixedMask.map { try ImageFile.read($0).image.mask }
+        let mMask = try movingMask.map { try ImageFile.read($0).image.mask }
+        let result = try reg.run(fixed: fixedImage, moving: movingImage, fixedMask: fMask, movingMask: mMask)
+        let map = result.map
+        let warped = try Resampler.resample(movingImage, onto: fixedImage.geometry,
+                                            mapping: PointMapping(matrix: map.matrix, translation: map.translation), interpolation: .linear)
+        let before = correlation(fixedImage, try Resampler.resample(movingImage, onto: fixedImage.geometry, interpolation: .linear))
+        let after = correlation(fixedImage, warped)
+        let record = LinearTransformRecord(map: map, center: result.transform.center, dimension: fixedImage.geometry.dimension)
+        let summary = Summary(fixed: fixed, moving: moving, preset: preset, metric: metric, stages: reg.stages, levels: result.levels,
+                              seconds: result.seconds, parameters: result.transform.parameters, model: result.transform.model,
+                              matrix: map.matrix.rowMajor, translation: [map.translation.x, map.translation.y, map.translation.z],
+                              center: [record.center.x, record.center.y, record.center.z],
+                              correlationBefore: before, correlationAfter: after,
+                              landmarkRMS: try reg.landmarks.map { l in
+                                  let (f, m) = try l.fixed.paired(with: l.moving)
+                                  return LandmarkDistance(fixed: f.points, moving: m.points).rms(result.transform)
+                              })
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let json = String(decoding: try encoder.encode(summary), as: UTF8.self)
+        // Everything is computed; now write, each file atomically.
+        try TransformFile.write([record], to: output + "_affine.txt")
+        try TransformFile.write([record], to: output + "_affine.mat")
+        try ImageFile.write(warped, to: output + "_warped.nii.gz")
+        try TextFile.write(json + "\n", to: output + "_summary.json")
+        print(String(format: "done in %.2f s; correlation %.4f → %.4f", result.seconds, before, after))
+        print(TransformChain([map], names: [output + "_affine.txt"]))
+    }
+
+    /// Pearson correlation of two images on one grid, over all voxels.
+    func correlation(_ a: Image<Float>, _ b: Image<Float>) -> Double {
+        var sa = 0.0, sb = 0.0, saa = 0.0, sbb = 0.0, sab = 0.0
+        for (x, y) in zip(a.voxels, b.voxels) {
+            let u = Double(x), v = Double(y)
+            sa += u; sb += v; saa += u * u; sbb += v * v; sab += u * v
+        }
+        let n = Double(a.voxels.count)
+        let d = ((saa - sa * sa / n) * (sbb - sb * sb / n)).squareRoot()
+        return d > 0 ? (sab - sa * sb / n) / d : 0
+    }
+
+    func registration() throws -> LinearRegistration {
+        guard let kind = MetricKind(name: metric, bins: bins) else {
+            throw ValidationError("--metric takes mse, ncc, mi, nmi or mad; found '\(metric)'")
+        }
+        guard var reg = LinearRegistration.preset(preset, metric: kind) else {
+            throw ValidationError("--preset takes translation, rigid, similarity or affine; found '\(preset)'")
+        }
+        guard landmarks.isEmpty || landmarks.count == 2 else {
+            throw ValidationError("--landmarks takes two files: FIXED MOVING")
+        }
+        if initialization == .landmarks, landmarks.isEmpty { throw ValidationError("--initialization landmarks needs --landmarks FIXED MOVING") }
+        guard sampling > 0, sampling <= 1 else { throw ValidationError("--sampling takes a fraction in (0, 1]; found \(sampling)") }
+        let levels = try parseLevels()
+        let method: Optimizer.Method
+        switch optimizer {
+        case "rsgd": method = .regularStepGradientDescent(maxStep: 2, minStep: 0.005, relaxation: 0.5)
+        case "adam": method = .adam(learningRate: 0.5)
+        case "lbfgs": method = .lbfgs(memory: 6, maxStep: 4)
+        default: throw ValidationError("--optimizer takes rsgd, adam or lbfgs; found '\(optimizer)'")
+        }
+        for i in reg.stages.indices {
+            reg.stages[i].levels = levels
+            reg.stages[i].sampling = .random(fraction: sampling, seed: seed)
+            reg.stages[i].sampleLimit = maxSamples
+            reg.stages[i].optimizer = method
+        }
+        reg.initialization = initialization
+        reg.rotationSearch = rotationSearch
+        reg.landmarkWeight = landmarkWeight
+        if let winsorize {
+            let q = winsorize.split(separator: ",").compactMap { Double($0) }
+            guard q.count == 2, q[0] >= 0, q[0] < q[1], q[1] <= 1 else {
+                throw ValidationError("--winsorize takes two quantiles LOW,HIGH in [0, 1], e.g. 0.005,0.995")
+            }
+            reg.preprocessing.winsorize = q[0]...q[1]
+        }
+        reg.preprocessing.zScore = zScore
+        return reg
+    }
+
+    func parseLevels() throws -> [Level] {
+        func list(_ s: String, _ name: String) throws -> [Double] {
+            let v = s.split(separator: "x").map { Double($0) }
+            guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0! >= 0 }) else { throw ValidationError("--\(name) takes values like 4x2x1; found '\(s)'") }
+            return v.map { $0! }
+        }
+        let inMM = sigmas.hasSuffix("mm")
+        let s = try list(shrink, "shrink"), g = try list(inMM ? String(sigmas.dropLast(2)) : sigmas, "sigmas")
+        let n = try list(iterations, "iterations")
+        guard s.count == g.count, s.count == n.count else {
+            throw ValidationError("--shrink, --sigmas and --iterations need one value per level (\(s.count), \(g.count), \(n.count) given)")
+        }
+        guard s.allSatisfy({ $0 >= 1 && $0 == $0.rounded() }) else { throw ValidationError("--shrink takes whole numbers ≥ 1") }
+        return (0..<s.count).map { Level(shrink: Int(s[$0]), sigma: inMM ? .mm(g[$0]) : .voxels(g[$0]), iterations: Int(n[$0])) }
+    }
+
+    struct Summary: Encodable {
+        var fixed: String, moving: String, preset: String, metric: String
+        var stages: [LinearStage]
+        var levels: [LevelReport]
+        var seconds: Double
+        var parameters: [Double]
+        var model: LinearModel
+        var matrix: [Double], translation: [Double], center: [Double]
+        var correlationBefore: Double, correlationAfter: Double
+        var landmarkRMS: Double?
+    }
+}
+
+extension AnyImage {
+    /// The image as a 0/1 mask: 1 where a voxel is non-zero.
+    var mask: Image<UInt8> {
+        let f = floatImage()
+        return try! Image(geometry: f.geometry, voxels: f.voxels.map { $0 != 0 ? 1 : 0 })
+    }
+}
