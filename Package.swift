@@ -42,6 +42,8 @@ let package = Package(
         .testTarget(name: "RegKernelsTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTestSupport"]),
         .testTarget(name: "RegIOTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "RegMethodsTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics",
+                                                            "RegOptimize", "RegMethods", "RegTestSupport"]),
         .testTarget(name: "SwiftRegCLITests", dependencies: ["RegCore", "RegIO", "RegTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -80,7 +80,7 @@ public struct LinearRegistrationResult: Sendable {
 /// ```
 public struct LinearRegistration: Sendable {
     public var stages: [LinearStage]
-    public var initialization: Initialization = .geometry
+    public var initialization: Initialization = .moments
     /// Try a grid of rotations at the first stage's coarsest level before optimising (for badly
     /// rotated starts): every 15° in 2-D, ±30° in 15° steps about each axis in 3-D.
     public var rotationSearch = false
