@@ -87,18 +87,18 @@ public struct Optimizer: Equatable, Sendable, Codable {
                 }
             }
         case let .lbfgs(memory, maxStep):
-            reason = try lbfgs(&phi, memory: memory, maxStep: maxStep, tracker: &tracker, scaledCost)
+            reason = try lbfgs(&phi, memory: memory, maxStep: maxStep, status: { (tracker.evaluations, tracker.converged) }, scaledCost)
         }
         return Result(parameters: zip(tracker.bestPhi ?? phi, scales).map { $0 / $1 }, value: tracker.best,
                       evaluations: tracker.evaluations, stopReason: reason, history: tracker.history)
     }
 
-    private func lbfgs(_ phi: inout [Double], memory: Int, maxStep: Double, tracker: inout Tracker,
+    private func lbfgs(_ phi: inout [Double], memory: Int, maxStep: Double, status: () -> (evaluations: Int, converged: Bool),
                        _ cost: ([Double]) throws -> (Double, [Double])) throws -> StopReason {
         var (f, g) = try cost(phi)
         var s: [[Double]] = [], y: [[Double]] = []
-        while tracker.evaluations < iterations {
-            if tracker.converged { return .converged }
+        while status().evaluations < iterations {
+            if status().converged { return .converged }
             // Two-loop recursion: d = −H·g.
             var q = g
             var alphas: [Double] = []
@@ -119,7 +119,7 @@ public struct Optimizer: Equatable, Sendable, Codable {
             guard length > 0 else { return .zeroGradient }
             var alpha = min(1, maxStep / length)
             var accepted = false
-            while tracker.evaluations < iterations {
+            while status().evaluations < iterations {
                 let trial = zip(phi, d).map { $0 + alpha * $1 }
                 let (ft, gt) = try cost(trial)
                 if ft <= f + 1e-4 * alpha * slope {
@@ -135,7 +135,7 @@ public struct Optimizer: Equatable, Sendable, Codable {
                 alpha *= 0.5
                 if alpha * length < 1e-6 { break }
             }
-            if !accepted { return tracker.evaluations >= iterations ? .iterations : .lineSearchFailed }
+            if !accepted { return status().evaluations >= iterations ? .iterations : .lineSearchFailed }
         }
         return .iterations
     }
