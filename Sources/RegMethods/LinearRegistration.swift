@@ -112,9 +112,9 @@ public struct LinearRegistration: Sendable {
         try validate(fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
         let dimension = fixed.geometry.dimension
         let f = preprocessing.apply(to: fixed), m = preprocessing.apply(to: moving)
+        let landmarkTerm = try landmarkDistance(dimension: dimension)
         var transform = try initialTransform(fixed: f, moving: m, fixedMask: fixedMask, movingMask: movingMask,
                                              model: stages[0].model, dimension: dimension)
-        let landmarkTerm = try landmarkDistance(dimension: dimension)
         var reports: [LevelReport] = []
         var pyramid: [Level: (fixed: Image<Float>, moving: Image<Float>)] = [:]   // shared by stages
         for (s, stage) in stages.enumerated() {
@@ -196,10 +196,17 @@ public struct LinearRegistration: Sendable {
         }
     }
 
+    /// The landmark term, after checking that the pairs determine every stage's model.
     func landmarkDistance(dimension: Int) throws -> LandmarkDistance? {
         guard let landmarks else { return nil }
         let (f, m) = try landmarks.fixed.paired(with: landmarks.moving)
-        guard f.count > 0 else { return nil }
+        for stage in stages where landmarkWeight > 0 || initialization == .landmarks {
+            let needed = LandmarkFit.minimumCount(stage.model, dimension: dimension)
+            guard f.count >= needed else {
+                throw RegError.invalidArgument(name: "landmarks",
+                                               reason: "a \(dimension)-D \(stage.model.rawValue) fit needs at least \(needed) point pairs, found \(f.count)")
+            }
+        }
         return LandmarkDistance(fixed: f.points, moving: m.points)
     }
 
