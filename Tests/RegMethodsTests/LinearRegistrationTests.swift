@@ -92,3 +92,35 @@ struct BrainRecoveryTests {
         #expect(error < 0.5, "mean endpoint error \(error) mm")
     }
 }
+
+/// Badly rotated starts: the PD slice turned by 70° about its centre.
+@Suite(.enabled(if: SharedData.isAvailable, Comment(rawValue: SharedData.skipMessage)))
+struct BadStartTests {
+    static func turned(_ degrees: Double) throws -> (Image<Float>, Image<Float>, AffineMap) {
+        let fixed = try ITKSliceRegistrationTests.slice("BrainProtonDensitySliceBorder20.png")
+        let c = BrainCases.center(fixed.geometry)
+        let truth = AffineMap(matrix: .rotation(axis: 2, angle: degrees * .pi / 180), translation: SIMD3(6, -4, 0), center: c)
+        let s = truth.inverse!
+        let moving = try Resampler.resample(fixed, onto: fixed.geometry, mapping: PointMapping(matrix: s.matrix, translation: s.translation),
+                                            interpolation: .bspline)
+        return (fixed, moving, truth)
+    }
+
+    @Test func rotationSearchRecoversASeventyDegreeTurn() throws {
+        let (fixed, moving, truth) = try Self.turned(70)
+        var reg = LinearRegistration.preset("rigid", metric: .meanSquares)!
+        let without = try reg.run(fixed: fixed, moving: moving).map
+        reg.rotationSearch = true
+        let with = try reg.run(fixed: fixed, moving: moving).map
+        #expect(BrainCases.meanEndpointError(without, truth, over: fixed) > 5, "should fail without the search")
+        #expect(BrainCases.meanEndpointError(with, truth, over: fixed) < 0.2)
+    }
+
+    @Test func principalAxesStartRecoversALargeTurn() throws {
+        let (fixed, moving, truth) = try Self.turned(-55)
+        var reg = LinearRegistration.preset("rigid", metric: .meanSquares)!
+        reg.initialization = .principalAxes
+        let map = try reg.run(fixed: fixed, moving: moving).map
+        #expect(BrainCases.meanEndpointError(map, truth, over: fixed) < 0.2)
+    }
+}
