@@ -227,7 +227,7 @@ public struct LinearRegistration: Sendable {
                                    approximating: AffineMap(matrix: rotation, translation: mm.center - rotation * fm.center))
         case .landmarks:
             guard let landmarks else {
-                throw RegError.invalidArgument(name: "--init landmarks", reason: "needs --landmarks FIXED MOVING")
+                throw RegError.invalidArgument(name: "landmark initialisation", reason: "needs landmark pairs (--landmarks FIXED MOVING)")
             }
             let (f, m) = try landmarks.fixed.paired(with: landmarks.moving)
             let fitModel: LinearModel = stages.contains { $0.model == .affine } && f.count > dimension ? .affine : model

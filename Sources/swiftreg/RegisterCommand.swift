@@ -40,7 +40,8 @@ struct RegisterCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Two landmark files: FIXED MOVING (.csv LPS or .fcsv).") var landmarks: [String] = []
     @Option(name: .customLong("landmark-weight"), help: "Weight of the landmark term (mean squared distance, mm²).")
     var landmarkWeight = 0.0
-    @Option(help: "geometry, moments, principalAxes, landmarks or none.") var initialization: Initialization = .moments
+    @Option(name: .customLong("init"), help: "Initial alignment: geometry (domain centres), moments (centres of mass), principalAxes, landmarks or none.")
+    var initialization: Initialization = .moments
     @Flag(name: .customLong("rotation-search"), help: "Try a grid of rotations first (for badly rotated starts).")
     var rotationSearch = false
     @Option(help: "Shrink factors per level, e.g. 4x2x1.") var shrink = "4x2x1"
@@ -113,7 +114,7 @@ struct RegisterCommand: ParsableCommand {
         guard landmarks.isEmpty || landmarks.count == 2 else {
             throw ValidationError("--landmarks takes two files: FIXED MOVING")
         }
-        if initialization == .landmarks, landmarks.isEmpty { throw ValidationError("--initialization landmarks needs --landmarks FIXED MOVING") }
+        if initialization == .landmarks, landmarks.isEmpty { throw ValidationError("--init landmarks needs --landmarks FIXED MOVING") }
         guard sampling > 0, sampling <= 1 else { throw ValidationError("--sampling takes a fraction in (0, 1]; found \(sampling)") }
         let levels = try parseLevels()
         let method: Optimizer.Method
