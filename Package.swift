@@ -28,9 +28,9 @@ let package = Package(
         .target(name: "RegCore"),
         .target(name: "RegKernels", dependencies: ["RegCore"]),
         .target(name: "RegIO", dependencies: ["RegCore", "CZlib", "CPNG", "CTurboJPEG"]),
-        .target(name: "RegTransforms", dependencies: ["RegCore", "RegKernels"]),
+        .target(name: "RegTransforms", dependencies: ["RegCore"]),
         .target(name: "RegMetrics", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
-        .target(name: "RegOptimize", dependencies: ["RegCore"]),
+        .target(name: "RegOptimize"),
         .target(name: "RegMethods", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegMetrics", "RegOptimize"]),
         .executableTarget(name: "swiftreg", dependencies: [
             "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods",

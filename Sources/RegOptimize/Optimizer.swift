@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Gradient-based minimisers over scaled parameters.
 ///
 /// Parameters are optimised as `φₖ = θₖ · scaleₖ` (scales from physical shifts: a unit of φ
@@ -165,9 +171,3 @@ struct Tracker {
 @inline(__always) func dot(_ a: [Double], _ b: [Double]) -> Double {
     zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
