@@ -43,6 +43,11 @@ public struct Matrix3: Equatable, Hashable, Sendable, Codable, CustomStringConve
         }
     }
 
+    /// The rotation `Rz(az)·Rx(ax)·Ry(ay)` (radians) of ITK's `Euler3DTransform`.
+    public static func rotation(ax: Double, ay: Double, az: Double) -> Matrix3 {
+        rotation(axis: 2, angle: az) * rotation(axis: 0, angle: ax) * rotation(axis: 1, angle: ay)
+    }
+
     /// d/dangle of `rotation(axis:angle:)`.
     public static func rotationDerivative(axis: Int, angle: Double) -> Matrix3 {
         let c = cos(angle), s = sin(angle)

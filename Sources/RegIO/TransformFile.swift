@@ -81,37 +81,38 @@ public enum TransformFile {
                 throw RegError.invalidHeader(path: path, field: "FixedParameters", reason: "\(type) needs \(m) fixed parameters, found \(fixed.count)")
             }
         }
-        var c = SIMD3<Double>.zero
-        let centerOf = { (n: Int) in for i in 0..<n { c[i] = fixed[i] } }
-        let matrix: Matrix3, translation: SIMD3<Double>
         func vec(_ s: ArraySlice<Double>) -> SIMD3<Double> { SIMD3(s[s.startIndex], s[s.startIndex + 1], d == 3 ? s[s.startIndex + 2] : 0) }
+        // The centre, for the types that have one (`need` has checked there are d values).
+        var c: SIMD3<Double> { fixed.count >= d ? vec(fixed[0...]) : .zero }
+        let matrix: Matrix3, translation: SIMD3<Double>
         switch (name, d) {
-        case ("AffineTransform", _), ("MatrixOffsetTransformBase", _), ("CenteredAffineTransform", _):
-            try need(d * d + d, name == "CenteredAffineTransform" ? 0 : d)
-            if name == "CenteredAffineTransform" { c = vec(p[(d * d + d)...]) } else { centerOf(d) }
-            var m = Matrix3.identity
-            if d == 3 { m = Matrix3(rowMajor: Array(p[0..<9])) } else { m = Matrix3(rows: SIMD3(p[0], p[1], 0), SIMD3(p[2], p[3], 0), SIMD3(0, 0, 1)) }
-            matrix = m; translation = vec(p[(d * d)...])
+        case ("AffineTransform", _), ("MatrixOffsetTransformBase", _):
+            try need(d * d + d, d)
+            matrix = d == 3 ? Matrix3(rowMajor: Array(p[0..<9])) : Matrix3(rows: SIMD3(p[0], p[1], 0), SIMD3(p[2], p[3], 0), SIMD3(0, 0, 1))
+            translation = vec(p[(d * d)...])
         case ("TranslationTransform", _):
             try need(d, 0)
             matrix = .identity; translation = vec(p[0...])
         case ("IdentityTransform", _):
             matrix = .identity; translation = .zero
         case ("Euler2DTransform", 2), ("Rigid2DTransform", 2):
-            try need(3, 2); centerOf(2)
+            try need(3, 2)
             matrix = .rotation(axis: 2, angle: p[0]); translation = SIMD3(p[1], p[2], 0)
         case ("Similarity2DTransform", 2):
-            try need(4, 2); centerOf(2)
+            try need(4, 2)
             matrix = Matrix3.rotation(axis: 2, angle: p[1]) * p[0] + Matrix3.diagonal(SIMD3(0, 0, 1 - p[0]))
             translation = SIMD3(p[2], p[3], 0)
         case ("Euler3DTransform", 3):
-            try need(6, 3); centerOf(3)
-            let (rx, ry, rz) = (Matrix3.rotation(axis: 0, angle: p[0]), Matrix3.rotation(axis: 1, angle: p[1]), Matrix3.rotation(axis: 2, angle: p[2]))
-            let zyx = fixed.count > 3 && fixed[3] != 0
-            matrix = zyx ? rz * ry * rx : rz * rx * ry
+            try need(6, 3)
+            // A fourth fixed parameter of 1 selects ITK's ComputeZYX order.
+            if fixed.count > 3 && fixed[3] != 0 {
+                matrix = Matrix3.rotation(axis: 2, angle: p[2]) * Matrix3.rotation(axis: 1, angle: p[1]) * Matrix3.rotation(axis: 0, angle: p[0])
+            } else {
+                matrix = Matrix3.rotation(ax: p[0], ay: p[1], az: p[2])
+            }
             translation = SIMD3(p[3], p[4], p[5])
         case ("VersorRigid3DTransform", 3), ("Similarity3DTransform", 3):
-            try need(name == "Similarity3DTransform" ? 7 : 6, 3); centerOf(3)
+            try need(name == "Similarity3DTransform" ? 7 : 6, 3)
             let scale = name == "Similarity3DTransform" ? p[6] : 1
             matrix = try versorMatrix(SIMD3(p[0], p[1], p[2]), path: path) * scale
             translation = SIMD3(p[3], p[4], p[5])

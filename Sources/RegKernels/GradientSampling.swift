@@ -24,6 +24,10 @@ public enum GradientSampling {
         let flat = nz == 1
         let last = SIMD3<Double>(Double(nx - 1), Double(ny - 1), Double(nz - 1))
         let (m0, m1, m2) = (matrix.row0, matrix.row1, matrix.row2)
+        // The cell's first corner stays one below the last voxel, so that points on the far faces
+        // still have 8 neighbours; a single-voxel axis has stride 0.
+        let (cornerX, cornerY, cornerZ) = (max(0, nx - 2), max(0, ny - 2), max(0, nz - 2))
+        let (sx, sy, sz) = (nx > 1 ? 1 : 0, ny > 1 ? nx : 0, flat ? 0 : nxy)
         let count = points.count
         image.voxels.withUnsafeBufferPointer { src in
             points.withUnsafeBufferPointer { pts in
@@ -45,18 +49,13 @@ public enum GradientSampling {
                                     guard jx >= 0, jx <= last.x, jy >= 0, jy <= last.y, jz >= 0, jz <= last.z else {
                                         out[i] = .nan; grad[i] = .zero; continue
                                     }
-                                    // The cell's first corner, kept one below the last voxel so that
-                                    // points on the far faces still have 8 neighbours.
-                                    let ix = min(Int(jx), nx &- 2 < 0 ? 0 : nx &- 2)
-                                    let iy = min(Int(jy), ny &- 2 < 0 ? 0 : ny &- 2)
-                                    let iz = flat ? 0 : min(Int(jz), nz &- 2)
+                                    let ix = min(Int(jx), cornerX), iy = min(Int(jy), cornerY), iz = min(Int(jz), cornerZ)
                                     if let mp = mk.value {
                                         let nearest = Int(jx + 0.5) &+ Int(jy + 0.5) &* nx &+ Int(jz + 0.5) &* nxy
                                         if mp[nearest] == 0 { out[i] = .nan; grad[i] = .zero; continue }
                                     }
                                     let tx = Float(jx - Double(ix)), ty = Float(jy - Double(iy)), tz = Float(jz - Double(iz))
                                     let base = data + (ix &+ iy &* nx &+ iz &* nxy)
-                                    let sx = nx > 1 ? 1 : 0, sy = ny > 1 ? nx : 0, sz = flat ? 0 : nxy
                                     let v000 = base[0], v100 = base[sx], v010 = base[sy], v110 = base[sx &+ sy]
                                     let v001 = base[sz], v101 = base[sz &+ sx], v011 = base[sz &+ sy], v111 = base[sz &+ sx &+ sy]
                                     let a0 = v000 + tx * (v100 - v000), a1 = v010 + tx * (v110 - v010)

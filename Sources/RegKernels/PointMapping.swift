@@ -8,6 +8,7 @@ import RegCore
 /// ```swift
 /// let shift = PointMapping(translation: SIMD3(2, 0, 0))            // sample 2 mm to the left
 /// let warp = PointMapping(displacement: field)                   // x ↦ x + u(x)
+/// let linear = PointMapping(result.map)                          // a registration's AffineMap
 /// let out = try Resampler.resample(moving, onto: fixed.geometry, mapping: warp)
 /// ```
 public struct PointMapping: Sendable {
@@ -20,6 +21,11 @@ public struct PointMapping: Sendable {
         self.matrix = matrix
         self.translation = translation
         self.displacement = displacement
+    }
+
+    /// The mapping of a linear transform: each target point `x` samples the source at `map(x)`.
+    public init(_ map: AffineMap) {
+        self.init(matrix: map.matrix, translation: map.translation)
     }
 
     /// The identity: each target point samples the source at the same physical point.

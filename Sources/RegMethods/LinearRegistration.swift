@@ -75,7 +75,7 @@ public struct LinearRegistrationResult: Sendable {
 /// reg.initialization = .moments
 /// let result = try reg.run(fixed: fixed, moving: moving)
 /// let warped = try Resampler.resample(moving, onto: fixed.geometry,
-///                                     mapping: PointMapping(matrix: result.map.matrix, translation: result.map.translation),
+///                                     mapping: PointMapping(result.map),
 ///                                     interpolation: .linear)
 /// ```
 public struct LinearRegistration: Sendable {
@@ -116,12 +116,12 @@ public struct LinearRegistration: Sendable {
         var transform = try initialTransform(fixed: f, moving: m, fixedMask: fixedMask, movingMask: movingMask,
                                              model: stages[0].model, dimension: dimension)
         var reports: [LevelReport] = []
-        var pyramid: [Level: (fixed: Image<Float>, moving: Image<Float>)] = [:]   // shared by stages
+        var pyramid: [PyramidKey: (fixed: Image<Float>, moving: Image<Float>)] = [:]   // shared by stages
         for (s, stage) in stages.enumerated() {
             transform = LinearTransform(stage.model, dimension: dimension, center: transform.center, approximating: transform.affineMap)
             for (l, level) in stage.levels.enumerated() {
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                let key = Level(shrink: level.shrink, sigma: level.sigma, iterations: 0)
+                let key = PyramidKey(shrink: level.shrink, sigma: level.sigma)
                 if pyramid[key] == nil { pyramid[key] = (try Pyramid.image(f, at: level), try Pyramid.image(m, at: level)) }
                 let (fl, ml) = pyramid[key]!
                 let fMask = try fixedMask.map { try Pyramid.mask($0, onto: fl.geometry) }
@@ -243,7 +243,7 @@ public struct LinearRegistration: Sendable {
         let candidates: [Matrix3] = start.dimension == 2
             ? (0..<24).map { Matrix3.rotation(axis: 2, angle: Double($0) * step) }
             : (-2...2).flatMap { a in (-2...2).flatMap { b in (-2...2).map { c in
-                LinearTransform.rotation(ax: Double(a) * step, ay: Double(b) * step, az: Double(c) * step) } } }
+                Matrix3.rotation(ax: Double(a) * step, ay: Double(b) * step, az: Double(c) * step) } } }
         var best = start, bestCost = (try? metric.evaluate(start, gradient: false).value) ?? .infinity
         let base = start.affineMap
         for r in candidates {

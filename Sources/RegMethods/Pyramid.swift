@@ -7,7 +7,7 @@ import RegKernels
 /// ```swift
 /// let levels = [Level(shrink: 4, sigma: .voxels(2), iterations: 200), Level(shrink: 1, sigma: .voxels(0), iterations: 50)]
 /// ```
-public struct Level: Hashable, Sendable, Codable {
+public struct Level: Equatable, Sendable, Codable {
     public var shrink: Int
     /// Smoothing applied before shrinking, in voxels of the full-resolution image or in mm.
     public var sigma: GaussianSmoothing.Sigma
@@ -20,14 +20,18 @@ public struct Level: Hashable, Sendable, Codable {
     }
 }
 
+/// What a pyramid level's images depend on (not its iteration count).
+struct PyramidKey: Hashable {
+    let shrink: Int
+    let sigma: GaussianSmoothing.Sigma
+}
+
 /// Images and masks at one level.
 enum Pyramid {
     /// The image smoothed by `level.sigma` and shrunk by `level.shrink` (in-plane for 2-D images).
     static func image(_ image: Image<Float>, at level: Level) throws -> Image<Float> {
-        let smoothed = GaussianSmoothing.smooth(image, sigma: level.sigma)
-        guard level.shrink > 1 else { return smoothed }
-        let target = try Shrink.geometry(of: image.geometry, factors: SIMD3(repeating: level.shrink))
-        return try Resampler.resample(smoothed, onto: target, interpolation: .linear)
+        guard level.shrink > 1 else { return GaussianSmoothing.smooth(image, sigma: level.sigma) }
+        return try Shrink.shrink(image, factors: SIMD3(repeating: level.shrink), sigma: level.sigma)
     }
 
     /// A mask carried onto a level grid (nearest neighbour).

@@ -1,5 +1,16 @@
 import RegCore
 
+/// Pearson's correlation of two equally long value lists (NaN entries of `b` skipped), summed in
+/// fixed chunks so the result does not depend on the thread count.
+///
+/// ```swift
+/// let r = pearsonCorrelation(fixed.voxels, warped.voxels)   // images on one grid
+/// ```
+public func pearsonCorrelation(_ a: [Float], _ b: [Float]) -> Double {
+    precondition(a.count == b.count)
+    return CorrelationSums(fixed: a, moving: b).correlation
+}
+
 /// The sums behind the global Pearson correlation of fixed and moving samples.
 struct CorrelationSums {
     var n = 0.0, f = 0.0, m = 0.0, ff = 0.0, mm = 0.0, fm = 0.0

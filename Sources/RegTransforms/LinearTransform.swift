@@ -93,9 +93,9 @@ public struct LinearTransform: Equatable, Sendable, Codable {
         switch (model, dimension) {
         case (.translation, _): return .identity
         case (.rigid, 2): return .rotation(axis: 2, angle: p[0])
-        case (.rigid, _): return Self.rotation(ax: p[0], ay: p[1], az: p[2])
+        case (.rigid, _): return Matrix3.rotation(ax: p[0], ay: p[1], az: p[2])
         case (.similarity, 2): return Matrix3.rotation(axis: 2, angle: p[1]) * p[0] + Self.zUnit(1 - p[0])
-        case (.similarity, _): return Self.rotation(ax: p[0], ay: p[1], az: p[2]) * p[6]
+        case (.similarity, _): return Matrix3.rotation(ax: p[0], ay: p[1], az: p[2]) * p[6]
         case (.affine, 2): return Matrix3(rows: SIMD3(p[0], p[1], 0), SIMD3(p[2], p[3], 0), SIMD3(0, 0, 1))
         case (.affine, _): return Matrix3(rowMajor: Array(p[0..<9]))
         }
@@ -139,7 +139,7 @@ public struct LinearTransform: Equatable, Sendable, Codable {
             return [(r, .zero), (Matrix3.rotationDerivative(axis: 2, angle: p[1]) * p[0], .zero)] + unitT
         case (.similarity, _):
             return Self.eulerDerivatives(p[0], p[1], p[2]).map { ($0 * p[6], .zero) } + unitT
-                + [(Self.rotation(ax: p[0], ay: p[1], az: p[2]), .zero)]
+                + [(Matrix3.rotation(ax: p[0], ay: p[1], az: p[2]), .zero)]
         case (.affine, _):
             let d = dimension
             var out: [(matrix: Matrix3, translation: SIMD3<Double>)] = []
@@ -165,11 +165,6 @@ public struct LinearTransform: Equatable, Sendable, Codable {
     }
 
     // MARK: rotations
-
-    /// The rotation `Rz(az)·Rx(ax)·Ry(ay)` of ITK's `Euler3DTransform`.
-    public static func rotation(ax: Double, ay: Double, az: Double) -> Matrix3 {
-        Matrix3.rotation(axis: 2, angle: az) * Matrix3.rotation(axis: 0, angle: ax) * Matrix3.rotation(axis: 1, angle: ay)
-    }
 
     static func eulerDerivatives(_ ax: Double, _ ay: Double, _ az: Double) -> [Matrix3] {
         let rx = Matrix3.rotation(axis: 0, angle: ax), ry = Matrix3.rotation(axis: 1, angle: ay), rz = Matrix3.rotation(axis: 2, angle: az)

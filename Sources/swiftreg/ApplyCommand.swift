@@ -34,7 +34,7 @@ struct ApplyCommand: ParsableCommand {
         if interp == .linear || interp == .bspline { image = AnyImage(image.floatImage()) }   // as ANTs: float output
         let target = try ImageFile.read(reference).image.geometry
         let map = chain.composedAffine
-        let out = try ResampleCommand.resample(image, onto: target, mapping: PointMapping(matrix: map.matrix, translation: map.translation),
+        let out = try ResampleCommand.resample(image, onto: target, mapping: PointMapping(map),
                                                interpolation: interp, defaultValue: defaultValue)
         try ImageFile.write(out, to: output)
     }

@@ -67,9 +67,9 @@ struct RegisterCommand: ParsableCommand {
         let result = try reg.run(fixed: fixedImage, moving: movingImage, fixedMask: fMask, movingMask: mMask)
         let map = result.map
         let warped = try Resampler.resample(movingImage, onto: fixedImage.geometry,
-                                            mapping: PointMapping(matrix: map.matrix, translation: map.translation), interpolation: .linear)
-        let before = correlation(fixedImage, try Resampler.resample(movingImage, onto: fixedImage.geometry, interpolation: .linear))
-        let after = correlation(fixedImage, warped)
+                                            mapping: PointMapping(map), interpolation: .linear)
+        let before = pearsonCorrelation(fixedImage.voxels, try Resampler.resample(movingImage, onto: fixedImage.geometry, interpolation: .linear).voxels)
+        let after = pearsonCorrelation(fixedImage.voxels, warped.voxels)
         let record = LinearTransformRecord(map: map, center: result.transform.center, dimension: fixedImage.geometry.dimension)
         let summary = Summary(fixed: fixed, moving: moving, preset: preset, metric: metric, stages: reg.stages, levels: result.levels,
                               seconds: result.seconds, parameters: result.transform.parameters, model: result.transform.model,
@@ -90,18 +90,6 @@ struct RegisterCommand: ParsableCommand {
         try TextFile.write(json + "\n", to: output + "_summary.json")
         print(String(format: "done in %.2f s; correlation %.4f → %.4f", result.seconds, before, after))
         print(TransformChain([map], names: [output + "_affine.txt"]))
-    }
-
-    /// Pearson correlation of two images on one grid, over all voxels.
-    func correlation(_ a: Image<Float>, _ b: Image<Float>) -> Double {
-        var sa = 0.0, sb = 0.0, saa = 0.0, sbb = 0.0, sab = 0.0
-        for (x, y) in zip(a.voxels, b.voxels) {
-            let u = Double(x), v = Double(y)
-            sa += u; sb += v; saa += u * u; sbb += v * v; sab += u * v
-        }
-        let n = Double(a.voxels.count)
-        let d = ((saa - sa * sa / n) * (sbb - sb * sb / n)).squareRoot()
-        return d > 0 ? (sab - sa * sb / n) / d : 0
     }
 
     func registration() throws -> LinearRegistration {

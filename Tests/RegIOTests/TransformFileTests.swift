@@ -132,7 +132,7 @@ import RegTestSupport
         let record = LinearTransformRecord(map: map, center: c, dimension: 3)
         try TransformFile.write([record], to: folder.file("t.txt"))
         try TransformFile.write([record], to: folder.file("t.mat"))
-        let ours = try Resampler.resample(moving, onto: reference, mapping: PointMapping(matrix: map.matrix, translation: map.translation),
+        let ours = try Resampler.resample(moving, onto: reference, mapping: PointMapping(map),
                                           interpolation: .linear)
         let script = """
         import sys, SimpleITK as sitk, ants

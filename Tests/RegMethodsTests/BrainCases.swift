@@ -30,7 +30,7 @@ enum BrainCases {
         let origin = center - direction * (spacing * (SIMD3<Double>(size) - 1) * 0.5)
         let grid = try Geometry(size: size, spacing: spacing, origin: origin, direction: direction)
         let s = truth.inverse!
-        return try Resampler.resample(fixed, onto: grid, mapping: PointMapping(matrix: s.matrix, translation: s.translation),
+        return try Resampler.resample(fixed, onto: grid, mapping: PointMapping(s),
                                       interpolation: .bspline)
     }
 
@@ -38,7 +38,7 @@ enum BrainCases {
     /// ±25 mm and, for affine, scales ±12 % and shears ±6 %.
     static func randomTransform(affine: Bool, center: SIMD3<Double>, seed: UInt64) -> AffineMap {
         let r = Phantoms.randomValues(count: 12, seed: seed, range: -1...1)
-        var m = LinearTransform.rotation(ax: r[0] * 20 * .pi / 180, ay: r[1] * 20 * .pi / 180, az: r[2] * 20 * .pi / 180)
+        var m = Matrix3.rotation(ax: r[0] * 20 * .pi / 180, ay: r[1] * 20 * .pi / 180, az: r[2] * 20 * .pi / 180)
         if affine {
             let scale = Matrix3.diagonal(SIMD3(1 + 0.12 * r[3], 1 + 0.12 * r[4], 1 + 0.12 * r[5]))
             let shear = Matrix3(rows: SIMD3(1, 0.06 * r[6], 0.06 * r[7]), SIMD3(0, 1, 0.06 * r[8]), SIMD3(0, 0, 1))

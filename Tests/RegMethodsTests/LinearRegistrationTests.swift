@@ -101,7 +101,7 @@ struct BadStartTests {
         let c = BrainCases.center(fixed.geometry)
         let truth = AffineMap(matrix: .rotation(axis: 2, angle: degrees * .pi / 180), translation: SIMD3(6, -4, 0), center: c)
         let s = truth.inverse!
-        let moving = try Resampler.resample(fixed, onto: fixed.geometry, mapping: PointMapping(matrix: s.matrix, translation: s.translation),
+        let moving = try Resampler.resample(fixed, onto: fixed.geometry, mapping: PointMapping(s),
                                             interpolation: .bspline)
         return (fixed, moving, truth)
     }

@@ -35,7 +35,7 @@ struct MetricGradientTests {
                                                                         spacing: g.spacing,
                                                                         origin: crop.geometry.physicalPoint(ofIndex: SIMD3(-2, -2, dimension == 3 ? -2 : 0)),
                                                                         direction: g.direction, dimension: dimension),
-                                            mapping: PointMapping(matrix: turn.matrix, translation: turn.translation), interpolation: .linear)
+                                            mapping: PointMapping(turn), interpolation: .linear)
         return (crop, moving)
     }
 

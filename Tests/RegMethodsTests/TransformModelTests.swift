@@ -39,7 +39,7 @@ import RegTransforms
         let itk = Matrix3(rowMajor: [0.9304320636570301, -0.29404383655185584, 0.2187107612916787,
                                      0.3085774668591277, 0.9505637859220634, -0.034762563776535,
                                      -0.19767681165408388, 0.09983341664682815, 0.975170327201816])
-        let ours = LinearTransform.rotation(ax: 0.1, ay: 0.2, az: 0.3)
+        let ours = Matrix3.rotation(ax: 0.1, ay: 0.2, az: 0.3)
         #expect(ours.maxAbsDifference(itk) < 1e-15)
     }
 

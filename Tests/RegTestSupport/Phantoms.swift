@@ -4,8 +4,7 @@ import RegCore
 public enum Phantoms {
     /// A rotation about all three axes (degrees).
     public static func rotation(_ ax: Double, _ ay: Double, _ az: Double) -> Matrix3 {
-        Matrix3.rotation(axis: 2, angle: az * .pi / 180) * Matrix3.rotation(axis: 0, angle: ax * .pi / 180)
-            * Matrix3.rotation(axis: 1, angle: ay * .pi / 180)
+        Matrix3.rotation(ax: ax * .pi / 180, ay: ay * .pi / 180, az: az * .pi / 180)
     }
 
     /// An oblique, anisotropic 3-D grid with a non-zero origin.
