@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // Thin system-library shims: one header each, linked from Debian packages.
@@ -25,16 +26,19 @@ let package = Package(
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"])]),
 
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+
         .target(name: "RegCore"),
         .target(name: "RegKernels", dependencies: ["RegCore"]),
         .target(name: "RegIO", dependencies: ["RegCore", "CZlib", "CPNG", "CTurboJPEG"]),
-        .target(name: "RegTransforms", dependencies: ["RegCore"]),
+        .target(name: "RegTransforms", dependencies: ["RegCore", "RegKernels"]),
         .target(name: "RegMetrics", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
         .target(name: "RegOptimize"),
         .target(name: "RegMethods", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegMetrics", "RegOptimize"]),
         .executableTarget(name: "swiftreg", dependencies: [
-            "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods",
+            "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods", "CMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
         ]),
 
         .target(name: "RegTestSupport", dependencies: ["RegCore"], path: "Tests/RegTestSupport"),

@@ -23,8 +23,8 @@ public struct LinearTransformRecord: Equatable, Sendable {
 }
 
 /// ITK transform files (`.txt`, `.tfm`: `#Insight Transform File V1.0`) and ANTs/ITK MATLAB
-/// v4 files (`.mat`). Transforms are returned in file order, which is the ANTs order: the
-/// last is applied to a point first.
+/// v4 files (`.mat`). Transforms are returned in file order; a composite file composes them
+/// as ITK does, the last listed applied to a point first.
 public enum TransformFile {
     public static let supportedExtensions = [".txt", ".tfm", ".mat"]
 

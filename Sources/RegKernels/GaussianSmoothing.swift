@@ -40,9 +40,8 @@ public enum GaussianSmoothing {
         return w.map { Float($0) }
     }
 
-    /// A smoothed copy of a scalar image.
+    /// A smoothed copy of an image; each component of a multi-component image is smoothed alone.
     public static func smooth(_ image: Image<Float>, sigma: Sigma) -> Image<Float> {
-        precondition(image.components == 1, "smooth a scalar image")
         let s = sigma.inVoxels(image.geometry)
         let size = image.geometry.size
         let kx = size.x > 1 ? halfKernel(sigma: s.x) : []
@@ -50,15 +49,18 @@ public enum GaussianSmoothing {
         let kz = size.z > 1 ? halfKernel(sigma: s.z) : []
         if kx.isEmpty && ky.isEmpty && kz.isEmpty { return image }
         var out = image
+        // Components are interleaved: a row of nx voxels is a line of c·nx values in which
+        // neighbours along x lie c apart, and whole rows or slices convolve as wider lines.
+        let c = image.components
         let (nx, ny, nz) = (size.x, size.y, size.z)
-        let sliceSize = nx * ny
+        let rowLength = c * nx, sliceSize = c * nx * ny
         image.voxels.withUnsafeBufferPointer { srcBuf in
             out.voxels.withUnsafeMutableBufferPointer { dstBuf in
                 let src = UnsafeSendable(srcBuf.baseAddress!), dst = UnsafeSendable(dstBuf.baseAddress!)
                 if !kx.isEmpty || !ky.isEmpty {
                     // In-plane pass: slice z of src → slice z of dst.
                     parallelFor(count: nz, chunkSize: 1) { zs in
-                        var line = [Float](repeating: 0, count: nx + 2 * kx.count)
+                        var line = [Float](repeating: 0, count: rowLength + 2 * c * kx.count)
                         var plane = [Float](repeating: 0, count: sliceSize)
                         for z in zs {
                             let s0 = src.value + z * sliceSize, d0 = dst.value + z * sliceSize
@@ -67,25 +69,28 @@ public enum GaussianSmoothing {
                                     p.baseAddress!.update(from: s0, count: sliceSize)
                                 } else {
                                     line.withUnsafeMutableBufferPointer { l in
-                                        for y in 0..<ny { convolveRow(s0 + y * nx, into: p.baseAddress! + y * nx, count: nx, kernel: kx, line: l.baseAddress!) }
+                                        for y in 0..<ny {
+                                            convolveRow(s0 + y * rowLength, into: p.baseAddress! + y * rowLength, count: nx,
+                                                        components: c, kernel: kx, line: l.baseAddress!)
+                                        }
                                     }
                                 }
                                 if ky.isEmpty {
                                     d0.update(from: p.baseAddress!, count: sliceSize)
                                 } else {
-                                    convolveAcross(p.baseAddress!, into: d0, lines: ny, width: nx, kernel: ky)
+                                    convolveAcross(p.baseAddress!, into: d0, lines: ny, width: rowLength, kernel: ky)
                                 }
                             }
                         }
                     }
                 } else {
-                    dst.value.update(from: src.value, count: nx * ny * nz)
+                    dst.value.update(from: src.value, count: sliceSize * nz)
                 }
                 if !kz.isEmpty {
                     // Through-plane pass over whole slices: dst → temp → dst.
-                    var temp = [Float](repeating: 0, count: nx * ny * nz)
+                    var temp = [Float](repeating: 0, count: sliceSize * nz)
                     temp.withUnsafeMutableBufferPointer { t in
-                        t.baseAddress!.update(from: dst.value, count: nx * ny * nz)
+                        t.baseAddress!.update(from: dst.value, count: sliceSize * nz)
                         let tp = UnsafeSendable(t.baseAddress!)
                         parallelFor(count: nz, chunkSize: 4) { zs in
                             for z in zs { convolveAcrossOne(tp.value, line: z, into: dst.value + z * sliceSize, lines: nz, width: sliceSize, kernel: kz) }
@@ -97,21 +102,22 @@ public enum GaussianSmoothing {
         return out
     }
 
-    /// Convolves one contiguous row with edge replication.
+    /// Convolves one contiguous row of `n` voxels of `c` interleaved components with edge replication.
     @inline(__always)
-    static func convolveRow(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count n: Int, kernel k: [Float],
-                            line: UnsafeMutablePointer<Float>) {
-        let r = k.count - 1
-        let first = src[0], last = src[n - 1]
-        for i in 0..<r { line[i] = first; line[n + r + i] = last }
-        (line + r).update(from: src, count: n)
+    static func convolveRow(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count n: Int, components c: Int,
+                            kernel k: [Float], line: UnsafeMutablePointer<Float>) {
+        let r = k.count - 1, pad = c * r, length = c * n
+        for i in 0..<r {
+            for j in 0..<c { line[c * i + j] = src[j]; line[pad + length + c * i + j] = src[length - c + j] }
+        }
+        (line + pad).update(from: src, count: length)
         k.withUnsafeBufferPointer { w in
             let w0 = w[0]
-            for x in 0..<n { dst[x] = w0 * line[x &+ r] }
+            for x in 0..<length { dst[x] = w0 * line[x &+ pad] }
             for t in 1...r {
                 let wt = w[t]
-                let lo = line + (r - t), hi = line + (r + t)
-                for x in 0..<n { dst[x] += wt * (lo[x] + hi[x]) }
+                let lo = line + (pad - c * t), hi = line + (pad + c * t)
+                for x in 0..<length { dst[x] += wt * (lo[x] + hi[x]) }
             }
         }
     }
@@ -143,3 +149,13 @@ public enum GaussianSmoothing {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+extension GaussianSmoothing {
+    /// A smoothed copy of a vector field, each component alone.
+    public static func smooth(_ field: VectorField, sigma: Sigma) -> VectorField {
+        let image = try! Image(geometry: field.geometry, components: 3, voxels: field.vectors)
+        var out = field
+        out.vectors = smooth(image, sigma: sigma).voxels
+        return out
+    }
+}

@@ -1,19 +1,23 @@
 import RegCore
+import RegKernels
 
-/// Transforms listed as ANTs lists them: the **last is applied first** to a fixed-space point.
-///
-/// `swiftreg apply -t A -t B` samples the moving image at `A(B(x))` for each output point `x`.
+/// Transforms in the order they are applied to a fixed-space point, which is the order of
+/// ANTs' `-t` options: `-t warp -t affine` maps `x` to `affine(warp(x))`, so the moving image is
+/// sampled there (the image itself moves the other way: affine first, then warp).
 ///
 /// ```swift
-/// let chain = TransformChain([affine2, affine1])   // affine1 first, then affine2
+/// let chain = TransformChain([.displacement(warp), .affine(affine)])   // warp first, then affine
 /// let y = chain.map(SIMD3(0, 0, 0))
-/// print(chain)                                     // lists the order of application
+/// let mapping = try chain.mapping(onto: fixed.geometry)                // for Resampler
+/// print(chain)                                                         // lists the order of application
 /// ```
 public struct TransformChain: Equatable, Sendable, CustomStringConvertible {
     public enum Element: Equatable, Sendable {
         case affine(AffineMap)
+        case displacement(DisplacementField)
     }
 
+    /// First applied first.
     public var elements: [Element]
     /// Where each element came from (a file name, or a stage), for printing.
     public var names: [String]
@@ -29,25 +33,55 @@ public struct TransformChain: Equatable, Sendable, CustomStringConvertible {
 
     /// Maps a fixed-space point to moving space.
     public func map(_ x: SIMD3<Double>) -> SIMD3<Double> {
-        elements.reversed().reduce(x) { point, element in
+        elements.reduce(x) { point, element in
             switch element {
             case .affine(let a): return a.apply(point)
+            case .displacement(let d): return d.map(point)
             }
         }
     }
 
-    /// The whole chain as one affine map (every element is linear).
-    public var composedAffine: AffineMap {
-        elements.reversed().reduce(AffineMap.identity) { sofar, element in
-            switch element {
-            case .affine(let a): return sofar.then(a)
+    /// The whole chain as one affine map, or nil when it holds a displacement field.
+    public var composedAffine: AffineMap? {
+        var sofar = AffineMap.identity
+        for element in elements {
+            guard case .affine(let a) = element else { return nil }
+            sofar = sofar.then(a)
+        }
+        return sofar
+    }
+
+    /// How the points of `target` find their source points: one affine map when the chain is
+    /// linear; the field itself plus an affine map when it is a field on `target`'s grid followed
+    /// by linear transforms (what `register` writes); otherwise a dense field on `target`
+    /// holding `map(x) − x`.
+    public func mapping(onto target: Geometry) -> PointMapping {
+        if let a = composedAffine { return PointMapping(a) }
+        if case .displacement(let d) = elements[0], d.geometry.sameGrid(as: target),
+           let rest = TransformChain(Array(elements.dropFirst())).composedAffine {
+            return PointMapping(matrix: rest.matrix, translation: rest.translation, displacement: d.field)
+        }
+        var field = VectorField(geometry: target)
+        let (nx, ny) = (target.size.x, target.size.y)
+        field.vectors.withUnsafeMutableBufferPointer { buffer in
+            let out = UnsafeSendable(buffer.baseAddress!)
+            parallelFor(count: target.size.y * target.size.z, chunkSize: max(1, ny / 4)) { rows in
+                for row in rows {
+                    for x in 0..<nx {
+                        let p = target.physicalPoint(ofIndex: SIMD3(Double(x), Double(row % ny), Double(row / ny)))
+                        let u = map(p) - p
+                        let k = 3 * (row * nx + x)
+                        out.value[k] = Float(u.x); out.value[k + 1] = Float(u.y); out.value[k + 2] = Float(u.z)
+                    }
+                }
             }
         }
+        return PointMapping(displacement: field)
     }
 
     public var description: String {
         guard !elements.isEmpty else { return "identity" }
-        let order = zip(names, elements).reversed().enumerated().map { i, pair in
+        let order = zip(names, elements).enumerated().map { i, pair in
             "  \(i + 1). \(pair.0) (\(Self.kind(pair.1)))"
         }
         return "points are mapped by, in order:\n" + order.joined(separator: "\n")
@@ -56,6 +90,7 @@ public struct TransformChain: Equatable, Sendable, CustomStringConvertible {
     static func kind(_ e: Element) -> String {
         switch e {
         case .affine: return "affine"
+        case .displacement(let d): return "displacement field \(d.geometry.size.x)×\(d.geometry.size.y)×\(d.geometry.size.z)"
         }
     }
 }

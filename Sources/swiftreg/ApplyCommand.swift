@@ -10,11 +10,12 @@ struct ApplyCommand: ParsableCommand {
         commandName: "apply",
         abstract: "Warp an image onto a reference grid through a chain of transforms.",
         discussion: """
-        Each output voxel at fixed-space point x takes the input's value at T1(T2(…Tn(x))) for \
-        -t T1 -t T2 … -t Tn (ANTs order: the last transform is applied first). The chain is printed.
+        Each output voxel at fixed-space point x takes the input's value at Tn(…T2(T1(x))) for \
+        -t T1 -t T2 … -t Tn: ANTs order, in which points go through the first transform first and \
+        the image, seen the other way, is moved by the last one first. The chain is printed.
         Example:
           swiftreg apply -i moving.nii.gz -r fixed.nii.gz -t reg_affine.txt -o moving_on_fixed.nii.gz
-          swiftreg apply -i seg.nii.gz -r fixed.nii.gz -t reg_affine.mat --interp label -o seg_on_fixed.nii.gz
+          swiftreg apply -i seg.nii.gz -r fixed.nii.gz -t reg_warp.nii.gz -t reg_affine.txt --interp label -o seg_on_fixed.nii.gz
         """)
 
     @OptionGroup var common: CommonOptions
@@ -33,8 +34,7 @@ struct ApplyCommand: ParsableCommand {
         var image = try ImageFile.read(input).image
         if interp == .linear || interp == .bspline { image = AnyImage(image.floatImage()) }   // as ANTs: float output
         let target = try ImageFile.read(reference).image.geometry
-        let map = chain.composedAffine
-        let out = try ResampleCommand.resample(image, onto: target, mapping: PointMapping(map),
+        let out = try ResampleCommand.resample(image, onto: target, mapping: chain.mapping(onto: target),
                                                interpolation: interp, defaultValue: defaultValue)
         try ImageFile.write(out, to: output)
     }

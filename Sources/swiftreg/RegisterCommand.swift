@@ -32,7 +32,9 @@ struct RegisterCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Fixed image.") var fixed: String
     @Option(name: .shortAndLong, help: "Moving image.") var moving: String
     @Option(name: .shortAndLong, help: "Output prefix.") var output: String
-    @Option(help: "translation, rigid, similarity or affine.") var preset = "affine"
+    @Option(help: "translation, rigid, similarity, affine, syn, syn-mi, quick or demons.") var preset = "affine"
+    @Option(name: .customLong("plan"), help: "A plan file (.yaml or .json) instead of a preset; --print-plan shows one.") var planPath: String?
+    @Flag(name: .customLong("print-plan"), help: "Print the plan (YAML) and stop.") var printPlan = false
     @Option(help: "mse, ncc, mi (Mattes), nmi or mad.") var metric = "mi"
     @Option(help: "Histogram bins for mi and nmi.") var bins = 32
     @Option(name: .customLong("fixed-mask"), help: "Fixed-space mask (non-zero voxels are sampled).") var fixedMask: String?
@@ -44,9 +46,16 @@ struct RegisterCommand: ParsableCommand {
     var initialization: Initialization = .moments
     @Flag(name: .customLong("rotation-search"), help: "Try a grid of rotations first (for badly rotated starts).")
     var rotationSearch = false
-    @Option(help: "Shrink factors per level, e.g. 4x2x1.") var shrink = "4x2x1"
-    @Option(help: "Smoothing sigmas per level in voxels (e.g. 2x1x0) or mm (2x1x0mm).") var sigmas = "2x1x0"
-    @Option(help: "Iterations per level, e.g. 200x100x50.") var iterations = "200x100x50"
+    @Option(help: "Linear stages: shrink factors per level, e.g. 4x2x1.") var shrink: String?
+    @Option(help: "Linear stages: smoothing sigmas per level in voxels (e.g. 2x1x0) or mm (2x1x0mm).") var sigmas: String?
+    @Option(help: "Linear stages: iterations per level, e.g. 200x100x50.") var iterations: String?
+    @Option(name: .customLong("deformable-shrink"), help: "Deformable stage: shrink factors per level (4x2x1).") var deformableShrink: String?
+    @Option(name: .customLong("deformable-sigmas"), help: "Deformable stage: smoothing sigmas per level (2x1x0).") var deformableSigmas: String?
+    @Option(name: .customLong("deformable-iterations"), help: "Deformable stage: iterations per level (100x70x20).") var deformableIterations: String?
+    @Option(help: "Deformable stage: largest update per iteration, in voxels.") var step: Double?
+    @Option(name: .customLong("update-sigma"), help: "Deformable stage: Gaussian sigma of each update, voxels (fluid).") var updateSigma: Double?
+    @Option(name: .customLong("total-sigma"), help: "Deformable stage: Gaussian sigma of the whole field, voxels (elastic).") var totalSigma: Double?
+    @Option(help: "Deformable stage: local correlation window radius, voxels.") var radius: Int?
     @Option(help: "Fraction of voxels sampled at random (capped at --max-samples).") var sampling = 0.25
     @Option(name: .customLong("max-samples"), help: "Most samples per level.") var maxSamples = 60_000
     @Option(help: "Random seed for sampling.") var seed: UInt64 = 1
@@ -56,55 +65,87 @@ struct RegisterCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let plan = try registration()
+        let plan = try registrationPlan()
+        if printPlan {
+            print(try PlanFile.text(plan, format: PlanFile.Format(path: output.hasSuffix(".json") ? output : "plan.yaml")))
+            return
+        }
         let fixedImage = try ImageFile.read(fixed).image.floatImage()
         let movingImage = try ImageFile.read(moving).image.floatImage()
-        var reg = plan
-        reg.landmarks = try landmarks.isEmpty ? nil : (LandmarkFile.read(landmarks[0]), LandmarkFile.read(landmarks[1]))
+        let pairs = try landmarks.isEmpty ? nil : (LandmarkFile.read(landmarks[0]), LandmarkFile.read(landmarks[1]))
+        var reg = Registration(plan)
         reg.progress = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
         let fMask = try fixedMask.map { try ImageFile.read($0).image.mask }
         let mMask = try movingMask.map { try ImageFile.read($0).image.mask }
-        let result = try reg.run(fixed: fixedImage, moving: movingImage, fixedMask: fMask, movingMask: mMask)
-        let map = result.map
-        let warped = try Resampler.resample(movingImage, onto: fixedImage.geometry,
-                                            mapping: PointMapping(map), interpolation: .linear)
+        let linearOptions = try linearSettings()
+        let result = try reg.run(fixed: fixedImage, moving: movingImage, fixedMask: fMask, movingMask: mMask) { linear in
+            linear.landmarks = pairs
+            linear.landmarkWeight = landmarkWeight
+            linear.preprocessing = linearOptions
+        }
+        let chain = result.chain
+        let warped = try Resampler.resample(movingImage, onto: fixedImage.geometry, mapping: chain.mapping(onto: fixedImage.geometry),
+                                            interpolation: .linear)
         let before = pearsonCorrelation(fixedImage.voxels, try Resampler.resample(movingImage, onto: fixedImage.geometry, interpolation: .linear).voxels)
         let after = pearsonCorrelation(fixedImage.voxels, warped.voxels)
-        let record = LinearTransformRecord(map: map, center: result.transform.center, dimension: fixedImage.geometry.dimension)
-        let summary = Summary(fixed: fixed, moving: moving, preset: preset, metric: metric, stages: reg.stages, levels: result.levels,
-                              seconds: result.seconds, parameters: result.transform.parameters, model: result.transform.model,
+        let map = result.affine
+        let record = LinearTransformRecord(map: map, center: result.linear?.transform.center ?? .zero, dimension: fixedImage.geometry.dimension)
+        let detJ = result.deformable?.forward.jacobianDeterminant
+        var summary = Summary(fixed: fixed, moving: moving, preset: preset, plan: plan, linearLevels: result.linear?.levels ?? [],
+                              deformableLevels: result.deformable?.levels ?? [], seconds: result.seconds,
+                              parameters: result.linear?.transform.parameters ?? [], model: result.linear?.transform.model,
                               matrix: map.matrix.rowMajor, translation: [map.translation.x, map.translation.y, map.translation.z],
                               center: [record.center.x, record.center.y, record.center.z],
-                              correlationBefore: before, correlationAfter: after,
-                              landmarkRMS: try reg.landmarks.map { l in
-                                  let (f, m) = try l.fixed.paired(with: l.moving)
-                                  return LandmarkDistance(fixed: f.points, moving: m.points).rms(result.transform)
-                              })
+                              correlationBefore: before, correlationAfter: after)
+        if let linear = result.linear, let pairs {
+            let (f, m) = try pairs.0.paired(with: pairs.1)
+            summary.landmarkRMS = LandmarkDistance(fixed: f.points, moving: m.points).rms(linear.transform)
+        }
+        if let detJ {
+            summary.jacobian = JacobianStatistics(determinant: detJ)
+            summary.jacobianInsideFixed = JacobianStatistics(determinant: detJ, mask: fMask ?? fixedImage.foreground)
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let json = String(decoding: try encoder.encode(summary), as: UTF8.self)
         // Everything is computed; now write, each file atomically.
         try TransformFile.write([record], to: output + "_affine.txt")
         try TransformFile.write([record], to: output + "_affine.mat")
+        if let deformable = result.deformable, let detJ {
+            try TransformFile.writeDisplacementField(deformable.forward.field, to: output + "_warp.nii.gz")
+            try TransformFile.writeDisplacementField(deformable.inverse.field, to: output + "_inverse_warp.nii.gz")
+            try ImageFile.write(detJ, to: output + "_jacobian.nii.gz")
+        }
         try ImageFile.write(warped, to: output + "_warped.nii.gz")
         try TextFile.write(json + "\n", to: output + "_summary.json")
         print(String(format: "done in %.2f s; correlation %.4f → %.4f", result.seconds, before, after))
-        print(TransformChain([map], names: [output + "_affine.txt"]))
+        if let j = summary.jacobianInsideFixed {
+            print(String(format: "det J inside the fixed foreground: min %.3f, max %.3f, folded %.4f %%, SDlogJ %.3f",
+                         j.minimum, j.maximum, 100 * j.foldedFraction, j.sdLogJ))
+        }
+        let names = result.deformable == nil ? [output + "_affine.txt"] : [output + "_warp.nii.gz", output + "_affine.txt"]
+        print(TransformChain(chain.elements, names: names))
     }
 
-    func registration() throws -> LinearRegistration {
+    /// The plan: a preset or a plan file, with the command line's changes.
+    func registrationPlan() throws -> RegistrationPlan {
         guard let kind = MetricKind(name: metric, bins: bins) else {
             throw ValidationError("--metric takes mse, ncc, mi, nmi or mad; found '\(metric)'")
         }
-        guard var reg = LinearRegistration.preset(preset, metric: kind) else {
-            throw ValidationError("--preset takes translation, rigid, similarity or affine; found '\(preset)'")
+        var plan: RegistrationPlan
+        if let planPath {
+            plan = try PlanFile.read(planPath)
+        } else {
+            guard let p = RegistrationPlan.preset(preset, linearMetric: kind) else {
+                throw ValidationError("--preset takes \(RegistrationPlan.presetNames.joined(separator: ", ")); found '\(preset)'")
+            }
+            plan = p
         }
         guard landmarks.isEmpty || landmarks.count == 2 else {
             throw ValidationError("--landmarks takes two files: FIXED MOVING")
         }
         if initialization == .landmarks, landmarks.isEmpty { throw ValidationError("--init landmarks needs --landmarks FIXED MOVING") }
         guard sampling > 0, sampling <= 1 else { throw ValidationError("--sampling takes a fraction in (0, 1]; found \(sampling)") }
-        let levels = try parseLevels()
         let method: Optimizer.Method
         switch optimizer {
         case "rsgd": method = .regularStepGradientDescent(maxStep: 2, minStep: 0.005, relaxation: 0.5)
@@ -112,27 +153,62 @@ struct RegisterCommand: ParsableCommand {
         case "lbfgs": method = .lbfgs(memory: 6, maxStep: 4)
         default: throw ValidationError("--optimizer takes rsgd, adam or lbfgs; found '\(optimizer)'")
         }
-        for i in reg.stages.indices {
-            reg.stages[i].levels = levels
-            reg.stages[i].sampling = .random(fraction: sampling, seed: seed)
-            reg.stages[i].sampleLimit = maxSamples
-            reg.stages[i].optimizer = method
+        let levels = try shrink == nil && sigmas == nil && iterations == nil ? nil
+            : parseLevels(shrink ?? "4x2x1", sigmas ?? "2x1x0", iterations ?? "200x100x50")
+        for i in plan.linear.indices {
+            if let levels { plan.linear[i].levels = levels }
+            if planPath == nil {
+                plan.linear[i].sampling = .random(fraction: sampling, seed: seed)
+                plan.linear[i].sampleLimit = maxSamples
+                plan.linear[i].optimizer = method
+            }
         }
-        reg.initialization = initialization
-        reg.rotationSearch = rotationSearch
-        reg.landmarkWeight = landmarkWeight
+        if planPath == nil {
+            plan.initialization = initialization
+            plan.rotationSearch = rotationSearch
+        }
+        try applyDeformableOptions(to: &plan)
+        return plan
+    }
+
+    func applyDeformableOptions(to plan: inout RegistrationPlan) throws {
+        guard let method = plan.deformable else { return }
+        var stage: DeformableStage
+        switch method {
+        case .syn(let s), .demons(let s): stage = s
+        }
+        if let step { stage.step = step }
+        if let updateSigma { stage.updateSigma = updateSigma }
+        if let totalSigma { stage.totalSigma = totalSigma }
+        if let radius {
+            stage.metrics = stage.metrics.map { term in
+                guard case .localCorrelation = term.metric else { return term }
+                return WeightedMetric(.localCorrelation(radius: radius), weight: term.weight)
+            }
+        }
+        if deformableShrink != nil || deformableSigmas != nil || deformableIterations != nil {
+            stage.levels = try parseLevels(deformableShrink ?? "4x2x1", deformableSigmas ?? "2x1x0", deformableIterations ?? "100x70x20")
+        }
+        switch method {
+        case .syn: plan.deformable = .syn(stage)
+        case .demons: plan.deformable = .demons(stage)
+        }
+    }
+
+    func linearSettings() throws -> IntensityNormalization {
+        var pre = IntensityNormalization()
         if let winsorize {
             let q = winsorize.split(separator: ",").compactMap { Double($0) }
             guard q.count == 2, q[0] >= 0, q[0] < q[1], q[1] <= 1 else {
                 throw ValidationError("--winsorize takes two quantiles LOW,HIGH in [0, 1], e.g. 0.005,0.995")
             }
-            reg.preprocessing.winsorize = q[0]...q[1]
+            pre.winsorize = q[0]...q[1]
         }
-        reg.preprocessing.zScore = zScore
-        return reg
+        pre.zScore = zScore
+        return pre
     }
 
-    func parseLevels() throws -> [Level] {
+    func parseLevels(_ shrink: String, _ sigmas: String, _ iterations: String) throws -> [Level] {
         func list(_ s: String, _ name: String) throws -> [Double] {
             let v = s.split(separator: "x").map { Double($0) }
             guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0! >= 0 }) else { throw ValidationError("--\(name) takes values like 4x2x1; found '\(s)'") }
@@ -149,22 +225,30 @@ struct RegisterCommand: ParsableCommand {
     }
 
     struct Summary: Encodable {
-        var fixed: String, moving: String, preset: String, metric: String
-        var stages: [LinearStage]
-        var levels: [LevelReport]
+        var fixed: String, moving: String, preset: String
+        var plan: RegistrationPlan
+        var linearLevels: [LevelReport]
+        var deformableLevels: [DeformableLevelReport]
         var seconds: Double
         var parameters: [Double]
-        var model: LinearModel
+        var model: LinearModel?
         var matrix: [Double], translation: [Double], center: [Double]
         var correlationBefore: Double, correlationAfter: Double
         var landmarkRMS: Double?
+        /// det J of the forward warp over the whole grid and over the fixed mask (or foreground).
+        var jacobian: JacobianStatistics?
+        var jacobianInsideFixed: JacobianStatistics?
     }
 }
 
 extension AnyImage {
     /// The image as a 0/1 mask: 1 where a voxel is non-zero.
-    var mask: Image<UInt8> {
-        let f = floatImage()
-        return try! Image(geometry: f.geometry, voxels: f.voxels.map { $0 != 0 ? 1 : 0 })
+    var mask: Image<UInt8> { floatImage().foreground }
+}
+
+extension Image<Float> {
+    /// 1 where a voxel is non-zero.
+    var foreground: Image<UInt8> {
+        try! Image<UInt8>(geometry: geometry, voxels: voxels.map { $0 != 0 ? 1 : 0 })
     }
 }

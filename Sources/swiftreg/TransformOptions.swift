@@ -3,15 +3,15 @@ import RegCore
 import RegIO
 import RegTransforms
 
-/// `-t` options in ANTs order: the last transform listed is applied to a point first.
+/// `-t` options in ANTs order: the first transform listed is applied to a fixed-space point first.
 struct TransformOptions: ParsableArguments {
     @Option(name: .customShort("t"), parsing: .singleValue,
-            help: "Transform file (.txt/.tfm ITK, .mat ANTs), repeatable, in ANTs order: the LAST one is applied to a point FIRST. Write [file,1] to use a file's inverse.")
+            help: "Transform, repeatable, in ANTs order: points go through the FIRST one first (-t warp.nii.gz -t affine.txt). ITK .txt/.tfm, ANTs .mat, or a displacement field image (.nii.gz, .mha, .nrrd). [file,1] uses the inverse.")
     var transforms: [String] = []
 
     /// The chain the options describe (identity when none is given).
     func chain() throws -> TransformChain {
-        var maps: [AffineMap] = [], names: [String] = []
+        var elements: [TransformChain.Element] = [], names: [String] = []
         for spec in transforms {
             var path = spec, invert = false
             if spec.hasPrefix("[") && spec.hasSuffix("]") {
@@ -21,13 +21,24 @@ struct TransformOptions: ParsableArguments {
                 }
                 path = parts[0]; invert = parts[1] == "1"
             }
-            for record in try TransformFile.read(path) {
-                guard let map = invert ? record.map.inverse : record.map else {
-                    throw RegError.invalidHeader(path: path, field: "Parameters", reason: "the matrix is singular and has no inverse")
-                }
-                maps.append(map); names.append(invert ? "inverse of \(path)" : path)
+            let name = invert ? "inverse of \(path)" : path
+            if (try? ImageFile.format(of: path)) != nil {
+                let field = DisplacementField(try TransformFile.readDisplacementField(path))
+                elements.append(.displacement(invert ? field.inverse() : field)); names.append(name)
+                continue
             }
+            // A file lists its transforms as ITK composes them (the last is applied first).
+            var records = try TransformFile.read(path).reversed().map(\.map)
+            if invert {
+                records = try records.reversed().map { map in
+                    guard let inverse = map.inverse else {
+                        throw RegError.invalidHeader(path: path, field: "Parameters", reason: "the matrix is singular and has no inverse")
+                    }
+                    return inverse
+                }
+            }
+            for map in records { elements.append(.affine(map)); names.append(name) }
         }
-        return TransformChain(maps, names: names)
+        return TransformChain(elements, names: names)
     }
 }

@@ -1,0 +1,2 @@
+// glibc's malloc tuning (mallopt), part of libc itself: nothing to link.
+#include <malloc.h>

@@ -1,0 +1,25 @@
+import RegCore
+
+extension TransformFile {
+    /// Reads a displacement field image (LPS mm per voxel, as ANTs and ITK write `*Warp.nii.gz`:
+    /// a 5-D NIfTI with intent 1007, or a 2/3-component MetaImage or NRRD).
+    ///
+    /// ```swift
+    /// let u = try TransformFile.readDisplacementField("reg_warp.nii.gz")   // VectorField
+    /// ```
+    /// - Throws: `RegError.invalidHeader` naming the file when the image is not a vector image
+    ///   with one component per spatial dimension.
+    public static func readDisplacementField(_ path: String) throws -> VectorField {
+        let image = try ImageFile.read(path).image.floatImage()
+        guard image.components == image.geometry.dimension else {
+            throw RegError.invalidHeader(path: path, field: "components",
+                                         reason: "a \(image.geometry.dimension)-D displacement field needs \(image.geometry.dimension) components per voxel, found \(image.components)")
+        }
+        return try VectorField(image: image)
+    }
+
+    /// Writes a displacement field as ANTs does (float32, `dim[5]` = components, intent 1007 in NIfTI).
+    public static func writeDisplacementField(_ field: VectorField, to path: String) throws {
+        try ImageFile.write(AnyImage(field.image), to: path)
+    }
+}

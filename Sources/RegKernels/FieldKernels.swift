@@ -1,0 +1,302 @@
+import RegCore
+
+/// The dense-field passes of deformable registration: composition, scaling and squaring,
+/// fixed-point inversion, Jacobian determinants and forces. Fields are displacements in LPS mm
+/// on one grid; `x ↦ x + u(x)`. Every pass runs over rows in parallel and is bitwise identical
+/// for any thread count.
+///
+/// ```swift
+/// let both = FieldKernels.compose(u, after: v)        // (id + u) ∘ (id + v)
+/// let phi = FieldKernels.exponential(velocity, steps: 6)
+/// let back = FieldKernels.inverse(of: phi)           // (id + phi) ∘ (id + back) ≈ id
+/// let detJ = FieldKernels.jacobianDeterminant(of: phi)
+/// ```
+public enum FieldKernels {
+    /// `u(x + v(x))` for every voxel `x` of the common grid: `u` read trilinearly at the points
+    /// `v` moves the voxels to, with positions outside the grid clamped to its edge.
+    public static func sample(_ u: VectorField, displacedBy v: VectorField) -> VectorField {
+        precondition(u.geometry.sameGrid(as: v.geometry), "fields on different grids")
+        return combine(u, v, scale: 1) { sampled, _ in sampled }
+    }
+
+    /// `(id + u) ∘ (id + s·v)`: the map that applies `s·v` first, as the displacement
+    /// `s·v(x) + u(x + s·v(x))` on the common grid (`s` = `scale`, 1 by default).
+    public static func compose(_ u: VectorField, after v: VectorField, scale: Float = 1) -> VectorField {
+        precondition(u.geometry.sameGrid(as: v.geometry), "fields on different grids")
+        return combine(u, v, scale: scale) { sampled, own in sampled + own }
+    }
+
+    /// `exp(v)` of a stationary velocity field by scaling and squaring: `v / 2ⁿ` composed with
+    /// itself `n` times. The result is a diffeomorphism when `v / 2ⁿ` is small (under half a voxel).
+    public static func exponential(_ v: VectorField, steps: Int) -> VectorField {
+        var u = v.scaled(by: Float(1.0 / Double(1 << max(0, steps))))
+        for _ in 0..<max(0, steps) { u = compose(u, after: u) }
+        return u
+    }
+
+    /// The inverse displacement `w` with `(id + u) ∘ (id + w) = id`, by the damped iteration
+    /// `w ← w − λ·(w + u(x + w(x)))` (as ITK's `InvertDisplacementFieldImageFilter`), which
+    /// converges where `id + u` is invertible and its Jacobian's eigenvalues stay below `2/λ`;
+    /// λ = 0.5 covers expansions up to 4×. Stops after `iterations`, or once the residual
+    /// `‖w + u(x + w(x))‖` is below `meanTolerance` mm on average and `maxTolerance` mm everywhere.
+    public static func inverse(of u: VectorField, iterations: Int = 30, meanTolerance: Double = 1e-3,
+                               maxTolerance: Double = 0.1, damping: Float = 0.5) -> VectorField {
+        var w = u.scaled(by: -1)
+        for _ in 0..<iterations {
+            let residual = compose(u, after: w)
+            let (mean, largest) = residual.meanAndMaxNorm
+            if mean < meanTolerance && largest < maxTolerance { break }
+            w = w.adding(residual.scaled(by: -damping))
+        }
+        return w
+    }
+
+    /// The determinant of the Jacobian of `x ↦ x + u(x)` in physical space at every voxel:
+    /// `det(I + (∂u/∂i)·P)` with `P` the physical-to-index matrix, so direction cosines and
+    /// spacing are honoured. Central differences inside, one-sided at the edges; 2-D fields
+    /// give the in-plane determinant.
+    public static func jacobianDeterminant(of u: VectorField) -> Image<Float> {
+        let g = u.geometry
+        let p = g.physicalToIndex
+        let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
+        var out = Image<Float>(geometry: g)
+        u.vectors.withUnsafeBufferPointer { src in
+            out.voxels.withUnsafeMutableBufferPointer { dst in
+                let s = UnsafeSendable(src.baseAddress!), d = UnsafeSendable(dst.baseAddress!)
+                parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
+                    for row in rows {
+                        let y = row % ny, z = row / ny
+                        let (ym, yp) = (max(0, y - 1), min(ny - 1, y + 1)), (zm, zp) = (max(0, z - 1), min(nz - 1, z + 1))
+                        let sy = yp > ym ? 1 / Double(yp - ym) : 0, sz = zp > zm ? 1 / Double(zp - zm) : 0
+                        for x in 0..<nx {
+                            let (xm, xp) = (max(0, x - 1), min(nx - 1, x + 1))
+                            let sx = xp > xm ? 1 / Double(xp - xm) : 0
+                            let dx = (vector(s.value, g.offset(xp, y, z)) - vector(s.value, g.offset(xm, y, z))) * sx
+                            let dy = (vector(s.value, g.offset(x, yp, z)) - vector(s.value, g.offset(x, ym, z))) * sy
+                            let dz = (vector(s.value, g.offset(x, y, zp)) - vector(s.value, g.offset(x, y, zm))) * sz
+                            // J = I + G·P, G's columns the index derivatives of u.
+                            let gm = Matrix3(rows: SIMD3(dx.x, dy.x, dz.x), SIMD3(dx.y, dy.y, dz.y), SIMD3(dx.z, dy.z, dz.z))
+                            d.value[row &* nx &+ x] = Float((Matrix3.identity + gm * p).determinant)
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The force field `w(x)·∇I(x)`: a voxel-wise metric derivative `w = ∂C/∂I(x)` times the
+    /// image's physical gradient (central differences, one-sided at the edges). Voxels where
+    /// `w` is 0 get no force.
+    public static func force(weights w: [Float], image: Image<Float>) -> VectorField {
+        let g = image.geometry
+        precondition(w.count == g.voxelCount && image.components == 1)
+        var out = VectorField(geometry: g)
+        let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
+        let inv = 1 / g.spacing, dir = g.direction
+        let (r0, r1, r2) = (SIMD3<Float>(dir.row0 * inv), SIMD3<Float>(dir.row1 * inv), SIMD3<Float>(dir.row2 * inv))
+        w.withUnsafeBufferPointer { wb in
+            image.voxels.withUnsafeBufferPointer { ib in
+                out.vectors.withUnsafeMutableBufferPointer { ob in
+                    let wp = UnsafeSendable(wb.baseAddress!), ip = UnsafeSendable(ib.baseAddress!), op = UnsafeSendable(ob.baseAddress!)
+                    parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
+                        let s = ip.value, o = op.value, weights = wp.value
+                        let slice = nx &* ny
+                        for row in rows {
+                            let y = row % ny, z = row / ny
+                            let (ym, yp) = (max(0, y - 1), min(ny - 1, y + 1)), (zm, zp) = (max(0, z - 1), min(nz - 1, z + 1))
+                            let sy: Float = yp > ym ? 1 / Float(yp - ym) : 0, sz: Float = zp > zm ? 1 / Float(zp - zm) : 0
+                            let base = row &* nx
+                            let upY = (yp &- y) &* nx, downY = (y &- ym) &* nx, upZ = (zp &- z) &* slice, downZ = (z &- zm) &* slice
+                            for x in 0..<nx {
+                                let wx = weights[base &+ x]
+                                if wx == 0 { continue }
+                                let i = base &+ x
+                                let xm = x > 0 ? i &- 1 : i, xp = x < nx &- 1 ? i &+ 1 : i
+                                let sx: Float = xp &- xm == 2 ? 0.5 : (xp > xm ? 1 : 0)
+                                let gi = SIMD3<Float>((s[xp] - s[xm]) * sx, (s[i &+ upY] - s[i &- downY]) * sy,
+                                                      (s[i &+ upZ] - s[i &- downZ]) * sz)
+                                let k = 3 &* i
+                                o[k] = wx * (r0 * gi).sum()
+                                o[k &+ 1] = wx * (r1 * gi).sum()
+                                o[k &+ 2] = wx * (r2 * gi).sum()
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The field read trilinearly at the voxels of another grid (for a change of level); points
+    /// off the source grid take its nearest edge values. Displacements are in mm, so they carry
+    /// over without rescaling.
+    public static func resampled(_ u: VectorField, onto target: Geometry) -> VectorField {
+        if u.geometry.sameGrid(as: target) { return u }
+        let src = u.geometry
+        let toSource = src.physicalToIndex
+        let base = toSource * (target.origin - src.origin)
+        let steps = toSource * target.indexToPhysical
+        let (nx, ny) = (target.size.x, target.size.y)
+        let last = SIMD3<Double>(src.size &- 1)
+        var out = VectorField(geometry: target)
+        out.vectors.withUnsafeMutableBufferPointer { ob in
+            let op = UnsafeSendable(ob.baseAddress!)
+            parallelFor(count: target.size.y * target.size.z, chunkSize: max(1, ny / 4)) { rows in
+                for row in rows {
+                    for x in 0..<nx {
+                        let j = (base + steps * SIMD3(Double(x), Double(row % ny), Double(row / ny))).clamped(lowerBound: .zero, upperBound: last)
+                        let v = trilinear(u, at: j)
+                        let k = 3 &* (row &* nx &+ x)
+                        op.value[k] = Float(v.x); op.value[k &+ 1] = Float(v.y); op.value[k &+ 2] = Float(v.z)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// `u` at a continuous index inside its grid (clamp it first).
+    @inline(__always) public static func trilinear(_ u: VectorField, at j: SIMD3<Double>) -> SIMD3<Double> {
+        let g = u.geometry
+        let f = j.rounded(.down), t = j - f
+        let i0 = SIMD3<Int>(f)
+        let i1 = SIMD3<Int>(min(i0.x + 1, g.size.x - 1), min(i0.y + 1, g.size.y - 1), min(i0.z + 1, g.size.z - 1))
+        func at(_ x: Int, _ y: Int, _ z: Int) -> SIMD3<Double> {
+            let o = 3 * g.offset(x, y, z)
+            return SIMD3(Double(u.vectors[o]), Double(u.vectors[o + 1]), Double(u.vectors[o + 2]))
+        }
+        let c00 = at(i0.x, i0.y, i0.z) * (1 - t.x) + at(i1.x, i0.y, i0.z) * t.x
+        let c10 = at(i0.x, i1.y, i0.z) * (1 - t.x) + at(i1.x, i1.y, i0.z) * t.x
+        let c01 = at(i0.x, i0.y, i1.z) * (1 - t.x) + at(i1.x, i0.y, i1.z) * t.x
+        let c11 = at(i0.x, i1.y, i1.z) * (1 - t.x) + at(i1.x, i1.y, i1.z) * t.x
+        return (c00 * (1 - t.y) + c10 * t.y) * (1 - t.z) + (c01 * (1 - t.y) + c11 * t.y) * t.z
+    }
+
+    /// The largest displacement of a field in voxels of its grid (‖P·u‖ over voxels).
+    public static func maxVoxelNorm(of u: VectorField) -> Double {
+        let p = u.geometry.physicalToIndex
+        let m = Matrix3Float(p)
+        return u.vectors.withUnsafeBufferPointer { b in
+            let bp = UnsafeSendable(b.baseAddress!)
+            return parallelReduce(count: u.geometry.voxelCount, chunkSize: 1 << 15, initial: 0.0, combine: max) { range in
+                var best: Float = 0
+                for i in range {
+                    let v = SIMD3<Float>(bp.value[3 &* i], bp.value[3 &* i &+ 1], bp.value[3 &* i &+ 2])
+                    let j = m.apply(v)
+                    best = max(best, (j * j).sum())
+                }
+                return Double(best).squareRoot()
+            }
+        }
+    }
+
+    @inline(__always) static func vector(_ p: UnsafePointer<Float>, _ offset: Int) -> SIMD3<Double> {
+        SIMD3(Double(p[3 &* offset]), Double(p[3 &* offset &+ 1]), Double(p[3 &* offset &+ 2]))
+    }
+
+    /// For each voxel `x`, `combine(u(x + s·v(x)), s·v(x))` with `u` read trilinearly, clamped at the edges.
+    @inline(__always)
+    static func combine(_ u: VectorField, _ v: VectorField, scale: Float,
+                        _ combine: (SIMD3<Float>, SIMD3<Float>) -> SIMD3<Float>) -> VectorField {
+        let g = v.geometry
+        let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
+        let m = Matrix3Float(g.physicalToIndex)
+        let last = SIMD3<Float>(Float(nx - 1), Float(ny - 1), Float(nz - 1))
+        var out = VectorField(geometry: g)
+        u.vectors.withUnsafeBufferPointer { ub in
+            v.vectors.withUnsafeBufferPointer { vb in
+                out.vectors.withUnsafeMutableBufferPointer { ob in
+                    let up = UnsafeSendable(ub.baseAddress!), vp = UnsafeSendable(vb.baseAddress!), op = UnsafeSendable(ob.baseAddress!)
+                    parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
+                        let uu = up.value, vv = vp.value, o = op.value
+                        let strideY = nx, strideZ = nx &* ny
+                        for row in rows {
+                            let y = Float(row % ny), z = Float(row / ny)
+                            for x in 0..<nx {
+                                let i = row &* nx &+ x
+                                let own = SIMD3<Float>(vv[3 &* i], vv[3 &* i &+ 1], vv[3 &* i &+ 2]) * scale
+                                var j = SIMD3<Float>(Float(x), y, z) + m.apply(own)
+                                j = j.clamped(lowerBound: .zero, upperBound: last)
+                                let f = j.rounded(.down)
+                                let t = j - f
+                                let ix = Int(f.x), iy = Int(f.y), iz = Int(f.z)
+                                let dx = ix < nx &- 1 ? 3 : 0, dy = iy < ny &- 1 ? 3 &* strideY : 0, dz = iz < nz &- 1 ? 3 &* strideZ : 0
+                                let c = uu + 3 &* (ix &+ iy &* strideY &+ iz &* strideZ)
+                                let c00 = lerp(c, c + dx, t.x), c10 = lerp(c + dy, c + dy + dx, t.x)
+                                let c01 = lerp(c + dz, c + dz + dx, t.x), c11 = lerp(c + dz + dy, c + dz + dy + dx, t.x)
+                                let s = (c00 + (c10 - c00) * t.y) * (1 - t.z) + (c01 + (c11 - c01) * t.y) * t.z
+                                let r = combine(s, own)
+                                o[3 &* i] = r.x; o[3 &* i &+ 1] = r.y; o[3 &* i &+ 2] = r.z
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    @inline(__always) static func lerp(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ t: Float) -> SIMD3<Float> {
+        let va = SIMD3<Float>(a[0], a[1], a[2]), vb = SIMD3<Float>(b[0], b[1], b[2])
+        return va + (vb - va) * t
+    }
+}
+
+/// A 3×3 matrix in `Float` for per-voxel work.
+struct Matrix3Float {
+    let r0: SIMD3<Float>, r1: SIMD3<Float>, r2: SIMD3<Float>
+    init(_ m: Matrix3) { r0 = SIMD3<Float>(m.row0); r1 = SIMD3<Float>(m.row1); r2 = SIMD3<Float>(m.row2) }
+    @inline(__always) func apply(_ v: SIMD3<Float>) -> SIMD3<Float> {
+        SIMD3((r0 * v).sum(), (r1 * v).sum(), (r2 * v).sum())
+    }
+}
+
+extension VectorField {
+    /// Every vector multiplied by `factor`.
+    public func scaled(by factor: Float) -> VectorField {
+        var out = self
+        out.vectors.withUnsafeMutableBufferPointer { b in
+            let p = UnsafeSendable(b.baseAddress!)
+            parallelFor(count: b.count, chunkSize: 1 << 16) { r in for i in r { p.value[i] *= factor } }
+        }
+        return out
+    }
+
+    /// `self + other`, vector by vector (same grid).
+    public func adding(_ other: VectorField) -> VectorField {
+        precondition(other.vectors.count == vectors.count)
+        var out = self
+        out.vectors.withUnsafeMutableBufferPointer { b in
+            other.vectors.withUnsafeBufferPointer { o in for i in b.indices { b[i] += o[i] } }
+        }
+        return out
+    }
+
+    /// The mean and the largest vector length, in mm.
+    public var meanAndMaxNorm: (mean: Double, max: Double) {
+        let n = geometry.voxelCount
+        let sums = vectors.withUnsafeBufferPointer { b in
+            let p = UnsafeSendable(b.baseAddress!)
+            return parallelReduce(count: n, chunkSize: 1 << 15, initial: SIMD2<Double>.zero,
+                                  combine: { SIMD2($0.x + $1.x, max($0.y, $1.y)) }) { range in
+                var total = 0.0, largest: Float = 0
+                for i in range {
+                    let v = SIMD3<Float>(p.value[3 &* i], p.value[3 &* i &+ 1], p.value[3 &* i &+ 2])
+                    let length = (v * v).sum().squareRoot()
+                    total += Double(length); largest = max(largest, length)
+                }
+                return SIMD2(total, Double(largest))
+            }
+        }
+        return (sums.x / Double(max(1, n)), sums.y)
+    }
+
+    /// The largest component-wise difference from `other`, in mm.
+    public func maxDifference(from other: VectorField) -> Double {
+        var worst: Float = 0
+        for (a, b) in zip(vectors, other.vectors) { worst = max(worst, abs(a - b)) }
+        return Double(worst)
+    }
+}

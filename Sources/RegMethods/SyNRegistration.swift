@@ -1,0 +1,238 @@
+import Dispatch
+import RegCore
+import RegKernels
+import RegMetrics
+import RegOptimize
+import RegTransforms
+
+/// The settings of a dense deformable stage (SyN or demons), over levels.
+///
+/// ```swift
+/// let syn = DeformableStage(metric: .localCorrelation(radius: 2), step: 0.25, updateSigma: 3, totalSigma: 0.5)
+/// ```
+public struct DeformableStage: Equatable, Sendable, Codable {
+    /// Similarity and its weight; several are summed.
+    public var metrics: [WeightedMetric]
+    public var levels: [Level]
+    /// The largest displacement of one update, in voxels of the level's grid.
+    public var step: Double
+    /// Gaussian sigma (voxels) for each update: fluid-like regularisation.
+    public var updateSigma: Double
+    /// Gaussian sigma (voxels) for the accumulated field after each update: elastic-like.
+    public var totalSigma: Double
+    public var convergence: ConvergenceMonitor
+
+    public init(metric: VoxelwiseMetric, levels: [Level] = DeformableStage.defaultLevels, step: Double = 0.25,
+                updateSigma: Double = 3, totalSigma: Double = 0.5,
+                convergence: ConvergenceMonitor = ConvergenceMonitor(window: 10, threshold: 1e-6)) {
+        self.init(metrics: [WeightedMetric(metric, weight: 1)], levels: levels, step: step, updateSigma: updateSigma,
+                  totalSigma: totalSigma, convergence: convergence)
+    }
+
+    public init(metrics: [WeightedMetric], levels: [Level], step: Double, updateSigma: Double, totalSigma: Double,
+                convergence: ConvergenceMonitor) {
+        self.metrics = metrics
+        self.levels = levels
+        self.step = step
+        self.updateSigma = updateSigma
+        self.totalSigma = totalSigma
+        self.convergence = convergence
+    }
+
+    public static let defaultLevels = [
+        Level(shrink: 4, sigma: .voxels(2), iterations: 100),
+        Level(shrink: 2, sigma: .voxels(1), iterations: 70),
+        Level(shrink: 1, sigma: .voxels(0), iterations: 20),
+    ]
+}
+
+/// A voxel-wise metric with a weight in a sum of metrics.
+public struct WeightedMetric: Equatable, Sendable, Codable {
+    public var metric: VoxelwiseMetric
+    public var weight: Double
+    public init(_ metric: VoxelwiseMetric, weight: Double = 1) {
+        self.metric = metric
+        self.weight = weight
+    }
+}
+
+/// What happened at one level of a deformable stage.
+public struct DeformableLevelReport: Sendable, Codable {
+    public var level: Int
+    public var shrink: Int
+    public var size: [Int]
+    public var iterations: Int
+    public var initialSimilarity: Double
+    public var finalSimilarity: Double
+    public var stopReason: String
+    public var seconds: Double
+    /// Similarity after each iteration.
+    public var curve: [Double]
+}
+
+/// A deformable result: `forward` carries fixed-space points to (affinely aligned) moving space,
+/// `inverse` the other way, both on the fixed grid; apply as `-t forward -t affine`.
+public struct DeformableResult: Sendable {
+    public var forward: DisplacementField
+    public var inverse: DisplacementField
+    public var levels: [DeformableLevelReport]
+    public var seconds: Double
+}
+
+/// Greedy symmetric normalisation (Avants et al. 2008, as ANTs' `SyN` and greedy run it): two
+/// fields `φ_F`, `φ_M` on the fixed grid carry a middle space to the fixed and to the
+/// (affinely pre-aligned) moving image; each iteration warps both images to the middle, takes
+/// the voxel-wise metric derivative times the image gradient as the force on each side,
+/// smooths it (`updateSigma`), scales it so no voxel moves more than `step` voxels, composes it
+/// into its field and smooths the field (`totalSigma`). The result is `φ_M ∘ φ_F⁻¹` and its
+/// inverse `φ_F ∘ φ_M⁻¹`, inverted by fixed-point iteration at the end.
+///
+/// ```swift
+/// let syn = SyNRegistration(stage: DeformableStage(metric: .localCorrelation(radius: 2)))
+/// let result = try syn.run(fixed: fixed, moving: moving, affine: linear.map)
+/// let warped = try Resampler.resample(moving, onto: fixed.geometry,
+///     mapping: TransformChain([.displacement(result.forward), .affine(linear.map)]).mapping(onto: fixed.geometry))
+/// ```
+public struct SyNRegistration: Sendable {
+    public var stage: DeformableStage
+    /// Called with a line of progress after each level.
+    public var progress: (@Sendable (String) -> Void)?
+
+    public init(stage: DeformableStage) { self.stage = stage }
+
+    /// Registers `moving` to `fixed`, starting from `affine` (fixed-space points to moving space).
+    public func run(fixed: Image<Float>, moving: Image<Float>, affine: AffineMap = .identity,
+                    fixedMask: Image<UInt8>? = nil, movingMask: Image<UInt8>? = nil) throws -> DeformableResult {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try DenseSetup.validate(stage, fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
+        let f = DenseSetup.unitRange(fixed), m = DenseSetup.unitRange(moving)
+        var fieldF = VectorField(geometry: fixed.geometry), fieldM = fieldF
+        var reports: [DeformableLevelReport] = []
+        for (index, level) in stage.levels.enumerated() {
+            let levelStart = DispatchTime.now().uptimeNanoseconds
+            let fl = try Pyramid.image(f, at: level), ml = try Pyramid.image(m, at: level)
+            let grid = fl.geometry
+            fieldF = FieldKernels.resampled(fieldF, onto: grid)
+            fieldM = FieldKernels.resampled(fieldM, onto: grid)
+            let maskF = try fixedMask.map { try Pyramid.mask($0, onto: grid) }
+            let maskM = try movingMask.map { try Pyramid.mask($0, onto: ml.geometry) }
+            var monitor = stage.convergence
+            var curve: [Double] = []
+            var reason = "iterations"
+            for _ in 0..<level.iterations {
+                let warpedF = try Resampler.resample(fl, onto: grid, mapping: PointMapping(displacement: fieldF))
+                let movingMapping = PointMapping(matrix: affine.matrix, translation: affine.translation, displacement: fieldM)
+                let warpedM = try Resampler.resample(ml, onto: grid, mapping: movingMapping)
+                let mask = try DenseSetup.middleMask(fixed: maskF, moving: maskM, grid: grid, movingMapping: movingMapping)
+                let similarity = DenseSetup.similarity(stage.metrics, fixed: warpedF, moving: warpedM, mask: mask)
+                curve.append(similarity.value)
+                if monitor.record(-similarity.value) { reason = "converged"; break }
+                let (updateF, scaleF) = DenseSetup.update(FieldKernels.force(weights: similarity.fixedDerivative, image: warpedF), stage: stage)
+                let (updateM, scaleM) = DenseSetup.update(FieldKernels.force(weights: similarity.movingDerivative, image: warpedM), stage: stage)
+                fieldF = DenseSetup.smoothTotal(FieldKernels.compose(fieldF, after: updateF, scale: scaleF), stage: stage)
+                fieldM = DenseSetup.smoothTotal(FieldKernels.compose(fieldM, after: updateM, scale: scaleM), stage: stage)
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - levelStart) / 1e9
+            reports.append(DeformableLevelReport(level: index + 1, shrink: level.shrink, size: [grid.size.x, grid.size.y, grid.size.z],
+                                                 iterations: curve.count, initialSimilarity: curve.first ?? 0,
+                                                 finalSimilarity: curve.last ?? 0, stopReason: reason, seconds: seconds, curve: curve))
+            progress?(String(format: "SyN level %d/%d (shrink %d): %@ %.4f → %.4f in %d iterations, %.2f s", index + 1,
+                             stage.levels.count, level.shrink, DenseSetup.metricName(stage.metrics), curve.first ?? 0, curve.last ?? 0,
+                             curve.count, seconds))
+        }
+        fieldF = FieldKernels.resampled(fieldF, onto: fixed.geometry)
+        fieldM = FieldKernels.resampled(fieldM, onto: fixed.geometry)
+        let inverseF = FieldKernels.inverse(of: fieldF), inverseM = FieldKernels.inverse(of: fieldM)
+        let forward = DisplacementField(FieldKernels.compose(fieldM, after: inverseF))
+        let inverse = DisplacementField(FieldKernels.compose(fieldF, after: inverseM))
+        return DeformableResult(forward: forward, inverse: inverse, levels: reports,
+                                seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+}
+
+/// Steps shared by the dense methods.
+enum DenseSetup {
+    static func validate(_ stage: DeformableStage, fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>?,
+                         movingMask: Image<UInt8>?) throws {
+        guard !stage.levels.isEmpty else { throw RegError.invalidArgument(name: "levels", reason: "a deformable stage needs at least one level") }
+        guard !stage.metrics.isEmpty else { throw RegError.invalidArgument(name: "metric", reason: "a deformable stage needs a metric") }
+        guard stage.step > 0 else { throw RegError.invalidArgument(name: "step", reason: "must be > 0, found \(stage.step)") }
+        guard stage.updateSigma >= 0, stage.totalSigma >= 0 else {
+            throw RegError.invalidArgument(name: "sigma", reason: "smoothing sigmas must be ≥ 0")
+        }
+        guard fixed.components == 1, moving.components == 1 else {
+            throw RegError.invalidArgument(name: "image", reason: "deformable registration takes scalar images")
+        }
+        guard fixed.geometry.dimension == moving.geometry.dimension else {
+            throw RegError.geometryMismatch("the fixed image is \(fixed.geometry.dimension)-D and the moving image \(moving.geometry.dimension)-D")
+        }
+        if let m = fixedMask, !m.geometry.sameGrid(as: fixed.geometry) {
+            throw RegError.geometryMismatch("the fixed mask's grid differs from the fixed image's")
+        }
+        if let m = movingMask, !m.geometry.sameGrid(as: moving.geometry) {
+            throw RegError.geometryMismatch("the moving mask's grid differs from the moving image's")
+        }
+    }
+
+    /// Intensities clamped to the 0.5 and 99.5 percentiles and mapped to 0…1, as ANTs' SyN
+    /// scripts winsorise; local sums stay well conditioned in `Float`.
+    static func unitRange(_ image: Image<Float>) -> Image<Float> {
+        var sample = stride(from: 0, to: image.voxels.count, by: max(1, image.voxels.count / 200_000)).map { image.voxels[$0] }
+        sample.sort()
+        guard let first = sample.first else { return image }
+        let lo = sample[Int(0.005 * Double(sample.count - 1))], hi = sample[Int(0.995 * Double(sample.count - 1))]
+        let scale: Float = hi > lo ? 1 / (hi - lo) : 1
+        let low = hi > lo ? lo : first
+        var out = image
+        for i in out.voxels.indices { out.voxels[i] = min(max((out.voxels[i] - low) * scale, 0), 1) }
+        return out
+    }
+
+    /// The mask of middle-space voxels that count: the fixed mask, and the moving mask carried
+    /// through the moving side's mapping.
+    static func middleMask(fixed: Image<UInt8>?, moving: Image<UInt8>?, grid: Geometry,
+                           movingMapping: PointMapping) throws -> Image<UInt8>? {
+        guard let moving else { return fixed }
+        var carried = try Resampler.resample(moving, onto: grid, mapping: movingMapping, interpolation: .nearest)
+        if let fixed { for i in carried.voxels.indices where fixed.voxels[i] == 0 { carried.voxels[i] = 0 } }
+        return carried
+    }
+
+    /// The weighted sum of the stage's metrics.
+    static func similarity(_ metrics: [WeightedMetric], fixed: Image<Float>, moving: Image<Float>,
+                           mask: Image<UInt8>?) -> VoxelwiseSimilarity {
+        var total: VoxelwiseSimilarity?
+        for term in metrics {
+            let s = term.metric.evaluate(fixed: fixed, moving: moving, mask: mask)
+            let w = Float(term.weight)
+            guard var sofar = total else {
+                total = VoxelwiseSimilarity(value: term.weight * s.value, fixedDerivative: s.fixedDerivative.map { w * $0 },
+                                            movingDerivative: s.movingDerivative.map { w * $0 })
+                continue
+            }
+            sofar.value += term.weight * s.value
+            for i in sofar.fixedDerivative.indices {
+                sofar.fixedDerivative[i] += w * s.fixedDerivative[i]
+                sofar.movingDerivative[i] += w * s.movingDerivative[i]
+            }
+            total = sofar
+        }
+        return total!
+    }
+
+    static func metricName(_ metrics: [WeightedMetric]) -> String {
+        metrics.map { $0.weight == 1 ? $0.metric.name : "\($0.weight)·\($0.metric.name)" }.joined(separator: " + ")
+    }
+
+    /// A force field smoothed by the update sigma, and the factor that makes its largest vector
+    /// `step` voxels long.
+    static func update(_ force: VectorField, stage: DeformableStage) -> (VectorField, Float) {
+        let smoothed = stage.updateSigma > 0 ? GaussianSmoothing.smooth(force, sigma: .voxels(stage.updateSigma)) : force
+        let largest = FieldKernels.maxVoxelNorm(of: smoothed)
+        return (smoothed, largest > 0 ? Float(stage.step / largest) : 0)
+    }
+
+    static func smoothTotal(_ field: VectorField, stage: DeformableStage) -> VectorField {
+        stage.totalSigma > 0 ? GaussianSmoothing.smooth(field, sigma: .voxels(stage.totalSigma)) : field
+    }
+}

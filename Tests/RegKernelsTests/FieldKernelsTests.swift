@@ -1,0 +1,137 @@
+import Foundation
+import RegCore
+import RegKernels
+import RegTestSupport
+import Testing
+
+/// Fields on an oblique, LPS-flipped, anisotropic grid with a non-zero origin.
+enum Fields {
+    static let grid: Geometry = {
+        let flip = Matrix3.diagonal(SIMD3(-1, -1, 1))
+        return try! Geometry(size: SIMD3(21, 18, 15), spacing: SIMD3(1.3, 0.9, 1.7), origin: SIMD3(-12, 30, 7.5),
+                             direction: flip * Phantoms.rotation(10, -7, 14))
+    }()
+
+    /// `u(x) = (A − I)(x − c) + b` sampled on `grid`.
+    static func linear(_ a: Matrix3, _ b: SIMD3<Double>, on g: Geometry = grid) -> VectorField {
+        let c = grid.physicalPoint(ofIndex: SIMD3<Double>(grid.size &- 1) / 2)
+        return field(on: g) { x in (a - .identity) * (x - c) + b }
+    }
+
+    static func field(on g: Geometry, _ u: (SIMD3<Double>) -> SIMD3<Double>) -> VectorField {
+        var f = VectorField(geometry: g)
+        for z in 0..<g.size.z { for y in 0..<g.size.y { for x in 0..<g.size.x {
+            f[x, y, z] = SIMD3<Float>(u(g.physicalPoint(ofIndex: SIMD3(Double(x), Double(y), Double(z)))))
+        } } }
+        return f
+    }
+
+    /// Largest vector difference over voxels at least `margin` voxels from every edge.
+    static func interiorMaxDifference(_ a: VectorField, _ b: VectorField, margin: Int = 4) -> Double {
+        let g = a.geometry
+        var worst = 0.0
+        for z in margin..<(g.size.z - margin) { for y in margin..<(g.size.y - margin) { for x in margin..<(g.size.x - margin) {
+            worst = max(worst, Double(simd_length(a[x, y, z] - b[x, y, z])))
+        } } }
+        return worst
+    }
+}
+
+func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
+
+@Suite struct FieldKernelsTests {
+    let a = Matrix3.identity + Matrix3(rows: SIMD3(0.04, -0.03, 0.02), SIMD3(0.01, -0.05, 0.03), SIMD3(-0.02, 0.02, 0.06))
+    let b = Matrix3.identity + Matrix3(rows: SIMD3(-0.03, 0.02, 0.01), SIMD3(0.02, 0.03, -0.04), SIMD3(0.01, -0.02, -0.05))
+
+    @Test func jacobianOfALinearMapIsItsDeterminantOnAFlippedObliqueGrid() {
+        let u = Fields.linear(a, SIMD3(1, -2, 0.5))
+        let detJ = FieldKernels.jacobianDeterminant(of: u)
+        let expected = a.determinant
+        #expect(detJ.voxels.allSatisfy { abs(Double($0) - expected) < 1e-4 }, "expected \(expected) everywhere")
+        // A fold: x ↦ −x along one physical axis has det −1, whatever the grid's direction.
+        let mirror = Fields.linear(Matrix3.diagonal(SIMD3(-1, 1, 1)), .zero)
+        #expect(FieldKernels.jacobianDeterminant(of: mirror).voxels.allSatisfy { abs($0 + 1) < 1e-4 })
+    }
+
+    @Test func compositionOfLinearFieldsIsTheProductMap() {
+        let g = Fields.grid
+        let c = g.physicalPoint(ofIndex: SIMD3<Double>(g.size &- 1) / 2)
+        let (ta, tb) = (SIMD3<Double>(0.7, -0.4, 0.3), SIMD3<Double>(-0.5, 0.6, 0.2))
+        let u = Fields.linear(a, ta), v = Fields.linear(b, tb)
+        let composed = FieldKernels.compose(u, after: v)
+        // (id + u)(y) = A(y − c) + c + ta; (id + v)(x) = B(x − c) + c + tb.
+        let expected = Fields.field(on: g) { x in a * (b * (x - c) + tb) + c + ta - x }
+        #expect(Fields.interiorMaxDifference(composed, expected) < 1e-4)
+        let scaled = FieldKernels.compose(u, after: v.scaled(by: 2))
+        #expect(Fields.interiorMaxDifference(FieldKernels.compose(u, after: v, scale: 2), scaled) < 1e-6)
+    }
+
+    @Test func exponentialOfAConstantVelocityIsATranslationAndOfALinearOneIsTheMatrixExponential() {
+        let shift = Fields.field(on: Fields.grid) { _ in SIMD3(2.5, -1, 0.75) }
+        let phi = FieldKernels.exponential(shift, steps: 6)
+        #expect(Fields.interiorMaxDifference(phi, shift, margin: 5) < 1e-4)
+        // v(x) = L(x − c): exp is e^L (x − c) + c − x; e^L by its series.
+        let g = Fields.grid
+        let c = g.physicalPoint(ofIndex: SIMD3<Double>(g.size &- 1) / 2)
+        let l = Matrix3(rows: SIMD3(0, -0.08, 0.03), SIMD3(0.08, 0, -0.02), SIMD3(-0.03, 0.02, 0.04))
+        var term = Matrix3.identity, expL = Matrix3.identity
+        for k in 1...12 { term = term * l * (1 / Double(k)); expL = expL + term }
+        let flow = FieldKernels.exponential(Fields.field(on: g) { x in l * (x - c) }, steps: 8)
+        let expected = Fields.field(on: g) { x in expL * (x - c) + c - x }
+        #expect(Fields.interiorMaxDifference(flow, expected, margin: 5) < 2e-3)
+    }
+
+    @Test func inverseComposesToTheIdentity() {
+        let g = Fields.grid
+        let u = Fields.field(on: g) { p in
+            SIMD3(1.5 * sin(0.2 * p.x + 0.1 * p.y), -1.2 * cos(0.15 * p.y - 0.2 * p.z), 1.0 * sin(0.18 * p.z + 0.12 * p.x))
+        }
+        let w = FieldKernels.inverse(of: u)
+        #expect(Fields.interiorMaxDifference(FieldKernels.compose(u, after: w), VectorField(geometry: g), margin: 4) < 0.02)
+        // The iteration stops once the residual is under 0.1 mm everywhere (1e-3 mm on average).
+        #expect(Fields.interiorMaxDifference(FieldKernels.compose(w, after: u), VectorField(geometry: g), margin: 4) < 0.1)
+    }
+
+    @Test func resampledFieldKeepsALinearFieldAndCarriesEdgesOut() throws {
+        let u = Fields.linear(a, SIMD3(0.3, 0.1, -0.2))
+        let coarse = try Shrink.geometry(of: Fields.grid, factors: SIMD3(2, 2, 2))
+        let down = FieldKernels.resampled(u, onto: coarse)
+        let expected = Fields.linear(a, SIMD3(0.3, 0.1, -0.2), on: coarse)
+        #expect(Fields.interiorMaxDifference(down, expected, margin: 1) < 1e-4)
+        let up = FieldKernels.resampled(down, onto: Fields.grid)
+        #expect(Fields.interiorMaxDifference(up, u, margin: 3) < 1e-4)
+    }
+
+    @Test func vectorSmoothingSmoothsEachComponentAlone() {
+        let g = Fields.grid
+        let u = Fields.field(on: g) { p in SIMD3<Double>(sin(0.5 * p.x), cos(0.4 * p.y) * p.z * 0.1, Double(Int(p.x * 7) % 5)) }
+        let smooth = GaussianSmoothing.smooth(u, sigma: .voxels(1.5))
+        for c in 0..<3 {
+            let scalar = GaussianSmoothing.smooth(try! Image(geometry: g, components: 3, voxels: u.vectors).component(c), sigma: .voxels(1.5))
+            for i in 0..<g.voxelCount { #expect(abs(smooth.vectors[3 * i + c] - scalar.voxels[i]) < 1e-5) }
+        }
+    }
+
+    @Test func boxSumsMatchBruteForce() {
+        let size = SIMD3(9, 7, 6)
+        let values = Phantoms.randomValues(count: size.x * size.y * size.z, seed: 4).map { Float($0) }
+        var sums = values
+        BoxSums.sum(&sums, size: size, radius: 2)
+        for z in 0..<size.z { for y in 0..<size.y { for x in 0..<size.x {
+            var s: Float = 0, n = 0
+            for k in max(0, z - 2)...min(size.z - 1, z + 2) { for j in max(0, y - 2)...min(size.y - 1, y + 2) {
+                for i in max(0, x - 2)...min(size.x - 1, x + 2) { s += values[i + size.x * (j + size.y * k)]; n += 1 }
+            } }
+            #expect(abs(sums[x + size.x * (y + size.y * z)] - s) < 1e-4)
+            #expect(BoxSums.windowCount(x: x, y: y, z: z, size: size, radius: 2) == n)
+        } } }
+    }
+
+    @Test func forceIsTheWeightTimesThePhysicalGradient() {
+        let g = Fields.grid
+        let image = Phantoms.image(on: g) { p in 0.3 * p.x - 0.2 * p.y + 0.5 * p.z }
+        let weights = [Float](repeating: 2, count: g.voxelCount)
+        let f = FieldKernels.force(weights: weights, image: image)
+        #expect(f.vectors.indices.allSatisfy { abs(f.vectors[$0] - 2 * [0.3, -0.2, 0.5][$0 % 3]) < 1e-4 })
+    }
+}
