@@ -44,11 +44,11 @@ let package = Package(
         .target(name: "RegTestSupport", dependencies: ["RegCore"], path: "Tests/RegTestSupport"),
         .testTarget(name: "RegCoreTests", dependencies: ["RegCore", "RegTestSupport"]),
         .testTarget(name: "RegKernelsTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTestSupport"]),
-        .testTarget(name: "RegIOTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTestSupport"],
+        .testTarget(name: "RegIOTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RegMethodsTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics",
                                                             "RegOptimize", "RegMethods", "RegTestSupport"]),
-        .testTarget(name: "SwiftRegCLITests", dependencies: ["RegCore", "RegIO", "RegTestSupport"]),
+        .testTarget(name: "SwiftRegCLITests", dependencies: ["RegCore", "RegIO", "RegKernels", "RegTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

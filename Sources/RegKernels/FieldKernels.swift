@@ -274,6 +274,9 @@ extension VectorField {
         return out
     }
 
+    /// The largest absolute component, in mm.
+    public var maxAbsComponent: Double { Double(vectors.reduce(0) { max($0, abs($1)) }) }
+
     /// The mean and the largest vector length, in mm.
     public var meanAndMaxNorm: (mean: Double, max: Double) {
         let n = geometry.voxelCount

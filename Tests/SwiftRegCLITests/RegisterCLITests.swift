@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RegCore
 import RegIO
+import RegKernels
 import RegTestSupport
 
 @Suite(.enabled(if: CLI.binary != nil && SharedData.isAvailable, "swiftreg binary not built or ../shared/data absent"))
@@ -60,5 +61,78 @@ struct RegisterCLITests {
         #expect(!folder.contents.contains { $0.hasPrefix("bad") || $0.hasPrefix(".bad") })
         let usage = try CLI.run(["register", "-f", "a.nii", "-m", "b.nii", "-o", prefix, "--metric", "xcorr"])
         #expect(usage.status == 2 && usage.stderr.contains("--metric takes mse, ncc, mi, nmi or mad"))
+    }
+}
+
+/// `register --preset syn` end to end on 2-D slices of the real lapirn pair, with `apply`,
+/// `jacobian` and plans.
+@Suite(.enabled(if: CLI.binary != nil && SharedData.isAvailable, "swiftreg binary not built or ../shared/data absent"))
+struct DeformableCLITests {
+    let folder = TemporaryFolder()
+
+    /// Axial slice 72 of a lapirn subject (and of its seg, read through its own header).
+    func slice(_ subject: String) throws -> (image: String, seg: String) {
+        let image = try ImageFile.read(SharedData.path("brain/lapirn/image_\(subject)_160x192x144.nii.gz")).image.floatImage()
+        let seg = try ImageFile.read(SharedData.path("brain/lapirn/image_\(subject)_160x192x144_seg.nii.gz")).image.floatImage()
+        let g = image.geometry
+        let grid = try Geometry(size: SIMD3(g.size.x, g.size.y, 1), spacing: g.spacing, origin: g.physicalPoint(ofIndex: SIMD3(0, 0, 72)),
+                                direction: g.direction, dimension: 2)
+        let paths = (folder.file("\(subject).nii.gz"), folder.file("\(subject)_seg.nii.gz"))
+        try ImageFile.write(try Resampler.resample(image, onto: grid), to: paths.0)
+        try ImageFile.write(try Resampler.resample(seg, onto: grid, interpolation: .label).converted(to: Int16.self), to: paths.1)
+        return paths
+    }
+
+    @Test func synWritesWarpsJacobianAndSummaryThatApplyAndJacobianReproduce() throws {
+        let a = try slice("A"), b = try slice("B")
+        let prefix = folder.file("syn")
+        let r = try CLI.run(["register", "-f", b.image, "-m", a.image, "-o", prefix, "--preset", "syn", "--threads", "2",
+                             "--deformable-iterations", "60x40x20"])
+        #expect(r.status == 0, "\(r.stderr)")
+        for suffix in ["_affine.txt", "_affine.mat", "_warp.nii.gz", "_inverse_warp.nii.gz", "_jacobian.nii.gz", "_warped.nii.gz", "_summary.json"] {
+            #expect(FileManager.default.fileExists(atPath: prefix + suffix), "missing \(suffix)")
+        }
+        let warp = try ImageFile.read(prefix + "_warp.nii.gz")
+        #expect(warp.image.components == 2 && warp.image.geometry.dimension == 2)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: prefix + "_summary.json"))) as! [String: Any]
+        #expect((summary["deformableLevels"] as? [Any])?.count == 3)
+        #expect(((summary["jacobianInsideFixed"] as? [String: Any])?["folded"] as? Int) == 0)
+        // apply -t warp -t affine reproduces the warped image, and carries the labels over.
+        let out = folder.file("applied.nii.gz")
+        let applied = try CLI.run(["apply", "-i", a.image, "-r", b.image, "-t", prefix + "_warp.nii.gz", "-t", prefix + "_affine.txt", "-o", out])
+        #expect(applied.status == 0, "\(applied.stderr)")
+        let warped = try ImageFile.read(prefix + "_warped.nii.gz").image.floatImage(), again = try ImageFile.read(out).image.floatImage()
+        #expect(zip(warped.voxels, again.voxels).map { abs($0 - $1) }.max()! < 1e-3)
+        let labels = folder.file("labels.nii.gz")
+        #expect(try CLI.run(["apply", "-i", a.seg, "-r", b.image, "-t", prefix + "_warp.nii.gz", "-t", prefix + "_affine.txt",
+                             "--interp", "label", "-o", labels]).status == 0)
+        func dice(_ x: String, _ y: String) throws -> Double {
+            let p = try ImageFile.read(x).image.floatImage().voxels, q = try ImageFile.read(y).image.floatImage().voxels
+            return [Float(1), 2].map { l in
+                let both = zip(p, q).filter { $0 == l && $1 == l }.count
+                return 2 * Double(both) / Double(p.filter { $0 == l }.count + q.filter { $0 == l }.count)
+            }.reduce(0, +) / 2
+        }
+        let before = try dice(a.seg, b.seg), after = try dice(labels, b.seg)
+        #expect(after > before + 0.1, "Dice \(before) → \(after)")
+        // jacobian reproduces the written det J.
+        let detJ = folder.file("detj.nii.gz")
+        let j = try CLI.run(["jacobian", prefix + "_warp.nii.gz", "-o", detJ, "--log", folder.file("logj.nii.gz")])
+        #expect(j.status == 0 && j.stdout.contains("folded 0 "), "\(j.stdout) \(j.stderr)")
+        let written = try ImageFile.read(prefix + "_jacobian.nii.gz").image.floatImage(), recomputed = try ImageFile.read(detJ).image.floatImage()
+        #expect(written.voxels == recomputed.voxels)
+    }
+
+    @Test func printedPlansRunAndBadPlansAreNamed() throws {
+        let printed = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "quick", "--print-plan"])
+        #expect(printed.status == 0 && printed.stdout.contains("localCorrelation"), "\(printed.stdout)\(printed.stderr)")
+        let plan = folder.file("plan.yaml")
+        try Data(printed.stdout.utf8).write(to: URL(fileURLWithPath: plan))
+        let again = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--plan", plan, "--print-plan"])
+        #expect(again.stdout == printed.stdout)
+        let bad = folder.file("bad.yaml")
+        try Data(printed.stdout.replacingOccurrences(of: "step:", with: "stride:").utf8).write(to: URL(fileURLWithPath: bad))
+        let r = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--plan", bad, "--print-plan"])
+        #expect(r.status == 1 && r.stderr.contains(bad) && r.stderr.contains("step"), "\(r.stderr)")
     }
 }
