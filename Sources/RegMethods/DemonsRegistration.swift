@@ -24,50 +24,29 @@ public struct DemonsRegistration: Sendable {
     public func run(fixed: Image<Float>, moving: Image<Float>, affine: AffineMap = .identity,
                     fixedMask: Image<UInt8>? = nil, movingMask: Image<UInt8>? = nil) throws -> DeformableResult {
         let start = DispatchTime.now().uptimeNanoseconds
-        try DenseSetup.validate(stage, fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
-        let f = DenseSetup.unitRange(fixed), m = DenseSetup.unitRange(moving)
-        var field = VectorField(geometry: fixed.geometry)
-        var reports: [DeformableLevelReport] = []
-        for (index, level) in stage.levels.enumerated() {
-            let levelStart = DispatchTime.now().uptimeNanoseconds
-            let fl = try Pyramid.image(f, at: level), ml = try Pyramid.image(m, at: level)
-            let grid = fl.geometry
-            field = FieldKernels.resampled(field, onto: grid)
-            let maskF = try fixedMask.map { try Pyramid.mask($0, onto: grid) }
-            let maskM = try movingMask.map { try Pyramid.mask($0, onto: ml.geometry) }
-            // σₓ in mm: the largest demons step is σₓ/2.
-            let sigmaX = Float(2 * stage.step * grid.spacing.min())
-            var monitor = stage.convergence
-            var curve: [Double] = []
-            var reason = "iterations"
-            for _ in 0..<level.iterations {
-                let mapping = PointMapping(matrix: affine.matrix, translation: affine.translation, displacement: field)
-                let warped = try Resampler.resample(ml, onto: grid, mapping: mapping)
-                let mask = try DenseSetup.middleMask(fixed: maskF, moving: maskM, grid: grid, movingMapping: mapping)
-                var difference = [Float](repeating: 0, count: grid.voxelCount)
-                var sum = 0.0, count = 0
-                for i in difference.indices where mask.map({ $0.voxels[i] != 0 }) ?? true {
-                    let d = fl.voxels[i] - warped.voxels[i]
-                    difference[i] = d; sum += Double(d * d); count += 1
-                }
-                let similarity = -sum / Double(max(1, count))
-                curve.append(similarity)
-                if monitor.record(-similarity) { reason = "converged"; break }
-                var update = FieldKernels.force(weights: difference, image: warped)   // (F − J)∇J
-                Self.normalise(&update, difference: difference, sigmaX: sigmaX)
-                if stage.updateSigma > 0 { update = GaussianSmoothing.smooth(update, sigma: .voxels(stage.updateSigma)) }
-                let step = VelocityField(update).exponential()
-                field = DenseSetup.smoothTotal(FieldKernels.compose(field, after: step.field), stage: stage)
+        var fields = [VectorField(geometry: fixed.geometry)]
+        let reports = try DenseSetup.runLevels(stage, name: "demons", fixed: fixed, moving: moving, fixedMask: fixedMask,
+                                               movingMask: movingMask, fields: &fields, progress: progress) { level, fields in
+            let mapping = PointMapping(matrix: affine.matrix, translation: affine.translation, displacement: fields[0])
+            let warped = try Resampler.resample(level.moving, onto: level.grid, mapping: mapping)
+            let mask = try level.middleMask(mapping)
+            var difference = [Float](repeating: 0, count: level.grid.voxelCount)
+            var sum = 0.0, count = 0
+            let inside = mask?.voxels ?? []
+            for i in difference.indices where inside.isEmpty || inside[i] != 0 {
+                let d = level.fixed.voxels[i] - warped.voxels[i]
+                difference[i] = d; sum += Double(d * d); count += 1
             }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - levelStart) / 1e9
-            reports.append(DeformableLevelReport(level: index + 1, shrink: level.shrink, size: [grid.size.x, grid.size.y, grid.size.z],
-                                                 iterations: curve.count, initialSimilarity: curve.first ?? 0,
-                                                 finalSimilarity: curve.last ?? 0, stopReason: reason, seconds: seconds, curve: curve))
-            progress?(String(format: "demons level %d/%d (shrink %d): -mse %.5f → %.5f in %d iterations, %.2f s", index + 1,
-                             stage.levels.count, level.shrink, curve.first ?? 0, curve.last ?? 0, curve.count, seconds))
+            // σₓ in mm: the largest demons step is σₓ/2.
+            let sigmaX = Float(2 * stage.step * level.grid.spacing.min())
+            var update = FieldKernels.force(weights: difference, image: warped)   // (F − J)∇J
+            Self.normalise(&update, difference: difference, sigmaX: sigmaX)
+            if stage.updateSigma > 0 { update = GaussianSmoothing.smooth(update, sigma: .voxels(stage.updateSigma)) }
+            let step = VelocityField(update).exponential()
+            fields[0] = DenseSetup.smoothTotal(FieldKernels.compose(fields[0], after: step.field), stage: stage)
+            return -sum / Double(max(1, count))
         }
-        field = FieldKernels.resampled(field, onto: fixed.geometry)
-        let forward = DisplacementField(field)
+        let forward = DisplacementField(fields[0])
         return DeformableResult(forward: forward, inverse: forward.inverse(), levels: reports,
                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }

@@ -104,44 +104,21 @@ public struct SyNRegistration: Sendable {
     public func run(fixed: Image<Float>, moving: Image<Float>, affine: AffineMap = .identity,
                     fixedMask: Image<UInt8>? = nil, movingMask: Image<UInt8>? = nil) throws -> DeformableResult {
         let start = DispatchTime.now().uptimeNanoseconds
-        try DenseSetup.validate(stage, fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
-        let f = DenseSetup.unitRange(fixed), m = DenseSetup.unitRange(moving)
-        var fieldF = VectorField(geometry: fixed.geometry), fieldM = fieldF
-        var reports: [DeformableLevelReport] = []
-        for (index, level) in stage.levels.enumerated() {
-            let levelStart = DispatchTime.now().uptimeNanoseconds
-            let fl = try Pyramid.image(f, at: level), ml = try Pyramid.image(m, at: level)
-            let grid = fl.geometry
-            fieldF = FieldKernels.resampled(fieldF, onto: grid)
-            fieldM = FieldKernels.resampled(fieldM, onto: grid)
-            let maskF = try fixedMask.map { try Pyramid.mask($0, onto: grid) }
-            let maskM = try movingMask.map { try Pyramid.mask($0, onto: ml.geometry) }
-            var monitor = stage.convergence
-            var curve: [Double] = []
-            var reason = "iterations"
-            for _ in 0..<level.iterations {
-                let warpedF = try Resampler.resample(fl, onto: grid, mapping: PointMapping(displacement: fieldF))
-                let movingMapping = PointMapping(matrix: affine.matrix, translation: affine.translation, displacement: fieldM)
-                let warpedM = try Resampler.resample(ml, onto: grid, mapping: movingMapping)
-                let mask = try DenseSetup.middleMask(fixed: maskF, moving: maskM, grid: grid, movingMapping: movingMapping)
-                let similarity = DenseSetup.similarity(stage.metrics, fixed: warpedF, moving: warpedM, mask: mask)
-                curve.append(similarity.value)
-                if monitor.record(-similarity.value) { reason = "converged"; break }
-                let (updateF, scaleF) = DenseSetup.update(FieldKernels.force(weights: similarity.fixedDerivative, image: warpedF), stage: stage)
-                let (updateM, scaleM) = DenseSetup.update(FieldKernels.force(weights: similarity.movingDerivative, image: warpedM), stage: stage)
-                fieldF = DenseSetup.smoothTotal(FieldKernels.compose(fieldF, after: updateF, scale: scaleF), stage: stage)
-                fieldM = DenseSetup.smoothTotal(FieldKernels.compose(fieldM, after: updateM, scale: scaleM), stage: stage)
-            }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - levelStart) / 1e9
-            reports.append(DeformableLevelReport(level: index + 1, shrink: level.shrink, size: [grid.size.x, grid.size.y, grid.size.z],
-                                                 iterations: curve.count, initialSimilarity: curve.first ?? 0,
-                                                 finalSimilarity: curve.last ?? 0, stopReason: reason, seconds: seconds, curve: curve))
-            progress?(String(format: "SyN level %d/%d (shrink %d): %@ %.4f → %.4f in %d iterations, %.2f s", index + 1,
-                             stage.levels.count, level.shrink, DenseSetup.metricName(stage.metrics), curve.first ?? 0, curve.last ?? 0,
-                             curve.count, seconds))
+        var fields = [VectorField(geometry: fixed.geometry), VectorField(geometry: fixed.geometry)]   // φ_F, φ_M
+        let reports = try DenseSetup.runLevels(stage, name: "SyN", fixed: fixed, moving: moving, fixedMask: fixedMask,
+                                               movingMask: movingMask, fields: &fields, progress: progress) { level, fields in
+            let warpedF = try Resampler.resample(level.fixed, onto: level.grid, mapping: PointMapping(displacement: fields[0]))
+            let movingMapping = PointMapping(matrix: affine.matrix, translation: affine.translation, displacement: fields[1])
+            let warpedM = try Resampler.resample(level.moving, onto: level.grid, mapping: movingMapping)
+            let mask = try level.middleMask(movingMapping)
+            let similarity = DenseSetup.similarity(stage.metrics, fixed: warpedF, moving: warpedM, mask: mask)
+            let (updateF, scaleF) = DenseSetup.update(FieldKernels.force(weights: similarity.fixedDerivative, image: warpedF), stage: stage)
+            let (updateM, scaleM) = DenseSetup.update(FieldKernels.force(weights: similarity.movingDerivative, image: warpedM), stage: stage)
+            fields[0] = DenseSetup.smoothTotal(FieldKernels.compose(fields[0], after: updateF, scale: scaleF), stage: stage)
+            fields[1] = DenseSetup.smoothTotal(FieldKernels.compose(fields[1], after: updateM, scale: scaleM), stage: stage)
+            return similarity.value
         }
-        fieldF = FieldKernels.resampled(fieldF, onto: fixed.geometry)
-        fieldM = FieldKernels.resampled(fieldM, onto: fixed.geometry)
+        let (fieldF, fieldM) = (fields[0], fields[1])
         let inverseF = FieldKernels.inverse(of: fieldF), inverseM = FieldKernels.inverse(of: fieldM)
         let forward = DisplacementField(FieldKernels.compose(fieldM, after: inverseF))
         let inverse = DisplacementField(FieldKernels.compose(fieldF, after: inverseM))
@@ -150,8 +127,60 @@ public struct SyNRegistration: Sendable {
     }
 }
 
+/// One level's images, masks and grid, for a dense method's iteration.
+struct DenseLevel {
+    let fixed: Image<Float>, moving: Image<Float>
+    let grid: Geometry
+    let fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?
+
+    /// The mask of middle-space voxels that count: the fixed mask, and the moving mask carried
+    /// through the moving side's mapping.
+    func middleMask(_ movingMapping: PointMapping) throws -> Image<UInt8>? {
+        guard let movingMask else { return fixedMask }
+        var carried = try Resampler.resample(movingMask, onto: grid, mapping: movingMapping, interpolation: .nearest)
+        if let fixedMask { for i in carried.voxels.indices where fixedMask.voxels[i] == 0 { carried.voxels[i] = 0 } }
+        return carried
+    }
+}
+
 /// Steps shared by the dense methods.
 enum DenseSetup {
+    /// Validates, normalises intensities, and runs `iterate` over the stage's levels: the fields
+    /// are carried onto each level's grid and back onto the fixed grid at the end. `iterate`
+    /// updates the fields once and returns the similarity it measured before the update.
+    static func runLevels(_ stage: DeformableStage, name: String, fixed: Image<Float>, moving: Image<Float>,
+                          fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?, fields: inout [VectorField],
+                          progress: (@Sendable (String) -> Void)?,
+                          iterate: (DenseLevel, inout [VectorField]) throws -> Double) throws -> [DeformableLevelReport] {
+        try validate(stage, fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
+        let f = unitRange(fixed), m = unitRange(moving)
+        var reports: [DeformableLevelReport] = []
+        for (index, level) in stage.levels.enumerated() {
+            let levelStart = DispatchTime.now().uptimeNanoseconds
+            let fl = try Pyramid.image(f, at: level), ml = try Pyramid.image(m, at: level)
+            let grid = fl.geometry
+            fields = fields.map { FieldKernels.resampled($0, onto: grid) }
+            let images = DenseLevel(fixed: fl, moving: ml, grid: grid, fixedMask: try fixedMask.map { try Pyramid.mask($0, onto: grid) },
+                                    movingMask: try movingMask.map { try Pyramid.mask($0, onto: ml.geometry) })
+            var monitor = stage.convergence
+            var curve: [Double] = []
+            var reason = "iterations"
+            for _ in 0..<level.iterations {
+                curve.append(try iterate(images, &fields))
+                if monitor.record(-curve.last!) { reason = "converged"; break }
+            }
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - levelStart) / 1e9
+            reports.append(DeformableLevelReport(level: index + 1, shrink: level.shrink, size: [grid.size.x, grid.size.y, grid.size.z],
+                                                 iterations: curve.count, initialSimilarity: curve.first ?? 0,
+                                                 finalSimilarity: curve.last ?? 0, stopReason: reason, seconds: seconds, curve: curve))
+            progress?(String(format: "%@ level %d/%d (shrink %d): %@ %.4f → %.4f in %d iterations, %.2f s", name, index + 1,
+                             stage.levels.count, level.shrink, metricName(stage.metrics), curve.first ?? 0, curve.last ?? 0,
+                             curve.count, seconds))
+        }
+        fields = fields.map { FieldKernels.resampled($0, onto: fixed.geometry) }
+        return reports
+    }
+
     static func validate(_ stage: DeformableStage, fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>?,
                          movingMask: Image<UInt8>?) throws {
         guard !stage.levels.isEmpty else { throw RegError.invalidArgument(name: "levels", reason: "a deformable stage needs at least one level") }
@@ -186,16 +215,6 @@ enum DenseSetup {
         var out = image
         for i in out.voxels.indices { out.voxels[i] = min(max((out.voxels[i] - low) * scale, 0), 1) }
         return out
-    }
-
-    /// The mask of middle-space voxels that count: the fixed mask, and the moving mask carried
-    /// through the moving side's mapping.
-    static func middleMask(fixed: Image<UInt8>?, moving: Image<UInt8>?, grid: Geometry,
-                           movingMapping: PointMapping) throws -> Image<UInt8>? {
-        guard let moving else { return fixed }
-        var carried = try Resampler.resample(moving, onto: grid, mapping: movingMapping, interpolation: .nearest)
-        if let fixed { for i in carried.voxels.indices where fixed.voxels[i] == 0 { carried.voxels[i] = 0 } }
-        return carried
     }
 
     /// The weighted sum of the stage's metrics.
