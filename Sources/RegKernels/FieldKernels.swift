@@ -12,13 +12,6 @@ import RegCore
 /// let detJ = FieldKernels.jacobianDeterminant(of: phi)
 /// ```
 public enum FieldKernels {
-    /// `u(x + v(x))` for every voxel `x` of the common grid: `u` read trilinearly at the points
-    /// `v` moves the voxels to, with positions outside the grid clamped to its edge.
-    public static func sample(_ u: VectorField, displacedBy v: VectorField) -> VectorField {
-        precondition(u.geometry.sameGrid(as: v.geometry), "fields on different grids")
-        return combine(u, v, scale: 1) { sampled, _ in sampled }
-    }
-
     /// `(id + u) ∘ (id + s·v)`: the map that applies `s·v` first, as the displacement
     /// `s·v(x) + u(x + s·v(x))` on the common grid (`s` = `scale`, 1 by default).
     public static func compose(_ u: VectorField, after v: VectorField, scale: Float = 1) -> VectorField {
@@ -46,7 +39,7 @@ public enum FieldKernels {
             let residual = compose(u, after: w)
             let (mean, largest) = residual.meanAndMaxNorm
             if mean < meanTolerance && largest < maxTolerance { break }
-            w = w.adding(residual.scaled(by: -damping))
+            w = w.adding(residual, scaledBy: -damping)
         }
         return w
     }
@@ -264,12 +257,15 @@ extension VectorField {
         return out
     }
 
-    /// `self + other`, vector by vector (same grid).
-    public func adding(_ other: VectorField) -> VectorField {
+    /// `self + factor·other`, vector by vector (same grid).
+    public func adding(_ other: VectorField, scaledBy factor: Float = 1) -> VectorField {
         precondition(other.vectors.count == vectors.count)
         var out = self
         out.vectors.withUnsafeMutableBufferPointer { b in
-            other.vectors.withUnsafeBufferPointer { o in for i in b.indices { b[i] += o[i] } }
+            other.vectors.withUnsafeBufferPointer { o in
+                let (bp, op) = (UnsafeSendable(b.baseAddress!), UnsafeSendable(o.baseAddress!))
+                parallelFor(count: b.count, chunkSize: 1 << 16) { r in for i in r { bp.value[i] += factor * op.value[i] } }
+            }
         }
         return out
     }
@@ -296,10 +292,4 @@ extension VectorField {
         return (sums.x / Double(max(1, n)), sums.y)
     }
 
-    /// The largest component-wise difference from `other`, in mm.
-    public func maxDifference(from other: VectorField) -> Double {
-        var worst: Float = 0
-        for (a, b) in zip(vectors, other.vectors) { worst = max(worst, abs(a - b)) }
-        return Double(worst)
-    }
 }

@@ -29,7 +29,7 @@ public struct DemonsRegistration: Sendable {
                                                movingMask: movingMask, fields: &fields, progress: progress) { level, fields in
             let mapping = PointMapping(matrix: affine.matrix, translation: affine.translation, displacement: fields[0])
             let warped = try Resampler.resample(level.moving, onto: level.grid, mapping: mapping)
-            let mask = try level.middleMask(mapping)
+            let mask = try level.middleMask(moving: mapping)
             var difference = [Float](repeating: 0, count: level.grid.voxelCount)
             var sum = 0.0, count = 0
             let inside = mask?.voxels ?? []

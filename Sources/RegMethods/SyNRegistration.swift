@@ -85,7 +85,7 @@ public struct DeformableResult: Sendable {
 /// the voxel-wise metric derivative times the image gradient as the force on each side,
 /// smooths it (`updateSigma`), scales it so no voxel moves more than `step` voxels, composes it
 /// into its field and smooths the field (`totalSigma`). The result is `φ_M ∘ φ_F⁻¹` and its
-/// inverse `φ_F ∘ φ_M⁻¹`, inverted by fixed-point iteration at the end.
+/// inverse `φ_F ∘ φ_M⁻¹`, the half fields inverted by damped fixed-point iteration at the end.
 ///
 /// ```swift
 /// let syn = SyNRegistration(stage: DeformableStage(metric: .localCorrelation(radius: 2)))
@@ -107,10 +107,11 @@ public struct SyNRegistration: Sendable {
         var fields = [VectorField(geometry: fixed.geometry), VectorField(geometry: fixed.geometry)]   // φ_F, φ_M
         let reports = try DenseSetup.runLevels(stage, name: "SyN", fixed: fixed, moving: moving, fixedMask: fixedMask,
                                                movingMask: movingMask, fields: &fields, progress: progress) { level, fields in
-            let warpedF = try Resampler.resample(level.fixed, onto: level.grid, mapping: PointMapping(displacement: fields[0]))
+            let fixedMapping = PointMapping(displacement: fields[0])
             let movingMapping = PointMapping(matrix: affine.matrix, translation: affine.translation, displacement: fields[1])
+            let warpedF = try Resampler.resample(level.fixed, onto: level.grid, mapping: fixedMapping)
             let warpedM = try Resampler.resample(level.moving, onto: level.grid, mapping: movingMapping)
-            let mask = try level.middleMask(movingMapping)
+            let mask = try level.middleMask(fixed: fixedMapping, moving: movingMapping)
             let similarity = DenseSetup.similarity(stage.metrics, fixed: warpedF, moving: warpedM, mask: mask)
             let (updateF, scaleF) = DenseSetup.update(FieldKernels.force(weights: similarity.fixedDerivative, image: warpedF), stage: stage)
             let (updateM, scaleM) = DenseSetup.update(FieldKernels.force(weights: similarity.movingDerivative, image: warpedM), stage: stage)
@@ -133,12 +134,13 @@ struct DenseLevel {
     let grid: Geometry
     let fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?
 
-    /// The mask of middle-space voxels that count: the fixed mask, and the moving mask carried
-    /// through the moving side's mapping.
-    func middleMask(_ movingMapping: PointMapping) throws -> Image<UInt8>? {
-        guard let movingMask else { return fixedMask }
+    /// The mask of middle-space voxels that count: each image's mask carried through its side's
+    /// mapping onto the level grid (the fixed side's mapping is the identity for one-sided methods).
+    func middleMask(fixed fixedMapping: PointMapping = .identity, moving movingMapping: PointMapping) throws -> Image<UInt8>? {
+        let carriedFixed = try fixedMask.map { try Resampler.resample($0, onto: grid, mapping: fixedMapping, interpolation: .nearest) }
+        guard let movingMask else { return carriedFixed }
         var carried = try Resampler.resample(movingMask, onto: grid, mapping: movingMapping, interpolation: .nearest)
-        if let fixedMask { for i in carried.voxels.indices where fixedMask.voxels[i] == 0 { carried.voxels[i] = 0 } }
+        if let carriedFixed { for i in carried.voxels.indices where carriedFixed.voxels[i] == 0 { carried.voxels[i] = 0 } }
         return carried
     }
 }
@@ -225,8 +227,9 @@ enum DenseSetup {
             let s = term.metric.evaluate(fixed: fixed, moving: moving, mask: mask)
             let w = Float(term.weight)
             guard var sofar = total else {
-                total = VoxelwiseSimilarity(value: term.weight * s.value, fixedDerivative: s.fixedDerivative.map { w * $0 },
-                                            movingDerivative: s.movingDerivative.map { w * $0 })
+                total = term.weight == 1 ? s
+                    : VoxelwiseSimilarity(value: term.weight * s.value, fixedDerivative: s.fixedDerivative.map { w * $0 },
+                                          movingDerivative: s.movingDerivative.map { w * $0 })
                 continue
             }
             sofar.value += term.weight * s.value

@@ -9,7 +9,7 @@ import RegKernels
 /// not moved (zero displacement), as ITK's `DisplacementFieldTransform` does.
 ///
 /// ```swift
-/// let warp = DisplacementField(try VectorField(image: ImageFile.read("reg_warp.nii.gz").image.floatImage()))
+/// let warp = DisplacementField(try TransformFile.readDisplacementField("reg_warp.nii.gz"))
 /// let y = warp.map(SIMD3(10, -20, 5))             // fixed-space point → moving space
 /// let back = warp.inverse()                        // warp ∘ back ≈ identity
 /// let detJ = warp.jacobianDeterminant              // Image<Float> on the same grid
@@ -18,9 +18,6 @@ public struct DisplacementField: Sendable, Equatable {
     public var field: VectorField
 
     public init(_ field: VectorField) { self.field = field }
-
-    /// The identity transform on `geometry` (zero displacement).
-    public init(identityOn geometry: Geometry) { field = VectorField(geometry: geometry) }
 
     public var geometry: Geometry { field.geometry }
 
@@ -35,25 +32,13 @@ public struct DisplacementField: Sendable, Equatable {
         return FieldKernels.trilinear(field, at: j.clamped(lowerBound: .zero, upperBound: last))
     }
 
-    /// `self ∘ first` on `first`'s grid: apply `first`, then this transform.
-    public func composed(after first: DisplacementField) -> DisplacementField {
-        DisplacementField(FieldKernels.compose(field, after: first.field))
-    }
-
-    /// The inverse transform on the same grid, by fixed-point iteration (see `FieldKernels.inverse`).
+    /// The inverse transform on the same grid, by damped fixed-point iteration (see `FieldKernels.inverse`).
     public func inverse(iterations: Int = 30) -> DisplacementField {
         DisplacementField(FieldKernels.inverse(of: field, iterations: iterations))
     }
 
     /// det of the physical Jacobian of `x ↦ x + u(x)` at every voxel.
     public var jacobianDeterminant: Image<Float> { FieldKernels.jacobianDeterminant(of: field) }
-
-    /// The same transform sampled on another grid (linear interpolation of the displacement,
-    /// which is in mm and so needs no rescaling between levels).
-    /// Off the source grid the edge values are carried on.
-    public func resampled(onto target: Geometry) -> DisplacementField {
-        DisplacementField(FieldKernels.resampled(field, onto: target))
-    }
 }
 
 /// A stationary velocity field `v` (LPS mm on a grid) whose flow for unit time is the

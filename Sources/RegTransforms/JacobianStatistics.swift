@@ -21,7 +21,8 @@ public struct JacobianStatistics: Equatable, Sendable, Codable {
     public init(determinant: Image<Float>, mask: Image<UInt8>? = nil) {
         var count = 0, folded = 0, lo = Double.infinity, hi = -Double.infinity
         var sum = 0.0, sumSquares = 0.0, positive = 0
-        for (i, v) in determinant.voxels.enumerated() where mask.map({ $0.voxels[i] != 0 }) ?? true {
+        let inside = mask?.voxels ?? []
+        for (i, v) in determinant.voxels.enumerated() where inside.isEmpty || inside[i] != 0 {
             let d = Double(v)
             count += 1
             lo = min(lo, d); hi = max(hi, d)

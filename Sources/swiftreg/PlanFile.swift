@@ -4,7 +4,7 @@ import RegIO
 import RegMethods
 import Yams
 
-/// Registration plans as YAML or JSON files (`register --plan`, `--print-plan`).
+/// Registration plans as YAML or JSON files (`register --plan`), printed as YAML (`--print-plan`).
 enum PlanFile {
     enum Format {
         case yaml, json
@@ -28,16 +28,8 @@ enum PlanFile {
         }
     }
 
-    static func text(_ plan: RegistrationPlan, format: Format) throws -> String {
-        switch format {
-        case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            return String(decoding: try encoder.encode(plan), as: UTF8.self)
-        case .yaml:
-            return try YAMLEncoder().encode(plan)
-        }
-    }
+    /// The plan as YAML (what `--print-plan` shows).
+    static func yaml(_ plan: RegistrationPlan) throws -> String { try YAMLEncoder().encode(plan) }
 
     static func field(of error: DecodingError) -> String {
         let path: [CodingKey]

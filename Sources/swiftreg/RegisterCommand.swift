@@ -13,16 +13,23 @@ extension Initialization: ExpressibleByArgument {}
 struct RegisterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "register",
-        abstract: "Linear registration (rigid, similarity, affine) of a moving image to a fixed image.",
+        abstract: "Register a moving image to a fixed image: linear (rigid, similarity, affine) and deformable (SyN, demons).",
         discussion: """
         Writes PREFIX_affine.txt (ITK), PREFIX_affine.mat (ANTs), PREFIX_warped.nii.gz (the moving \
-        image on the fixed grid) and PREFIX_summary.json. The transform maps fixed-space points to \
+        image on the fixed grid) and PREFIX_summary.json. Deformable presets (syn, syn-mi, quick, \
+        demons) also write PREFIX_warp.nii.gz and PREFIX_inverse_warp.nii.gz (displacement fields in \
+        LPS mm on the fixed grid, as ANTs writes them) and PREFIX_jacobian.nii.gz; apply them as \
+        -t PREFIX_warp.nii.gz -t PREFIX_affine.txt. The transform maps fixed-space points to \
         moving-space points, as ANTs' and ITK's do: `swiftreg apply -i MOVING -r FIXED -t PREFIX_affine.txt` \
         reproduces the warped image, and so does antsApplyTransforms.
-        Presets: translation; rigid; similarity (rigid, then similarity); affine (rigid, then affine). \
-        Each stage runs 3 levels (shrink 4, 2, 1; smoothing 2, 1, 0 voxels); --shrink, --sigmas and \
-        --iterations change them (ANTs' 4x2x1 notation).
+        Presets: translation; rigid; similarity (rigid, then similarity); affine (rigid, then affine); \
+        syn (rigid + affine, then SyN with local correlation); syn-mi (SyN with mutual information, \
+        multi-modal); quick (affine, then two coarse SyN levels); demons (rigid + affine, then \
+        diffeomorphic demons). Each linear stage runs 3 levels (shrink 4, 2, 1; smoothing 2, 1, 0 \
+        voxels); --shrink, --sigmas and --iterations change them (ANTs' 4x2x1 notation), and \
+        --deformable-* the deformable stage's. --print-plan shows a preset as YAML; --plan runs an edited one.
         Examples:
+          swiftreg register -f subject.nii.gz -m atlas.nii.gz -o out/syn --preset syn
           swiftreg register -f t1.nii.gz -m pd.nii.gz -o out/reg --preset rigid --metric mi
           swiftreg register -f fixed.png -m moving.png -o reg2d --metric mse --preset rigid --rotation-search
           swiftreg register -f a.nii.gz -m b.nii.gz -o ab --landmarks a.fcsv b.fcsv --landmark-weight 0.1
@@ -67,7 +74,7 @@ struct RegisterCommand: ParsableCommand {
         try common.apply()
         let plan = try registrationPlan()
         if printPlan {
-            print(try PlanFile.text(plan, format: PlanFile.Format(path: output.hasSuffix(".json") ? output : "plan.yaml")))
+            print(try PlanFile.yaml(plan))
             return
         }
         let fixedImage = try ImageFile.read(fixed).image.floatImage()
