@@ -98,14 +98,17 @@ public struct Matrix3: Equatable, Hashable, Sendable, Codable, CustomStringConve
             + row0.z * (row1.x * row2.y - row1.y * row2.x)
     }
 
+    /// The cofactor matrix, `det · (M⁻¹)ᵀ`: the derivative of the determinant with respect to each entry.
+    public var cofactors: Matrix3 {
+        Matrix3(rows: cross(row1, row2), cross(row2, row0), cross(row0, row1))
+    }
+
     /// The inverse, or `nil` when the matrix is singular.
     public var inverse: Matrix3? {
         let det = determinant
         guard det != 0, det.isFinite else { return nil }
-        let c0 = SIMD3(row1.y * row2.z - row1.z * row2.y, row1.z * row2.x - row1.x * row2.z, row1.x * row2.y - row1.y * row2.x)
-        let c1 = SIMD3(row0.z * row2.y - row0.y * row2.z, row0.x * row2.z - row0.z * row2.x, row0.y * row2.x - row0.x * row2.y)
-        let c2 = SIMD3(row0.y * row1.z - row0.z * row1.y, row0.z * row1.x - row0.x * row1.z, row0.x * row1.y - row0.y * row1.x)
-        return Matrix3(rows: SIMD3(c0.x, c1.x, c2.x) / det, SIMD3(c0.y, c1.y, c2.y) / det, SIMD3(c0.z, c1.z, c2.z) / det)
+        let c = cofactors
+        return Matrix3(columns: c.row0 / det, c.row1 / det, c.row2 / det)
     }
 
     /// Largest absolute entry of `self − other`.
@@ -162,3 +165,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+@inline(__always) func cross(_ a: SIMD3<Double>, _ b: SIMD3<Double>) -> SIMD3<Double> {
+    SIMD3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
+}

@@ -27,12 +27,13 @@ public struct RegistrationPlan: Equatable, Sendable, Codable {
     }
 
     /// The names `preset(_:)` knows.
-    public static let presetNames = ["translation", "rigid", "similarity", "affine", "syn", "syn-mi", "quick", "demons"]
+    public static let presetNames = ["translation", "rigid", "similarity", "affine", "syn", "syn-mi", "quick", "demons", "bspline"]
 
     /// The plan behind `swiftreg register --preset NAME`. Linear presets use `linearMetric`;
     /// `syn` is rigid + affine (MI) then SyN with local correlation (radius 2); `syn-mi` the same
     /// with mutual information for multi-modal pairs; `quick` a coarser, shorter `syn`; `demons`
-    /// rigid + affine then diffeomorphic demons (mono-modal).
+    /// rigid + affine then diffeomorphic demons (mono-modal); `bspline` rigid + affine then a
+    /// B-spline free-form deformation (local correlation, 4 mm final control spacing).
     public static func preset(_ name: String, linearMetric: MetricKind = .mattesMutualInformation(bins: 32)) -> RegistrationPlan? {
         let affine = [LinearStage(.rigid, metric: linearMetric), LinearStage(.affine, metric: linearMetric)]
         switch name {
@@ -47,6 +48,7 @@ public struct RegistrationPlan: Equatable, Sendable, Codable {
             quick.levels = [Level(shrink: 4, sigma: .voxels(2), iterations: 100), Level(shrink: 2, sigma: .voxels(1), iterations: 50)]
             return RegistrationPlan(linear: [quick], deformable: .syn(.synQuick))
         case "demons": return RegistrationPlan(linear: affine, deformable: .demons(.demons))
+        case "bspline": return RegistrationPlan(linear: affine, deformable: .bspline(BSplineStage(metric: .localCorrelation(radius: 2))))
         default: return nil
         }
     }
@@ -56,11 +58,13 @@ public struct RegistrationPlan: Equatable, Sendable, Codable {
 public enum DeformableMethod: Equatable, Sendable, Codable {
     case syn(DeformableStage)
     case demons(DeformableStage)
+    case bspline(BSplineStage)
 
     public var name: String {
         switch self {
         case .syn: return "SyN"
         case .demons: return "demons"
+        case .bspline: return "B-spline"
         }
     }
 }
@@ -133,6 +137,10 @@ public struct Registration: Sendable {
             var demons = DemonsRegistration(stage: stage)
             demons.progress = progress
             deformable = try demons.run(fixed: fixed, moving: moving, affine: affine, fixedMask: fixedMask, movingMask: movingMask)
+        case .bspline(let stage):
+            var ffd = BSplineRegistration(stage: stage)
+            ffd.progress = progress
+            deformable = try ffd.run(fixed: fixed, moving: moving, affine: affine, fixedMask: fixedMask, movingMask: movingMask)
         case nil:
             break
         }

@@ -134,6 +134,15 @@ struct DenseLevel {
     let grid: Geometry
     let fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?
 
+    /// The level's smoothed, shrunk images and masks; the grid is the shrunk fixed image's.
+    init(_ level: Level, fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?) throws {
+        self.fixed = try Pyramid.image(fixed, at: level)
+        self.moving = try Pyramid.image(moving, at: level)
+        grid = self.fixed.geometry
+        self.fixedMask = try fixedMask.map { [grid] in try Pyramid.mask($0, onto: grid) }
+        self.movingMask = try movingMask.map { [geometry = self.moving.geometry] in try Pyramid.mask($0, onto: geometry) }
+    }
+
     /// The mask of middle-space voxels that count: each image's mask carried through its side's
     /// mapping onto the level grid (the fixed side's mapping is the identity for one-sided methods).
     func middleMask(fixed fixedMapping: PointMapping = .identity, moving movingMapping: PointMapping) throws -> Image<UInt8>? {
@@ -154,16 +163,15 @@ enum DenseSetup {
                           fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?, fields: inout [VectorField],
                           progress: (@Sendable (String) -> Void)?,
                           iterate: (DenseLevel, inout [VectorField]) throws -> Double) throws -> [DeformableLevelReport] {
-        try validate(stage, fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
+        try validate(stage)
+        try validate(fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
         let f = unitRange(fixed), m = unitRange(moving)
         var reports: [DeformableLevelReport] = []
         for (index, level) in stage.levels.enumerated() {
             let levelStart = DispatchTime.now().uptimeNanoseconds
-            let fl = try Pyramid.image(f, at: level), ml = try Pyramid.image(m, at: level)
-            let grid = fl.geometry
+            let images = try DenseLevel(level, fixed: f, moving: m, fixedMask: fixedMask, movingMask: movingMask)
+            let grid = images.grid
             fields = fields.map { FieldKernels.resampled($0, onto: grid) }
-            let images = DenseLevel(fixed: fl, moving: ml, grid: grid, fixedMask: try fixedMask.map { try Pyramid.mask($0, onto: grid) },
-                                    movingMask: try movingMask.map { try Pyramid.mask($0, onto: ml.geometry) })
             var monitor = stage.convergence
             var curve: [Double] = []
             var reason = "iterations"
@@ -171,26 +179,39 @@ enum DenseSetup {
                 curve.append(try iterate(images, &fields))
                 if monitor.record(-curve.last!) { reason = "converged"; break }
             }
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - levelStart) / 1e9
-            reports.append(DeformableLevelReport(level: index + 1, shrink: level.shrink, size: [grid.size.x, grid.size.y, grid.size.z],
-                                                 iterations: curve.count, initialSimilarity: curve.first ?? 0,
-                                                 finalSimilarity: curve.last ?? 0, stopReason: reason, seconds: seconds, curve: curve))
-            progress?(String(format: "%@ level %d/%d (shrink %d): %@ %.4f → %.4f in %d iterations, %.2f s", name, index + 1,
-                             stage.levels.count, level.shrink, metricName(stage.metrics), curve.first ?? 0, curve.last ?? 0,
-                             curve.count, seconds))
+            reports.append(report(index: index, of: stage.levels, grid: grid, curve: curve, stopReason: reason, since: levelStart,
+                                  name: name, metrics: stage.metrics, progress: progress))
         }
         fields = fields.map { FieldKernels.resampled($0, onto: fixed.geometry) }
         return reports
     }
 
-    static func validate(_ stage: DeformableStage, fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>?,
-                         movingMask: Image<UInt8>?) throws {
-        guard !stage.levels.isEmpty else { throw RegError.invalidArgument(name: "levels", reason: "a deformable stage needs at least one level") }
-        guard !stage.metrics.isEmpty else { throw RegError.invalidArgument(name: "metric", reason: "a deformable stage needs a metric") }
+    /// The report of one finished level, also sent to `progress` as a line.
+    static func report(index: Int, of levels: [Level], grid: Geometry, curve: [Double], stopReason: String, since start: UInt64,
+                       name: String, metrics: [WeightedMetric], progress: (@Sendable (String) -> Void)?) -> DeformableLevelReport {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let shrink = levels[index].shrink
+        progress?(String(format: "%@ level %d/%d (shrink %d): %@ %.4f → %.4f in %d iterations, %.2f s", name, index + 1,
+                         levels.count, shrink, metricName(metrics), curve.first ?? 0, curve.last ?? 0, curve.count, seconds))
+        return DeformableLevelReport(level: index + 1, shrink: shrink, size: [grid.size.x, grid.size.y, grid.size.z],
+                                     iterations: curve.count, initialSimilarity: curve.first ?? 0, finalSimilarity: curve.last ?? 0,
+                                     stopReason: stopReason, seconds: seconds, curve: curve)
+    }
+
+    static func validate(_ stage: DeformableStage) throws {
+        try validate(levels: stage.levels, metrics: stage.metrics)
         guard stage.step > 0 else { throw RegError.invalidArgument(name: "step", reason: "must be > 0, found \(stage.step)") }
         guard stage.updateSigma >= 0, stage.totalSigma >= 0 else {
             throw RegError.invalidArgument(name: "sigma", reason: "smoothing sigmas must be ≥ 0")
         }
+    }
+
+    static func validate(levels: [Level], metrics: [WeightedMetric]) throws {
+        guard !levels.isEmpty else { throw RegError.invalidArgument(name: "levels", reason: "a deformable stage needs at least one level") }
+        guard !metrics.isEmpty else { throw RegError.invalidArgument(name: "metric", reason: "a deformable stage needs a metric") }
+    }
+
+    static func validate(fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?) throws {
         guard fixed.components == 1, moving.components == 1 else {
             throw RegError.invalidArgument(name: "image", reason: "deformable registration takes scalar images")
         }

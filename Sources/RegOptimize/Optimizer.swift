@@ -25,6 +25,10 @@ public struct Optimizer: Equatable, Sendable, Codable {
         case adam(learningRate: Double)
         /// Limited-memory BFGS with a backtracking (Armijo) line search; best with full or grid sampling.
         case lbfgs(memory: Int, maxStep: Double)
+        /// L-BFGS for many parameters of one kind (B-spline coefficients in mm): a step moves no
+        /// single parameter by more than `maxStep`, and the first step (and any after a reset
+        /// to steepest descent) moves the parameter with the largest gradient by exactly that.
+        case lbfgsBoundedChange(memory: Int, maxStep: Double)
     }
 
     public var method: Method
@@ -93,13 +97,18 @@ public struct Optimizer: Equatable, Sendable, Codable {
                 }
             }
         case let .lbfgs(memory, maxStep):
-            reason = try lbfgs(&phi, memory: memory, maxStep: maxStep, status: { (tracker.evaluations, tracker.converged) }, scaledCost)
+            reason = try lbfgs(&phi, memory: memory, maxStep: maxStep, boundedChange: false,
+                               status: { (tracker.evaluations, tracker.converged) }, scaledCost)
+        case let .lbfgsBoundedChange(memory, maxStep):
+            reason = try lbfgs(&phi, memory: memory, maxStep: maxStep, boundedChange: true,
+                               status: { (tracker.evaluations, tracker.converged) }, scaledCost)
         }
         return Result(parameters: zip(tracker.bestPhi ?? phi, scales).map { $0 / $1 }, value: tracker.best,
                       evaluations: tracker.evaluations, stopReason: reason, history: tracker.history)
     }
 
-    private func lbfgs(_ phi: inout [Double], memory: Int, maxStep: Double, status: () -> (evaluations: Int, converged: Bool),
+    private func lbfgs(_ phi: inout [Double], memory: Int, maxStep: Double, boundedChange: Bool,
+                       status: () -> (evaluations: Int, converged: Bool),
                        _ cost: ([Double]) throws -> (Double, [Double])) throws -> StopReason {
         var (f, g) = try cost(phi)
         var s: [[Double]] = [], y: [[Double]] = []
@@ -113,7 +122,10 @@ public struct Optimizer: Equatable, Sendable, Codable {
                 alphas.append(a)
                 q = zip(q, yk).map { $0 - a * $1 }
             }
-            if let sl = s.last, let yl = y.last { q = q.map { $0 * dot(sl, yl) / dot(yl, yl) } }
+            if let sl = s.last, let yl = y.last {
+                let gamma = dot(sl, yl) / dot(yl, yl)
+                q = q.map { $0 * gamma }
+            }
             for ((sk, yk), a) in zip(zip(s, y), alphas.reversed()) {
                 let b = dot(yk, q) / dot(yk, sk)
                 q = zip(q, sk).map { $0 + (a - b) * $1 }
@@ -121,9 +133,9 @@ public struct Optimizer: Equatable, Sendable, Codable {
             var d = q.map { -$0 }
             var slope = dot(d, g)
             if slope >= 0 { d = g.map { -$0 }; slope = -dot(g, g); s.removeAll(); y.removeAll() }
-            let length = dot(d, d).squareRoot()
-            guard length > 0 else { return .zeroGradient }
-            var alpha = min(1, maxStep / length)
+            let length = boundedChange ? d.reduce(0) { max($0, abs($1)) } : dot(d, d).squareRoot()
+            guard length > 0, length.isFinite else { return .zeroGradient }
+            var alpha = boundedChange && s.isEmpty ? maxStep / length : min(1, maxStep / length)
             var accepted = false
             while status().evaluations < iterations {
                 let trial = zip(phi, d).map { $0 + alpha * $1 }

@@ -13,11 +13,11 @@ extension Initialization: ExpressibleByArgument {}
 struct RegisterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "register",
-        abstract: "Register a moving image to a fixed image: linear (rigid, similarity, affine) and deformable (SyN, demons).",
+        abstract: "Register a moving image to a fixed image: linear (rigid, similarity, affine) and deformable (SyN, demons, B-spline).",
         discussion: """
         Writes PREFIX_affine.txt (ITK), PREFIX_affine.mat (ANTs), PREFIX_warped.nii.gz (the moving \
         image on the fixed grid) and PREFIX_summary.json. Deformable presets (syn, syn-mi, quick, \
-        demons) also write PREFIX_warp.nii.gz and PREFIX_inverse_warp.nii.gz (displacement fields in \
+        demons, bspline) also write PREFIX_warp.nii.gz and PREFIX_inverse_warp.nii.gz (displacement fields in \
         LPS mm on the fixed grid, as ANTs writes them) and PREFIX_jacobian.nii.gz; apply them as \
         -t PREFIX_warp.nii.gz -t PREFIX_affine.txt. The transform maps fixed-space points to \
         moving-space points, as ANTs' and ITK's do: `swiftreg apply -i MOVING -r FIXED -t PREFIX_affine.txt` \
@@ -25,7 +25,8 @@ struct RegisterCommand: ParsableCommand {
         Presets: translation; rigid; similarity (rigid, then similarity); affine (rigid, then affine); \
         syn (rigid + affine, then SyN with local correlation); syn-mi (SyN with mutual information, \
         multi-modal); quick (affine, then two coarse SyN levels); demons (rigid + affine, then \
-        diffeomorphic demons). Each linear stage runs 3 levels (shrink 4, 2, 1; smoothing 2, 1, 0 \
+        diffeomorphic demons); bspline (rigid + affine, then a B-spline free-form deformation, \
+        local correlation, L-BFGS, bending and folding penalties, 16/8/4 mm control spacing). Each linear stage runs 3 levels (shrink 4, 2, 1; smoothing 2, 1, 0 \
         voxels); --shrink, --sigmas and --iterations change them (ANTs' 4x2x1 notation), and \
         --deformable-* the deformable stage's. --print-plan shows a preset as YAML; --plan runs an edited one.
         Examples:
@@ -39,7 +40,7 @@ struct RegisterCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Fixed image.") var fixed: String
     @Option(name: .shortAndLong, help: "Moving image.") var moving: String
     @Option(name: .shortAndLong, help: "Output prefix.") var output: String
-    @Option(help: "translation, rigid, similarity, affine, syn, syn-mi, quick or demons.") var preset = "affine"
+    @Option(help: "translation, rigid, similarity, affine, syn, syn-mi, quick, demons or bspline.") var preset = "affine"
     @Option(name: .customLong("plan"), help: "A plan file (.yaml or .json) instead of a preset; --print-plan shows one.") var planPath: String?
     @Flag(name: .customLong("print-plan"), help: "Print the plan (YAML) and stop.") var printPlan = false
     @Option(help: "mse, ncc, mi (Mattes), nmi or mad.") var metric = "mi"
@@ -63,6 +64,9 @@ struct RegisterCommand: ParsableCommand {
     @Option(name: .customLong("update-sigma"), help: "Deformable stage: Gaussian sigma of each update, voxels (fluid).") var updateSigma: Double?
     @Option(name: .customLong("total-sigma"), help: "Deformable stage: Gaussian sigma of the whole field, voxels (elastic).") var totalSigma: Double?
     @Option(help: "Deformable stage: local correlation window radius, voxels.") var radius: Int?
+    @Option(name: .customLong("grid-spacing"), help: "B-spline stage: control-point spacing of the last level, mm (coarser levels double it).")
+    var gridSpacing: Double?
+    @Option(help: "B-spline stage: weight of the bending energy.") var bending: Double?
     @Option(help: "Fraction of voxels sampled at random (capped at --max-samples).") var sampling = 0.25
     @Option(name: .customLong("max-samples"), help: "Most samples per level.") var maxSamples = 60_000
     @Option(help: "Random seed for sampling.") var seed: UInt64 = 1
@@ -179,26 +183,51 @@ struct RegisterCommand: ParsableCommand {
     }
 
     func applyDeformableOptions(to plan: inout RegistrationPlan) throws {
-        guard let method = plan.deformable else { return }
-        var stage: DeformableStage
-        switch method {
-        case .syn(let s), .demons(let s): stage = s
+        let levels = deformableShrink != nil || deformableSigmas != nil || deformableIterations != nil
+            ? try parseLevels(deformableShrink ?? "4x2x1", deformableSigmas ?? "2x1x0", deformableIterations ?? "100x70x20") : nil
+        switch plan.deformable {
+        case .syn(var stage):
+            try applyDenseOptions(to: &stage, levels: levels)
+            plan.deformable = .syn(stage)
+        case .demons(var stage):
+            try applyDenseOptions(to: &stage, levels: levels)
+            plan.deformable = .demons(stage)
+        case .bspline(var stage):
+            if step != nil || updateSigma != nil || totalSigma != nil {
+                throw ValidationError("--step, --update-sigma and --total-sigma apply to syn and demons; a B-spline stage takes --grid-spacing and --bending")
+            }
+            if let levels {
+                stage.levels = levels
+                stage.gridSchedule = levels.indices.map { 1 << (levels.count - 1 - $0) }
+            }
+            if let gridSpacing { stage.gridSpacing = gridSpacing }
+            if let bending { stage.regularization.bending = bending }
+            stage.metrics = withRadius(stage.metrics)
+            plan.deformable = .bspline(stage)
+        case nil:
+            if gridSpacing != nil || bending != nil || step != nil || levels != nil {
+                throw ValidationError("deformable options need a deformable preset (syn, syn-mi, quick, demons, bspline) or plan")
+            }
+        }
+    }
+
+    func applyDenseOptions(to stage: inout DeformableStage, levels: [Level]?) throws {
+        if gridSpacing != nil || bending != nil {
+            throw ValidationError("--grid-spacing and --bending apply to the bspline preset")
         }
         if let step { stage.step = step }
         if let updateSigma { stage.updateSigma = updateSigma }
         if let totalSigma { stage.totalSigma = totalSigma }
-        if let radius {
-            stage.metrics = stage.metrics.map { term in
-                guard case .localCorrelation = term.metric else { return term }
-                return WeightedMetric(.localCorrelation(radius: radius), weight: term.weight)
-            }
-        }
-        if deformableShrink != nil || deformableSigmas != nil || deformableIterations != nil {
-            stage.levels = try parseLevels(deformableShrink ?? "4x2x1", deformableSigmas ?? "2x1x0", deformableIterations ?? "100x70x20")
-        }
-        switch method {
-        case .syn: plan.deformable = .syn(stage)
-        case .demons: plan.deformable = .demons(stage)
+        if let levels { stage.levels = levels }
+        stage.metrics = withRadius(stage.metrics)
+    }
+
+    /// The metrics with --radius applied to local correlation.
+    func withRadius(_ metrics: [WeightedMetric]) -> [WeightedMetric] {
+        guard let radius else { return metrics }
+        return metrics.map { term in
+            guard case .localCorrelation = term.metric else { return term }
+            return WeightedMetric(.localCorrelation(radius: radius), weight: term.weight)
         }
     }
 

@@ -83,10 +83,11 @@ struct DeformableCLITests {
         return paths
     }
 
-    @Test func synWritesWarpsJacobianAndSummaryThatApplyAndJacobianReproduce() throws {
+    @Test(arguments: ["syn", "bspline"])
+    func deformableWritesWarpsJacobianAndSummaryThatApplyAndJacobianReproduce(preset: String) throws {
         let a = try slice("A"), b = try slice("B")
-        let prefix = folder.file("syn")
-        let r = try CLI.run(["register", "-f", b.image, "-m", a.image, "-o", prefix, "--preset", "syn", "--threads", "2",
+        let prefix = folder.file(preset)
+        let r = try CLI.run(["register", "-f", b.image, "-m", a.image, "-o", prefix, "--preset", preset, "--threads", "2",
                              "--deformable-iterations", "60x40x20"])
         #expect(r.status == 0, "\(r.stderr)")
         for suffix in ["_affine.txt", "_affine.mat", "_warp.nii.gz", "_inverse_warp.nii.gz", "_jacobian.nii.gz", "_warped.nii.gz", "_summary.json"] {
@@ -98,12 +99,12 @@ struct DeformableCLITests {
         #expect((summary["deformableLevels"] as? [Any])?.count == 3)
         #expect(((summary["jacobianInsideFixed"] as? [String: Any])?["folded"] as? Int) == 0)
         // apply -t warp -t affine reproduces the warped image, and carries the labels over.
-        let out = folder.file("applied.nii.gz")
+        let out = folder.file("\(preset)_applied.nii.gz")
         let applied = try CLI.run(["apply", "-i", a.image, "-r", b.image, "-t", prefix + "_warp.nii.gz", "-t", prefix + "_affine.txt", "-o", out])
         #expect(applied.status == 0, "\(applied.stderr)")
         let warped = try ImageFile.read(prefix + "_warped.nii.gz").image.floatImage(), again = try ImageFile.read(out).image.floatImage()
         #expect(zip(warped.voxels, again.voxels).map { abs($0 - $1) }.max()! < 1e-3)
-        let labels = folder.file("labels.nii.gz")
+        let labels = folder.file("\(preset)_labels.nii.gz")
         #expect(try CLI.run(["apply", "-i", a.seg, "-r", b.image, "-t", prefix + "_warp.nii.gz", "-t", prefix + "_affine.txt",
                              "--interp", "label", "-o", labels]).status == 0)
         func dice(_ x: String, _ y: String) throws -> Double {
@@ -116,8 +117,8 @@ struct DeformableCLITests {
         let before = try dice(a.seg, b.seg), after = try dice(labels, b.seg)
         #expect(after > before + 0.1, "Dice \(before) → \(after)")
         // jacobian reproduces the written det J.
-        let detJ = folder.file("detj.nii.gz")
-        let j = try CLI.run(["jacobian", prefix + "_warp.nii.gz", "-o", detJ, "--log", folder.file("logj.nii.gz")])
+        let detJ = folder.file("\(preset)_detj.nii.gz")
+        let j = try CLI.run(["jacobian", prefix + "_warp.nii.gz", "-o", detJ, "--log", folder.file("\(preset)_logj.nii.gz")])
         #expect(j.status == 0 && j.stdout.contains("folded 0 "), "\(j.stdout) \(j.stderr)")
         let written = try ImageFile.read(prefix + "_jacobian.nii.gz").image.floatImage(), recomputed = try ImageFile.read(detJ).image.floatImage()
         #expect(written.voxels == recomputed.voxels)
@@ -134,5 +135,9 @@ struct DeformableCLITests {
         try Data(printed.stdout.replacingOccurrences(of: "step:", with: "stride:").utf8).write(to: URL(fileURLWithPath: bad))
         let r = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--plan", bad, "--print-plan"])
         #expect(r.status == 1 && r.stderr.contains(bad) && r.stderr.contains("step"), "\(r.stderr)")
+        let bspline = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "bspline", "--grid-spacing", "6", "--print-plan"])
+        #expect(bspline.status == 0 && bspline.stdout.contains("gridSpacing: 6"), "\(bspline.stdout)\(bspline.stderr)")
+        let mixed = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "bspline", "--step", "0.3", "--print-plan"])
+        #expect(mixed.status == 2 && mixed.stderr.contains("--grid-spacing"), "\(mixed.stderr)")
     }
 }
