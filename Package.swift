@@ -47,7 +47,8 @@ let package = Package(
         .testTarget(name: "RegIOTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RegMethodsTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics",
-                                                            "RegOptimize", "RegMethods", "RegTestSupport"]),
+                                                            "RegOptimize", "RegMethods", "RegTestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "SwiftRegCLITests", dependencies: ["RegCore", "RegIO", "RegKernels", "RegTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,7 +2,9 @@ import Foundation
 import RegCore
 
 /// Landmark files: CSV (`x,y,z` in LPS mm, optional `label` column; a header row naming the
-/// columns is optional) and 3D Slicer markups `.fcsv` (RAS unless the header says LPS).
+/// columns is optional), 3D Slicer markups `.fcsv` (RAS unless the header says LPS), and
+/// elastix/transformix point sets (`.txt` starting `point`, then the count, then one
+/// space-separated point per line in LPS mm).
 ///
 /// ```swift
 /// let fixedPoints = try LandmarkFile.read("fixed.fcsv")       // converted to LPS
@@ -16,6 +18,10 @@ public enum LandmarkFile {
         if lower.hasSuffix(".fcsv") { return try readFCSV(lines, path: path) }
         guard lower.hasSuffix(".csv") || lower.hasSuffix(".txt") else {
             throw RegError.unsupportedFormat(path: path, supported: [".csv", ".txt", ".fcsv"])
+        }
+        let content = lines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        if let first = content.first?.trimmingCharacters(in: .whitespaces).lowercased(), first == "point" || first == "index" {
+            return try readElastix(content, path: path)
         }
         return try readCSV(lines, path: path)
     }
@@ -63,6 +69,28 @@ public enum LandmarkFile {
         }
         guard !points.isEmpty else { throw RegError.invalidHeader(path: path, field: "points", reason: "no landmark found") }
         return Landmarks(points: points, labels: labels)
+    }
+
+    static func readElastix(_ lines: [String], path: String) throws -> Landmarks {
+        guard lines[0].trimmingCharacters(in: .whitespaces).lowercased() == "point" else {
+            throw RegError.invalidHeader(path: path, field: "line 1",
+                                         reason: "an elastix 'index' point set holds voxel indices; convert it to 'point' (physical mm) first")
+        }
+        guard lines.count >= 2, let count = Int(lines[1].trimmingCharacters(in: .whitespaces)), count >= 0 else {
+            throw RegError.invalidHeader(path: path, field: "line 2", reason: "expected the number of points")
+        }
+        guard lines.count - 2 == count else {
+            throw RegError.invalidHeader(path: path, field: "points", reason: "the header says \(count) points, the file holds \(lines.count - 2)")
+        }
+        let points = try lines.dropFirst(2).enumerated().map { n, line -> SIMD3<Double> in
+            let v = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Double($0) }
+            guard v.count == 2 || v.count == 3, v.allSatisfy(\.isFinite) else {
+                throw RegError.invalidHeader(path: path, field: "line \(n + 3)", reason: "expected 2 or 3 numbers, found '\(line)'")
+            }
+            return SIMD3(v[0], v[1], v.count == 3 ? v[2] : 0)
+        }
+        guard !points.isEmpty else { throw RegError.invalidHeader(path: path, field: "points", reason: "no landmark found") }
+        return Landmarks(points: points)
     }
 
     static func readFCSV(_ lines: [String], path: String) throws -> Landmarks {

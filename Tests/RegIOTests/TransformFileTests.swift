@@ -114,6 +114,20 @@ import RegTestSupport
     }
 }
 
+extension LandmarkFileTests {
+    @Test func elastixPointSetsAreRead() throws {
+        let folder = TemporaryFolder()
+        try Data("point\n2\n-36.35 -36.974 -1204.5\n1.5\t2 3\n".utf8).write(to: URL(fileURLWithPath: folder.file("pts.txt")))
+        #expect(try LandmarkFile.read(folder.file("pts.txt")).points == [SIMD3(-36.35, -36.974, -1204.5), SIMD3(1.5, 2, 3)])
+        try Data("index\n1\n3 4 5\n".utf8).write(to: URL(fileURLWithPath: folder.file("index.txt")))
+        #expect(throws: RegError.self) { try LandmarkFile.read(folder.file("index.txt")) }
+        try Data("point\n3\n1 2 3\n4 5 6\n".utf8).write(to: URL(fileURLWithPath: folder.file("short.txt")))
+        #expect(throws: RegError.invalidHeader(path: folder.file("short.txt"), field: "points", reason: "the header says 3 points, the file holds 2")) {
+            try LandmarkFile.read(folder.file("short.txt"))
+        }
+    }
+}
+
 /// SimpleITK and ANTs apply our transform files as we do (live, when Python has them).
 @Suite struct TransformInteropTests {
     static let antsAvailable: Bool = (try? PythonOracle.run("import ants, SimpleITK", arguments: [])) != nil
