@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "RegMetrics", targets: ["RegMetrics"]),
         .library(name: "RegOptimize", targets: ["RegOptimize"]),
         .library(name: "RegMethods", targets: ["RegMethods"]),
+        .library(name: "RegSynth", targets: ["RegSynth"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -35,8 +36,9 @@ let package = Package(
         .target(name: "RegMetrics", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
         .target(name: "RegOptimize"),
         .target(name: "RegMethods", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegMetrics", "RegOptimize"]),
+        .target(name: "RegSynth", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
         .executableTarget(name: "swiftreg", dependencies: [
-            "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods", "CMalloc",
+            "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods", "RegSynth", "CMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -49,6 +51,7 @@ let package = Package(
         .testTarget(name: "RegMethodsTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics",
                                                             "RegOptimize", "RegMethods", "RegTestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "RegSynthTests", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegSynth", "RegTestSupport"]),
         .testTarget(name: "SwiftRegCLITests", dependencies: ["RegCore", "RegIO", "RegKernels", "RegTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -55,8 +55,34 @@ enum Gzip {
         return out
     }
 
-    /// Compresses `chunks` as one gzip member (or a zlib stream when `zlibFraming`).
+    /// Bytes per gzip member when a large gzip stream is compressed in parallel.
+    static let memberSize = 8 << 20
+
+    /// Compresses `chunks` as gzip (or as one zlib stream when `zlibFraming`). Gzip data larger
+    /// than `memberSize` is cut into members of that size, compressed in parallel and
+    /// concatenated, as pigz does: every gzip reader (zlib's `gzread`, ITK, nibabel) reads
+    /// concatenated members as one stream. The cut depends only on the size, so the bytes are
+    /// the same for any thread count.
     static func deflate(_ chunks: [[UInt8]], level: Int32 = 6, zlibFraming: Bool = false) -> [UInt8] {
+        let total = chunks.reduce(0) { $0 + $1.count }
+        guard !zlibFraming, total > memberSize else { return deflateMember(chunks, level: level, zlibFraming: zlibFraming) }
+        let whole = chunks.count == 1 ? chunks[0] : Array(chunks.joined())
+        let count = (total + memberSize - 1) / memberSize
+        var members = [[UInt8]](repeating: [], count: count)
+        members.withUnsafeMutableBufferPointer { m in
+            let out = UnsafeSendable(m.baseAddress!)
+            parallelFor(count: count) { range in
+                for k in range {
+                    let block = Array(whole[k * memberSize..<min(total, (k + 1) * memberSize)])
+                    out.value[k] = deflateMember([block], level: level, zlibFraming: false)
+                }
+            }
+        }
+        return Array(members.joined())
+    }
+
+    /// Compresses `chunks` as one gzip member (or a zlib stream when `zlibFraming`).
+    static func deflateMember(_ chunks: [[UInt8]], level: Int32, zlibFraming: Bool) -> [UInt8] {
         var stream = z_stream()
         let windowBits: Int32 = zlibFraming ? 15 : 15 + 16
         deflateInit2_(&stream, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))

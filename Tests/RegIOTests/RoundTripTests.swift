@@ -109,3 +109,26 @@ import RegTestSupport
         }
     }
 }
+
+@Suite struct LargeGzipTests {
+    /// Volumes over 8 MiB are written as several gzip members compressed in parallel: the file reads
+    /// back exactly and its bytes do not depend on the thread count.
+    @Test func parallelMembersReadBackAndAreThreadIndependent() throws {
+        let folder = TemporaryFolder()
+        let image = Phantoms.randomImage(Float.self, on: Phantoms.obliqueGeometry(size: SIMD3(160, 150, 100)), seed: 3)
+        let saved = Parallelism.threadCount
+        defer { Parallelism.threadCount = saved }
+        var bytes: [Data] = []
+        for threads in [1, 2] {
+            Parallelism.threadCount = threads
+            let path = folder.file("big\(threads).nii.gz")
+            try ImageFile.write(image, to: path)
+            bytes.append(try Data(contentsOf: URL(fileURLWithPath: path)))
+            #expect(try ImageFile.read(path).image.floatImage().voxels == image.voxels)
+        }
+        #expect(bytes[0] == bytes[1])
+        // A second gzip member starts somewhere after the first.
+        let b = [UInt8](bytes[0])
+        #expect((1..<b.count - 2).contains { b[$0] == 0x1f && b[$0 + 1] == 0x8b && b[$0 + 2] == 8 })
+    }
+}

@@ -1,0 +1,48 @@
+import RegCore
+import RegKernels
+import RegTransforms
+
+/// Smooth random diffeomorphisms for known-warp experiments and training: the exponential of a
+/// stationary velocity field drawn as a cubic B-spline with standard-normal control values on a
+/// lattice of `controlSpacing` mm, scaled so the largest displacement is `maxDisplacement` mm.
+/// Its inverse is exactly `exp(−v)`.
+///
+/// ```swift
+/// let truth = try RandomWarp(on: fixed.geometry, maxDisplacement: 15, seed: 3)
+/// // moving(truth.forward(x)) = fixed(x):
+/// let moving = try Resampler.resample(fixed, onto: fixed.geometry, mapping: PointMapping(displacement: truth.inverse.field))
+/// ```
+public struct RandomWarp: Sendable {
+    /// `x ↦ x + u(x)`, carrying fixed-space points to moving space.
+    public let forward: DisplacementField
+    /// The inverse, `exp(−v)`.
+    public let inverse: DisplacementField
+    /// The velocity whose exponential is `forward`.
+    public let velocity: VelocityField
+
+    public init(on grid: Geometry, maxDisplacement: Double, controlSpacing: Double = 24, seed: UInt64) throws {
+        guard maxDisplacement > 0 else {
+            throw RegError.invalidArgument(name: "maxDisplacement", reason: "must be > 0 mm, found \(maxDisplacement)")
+        }
+        var lattice = try BSplineGrid(covering: grid, spacing: SIMD3(repeating: controlSpacing))
+        var rng = SplitMix64(seed: seed)
+        for i in lattice.coefficients.vectors.indices {
+            lattice.coefficients.vectors[i] = grid.dimension == 2 && i % 3 == 2 ? 0 : Float(rng.nextGaussian())
+        }
+        let unit = try lattice.field(on: grid)
+        // The largest displacement grows monotonically with the velocity's scale: a few secant steps find it.
+        func largest(_ scale: Double) -> Double {
+            VelocityField(unit.scaled(by: Float(scale))).exponential().field.meanAndMaxNorm.max
+        }
+        var (lo, hi) = (0.0, maxDisplacement / max(largest(1), 1e-9))
+        while largest(hi) < maxDisplacement { (lo, hi) = (hi, 2 * hi) }
+        for _ in 0..<12 {
+            let mid = (lo + hi) / 2
+            if largest(mid) < maxDisplacement { lo = mid } else { hi = mid }
+            if hi - lo < 0.01 * hi { break }
+        }
+        velocity = VelocityField(unit.scaled(by: Float(hi)))
+        forward = velocity.exponential()
+        inverse = velocity.negated.exponential()
+    }
+}
