@@ -38,6 +38,9 @@ struct BenchDeformableCommand: ParsableCommand {
         return na + nb == 0 ? nil : 2 * Double(both) / Double(na + nb)
     }
 
+    /// Writes a line to standard output at once (benchmarks run for minutes; a pipe should see progress).
+    static func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
     static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     static func plan(_ preset: String) throws -> RegistrationPlan {
@@ -73,7 +76,7 @@ struct BenchDeformableCommand: ParsableCommand {
             try common.apply()
             let plan = try BenchDeformableCommand.plan(preset)
             var rows: [Row] = []
-            print("image | truth max / brain mean (mm) | endpoint error mean / 95th pct (mm) | Dice of 3 classes | folded | SDlogJ | s")
+            BenchDeformableCommand.emit("image | truth max / brain mean (mm) | endpoint error mean / 95th pct (mm) | Dice of 3 classes | folded | SDlogJ | s")
             for (k, path) in images.enumerated() {
                 let fixed = try ImageFile.read(path).image.floatImage()
                 let g = fixed.geometry
@@ -110,7 +113,7 @@ struct BenchDeformableCommand: ParsableCommand {
                               endpointError95: errors[Int(0.95 * Double(errors.count - 1))], classDice: dice, folded: j.folded,
                               sdLogJ: j.sdLogJ, seconds: time)
                 rows.append(row)
-                print(String(format: "%@ | %.1f / %.1f | %.3f / %.3f | %@ | %d | %.3f | %.1f", (path as NSString).lastPathComponent,
+                BenchDeformableCommand.emit(String(format: "%@ | %.1f / %.1f | %.3f / %.3f | %@ | %d | %.3f | %.1f", (path as NSString).lastPathComponent,
                              row.largestTruth, row.meanTruthInBrain, row.endpointError, row.endpointError95,
                              dice.map { String(format: "%.3f", $0) }.joined(separator: " "), row.folded, row.sdLogJ, time))
             }
@@ -142,6 +145,7 @@ struct BenchDeformableCommand: ParsableCommand {
         @Option(help: "Shrink factor applied to the label maps first (nearest), for speed.") var shrink = 1
         @Option(help: "Register only the first N pairs.") var pairs: Int?
         @Option(help: "Write the results as JSON here.") var json: String?
+        @Option(help: "Also write each pair's synthetic images (PAIR_fixed.nii.gz, PAIR_moving.nii.gz) into this folder.") var keep: String?
 
         /// The VoxelMorph set of 30 FreeSurfer labels.
         static let labels: [Int32] = [2, 3, 4, 7, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 24, 28, 31, 41, 42, 43, 46, 47, 49, 50, 51,
@@ -169,9 +173,16 @@ struct BenchDeformableCommand: ParsableCommand {
             for i in maps.indices { for j in maps.indices where j > i { all.append((i, j)) } }
             if let pairs { all = Array(all.prefix(pairs)) }
             var rows: [Row] = []
-            print("fixed ← moving | Dice before / affine / deformable (30 labels) | worst label | folded | SDlogJ | s")
+            BenchDeformableCommand.emit("fixed ← moving | Dice before / affine / deformable (30 labels) | worst label | folded | SDlogJ | s")
             for (n, (i, j)) in all.enumerated() {
                 let fixed = try synth.image(from: maps[i], seed: UInt64(2 * n + 1)), moving = try synth.image(from: maps[j], seed: UInt64(2 * n + 2))
+                if let keep {
+                    let pair = keep + String(format: "/pair%02d-%02d", i + 1, j + 1)
+                    try ImageFile.write(fixed, to: pair + "_fixed.nii.gz")
+                    try ImageFile.write(moving, to: pair + "_moving.nii.gz")
+                    try ImageFile.write(maps[i], to: pair + "_fixed_labels.nii.gz")
+                    try ImageFile.write(maps[j], to: pair + "_moving_labels.nii.gz")
+                }
                 let start = DispatchTime.now().uptimeNanoseconds
                 let result = try Registration(plan).run(fixed: fixed, moving: moving)
                 let time = BenchDeformableCommand.seconds(since: start)
@@ -191,13 +202,13 @@ struct BenchDeformableCommand: ParsableCommand {
                 let row = Row(fixed: labelMaps[i], moving: labelMaps[j], diceBefore: before, diceAffine: affine, dice: after,
                               worstLabel: Self.labels[worst.offset], worstDice: worst.element, folded: jac.folded, sdLogJ: jac.sdLogJ, seconds: time)
                 rows.append(row)
-                print(String(format: "%@ ← %@ | %.3f / %.3f / %.3f | %d: %.3f | %d | %.3f | %.1f", (labelMaps[i] as NSString).lastPathComponent,
+                BenchDeformableCommand.emit(String(format: "%@ ← %@ | %.3f / %.3f / %.3f | %d: %.3f | %d | %.3f | %.1f", (labelMaps[i] as NSString).lastPathComponent,
                              (labelMaps[j] as NSString).lastPathComponent, before, affine, after, row.worstLabel, row.worstDice,
                              row.folded, row.sdLogJ, time))
             }
             let dice = rows.map(\.dice)
             if !dice.isEmpty {
-                print(String(format: "%d pairs: mean Dice %.3f (affine %.3f), worst pair %.3f, folded voxels in all pairs %d", rows.count,
+                BenchDeformableCommand.emit(String(format: "%d pairs: mean Dice %.3f (affine %.3f), worst pair %.3f, folded voxels in all pairs %d", rows.count,
                              dice.reduce(0, +) / Double(dice.count), rows.map(\.diceAffine).reduce(0, +) / Double(dice.count),
                              dice.min()!, rows.map(\.folded).reduce(0, +)))
             }
