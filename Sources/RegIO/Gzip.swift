@@ -51,8 +51,7 @@ enum Gzip {
                 }
             }
         }
-        out.removeSubrange(produced...)
-        return out
+        return Array(out[..<produced])   // a tight copy: the bound-sized buffer is released
     }
 
     /// Bytes per gzip member when a large gzip stream is compressed in parallel.
@@ -64,21 +63,31 @@ enum Gzip {
     /// concatenated members as one stream. The cut depends only on the size, so the bytes are
     /// the same for any thread count.
     static func deflate(_ chunks: [[UInt8]], level: Int32 = 6, zlibFraming: Bool = false) -> [UInt8] {
+        zlibFraming ? deflateMember(chunks, level: level, zlibFraming: true) : Array(gzipMembers(chunks, level: level).joined())
+    }
+
+    /// The gzip members of `chunks` (one when they are small), ready to be written one after another.
+    static func gzipMembers(_ chunks: [[UInt8]], level: Int32 = 6) -> [[UInt8]] {
         let total = chunks.reduce(0) { $0 + $1.count }
-        guard !zlibFraming, total > memberSize else { return deflateMember(chunks, level: level, zlibFraming: zlibFraming) }
-        let whole = chunks.count == 1 ? chunks[0] : Array(chunks.joined())
+        guard total > memberSize else { return [deflateMember(chunks, level: level, zlibFraming: false)] }
+        let starts = chunks.reduce(into: [0]) { $0.append($0.last! + $1.count) }
         let count = (total + memberSize - 1) / memberSize
         var members = [[UInt8]](repeating: [], count: count)
         members.withUnsafeMutableBufferPointer { m in
             let out = UnsafeSendable(m.baseAddress!)
             parallelFor(count: count) { range in
                 for k in range {
-                    let block = Array(whole[k * memberSize..<min(total, (k + 1) * memberSize)])
-                    out.value[k] = deflateMember([block], level: level, zlibFraming: false)
+                    // The pieces of the chunks that fall in this member's byte range.
+                    let (lo, hi) = (k * memberSize, min(total, (k + 1) * memberSize))
+                    let pieces = chunks.indices.compactMap { c -> [UInt8]? in
+                        let a = max(lo, starts[c]), b = min(hi, starts[c + 1])
+                        return a < b ? Array(chunks[c][(a - starts[c])..<(b - starts[c])]) : nil
+                    }
+                    out.value[k] = deflateMember(pieces, level: level, zlibFraming: false)
                 }
             }
         }
-        return Array(members.joined())
+        return members
     }
 
     /// Compresses `chunks` as one gzip member (or a zlib stream when `zlibFraming`).
@@ -115,7 +124,6 @@ enum Gzip {
                 produced = o.count - Int(stream.avail_out)
             }
         }
-        out.removeSubrange(produced...)
-        return out
+        return Array(out[..<produced])   // a tight copy: the bound-sized buffer is released
     }
 }

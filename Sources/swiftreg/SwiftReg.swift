@@ -51,6 +51,7 @@ struct CommonOptions: ParsableArguments {
         // dense passes of deformable registration up to 5× slower.
         mallopt(M_MMAP_THRESHOLD, Int32.max)
         mallopt(M_TRIM_THRESHOLD, Int32.max)
+        mallopt(M_ARENA_MAX, 1)   // one heap: blocks freed by one thread serve the next allocation of another
         if let t = threads {
             guard t >= 1 else { throw ValidationError("--threads must be ≥ 1, found \(t)") }
             Parallelism.threadCount = t
