@@ -41,14 +41,22 @@ public struct ContrastSynthesis: Equatable, Sendable, Codable {
     public func image(from labels: Image<Int32>, seed: UInt64) throws -> Image<Float> {
         var rng = SplitMix64(seed: seed)
         func uniform(_ r: ClosedRange<Double>) -> Double { r.lowerBound + rng.nextUnit() * (r.upperBound - r.lowerBound) }
-        var means: [Int32: (Float, Float)] = [:]
-        for label in Set(labels.voxels).sorted() {
-            means[label] = label == 0 ? (0, Float(uniform(noiseRange))) : (Float(uniform(meanRange)), Float(uniform(noiseRange)))
+        // A table over the label range; labels present draw their mean and noise in ascending order.
+        guard let low = labels.voxels.min(), let high = labels.voxels.max(), Int(high) - Int(low) < 1 << 24 else {
+            throw RegError.invalidArgument(name: "labels", reason: "label values must span fewer than 2²⁴ integers")
+        }
+        var present = [Bool](repeating: false, count: Int(high) - Int(low) + 1)
+        for v in labels.voxels { present[Int(v) - Int(low)] = true }
+        var means = [Float](repeating: 0, count: present.count), noises = means
+        for k in present.indices where present[k] {
+            let label = Int(low) + k
+            means[k] = label == 0 ? 0 : Float(uniform(meanRange))
+            noises[k] = Float(uniform(noiseRange))
         }
         var image = Image<Float>(geometry: labels.geometry)
         for i in image.voxels.indices {
-            let (mean, noise) = means[labels.voxels[i]]!
-            image.voxels[i] = mean + noise * Float(rng.nextGaussian())
+            let k = Int(labels.voxels[i]) - Int(low)
+            image.voxels[i] = means[k] + noises[k] * Float(rng.nextGaussian())
         }
         image = GaussianSmoothing.smooth(image, sigma: .voxels(uniform(blurRange)))
         var bias = try BSplineGrid(covering: labels.geometry, spacing: SIMD3(repeating: biasSpacing))

@@ -47,24 +47,26 @@ extension BSplineGrid {
         // Per knot: the derivatives, the penalty, and its sensitivity to each derivative.
         let stride = KnotStencils.operators * 3
         var sensitivity = [Double](repeating: 0, count: stride * lattice.voxelCount)
-        let coefficients = coefficients.vectors
         let value = sensitivity.withUnsafeMutableBufferPointer { sb in
-            let sp = UnsafeSendable(sb.baseAddress!)
-            return parallelReduce(count: hi.z - lo.z + 1, chunkSize: 1, initial: 0.0, combine: +) { zs in
-                var total = 0.0
-                for z in zs.lowerBound + lo.z..<zs.upperBound + lo.z {
-                    for y in lo.y...hi.y {
-                        for x in lo.x...hi.x {
-                            let knot = x + size.x * (y + size.y * z)
-                            let d = stencils.derivatives(coefficients, at: SIMD3(x, y, z), size: size)
-                            var sens = [Double](repeating: 0, count: stride)
-                            total += Self.penalty(d, weights: weights, spacing: h, meanSpacing: meanSpacing,
-                                                  toPhysical: toPhysical, sensitivity: &sens)
-                            for k in 0..<stride { sp.value[stride * knot + k] = sens[k] / knots }
+            coefficients.vectors.withUnsafeBufferPointer { cb in
+                let sp = UnsafeSendable(sb.baseAddress!), cp = UnsafeSendable(cb.baseAddress!)
+                return parallelReduce(count: hi.z - lo.z + 1, chunkSize: 1, initial: 0.0, combine: +) { zs in
+                    let d = UnsafeMutablePointer<Double>.allocate(capacity: stride)
+                    defer { d.deallocate() }
+                    var total = 0.0
+                    for z in zs.lowerBound + lo.z..<zs.upperBound + lo.z {
+                        for y in lo.y...hi.y {
+                            for x in lo.x...hi.x {
+                                let sens = sp.value + stride * (x + size.x * (y + size.y * z))
+                                stencils.derivatives(cp.value, at: SIMD3(x, y, z), size: size, into: d)
+                                total += Self.penalty(d, weights: weights, spacing: h, meanSpacing: meanSpacing,
+                                                      toPhysical: toPhysical, sensitivity: sens)
+                                for k in 0..<stride { sens[k] /= knots }
+                            }
                         }
                     }
+                    return total
                 }
-                return total
             }
         } / knots
         // Gather: each coefficient collects the sensitivities of the knots whose stencils reach it.
@@ -88,9 +90,9 @@ extension BSplineGrid {
     }
 
     /// The weighted penalty at one knot from its derivatives `d` (operator-major, 3 components
-    /// each), writing ∂penalty/∂d into `sensitivity`.
-    static func penalty(_ d: [Double], weights: BSplineRegularization, spacing h: SIMD3<Double>, meanSpacing: Double,
-                        toPhysical p: Matrix3, sensitivity: inout [Double]) -> Double {
+    /// each), adding ∂penalty/∂d into `sensitivity` (zero on entry).
+    static func penalty(_ d: UnsafePointer<Double>, weights: BSplineRegularization, spacing h: SIMD3<Double>, meanSpacing: Double,
+                        toPhysical p: Matrix3, sensitivity: UnsafeMutablePointer<Double>) -> Double {
         var value = 0.0
         let invH = 1 / h
         if weights.diffusion > 0 {
@@ -162,9 +164,9 @@ struct KnotStencils {
         weights = w
     }
 
-    /// The 9 derivatives (3 components each) of the coefficients at an interior knot.
-    func derivatives(_ c: [Float], at knot: SIMD3<Int>, size: SIMD3<Int>) -> [Double] {
-        var d = [Double](repeating: 0, count: Self.operators * 3)
+    /// The 9 derivatives (3 components each) of the coefficients at an interior knot, into `d`.
+    func derivatives(_ c: UnsafePointer<Float>, at knot: SIMD3<Int>, size: SIMD3<Int>, into d: UnsafeMutablePointer<Double>) {
+        d.update(repeating: 0, count: Self.operators * 3)
         for k in -1...1 where knot.z + k >= 0 && knot.z + k < size.z {
             for j in -1...1 {
                 for i in -1...1 {
@@ -179,7 +181,6 @@ struct KnotStencils {
                 }
             }
         }
-        return d
     }
 
     /// Σ over the knots `n` around `point` of weight(point − n) · sensitivity(n): the transpose of `derivatives`.

@@ -43,7 +43,7 @@ struct ApplyCommand: ParsableCommand {
 struct ApplyPointsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "apply-points",
-        abstract: "Map points (CSV in LPS mm, or Slicer .fcsv) through a chain of transforms.",
+        abstract: "Map points (CSV in LPS mm, Slicer .fcsv, or an elastix point set) through a chain of transforms.",
         discussion: """
         Points map the OPPOSITE way to images. A registration's transform maps fixed-space points \
         to moving-space points, which is what warps the moving image onto the fixed grid. So the \
@@ -55,7 +55,7 @@ struct ApplyPointsCommand: ParsableCommand {
         """)
 
     @OptionGroup var common: CommonOptions
-    @Option(name: .shortAndLong, help: "Points file (.csv x,y,z[,label] in LPS mm, or .fcsv).") var points: String
+    @Option(name: .shortAndLong, help: "Points file (.csv x,y,z[,label] in LPS mm, Slicer .fcsv, or an elastix point set .txt).") var points: String
     @OptionGroup var transformOptions: TransformOptions
     @Option(name: .shortAndLong, help: "Output points file (.csv or .fcsv).") var output: String
 

@@ -47,7 +47,7 @@ struct RegisterCommand: ParsableCommand {
     @Option(help: "Histogram bins for mi and nmi.") var bins = 32
     @Option(name: .customLong("fixed-mask"), help: "Fixed-space mask (non-zero voxels are sampled).") var fixedMask: String?
     @Option(name: .customLong("moving-mask"), help: "Moving-space mask.") var movingMask: String?
-    @Option(parsing: .upToNextOption, help: "Two landmark files: FIXED MOVING (.csv LPS or .fcsv).") var landmarks: [String] = []
+    @Option(parsing: .upToNextOption, help: "Two landmark files: FIXED MOVING (.csv LPS, .fcsv, or elastix point set .txt).") var landmarks: [String] = []
     @Option(name: .customLong("landmark-weight"), help: "Weight of the landmark term (mean squared distance, mm²).")
     var landmarkWeight = 0.0
     @Option(name: .customLong("init"), help: "Initial alignment: geometry (domain centres), moments (centres of mass), principalAxes, landmarks or none.")
