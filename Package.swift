@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "RegOptimize", targets: ["RegOptimize"]),
         .library(name: "RegMethods", targets: ["RegMethods"]),
         .library(name: "RegSynth", targets: ["RegSynth"]),
+        .library(name: "RegAnalysis", targets: ["RegAnalysis"]),
+        .library(name: "RegReport", targets: ["RegReport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,8 +39,11 @@ let package = Package(
         .target(name: "RegOptimize"),
         .target(name: "RegMethods", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegMetrics", "RegOptimize"]),
         .target(name: "RegSynth", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
+        .target(name: "RegAnalysis", dependencies: ["RegCore"]),
+        .target(name: "RegReport", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis"]),
         .executableTarget(name: "swiftreg", dependencies: [
-            "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods", "RegSynth", "CMalloc",
+            "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods", "RegSynth",
+            "RegAnalysis", "RegReport", "CMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -52,6 +57,9 @@ let package = Package(
                                                             "RegOptimize", "RegMethods", "RegTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "RegSynthTests", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegSynth", "RegTestSupport"]),
+        .testTarget(name: "RegAnalysisTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis",
+                                                             "RegTestSupport"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "SwiftRegCLITests", dependencies: ["RegCore", "RegIO", "RegKernels", "RegTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -64,7 +64,7 @@ enum PNGFile {
         try FileBytes.writeAtomically([encoded], to: path)
     }
 
-    private static func encode<T>(_ png: inout png_image, _ pixels: [T], _ size: inout Int, path: String) throws -> [UInt8] {
+    static func encode<T>(_ png: inout png_image, _ pixels: [T], _ size: inout Int, path: String) throws -> [UInt8] {
         var needed: png_alloc_size_t = 0
         _ = pixels.withUnsafeBytes { png_image_write_to_memory(&png, nil, &needed, 0, $0.baseAddress, 0, nil) }
         var out = [UInt8](repeating: 0, count: Int(needed) + 1024)
@@ -75,5 +75,33 @@ enum PNGFile {
         guard ok != 0 else { throw RegError.unwritableFile(path: path, reason: "libpng: \(message(png))") }
         size = Int(written)
         return out
+    }
+}
+
+/// 8-bit RGB PNG encoding, for pictures (snapshots, report panels) rather than images with geometry.
+///
+/// ```swift
+/// let bytes = try RGBPNG.encode(width: 2, height: 1, rgb: [255, 0, 0, 0, 0, 255])   // a red and a blue pixel
+/// try RGBPNG.write(width: 2, height: 1, rgb: pixels, to: "snap.png")
+/// ```
+public enum RGBPNG {
+    public static func encode(width: Int, height: Int, rgb: [UInt8], path: String = "PNG") throws -> [UInt8] {
+        guard width > 0, height > 0, rgb.count == 3 * width * height else {
+            throw RegError.unwritableFile(path: path, reason: "\(rgb.count) bytes for \(width)×\(height) RGB pixels")
+        }
+        var png = png_image()
+        png.version = UInt32(PNG_IMAGE_VERSION)
+        png.width = UInt32(width)
+        png.height = UInt32(height)
+        png.format = UInt32(PNG_FORMAT_RGB)
+        var size = 0
+        var encoded = try PNGFile.encode(&png, rgb, &size, path: path)
+        encoded.removeSubrange(size...)
+        return encoded
+    }
+
+    /// Writes the PNG atomically (a temporary name, renamed when complete).
+    public static func write(width: Int, height: Int, rgb: [UInt8], to path: String) throws {
+        try FileBytes.writeAtomically([encode(width: width, height: height, rgb: rgb, path: path)], to: path)
     }
 }

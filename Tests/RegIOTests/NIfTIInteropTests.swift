@@ -69,22 +69,3 @@ import RegTestSupport
         #expect(json["warp_intent"] as! Int == 1007)
     }
 }
-
-/// Runs Python snippets against independent libraries, when installed.
-enum PythonOracle {
-    static let available: Bool = (try? run("import nibabel, SimpleITK, numpy", arguments: [])) != nil
-
-    static func run(_ code: String, arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", code] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = Pipe()
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw RegError.invalidArgument(name: "python3", reason: "exit \(process.terminationStatus)") }
-        return String(decoding: data, as: UTF8.self)
-    }
-}
