@@ -43,7 +43,7 @@ public struct LabelEvaluation: Sendable, Codable, Equatable {
     public init(reference: Image<Int32>, test: Image<Int32>, labels requested: [Int]? = nil,
                 names: [Int: String] = [:], distances: Bool = true) throws {
         guard reference.geometry.sameGrid(as: test.geometry) else {
-            throw RegError.geometryMismatch("the label images are on different grids (sizes \(reference.geometry.size) and \(test.geometry.size), spacing \(reference.geometry.spacing) and \(test.geometry.spacing)); resample one with a transform first (-t, or swiftreg apply --interp label)")
+            throw RegError.geometryMismatch("the label images are on different grids (\(reference.geometry.brief) and \(test.geometry.brief)); carry one onto the other's grid through a transform first")
         }
         guard reference.components == 1, test.components == 1 else {
             throw RegError.invalidArgument(name: "labels", reason: "label images must have one component")

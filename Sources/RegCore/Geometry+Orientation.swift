@@ -31,3 +31,16 @@ extension Geometry {
         return false
     }
 }
+
+extension Geometry {
+    /// A short description for messages: size, spacing and origin, e.g.
+    /// `160×192×144 voxels, spacing 0.981×0.969×1 mm, origin (3, 6, 0)`.
+    public var brief: String {
+        let g = { (v: Double) -> String in
+            let r = (v * 1000).rounded() / 1000
+            return r == r.rounded() && abs(r) < 1e15 ? String(Int(r)) : "\(r)"
+        }
+        return "\(size.x)×\(size.y)×\(size.z) voxels, spacing \(g(spacing.x))×\(g(spacing.y))×\(g(spacing.z)) mm, "
+            + "origin (\(g(origin.x)), \(g(origin.y)), \(g(origin.z)))"
+    }
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RegAnalysis
 import RegCore
 import RegIO
 import RegKernels
@@ -13,7 +14,8 @@ struct BenchCommand: ParsableCommand {
         discussion: """
         Reports the median and best of --repeats runs for: trilinear warp by a dense displacement \
         field, Gaussian smoothing (σ = 2 voxels), B-spline resampling, gradient, shrinking, an affine \
-        registration (rigid → affine, MI, 3 levels) to a rotated copy, and reading a .nii.gz float \
+        registration (rigid → affine, MI, 3 levels) to a rotated copy, `evaluate` of two 256³ label maps \
+        with 50 labels (overlap, HD95, ASSD), and reading a .nii.gz float \
         volume. --input uses a real image instead of a synthetic phantom; --only NAME runs the \
         kernels whose name contains NAME.
         Example: swiftreg bench --threads 2 --only warp --input ../shared/data/brain/clapirn/image_A_fullsize.nii.gz
@@ -57,6 +59,11 @@ struct BenchCommand: ParsableCommand {
             let reg = LinearRegistration.preset("affine", metric: .mattesMutualInformation(bins: 32))!
             try measure("registration, affine MI 3 levels") { _ = try reg.run(fixed: image, moving: moving) }
         }
+        let evaluateName = "evaluate 256³, 50 labels, HD95 + ASSD"
+        if wanted(evaluateName) {
+            let (reference, test) = try Self.labelPhantoms()
+            try measure(evaluateName) { _ = try LabelEvaluation(reference: reference, test: test) }
+        }
         let readName = ".nii.gz read (float32)"
         guard wanted(readName) else { return }
         let path = NSTemporaryDirectory() + "swiftreg-bench-\(getpid()).nii.gz"
@@ -87,6 +94,28 @@ struct BenchCommand: ParsableCommand {
     func report(_ name: String, _ ms: [Double]) {
         let label = name.padding(toLength: 40, withPad: " ", startingAt: 0)
         print("  " + label + String(format: " median %8.2f ms   best %8.2f ms", ms[ms.count / 2], ms[0]))
+    }
+
+    /// Two 256³ label maps of 50 labels (a 5×5×2 partition of an ellipsoid), the second
+    /// deformed smoothly by up to 3 voxels: the size of a whole-head parcellation.
+    static func labelPhantoms() throws -> (Image<Int32>, Image<Int32>) {
+        let n = 256
+        let g = try Geometry(size: SIMD3(n, n, n), spacing: SIMD3(1, 1, 1), origin: SIMD3(-128, -128, -128))
+        func labels(shift: Double) -> Image<Int32> {
+            var image = Image<Int32>(geometry: g)
+            for z in 0..<n { for y in 0..<n { for x in 0..<n {
+                let p = SIMD3(Double(x), Double(y), Double(z))
+                let wobble = SIMD3(sin(p.y / 20), cos(p.z / 25), sin(p.x / 30))
+                let q: SIMD3<Double> = p + shift * wobble
+                let d: SIMD3<Double> = (q - 128) / SIMD3(120, 124, 110)
+                guard (d * d).sum() < 1 else { continue }
+                let cell = SIMD3<Int>(((q - SIMD3(8, 4, 18)) / SIMD3(48, 50, 110)).rounded(.down))
+                let cx = min(4, max(0, cell.x)), cy = min(4, max(0, cell.y)), cz = min(1, max(0, cell.z))
+                image[x, y, z] = Int32(1 + cx + 5 * cy + 25 * cz)
+            } } }
+            return image
+        }
+        return (labels(shift: 0), labels(shift: 3))
     }
 
     /// A smooth head-like phantom with noise, on a 1 mm grid with a centred origin.
