@@ -56,6 +56,8 @@ public struct LevelReport: Sendable, Codable {
     public var finalCost: Double
     public var stopReason: String
     public var seconds: Double
+    /// Cost at each evaluation.
+    public var curve: [Double]
 }
 
 /// The result of a linear registration: the transform mapping fixed-space points to
@@ -150,7 +152,7 @@ public struct LinearRegistration: Sendable {
                 let report = LevelReport(stage: s + 1, model: stage.model, level: l + 1, shrink: level.shrink, samples: samples.count,
                                          evaluations: result.evaluations, initialCost: result.history.first ?? .nan,
                                          finalCost: result.value, stopReason: result.stopReason.rawValue,
-                                         seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+                                         seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, curve: result.history)
                 reports.append(report)
                 progress?(String(format: "stage %d (%@) level %d/%d, shrink %d: %d samples, %d evaluations, cost %.6g → %.6g (%@), %.2f s",
                                  s + 1, stage.model.rawValue, l + 1, stage.levels.count, level.shrink, samples.count,

@@ -44,7 +44,7 @@ public struct ReportImages: Sendable {
         self.colors = colors
         let g = fixed.geometry
         let extent = (SIMD3<Double>(g.size) * g.spacing).max()
-        self.gridSpacing = gridSpacing ?? max(2, (extent / 40).rounded())
+        self.gridSpacing = gridSpacing ?? max(2, (extent / 24).rounded())
     }
 
     /// The panels of each plane: fixed, moving, warped, checkerboard, |fixed − warped|, label
@@ -75,7 +75,7 @@ public struct ReportImages: Sendable {
                 p.overlayJacobian(try plane.sample(jacobian), inside: try plane.sample(fixed.foregroundMask, interpolation: .nearest))
                 panels.append(("det J", p))
             }
-            return FigureRow(title: plane.view.rawValue,
+            return FigureRow(title: plane.title,
                              panels: try panels.map { FigureRow.Panel(title: $0.0, png: try $0.1.png()) })
         }
     }

@@ -30,6 +30,8 @@ public struct SlicePlane: Sendable {
     /// The plane's pixels as a one-slice geometry: index x runs left to right on the picture,
     /// index y top to bottom.
     public let geometry: Geometry
+    /// The view and where it cuts, e.g. `axial, z = 12.0 mm (LPS)`.
+    public let title: String
     public var width: Int { geometry.size.x }
     public var height: Int { geometry.size.y }
 
@@ -42,6 +44,7 @@ public struct SlicePlane: Sendable {
             }
             self.view = .plane
             geometry = image
+            title = "image plane"
             return
         }
         let corners = image.cornerPoints
@@ -68,6 +71,8 @@ public struct SlicePlane: Sendable {
         let size = SIMD3(Int(((u1 - u0) / pixel).rounded(.up)) + 1, Int(((v1 - v0) / pixel).rounded(.up)) + 1, 1)
         let origin = u * u0 + v * v0 + n * cut
         self.view = view
+        let coordinate = (origin * n).sum() * n.sum()
+        title = "\(view.rawValue), \(["x", "y", "z"][view == .axial ? 2 : view == .coronal ? 1 : 0]) = \((coordinate * 10).rounded() / 10) mm (LPS)"
         geometry = try Geometry(size: size, spacing: SIMD3(repeating: pixel), origin: origin,
                                 direction: Matrix3(columns: u, v, n), dimension: 3)
     }

@@ -73,6 +73,15 @@ struct RegisterCommand: ParsableCommand {
     @Option(help: "rsgd (regular-step gradient descent), adam or lbfgs.") var optimizer = "rsgd"
     @Option(help: "Winsorise intensities at these quantiles, e.g. 0.005,0.995.") var winsorize: String?
     @Flag(name: .customLong("zscore"), help: "Normalise both images to zero mean and unit variance first.") var zScore = false
+    @Flag(help: "Also write PREFIX_report.html, the quality-control page (see `swiftreg report`).") var report = false
+    @OptionGroup var reportOptions: ReportOptions
+
+    func validate() throws {
+        let o = reportOptions
+        guard report || (o.fixedLabels == nil && o.movingLabels == nil && o.lut == nil && o.slices.isEmpty) else {
+            throw ValidationError("--fixed-labels, --moving-labels, --lut and --slice belong to the report: add --report")
+        }
+    }
 
     func run() throws {
         try common.apply()
@@ -129,6 +138,11 @@ struct RegisterCommand: ParsableCommand {
         }
         try ImageFile.write(warped, to: output + "_warped.nii.gz")
         try TextFile.write(json + "\n", to: output + "_summary.json")
+        if report {
+            let page = try QCReport(fixedPath: fixed, movingPath: moving, fixed: fixedImage, moving: movingImage, chain: chain,
+                                    warp: result.deformable?.forward, summary: summary, landmarks: pairs, options: reportOptions).build()
+            try TextFile.write(page.html, to: output + "_report.html")
+        }
         print(String(format: "done in %.2f s; correlation %.4f → %.4f", result.seconds, before, after))
         if let j = summary.jacobianInsideFixed {
             print(String(format: "det J inside the fixed foreground: min %.3f, max %.3f, folded %.4f %%, SDlogJ %.3f",
@@ -260,7 +274,7 @@ struct RegisterCommand: ParsableCommand {
         return (0..<s.count).map { Level(shrink: Int(s[$0]), sigma: inMM ? .mm(g[$0]) : .voxels(g[$0]), iterations: Int(n[$0])) }
     }
 
-    struct Summary: Encodable {
+    struct Summary: Codable {
         var fixed: String, moving: String, preset: String
         var plan: RegistrationPlan
         var linearLevels: [LevelReport]

@@ -16,7 +16,7 @@ struct SwiftReg: ParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [InfoCommand.self, ConvertCommand.self, ResampleCommand.self, RegisterCommand.self, ApplyCommand.self,
-                      ApplyPointsCommand.self, JacobianCommand.self, EvaluateCommand.self, LandmarkWarpCommand.self, BenchCommand.self, BenchDeformableCommand.self])
+                      ApplyPointsCommand.self, JacobianCommand.self, EvaluateCommand.self, ReportCommand.self, SnapshotCommand.self, LandmarkWarpCommand.self, BenchCommand.self, BenchDeformableCommand.self])
 
     static func main() {
         do {
