@@ -78,7 +78,7 @@ public struct BSplineStage: Equatable, Sendable, Codable {
 /// ```
 public struct BSplineRegistration: Sendable {
     public var stage: BSplineStage
-    public var progress: (@Sendable (String) -> Void)?
+    public var progress: ProgressHandler?
 
     public init(stage: BSplineStage) { self.stage = stage }
 
@@ -104,6 +104,8 @@ public struct BSplineRegistration: Sendable {
                 grid.coefficients.vectors = theta.map { Float($0) }
                 let (cost, similarity, gradient) = try evaluate(grid, level: images, affine: affine)
                 curve.append(similarity)
+                progress?(ProgressEvent(kind: .iteration, stage: "B-spline", level: index + 1, levels: stage.levels.count,
+                                        iteration: curve.count, iterations: level.iterations, value: similarity))
                 return (cost, gradient.vectors.map(Double.init))
             }
             grid.coefficients.vectors = outcome.parameters.map { Float($0) }

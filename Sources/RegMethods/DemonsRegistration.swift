@@ -17,7 +17,7 @@ import RegTransforms
 /// ```
 public struct DemonsRegistration: Sendable {
     public var stage: DeformableStage
-    public var progress: (@Sendable (String) -> Void)?
+    public var progress: ProgressHandler?
 
     public init(stage: DeformableStage) { self.stage = stage }
 

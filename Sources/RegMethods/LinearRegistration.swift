@@ -92,8 +92,8 @@ public struct LinearRegistration: Sendable {
     /// Weight of the landmark term (mean squared distance, mm²) added to the image cost; 0 uses
     /// the landmarks for initialisation only.
     public var landmarkWeight = 0.0
-    /// Called with a line of progress after each level.
-    public var progress: (@Sendable (String) -> Void)?
+    /// Called after each iteration and at the end of each level.
+    public var progress: ProgressHandler?
 
     public init(stages: [LinearStage]) { self.stages = stages }
 
@@ -137,7 +137,9 @@ public struct LinearRegistration: Sendable {
                 let scales = transform.physicalShiftScales(at: fl.geometry.cornerPoints)
                 let optimizer = Optimizer(stage.optimizer, iterations: level.iterations, convergence: stage.convergence)
                 let current = transform
+                var evaluations = 0
                 let result = try optimizer.minimize(from: transform.parameters, scales: scales) { theta in
+                    evaluations += 1
                     var t = current
                     t.parameters = theta
                     var r = try metric.evaluate(t)
@@ -146,6 +148,8 @@ public struct LinearRegistration: Sendable {
                         r.value += landmarkWeight * lr.value
                         r.gradient = zip(r.gradient, lr.gradient).map { $0 + landmarkWeight * $1 }
                     }
+                    progress?(ProgressEvent(kind: .iteration, stage: stage.model.rawValue, level: l + 1, levels: stage.levels.count,
+                                            iteration: evaluations, iterations: level.iterations, value: r.value))
                     return (r.value, r.gradient)
                 }
                 transform.parameters = result.parameters
@@ -154,9 +158,11 @@ public struct LinearRegistration: Sendable {
                                          finalCost: result.value, stopReason: result.stopReason.rawValue,
                                          seconds: Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9, curve: result.history)
                 reports.append(report)
-                progress?(String(format: "stage %d (%@) level %d/%d, shrink %d: %d samples, %d evaluations, cost %.6g → %.6g (%@), %.2f s",
-                                 s + 1, stage.model.rawValue, l + 1, stage.levels.count, level.shrink, samples.count,
-                                 result.evaluations, report.initialCost, report.finalCost, report.stopReason, report.seconds))
+                let line = String(format: "stage %d (%@) level %d/%d, shrink %d: %d samples, %d evaluations, cost %.6g → %.6g (%@), %.2f s",
+                                  s + 1, stage.model.rawValue, l + 1, stage.levels.count, level.shrink, samples.count,
+                                  result.evaluations, report.initialCost, report.finalCost, report.stopReason, report.seconds)
+                progress?(ProgressEvent(kind: .level, stage: stage.model.rawValue, level: l + 1, levels: stage.levels.count,
+                                        iteration: result.evaluations, iterations: level.iterations, value: result.value, message: line))
             }
         }
         return LinearRegistrationResult(transform: transform, levels: reports,

@@ -109,8 +109,8 @@ public struct RegistrationResult: Sendable {
 /// ```
 public struct Registration: Sendable {
     public var plan: RegistrationPlan
-    /// Called with a line of progress after each level.
-    public var progress: (@Sendable (String) -> Void)?
+    /// Called after each iteration and at the end of each level.
+    public var progress: ProgressHandler?
 
     public init(_ plan: RegistrationPlan) { self.plan = plan }
 

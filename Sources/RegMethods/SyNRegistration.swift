@@ -95,8 +95,8 @@ public struct DeformableResult: Sendable {
 /// ```
 public struct SyNRegistration: Sendable {
     public var stage: DeformableStage
-    /// Called with a line of progress after each level.
-    public var progress: (@Sendable (String) -> Void)?
+    /// Called after each iteration and at the end of each level.
+    public var progress: ProgressHandler?
 
     public init(stage: DeformableStage) { self.stage = stage }
 
@@ -161,7 +161,7 @@ enum DenseSetup {
     /// updates the fields once and returns the similarity it measured before the update.
     static func runLevels(_ stage: DeformableStage, name: String, fixed: Image<Float>, moving: Image<Float>,
                           fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?, fields: inout [VectorField],
-                          progress: (@Sendable (String) -> Void)?,
+                          progress: ProgressHandler?,
                           iterate: (DenseLevel, inout [VectorField]) throws -> Double) throws -> [DeformableLevelReport] {
         try validate(stage)
         try validate(fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
@@ -175,8 +175,10 @@ enum DenseSetup {
             var monitor = stage.convergence
             var curve: [Double] = []
             var reason = "iterations"
-            for _ in 0..<level.iterations {
+            for i in 0..<level.iterations {
                 curve.append(try iterate(images, &fields))
+                progress?(ProgressEvent(kind: .iteration, stage: name, level: index + 1, levels: stage.levels.count,
+                                        iteration: i + 1, iterations: level.iterations, value: curve.last!))
                 if monitor.record(-curve.last!) { reason = "converged"; break }
             }
             reports.append(report(index: index, of: stage.levels, grid: grid, curve: curve, stopReason: reason, since: levelStart,
@@ -188,11 +190,13 @@ enum DenseSetup {
 
     /// The report of one finished level, also sent to `progress` as a line.
     static func report(index: Int, of levels: [Level], grid: Geometry, curve: [Double], stopReason: String, since start: UInt64,
-                       name: String, metrics: [WeightedMetric], progress: (@Sendable (String) -> Void)?) -> DeformableLevelReport {
+                       name: String, metrics: [WeightedMetric], progress: ProgressHandler?) -> DeformableLevelReport {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let shrink = levels[index].shrink
-        progress?(String(format: "%@ level %d/%d (shrink %d): %@ %.4f → %.4f in %d iterations, %.2f s", name, index + 1,
-                         levels.count, shrink, metricName(metrics), curve.first ?? 0, curve.last ?? 0, curve.count, seconds))
+        let line = String(format: "%@ level %d/%d (shrink %d): %@ %.4f → %.4f in %d iterations, %.2f s", name, index + 1,
+                          levels.count, shrink, metricName(metrics), curve.first ?? 0, curve.last ?? 0, curve.count, seconds)
+        progress?(ProgressEvent(kind: .level, stage: name, level: index + 1, levels: levels.count, iteration: curve.count,
+                                iterations: levels[index].iterations, value: curve.last ?? 0, message: line))
         return DeformableLevelReport(level: index + 1, shrink: shrink, size: [grid.size.x, grid.size.y, grid.size.z],
                                      iterations: curve.count, initialSimilarity: curve.first ?? 0, finalSimilarity: curve.last ?? 0,
                                      stopReason: stopReason, seconds: seconds, curve: curve)

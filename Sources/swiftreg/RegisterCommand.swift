@@ -75,6 +75,7 @@ struct RegisterCommand: ParsableCommand {
     @Flag(name: .customLong("zscore"), help: "Normalise both images to zero mean and unit variance first.") var zScore = false
     @Flag(help: "Also write PREFIX_report.html, the quality-control page (see `swiftreg report`).") var report = false
     @OptionGroup var reportOptions: ReportOptions
+    @OptionGroup var log: LogOptions
 
     func validate() throws {
         let o = reportOptions
@@ -94,7 +95,8 @@ struct RegisterCommand: ParsableCommand {
         let movingImage = try ImageFile.read(moving).image.floatImage()
         let pairs = try landmarks.isEmpty ? nil : (LandmarkFile.read(landmarks[0]), LandmarkFile.read(landmarks[1]))
         var reg = Registration(plan)
-        reg.progress = { line in FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        let display = ProgressDisplay(log)
+        reg.progress = display.handler
         let fMask = try fixedMask.map { try ImageFile.read($0).image.mask }
         let mMask = try movingMask.map { try ImageFile.read($0).image.mask }
         let linearOptions = try linearSettings()
@@ -103,6 +105,7 @@ struct RegisterCommand: ParsableCommand {
             linear.landmarkWeight = landmarkWeight
             linear.preprocessing = linearOptions
         }
+        display.finish()
         let chain = result.chain
         let warped = try Resampler.resample(movingImage, onto: fixedImage.geometry, mapping: chain.mapping(onto: fixedImage.geometry),
                                             interpolation: .linear)
@@ -143,6 +146,8 @@ struct RegisterCommand: ParsableCommand {
                                     warp: result.deformable?.forward, summary: summary, landmarks: pairs, options: reportOptions).build()
             try TextFile.write(page.html, to: output + "_report.html")
         }
+        guard !log.quiet else { return }
+        if report { print("report: \(output)_report.html") }
         print(String(format: "done in %.2f s; correlation %.4f → %.4f", result.seconds, before, after))
         if let j = summary.jacobianInsideFixed {
             print(String(format: "det J inside the fixed foreground: min %.3f, max %.3f, folded %.4f %%, SDlogJ %.3f",
