@@ -60,6 +60,8 @@ let package = Package(
         .testTarget(name: "RegAnalysisTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis",
                                                              "RegTestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "RegReportTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis",
+                                                           "RegReport", "RegTestSupport"]),
         .testTarget(name: "SwiftRegCLITests", dependencies: ["RegCore", "RegIO", "RegKernels", "RegTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

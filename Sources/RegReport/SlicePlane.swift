@@ -71,7 +71,7 @@ public struct SlicePlane: Sendable {
         let size = SIMD3(Int(((u1 - u0) / pixel).rounded(.up)) + 1, Int(((v1 - v0) / pixel).rounded(.up)) + 1, 1)
         let origin = u * u0 + v * v0 + n * cut
         self.view = view
-        let coordinate = (origin * n).sum() * n.sum()
+        let coordinate = (origin * n).sum() * n.sum() + 0   // + 0 turns −0 into 0
         title = "\(view.rawValue), \(["x", "y", "z"][view == .axial ? 2 : view == .coronal ? 1 : 0]) = \((coordinate * 10).rounded() / 10) mm (LPS)"
         geometry = try Geometry(size: size, spacing: SIMD3(repeating: pixel), origin: origin,
                                 direction: Matrix3(columns: u, v, n), dimension: 3)
