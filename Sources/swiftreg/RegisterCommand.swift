@@ -28,7 +28,10 @@ struct RegisterCommand: ParsableCommand {
         diffeomorphic demons); bspline (rigid + affine, then a B-spline free-form deformation, \
         local correlation, L-BFGS, bending and folding penalties, 16/8/4 mm control spacing). Each linear stage runs 3 levels (shrink 4, 2, 1; smoothing 2, 1, 0 \
         voxels); --shrink, --sigmas and --iterations change them (ANTs' 4x2x1 notation), and \
-        --deformable-* the deformable stage's. --print-plan shows a preset as YAML; --plan runs an edited one.
+        --deformable-* the deformable stage's. --print-plan shows a preset as YAML; --plan runs an edited one. \
+        --report also writes PREFIX_report.html, the quality-control page (with --fixed-labels, --moving-labels \
+        and --lut: label contours and a Dice/HD95/ASSD table). Progress goes to standard error: a bar on a \
+        terminal, a line per level otherwise; --verbose, --quiet, --log-json.
         Examples:
           swiftreg register -f subject.nii.gz -m atlas.nii.gz -o out/syn --preset syn
           swiftreg register -f t1.nii.gz -m pd.nii.gz -o out/reg --preset rigid --metric mi
