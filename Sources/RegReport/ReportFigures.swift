@@ -72,20 +72,11 @@ public struct ReportImages: Sendable {
             }
             if let jacobian {
                 var p = fixedPicture
-                p.overlayJacobian(try plane.sample(jacobian), inside: try plane.sample(fixed.foregroundMask, interpolation: .nearest))
+                p.overlayJacobian(try plane.sample(jacobian), inside: f)   // where the fixed image is non-zero
                 panels.append(("det J", p))
             }
             return FigureRow(title: plane.title,
                              panels: try panels.map { FigureRow.Panel(title: $0.0, png: try $0.1.png()) })
         }
-    }
-}
-
-extension Image<Float> {
-    /// 1 where a voxel is non-zero, else 0.
-    var foregroundMask: Image<Float> {
-        var mask = self
-        for i in mask.voxels.indices { mask.voxels[i] = mask.voxels[i] != 0 ? 1 : 0 }
-        return mask
     }
 }

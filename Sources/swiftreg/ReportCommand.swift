@@ -66,8 +66,9 @@ struct QCReport {
         var report = HTMLReport(title: "SwiftReg: \(URL(fileURLWithPath: movingPath).lastPathComponent) → \(URL(fileURLWithPath: fixedPath).lastPathComponent)")
         report.facts = [("fixed", "\(fixedPath) (\(grid.brief))"), ("moving", "\(movingPath) (\(moving.geometry.brief))"),
                         ("transform (first applied first)", chain.names.joined(separator: " → "))]
+        let determinant = warp?.jacobianDeterminant
         var images = ReportImages(fixed: fixed, moving: moving, warped: warped, displacement: warp?.field,
-                                  jacobian: warp?.jacobianDeterminant, colors: LabelColors(table?.colors ?? [:]))
+                                  jacobian: determinant, colors: LabelColors(table?.colors ?? [:]))
         if let path = options.fixedLabels {
             images.fixedLabels = try Resampler.resample(try ImageFile.read(path).image.labelImage(), onto: grid, interpolation: .label)
                 .converted(to: Float.self)
@@ -86,8 +87,8 @@ struct QCReport {
             report.landmarksBefore = try TargetRegistrationError(fixed: landmarks.fixed, moving: landmarks.moving) { $0 }
         }
         report.figures = try images.rows(planes: options.planes(through: grid))
-        if let warp {
-            report.jacobian = summary?.jacobianInsideFixed ?? JacobianStatistics(determinant: warp.jacobianDeterminant, mask: fixed.foreground)
+        if let determinant {
+            report.jacobian = summary?.jacobianInsideFixed ?? JacobianStatistics(determinant: determinant, mask: fixed.foreground)
         }
         if let summary { add(summary, to: &report) }
         return report
