@@ -29,6 +29,8 @@ public struct LabelEvaluation: Sendable, Codable, Equatable {
     }
 
     public var labels: [Label]
+    /// Requested labels found in neither image: not scored (and not in the means).
+    public var absent: [Int]
     public var meanDice: Double
     public var meanJaccard: Double
     /// Means over the labels that have distances; nil when none has.
@@ -37,9 +39,11 @@ public struct LabelEvaluation: Sendable, Codable, Equatable {
 
     /// - Parameters:
     ///   - labels: the label ids to score; nil scores every non-zero id found in either image.
+    ///     Requested ids found in neither image are listed in `absent` and left out.
     ///   - names: names for the table, by id.
     ///   - distances: compute HD95, ASSD and the Hausdorff distance (the slower part).
-    /// - Throws: `RegError.geometryMismatch` when the images are not on one grid.
+    /// - Throws: `RegError.geometryMismatch` when the images are not on one grid,
+    ///   `invalidArgument` when none of the requested labels is in either image.
     public init(reference: Image<Int32>, test: Image<Int32>, labels requested: [Int]? = nil,
                 names: [Int: String] = [:], distances: Bool = true) throws {
         guard reference.geometry.sameGrid(as: test.geometry) else {
@@ -49,9 +53,12 @@ public struct LabelEvaluation: Sendable, Codable, Equatable {
             throw RegError.invalidArgument(name: "labels", reason: "label images must have one component")
         }
         let census = try LabelCensus(reference: reference, test: test)
-        let ids = requested ?? census.present.filter { $0 != 0 }
-        if let missing = ids.first(where: { census.index(of: $0).map { census.reference[$0] + census.test[$0] } ?? 0 == 0 }) {
-            throw RegError.invalidArgument(name: "labels", reason: "label \(missing) is in neither label image")
+        let wanted = requested ?? census.present.filter { $0 != 0 }
+        let ids = wanted.filter { census.index(of: $0).map { census.reference[$0] + census.test[$0] } ?? 0 > 0 }
+        absent = wanted.filter { !ids.contains($0) }
+        if ids.isEmpty, let first = wanted.first {
+            throw RegError.invalidArgument(name: "labels", reason: wanted.count == 1 ? "label \(first) is in neither label image"
+                                                                    : "none of the labels \(wanted) is in either label image")
         }
         let voxelVolume = reference.geometry.dimension == 2 ? reference.geometry.spacing.x * reference.geometry.spacing.y
             : reference.geometry.spacing.x * reference.geometry.spacing.y * reference.geometry.spacing.z

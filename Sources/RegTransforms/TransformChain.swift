@@ -61,22 +61,7 @@ public struct TransformChain: Equatable, Sendable, CustomStringConvertible {
            let rest = TransformChain(Array(elements.dropFirst())).composedAffine {
             return PointMapping(matrix: rest.matrix, translation: rest.translation, displacement: d.field)
         }
-        var field = VectorField(geometry: target)
-        let (nx, ny) = (target.size.x, target.size.y)
-        field.vectors.withUnsafeMutableBufferPointer { buffer in
-            let out = UnsafeSendable(buffer.baseAddress!)
-            parallelFor(count: target.size.y * target.size.z, chunkSize: max(1, ny / 4)) { rows in
-                for row in rows {
-                    for x in 0..<nx {
-                        let p = target.physicalPoint(ofIndex: SIMD3(Double(x), Double(row % ny), Double(row / ny)))
-                        let u = map(p) - p
-                        let k = 3 * (row * nx + x)
-                        out.value[k] = Float(u.x); out.value[k + 1] = Float(u.y); out.value[k + 2] = Float(u.z)
-                    }
-                }
-            }
-        }
-        return PointMapping(displacement: field)
+        return PointMapping(displacement: VectorField(sampling: target) { map($0) })
     }
 
     public var description: String {

@@ -26,6 +26,19 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Runs per kernel.") var repeats = 10
     @Option(help: "A real float image to use instead of the phantom.") var input: String?
     @Option(help: "Run only the kernels whose name contains this text (e.g. warp, gaussian).") var only: String?
+    @Option(help: "Also write the timings (kernel, median and best ms) as JSON here.") var json: String?
+
+    /// One kernel's timings, for --json.
+    struct Timing: Encodable {
+        var kernel: String, medianMs: Double, bestMs: Double
+    }
+    /// Filled by `report` as kernels finish (a class: `run` is not mutating).
+    final class Timings: Encodable {
+        var threads = 0, size: [Int] = [], kernels: [Timing] = []
+    }
+    let timings = Timings()
+
+    enum CodingKeys: CodingKey { case common, size, repeats, input, only, json }
 
     func run() throws {
         try common.apply()
@@ -38,6 +51,7 @@ struct BenchCommand: ParsableCommand {
             image = try Self.phantom(SIMD3(dims[0], dims[1], dims[2]))
         }
         let g = image.geometry
+        (timings.threads, timings.size) = (Parallelism.threadCount, [g.size.x, g.size.y, g.size.z])
         print("volume \(g.size.x)×\(g.size.y)×\(g.size.z), \(Parallelism.threadCount) thread(s), \(repeats) runs each")
         // A smooth field of up to ±2 mm, like a registration's.
         var field = VectorField(geometry: g)
@@ -50,6 +64,17 @@ struct BenchCommand: ParsableCommand {
         try measure("warp, cubic B-spline (with prefilter)") { _ = try Resampler.warp(image, by: field, interpolation: .bspline) }
         try measure("gradient (central differences)") { _ = ImageGradient.gradient(of: image) }
         try measure("shrink ×2") { _ = try Shrink.shrink(image, factors: SIMD3(2, 2, 2)) }
+        if wanted("metric") {
+            // The similarity terms of deformable registration: value and voxel-wise derivatives
+            // of the image against its warped copy.
+            let warped = try Resampler.warp(image, by: field)
+            try measure("metric: local NCC r=2 with gradient") {
+                _ = VoxelwiseMetric.localCorrelation(radius: 2).evaluate(fixed: image, moving: warped, mask: nil)
+            }
+            try measure("metric: MI 32 bins with gradient") {
+                _ = VoxelwiseMetric.mutualInformation(bins: 32).evaluate(fixed: image, moving: warped, mask: nil)
+            }
+        }
         if wanted("registration") {
             // Rigid then affine, Mattes MI, 3 levels, to a copy rotated 6° and shifted 4 mm.
             let c = g.physicalPoint(ofIndex: (SIMD3<Double>(g.size) - 1) * 0.5)
@@ -65,11 +90,17 @@ struct BenchCommand: ParsableCommand {
             try measure(evaluateName) { _ = try LabelEvaluation(reference: reference, test: test) }
         }
         let readName = ".nii.gz read (float32)"
-        guard wanted(readName) else { return }
-        let path = NSTemporaryDirectory() + "swiftreg-bench-\(getpid()).nii.gz"
-        try ImageFile.write(image, to: path)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        try measure(readName) { _ = try ImageFile.read(path) }
+        if wanted(readName) {
+            let path = NSTemporaryDirectory() + "swiftreg-bench-\(getpid()).nii.gz"
+            try ImageFile.write(image, to: path)
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try measure(readName) { _ = try ImageFile.read(path) }
+        }
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try TextFile.write(String(decoding: try encoder.encode(timings), as: UTF8.self) + "\n", to: json)
+        }
     }
 
     func time(_ body: () throws -> Void) throws -> [Double] {
@@ -94,6 +125,7 @@ struct BenchCommand: ParsableCommand {
     func report(_ name: String, _ ms: [Double]) {
         let label = name.padding(toLength: 40, withPad: " ", startingAt: 0)
         print("  " + label + String(format: " median %8.2f ms   best %8.2f ms", ms[ms.count / 2], ms[0]))
+        timings.kernels.append(Timing(kernel: name, medianMs: ms[ms.count / 2], bestMs: ms[0]))
     }
 
     /// Two 256³ label maps of 50 labels (a 5×5×2 partition of an ellipsoid), the second

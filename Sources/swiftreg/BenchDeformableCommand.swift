@@ -80,7 +80,7 @@ struct BenchDeformableCommand: ParsableCommand {
             for (k, path) in images.enumerated() {
                 let fixed = try ImageFile.read(path).image.floatImage()
                 let g = fixed.geometry
-                let classes = Self.tissueClasses(fixed)
+                let classes = TissueClasses.terciles(of: fixed)
                 let truth = try RandomWarp(on: g, maxDisplacement: maxDisplacement, seed: seed + UInt64(k))
                 let moving = try Resampler.resample(fixed, onto: g, mapping: PointMapping(displacement: truth.inverse.field))
                 let movingClasses = try Resampler.resample(classes, onto: g, mapping: PointMapping(displacement: truth.inverse.field),
@@ -119,21 +119,6 @@ struct BenchDeformableCommand: ParsableCommand {
             }
             try BenchDeformableCommand.writeJSON(rows, to: json)
         }
-
-        /// Brain voxels (> 0) split into 3 classes at the terciles of their intensities after a
-        /// Gaussian of 1 voxel (so that noise does not fragment the classes).
-        static func tissueClasses(_ image: Image<Float>) -> Image<Int32> {
-            let smooth = GaussianSmoothing.smooth(image, sigma: .voxels(1))
-            let inside = image.voxels.indices.filter { image.voxels[$0] > 0 }.map { smooth.voxels[$0] }.sorted()
-            var out = Image<Int32>(geometry: image.geometry)
-            guard !inside.isEmpty else { return out }
-            let t1 = inside[inside.count / 3], t2 = inside[2 * inside.count / 3]
-            for i in out.voxels.indices where image.voxels[i] > 0 {
-                let v = smooth.voxels[i]
-                out.voxels[i] = v < t1 ? 1 : (v < t2 ? 2 : 3)
-            }
-            return out
-        }
     }
 
     struct MultiContrast: ParsableCommand {
@@ -159,15 +144,7 @@ struct BenchDeformableCommand: ParsableCommand {
         func run() throws {
             try common.apply()
             let plan = try BenchDeformableCommand.plan(preset)
-            guard shrink >= 1 else { throw ValidationError("--shrink must be ≥ 1") }
-            let maps = try labelMaps.map { path -> Image<Int32> in
-                let labels = try ImageFile.read(path).image.floatImage()
-                guard shrink > 1 else { return labels.converted(to: Int32.self) }
-                let g = labels.geometry
-                let grid = try Geometry(size: (g.size &+ (shrink - 1)) / shrink, spacing: g.spacing * Double(shrink),
-                                        origin: g.physicalPoint(ofIndex: SIMD3(repeating: 0.5 * Double(shrink - 1))), direction: g.direction)
-                return try Resampler.resample(labels, onto: grid, interpolation: .nearest).converted(to: Int32.self)
-            }
+            let maps = try labelMaps.map { try SynthCommand.labelMap($0, shrink: shrink) }
             let synth = ContrastSynthesis()
             var all: [(Int, Int)] = []
             for i in maps.indices { for j in maps.indices where j > i { all.append((i, j)) } }

@@ -16,13 +16,17 @@ struct EvaluateCommand: ParsableCommand {
         carried onto the FIXED labels' grid through the chain (label interpolation); without, both must \
         share a grid. --landmarks FIXED MOVING: target registration error of the fixed points carried \
         through the chain to their moving partners (paired by label, else by order). --warp FIELD: det J \
-        statistics (min, max, folded %, SDlogJ) over --mask or the whole grid. Label names come from --lut \
+        statistics (min, max, folded %, SDlogJ) over --mask or the whole grid; with --reference-warp KNOWN \
+        (a known transform as a field on the same grid, e.g. from `swiftreg synth`), also the endpoint \
+        error |φ(x) − φ*(x)| (mean, median, 95th percentile, max) and the rotation angle between the two \
+        maps' best linear fits. Label names come from --lut \
         (FreeSurfer LUT or id,name CSV). A table goes to standard output; --json and --csv write the \
         same numbers to a file ('-' for standard output instead of the table).
         Examples:
           swiftreg evaluate --labels fixed_seg.nii.gz atlas_seg.nii.gz -t out/syn_warp.nii.gz -t out/syn_affine.txt --lut FreeSurferColorLUT.txt
           swiftreg evaluate --landmarks fixed.csv moving.csv -t out/reg_affine.txt --json tre.json
           swiftreg evaluate --warp out/syn_warp.nii.gz --mask brain_mask.nii.gz
+          swiftreg evaluate --warp total_warp.nii.gz --reference-warp kw_true_warp.nii.gz --mask kw_labels.nii.gz
         """)
 
     @OptionGroup var common: CommonOptions
@@ -30,7 +34,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Two label images: FIXED MOVING (or already warped).") var labels: [String] = []
     @Option(parsing: .upToNextOption, help: "Two landmark files: FIXED MOVING.") var landmarks: [String] = []
     @Option(help: "A displacement field whose det J statistics to report.") var warp: String?
-    @Option(help: "Mask for the Jacobian statistics (non-zero voxels), on the warp's grid.") var mask: String?
+    @Option(help: "Mask for the Jacobian statistics and the endpoint error (non-zero voxels), on the warp's grid.") var mask: String?
+    @Option(name: .customLong("reference-warp"), help: "The known displacement field (same grid as --warp): report the endpoint error of --warp against it.") var referenceWarp: String?
     @Option(help: "Label lookup table: FreeSurfer LUT (id name r g b a) or CSV (id,name).") var lut: String?
     @Option(name: .customLong("label-ids"), help: "Labels to score, e.g. 2,3,41,42 (default: all non-zero labels).") var labelIDs: String?
     @Flag(name: .customLong("no-distances"), help: "Skip HD95, ASSD and the Hausdorff distance.") var noDistances = false
@@ -41,6 +46,7 @@ struct EvaluateCommand: ParsableCommand {
         var labels: LabelEvaluation?
         var landmarks: TargetRegistrationError?
         var jacobian: JacobianStatistics?
+        var endpoint: FieldComparison?
     }
 
     func validate() throws {
@@ -49,6 +55,7 @@ struct EvaluateCommand: ParsableCommand {
         guard !labels.isEmpty || !landmarks.isEmpty || warp != nil else {
             throw ValidationError("nothing to evaluate: give --labels, --landmarks or --warp")
         }
+        guard referenceWarp == nil || warp != nil else { throw ValidationError("--reference-warp needs --warp: the field to compare with it") }
         guard json != "-" || csv != "-" else { throw ValidationError("only one of --json and --csv can go to standard output") }
     }
 
@@ -77,6 +84,9 @@ struct EvaluateCommand: ParsableCommand {
                 return image.mask
             }
             results.jacobian = JacobianStatistics(determinant: field.jacobianDeterminant, mask: m)
+            if let referenceWarp {
+                results.endpoint = try FieldComparison(estimate: field.field, truth: TransformFile.readDisplacementField(referenceWarp), mask: m)
+            }
         }
         if let json {
             let encoder = JSONEncoder()
@@ -136,6 +146,9 @@ struct EvaluateCommand: ParsableCommand {
             out += " mean  " + "".padding(toLength: width, withPad: " ", startingAt: 0)
                 + String(format: "  %6.4f   %6.4f", e.meanDice, e.meanJaccard) + number(e.meanHD95).leftPadded(11)
                 + number(e.meanASSD).leftPadded(11) + "\n"
+            if !e.absent.isEmpty {
+                out += "not scored, in neither image: " + e.absent.map(String.init).joined(separator: ", ") + "\n"
+            }
         }
         if let t = r.landmarks {
             out += String(format: "TRE over %d points: mean %.4f mm, sd %.4f, max %.4f\n", t.points.count, t.mean, t.standardDeviation, t.maximum)
@@ -144,6 +157,10 @@ struct EvaluateCommand: ParsableCommand {
         if let j = r.jacobian {
             out += String(format: "det J over %d voxels: min %.4f, max %.4f, folded %d (%.4f %%), SDlogJ %.4f\n",
                           j.voxels, j.minimum, j.maximum, j.folded, 100 * j.foldedFraction, j.sdLogJ)
+        }
+        if let e = r.endpoint {
+            out += String(format: "endpoint error over %d voxels: mean %.4f mm, median %.4f, 95th pct %.4f, max %.4f (known displacement mean %.4f); rotation %.4f°\n",
+                          e.voxels, e.meanError, e.medianError, e.error95, e.maximumError, e.meanTruth, e.rotationDegrees)
         }
         return out
     }
@@ -174,6 +191,11 @@ struct EvaluateCommand: ParsableCommand {
         if let j = r.jacobian {
             add("jacobian", "all", "", "min", j.minimum); add("jacobian", "all", "", "max", j.maximum)
             add("jacobian", "all", "", "folded_fraction", j.foldedFraction); add("jacobian", "all", "", "sdlogj", j.sdLogJ)
+        }
+        if let e = r.endpoint {
+            add("endpoint", "all", "", "mean_mm", e.meanError); add("endpoint", "all", "", "median_mm", e.medianError)
+            add("endpoint", "all", "", "p95_mm", e.error95); add("endpoint", "all", "", "max_mm", e.maximumError)
+            add("endpoint", "all", "", "truth_mean_mm", e.meanTruth); add("endpoint", "all", "", "rotation_deg", e.rotationDegrees)
         }
         return rows.joined(separator: "\n") + "\n"
     }

@@ -89,14 +89,17 @@ enum LabelFixtures {
         #expect(abs(e.labels[0].referenceVolume - Double(e.labels[0].referenceVoxels) * voxel) < 1e-9)
     }
 
-    @Test func differentGridsAndUnknownLabelsAreClearErrors() throws {
+    @Test func differentGridsAndAbsentLabels() throws {
         let g = Phantoms.obliqueGeometry(size: SIMD3(10, 10, 6))
         let a = Image<Int32>(geometry: g, filledWith: 1)
         let b = Image<Int32>(geometry: try g.resampled(toSpacing: g.spacing * 2), filledWith: 1)
         #expect(throws: RegError.self) { try LabelEvaluation(reference: a, test: b) }
+        // A requested label in neither image is listed as absent and left out of the means.
+        let e = try LabelEvaluation(reference: a, test: a, labels: [1, 9])
+        #expect(e.labels.map(\.id) == [1] && e.absent == [9] && e.meanDice == 1)
         do {
-            _ = try LabelEvaluation(reference: a, test: a, labels: [1, 9])
-            Issue.record("an absent label was accepted")
+            _ = try LabelEvaluation(reference: a, test: a, labels: [9])
+            Issue.record("a request of only absent labels was accepted")
         } catch {
             #expect("\(error)".contains("label 9"))
         }

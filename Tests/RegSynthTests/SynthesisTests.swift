@@ -1,3 +1,4 @@
+import Foundation
 import RegCore
 import RegKernels
 import RegSynth
@@ -69,5 +70,52 @@ import Testing
         let x = i % g.size.x, y = (i / g.size.x) % g.size.y, z = i / (g.size.x * g.size.y)
         func away(_ v: Int, _ edges: [Int]) -> Bool { edges.allSatisfy { abs(v - $0) >= 2 && abs(v - ($0 - 1)) >= 2 } }
         return away(x, [4, 10, 22, 28]) && away(y, [4, 9, 19, 24]) && away(z, [4, 8, 16, 20])
+    }
+}
+
+@Suite struct RandomAffineTests {
+    @Test(arguments: [UInt64(1), 2, 3])
+    func staysWithinItsBounds(seed: UInt64) throws {
+        let g = Phantoms.obliqueGeometry(size: SIMD3(20, 18, 12))
+        let c = g.physicalPoint(ofIndex: SIMD3(9.5, 8.5, 5.5))
+        let map = RandomAffine(on: g, center: c, maxRotationDegrees: 10, maxStretch: 0.08, maxTranslation: 8, seed: seed).map
+        // M = R (I + S): the rotation is the polar factor, the stretch its symmetric remainder.
+        let r = try #require(map.matrix.nearestOrthogonal)
+        let angle = acos(min(1, max(-1, (r.trace - 1) / 2))) * 180 / .pi
+        #expect(angle <= 10 + 1e-9 && angle > 0)
+        let stretch = r.transposed * map.matrix - .identity
+        #expect(stretch.maxAbsDifference(stretch.transposed) < 1e-9)
+        #expect(stretch.rowMajor.allSatisfy { abs($0) <= 0.08 + 1e-9 })
+        #expect((map.apply(c) - c).magnitudes.max() <= 8 + 1e-9)
+        #expect(RandomAffine(on: g, center: c, seed: seed).map == RandomAffine(on: g, center: c, seed: seed).map)
+    }
+
+    @Test func onASliceItKeepsThePlane() {
+        let g = Phantoms.oblique2DGeometry(size: SIMD2(30, 24))
+        let c = g.physicalPoint(ofIndex: SIMD3(15, 12, 0))
+        let map = RandomAffine(on: g, center: c, maxRotationDegrees: 20, seed: 9).map
+        let n = g.direction.column(2)
+        #expect((map.matrix * n - n).length < 1e-12)
+        for p in [g.physicalPoint(ofIndex: SIMD3(0, 0, 0)), g.physicalPoint(ofIndex: SIMD3(29, 23, 0))] {
+            #expect(abs(((map.apply(p) - c) * n).sum()) < 1e-9, "left the plane")
+        }
+    }
+}
+
+@Suite struct TissueClassesTests {
+    @Test func splitsTheBrainIntoThirdsFromDarkToBright() throws {
+        let g = Phantoms.obliqueGeometry(size: SIMD3(24, 20, 16))
+        let c = g.physicalPoint(ofIndex: SIMD3(11.5, 9.5, 7.5))
+        // A ball whose intensity rises along x; zero outside.
+        let image = Phantoms.image(on: g) { p in (p - c).length < 8 ? 1 + g.continuousIndex(ofPhysicalPoint: p).x : 0 }
+        let classes = TissueClasses.terciles(of: image)
+        let inside = image.voxels.filter { $0 > 0 }.count
+        for label in Int32(1)...3 {
+            let n = classes.voxels.filter { $0 == label }.count
+            #expect(abs(Double(n) / Double(inside) - 1.0 / 3) < 0.05, "class \(label): \(n) of \(inside)")
+        }
+        #expect(zip(image.voxels, classes.voxels).allSatisfy { ($0 > 0) == ($1 > 0) })
+        let dark = try #require(classes.voxels.firstIndex(of: 1)), bright = try #require(classes.voxels.firstIndex(of: 3))
+        #expect(image.voxels[dark] < image.voxels[bright])
     }
 }

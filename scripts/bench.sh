@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The benchmark against ANTs, elastix and NiftyReg (whichever scripts/install-peers.sh installed):
+# builds SwiftReg, fetches the public data, runs bench/run.py, checks the evaluator independently
+# (when the peers' Python has numpy and scipy) and writes docs/BENCHMARKS.md.
+# Usage: scripts/bench.sh [--quick] [--threads N] [other bench/run.py options]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/build.sh >/dev/null
+scripts/fetch-data.sh >/dev/null
+python3 bench/run.py "$@"
+py=peers/venv/bin/python
+work=out/bench
+if [ -x "$py" ] && "$py" -c "import nibabel, numpy, scipy" 2>/dev/null; then
+  pairs=()
+  for pair in lapirn_AB/swiftreg lapirn_AB/ants-quick lapirn_AB/elastix lapirn_AB/niftyreg knownwarp_clapirnA/swiftreg; do
+    [ -f "$work/$pair/evaluation.json" ] && pairs+=("$pair")
+  done
+  [ ${#pairs[@]} -gt 0 ] && "$py" bench/check_evaluator.py "$work" bench/results/evaluator_check.json "${pairs[@]}"
+else
+  echo "evaluator check skipped: scripts/install-peers.sh installs nibabel, numpy and scipy into peers/venv"
+fi
+python3 bench/report.py
