@@ -424,6 +424,8 @@ class Bench:
                    "mode": "quick" if self.args.quick else "full",
                    "skipped_tools": [t for t in skipped if t not in old.get("versions", {})],
                    "started": old.get("started", time.strftime("%Y-%m-%d %H:%M")), "cases": old.get("cases", {})}
+        if old.get("kernels"):
+            results["kernels"] = old["kernels"]
         start = time.time()
         # With --keep the run time adds up every run whose rows are kept (reruns included).
         earlier = old.get("total_s", 0) if self.args.keep else 0

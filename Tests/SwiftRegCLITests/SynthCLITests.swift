@@ -10,14 +10,15 @@ import Testing
 struct SynthCLITests {
     let folder = TemporaryFolder()
 
-    /// A skull-stripped "brain": an ellipsoid with smooth structure inside, zero outside, on an oblique grid.
-    func brain() throws -> String {
+    /// A skull-stripped "brain" on an oblique grid: smooth structure inside an ellipsoid, zero
+    /// outside; `edge: false` fills the whole grid (no edge for interpolation to blur).
+    func brain(edge: Bool = true) throws -> String {
         let g = Phantoms.obliqueGeometry(size: SIMD3(36, 32, 24))
         let c = g.physicalPoint(ofIndex: SIMD3(17.5, 15.5, 11.5))
         let image = Phantoms.image(on: g) { p in
             let d = p - c
             let r = (d / SIMD3(13, 11, 9)).length
-            return r < 1 ? 1 + sin(d.x / 3) * cos(d.y / 4) + d.z / 10 : 0
+            return r < 1 || !edge ? 3 + sin(d.x / 3) * cos(d.y / 4) + d.z / 30 : 0
         }
         let path = folder.file("brain.nii.gz")
         try ImageFile.write(image, to: path)
@@ -61,7 +62,7 @@ struct SynthCLITests {
     }
 
     @Test func knownWarpCarriesTheMovingImageOntoTheFixed() throws {
-        let brain = try brain()
+        let brain = try brain(edge: false)
         let p = folder.file("kw")
         let s = try CLI.run(["synth", "warp", brain, "-o", p, "--max-displacement", "3", "--control-spacing", "12", "--seed", "2"])
         #expect(s.status == 0, "\(s.stderr)")
@@ -70,12 +71,18 @@ struct SynthCLITests {
         #expect(a.status == 0, "\(a.stderr)")
         let fixed = try ImageFile.read(brain).image.floatImage(), back = try ImageFile.read(folder.file("back.nii.gz")).image.floatImage()
         let moving = try ImageFile.read(p + "_moving.nii.gz").image.floatImage()
+        // Away from the grid's faces, where the warp samples outside the image.
         func meanDifference(_ x: Image<Float>) -> Double {
-            zip(fixed.voxels, x.voxels).map { Double(abs($0 - $1)) }.reduce(0, +) / Double(fixed.voxels.count)
+            let s = fixed.geometry.size
+            var sum = 0.0, n = 0
+            for z in 5..<s.z - 5 { for y in 6..<s.y - 6 { for k in 6..<s.x - 6 {
+                sum += Double(abs(fixed[k, y, z] - x[k, y, z])); n += 1
+            } } }
+            return sum / Double(n)
         }
         #expect(meanDifference(back) < 0.25 * meanDifference(moving), "\(meanDifference(back)) vs \(meanDifference(moving))")
         let classes = try ImageFile.read(p + "_labels.nii.gz").image.labelImage()
-        #expect(Set(classes.voxels) == [0, 1, 2, 3])
+        #expect(Set(classes.voxels) == [1, 2, 3])
         #expect(try evaluate(["--warp", p + "_true_warp.nii.gz"]).jacobian?.folded == 0)
     }
 
