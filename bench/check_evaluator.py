@@ -3,7 +3,8 @@ results the benchmark left in WORK: Dice by numpy, HD95 by scipy's exact Euclide
 transform (MedPy's definition: face-connected boundary voxels, distances in mm, the 95th percentile
 of both directions pooled), folded % and SDlogJ of det J computed by numpy in physical space
 (the index-space gradient mapped through the direction cosines and spacing; central differences
-inside, one-sided at the border), and the endpoint error against the known field.
+inside, one-sided at the border; SDlogJ over the voxels with det J > 0), and the endpoint error
+against the known field.
 
 Usage: check_evaluator.py WORK OUT.json CASE/TOOL [CASE/TOOL ...]   (needs nibabel, numpy, scipy)
 """
@@ -47,8 +48,8 @@ def jacobian_stats(field_path, mask):
     di_dx = np.linalg.inv(direction @ np.diag(spacing))
     jac = np.eye(3) + du_di @ di_dx
     det = np.linalg.det(jac)[mask]
-    log = np.log(np.maximum(det, 1e-6))
-    return {"folded_percent": 100 * float(np.mean(det <= 0)), "sdlogj": float(np.std(log))}
+    # SDlogJ over the unfolded voxels (the folded ones are the other measure).
+    return {"folded_percent": 100 * float(np.mean(det <= 0)), "sdlogj": float(np.std(np.log(det[det > 0])))}
 
 
 def main():

@@ -6,8 +6,12 @@ import os
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NAMES = {"none": "before registration", "swiftreg": "SwiftReg", "ants-quick": "ANTs SyN-quick", "ants": "ANTs SyN (CC)",
+ORDER = ["none", "swiftreg", "ants", "ants-quick", "elastix", "niftyreg"]
+NAMES = {"none": "before registration", "swiftreg": "**SwiftReg**", "ants-quick": "ANTs SyN-quick", "ants": "ANTs SyN (CC)",
          "elastix": "elastix", "niftyreg": "NiftyReg"}
+LINEAR_NAMES = dict(NAMES, **{"ants-quick": "ANTs (its linear stages)", "niftyreg": "NiftyReg (reg_aladin)",
+                              "elastix": "elastix (affine or rigid stage)"})
+VERSION_NAMES = {"swiftreg": "SwiftReg", "ants": "ANTs", "elastix": "elastix", "niftyreg": "NiftyReg"}
 GROUPS = [
     ("lapirn", "Inter-subject brains: OASIS lapirn pair",
      "Labels 1 (cortical ribbon) and 2 (inner brain) carried by each tool's own nearest-neighbour warp; "
@@ -26,7 +30,7 @@ GROUPS = [
     ("itk2d", "2-D multi-modal rigid pair (ITK example slices)",
      "T1 slice (fixed) against the proton-density slice rotated 10° and shifted (moving). The known transform, "
      "10.00° taking (110, 128) to (123.09, 143.92) px, comes from a mean-squares fit of the unrotated PD slice by "
-     "SimpleITK (`bench/itk2d_truth.txt`); errors over the PD brain.",
+     "SimpleITK (`bench/itk2d_truth.txt`); errors over the PD brain, in mm = pixels.",
      ["epe_mean", "epe_p95", "rotation_deg", "wall_s", "rss_mb"]),
     ("colin", "Atlas to template: Colin27 to ICBM 2009a",
      "The AAL atlas (defined on Colin27) carried onto the ICBM 2009a template, scored as the Dice of its union "
@@ -60,13 +64,41 @@ def cell(row, key):
 
 
 def table(case, keys):
+    names = NAMES if case["stage"] == "deformable" else LINEAR_NAMES
     lines = ["| tool | " + " | ".join(HEADERS[k] for k in keys) + " |", "|---|" + "---:|" * len(keys)]
-    for tool, row in case["tools"].items():
+    for tool in sorted(case["tools"], key=lambda t: ORDER.index(t) if t in ORDER else len(ORDER)):
+        row = case["tools"][tool]
         if "error" in row:
-            lines.append(f"| {NAMES.get(tool, tool)} | failed: {row['error']} |" + " |" * (len(keys) - 1))
+            lines.append(f"| {names.get(tool, tool)} | failed: {row['error']} |" + " |" * (len(keys) - 1))
             continue
-        lines.append(f"| {NAMES.get(tool, tool)} | " + " | ".join(cell(row, k) for k in keys) + " |")
+        lines.append(f"| {names.get(tool, tool)} | " + " | ".join(cell(row, k) for k in keys) + " |")
     return "\n".join(lines)
+
+
+def summary(r):
+    """One line per case: the most accurate tool by the case's main measure, the fastest, and SwiftReg's place."""
+    out = "\n## Summary\n\nThe most accurate and the fastest tool of each case, and where SwiftReg stands " \
+          "(\"folds\": det J ≤ 0 somewhere in the mask).\n\n" \
+          "| case | measure | most accurate | fastest | SwiftReg | SwiftReg's rank |\n|---|---|---|---|---|---:|\n"
+    for group, *_ in GROUPS:
+        for name, c in sorted((n, c) for n, c in r["cases"].items() if c["group"] == group):
+            key, better = ("dice", max) if "dice" in next(iter(c["tools"].values())) and group != "knownwarp" else ("epe_mean", min)
+            rows = {t: row for t, row in c["tools"].items() if t != "none" and "error" not in row and row.get(key) is not None}
+            if not rows:
+                continue
+            names = NAMES if c["stage"] == "deformable" else LINEAR_NAMES
+            def label(t):
+                folds = " (folds)" if rows[t].get("folded_percent", 0) > 0 else ""
+                return f"{names[t].strip('*')} {rows[t][key]:.3f}{folds}"
+            best = better(rows, key=lambda t: rows[t][key])
+            fastest = min(rows, key=lambda t: rows[t]["wall_s"])
+            ranked = sorted(rows, key=lambda t: rows[t][key], reverse=(better is max))
+            ours = label("swiftreg") + f", {rows['swiftreg']['wall_s']:.1f} s" if "swiftreg" in rows else "–"
+            rank = f"{ranked.index('swiftreg') + 1} of {len(ranked)}" if "swiftreg" in rows else "–"
+            measure = "mean Dice" if key == "dice" else "endpoint error mm"
+            out += f"| `{name}` | {measure} | {label(best)} | {names[fastest].strip('*')} {rows[fastest]['wall_s']:.1f} s | " \
+                   f"{ours} | {rank} |\n"
+    return out
 
 
 def main():
@@ -77,10 +109,11 @@ def main():
     doc = open(os.path.join(ROOT, "bench/BENCHMARKS.head.md")).read()
     doc += f"\n## This run\n\n- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; {m['os']}.\n"
     doc += f"- Every tool ran with {r['threads']} threads; mode: {r['mode']}; started {r['started']}, {r.get('total_s', 0) // 60} min in all.\n"
-    doc += "- Versions: " + "; ".join(f"{NAMES.get(k, k)} {v}" for k, v in r["versions"].items()) + ".\n"
+    doc += "- Versions: " + "; ".join(f"{VERSION_NAMES.get(k, k)}: {v}" for k, v in sorted(r["versions"].items())) + ".\n"
     if r.get("skipped_tools"):
         doc += f"- Not installed, skipped: {', '.join(r['skipped_tools'])}.\n"
     doc += "- Regenerate: `scripts/bench.sh` (full) or `scripts/bench.sh --quick`.\n"
+    doc += summary(r)
     for group, title, text, keys in GROUPS:
         cases = [(name, c) for name, c in r["cases"].items() if c["group"] == group]
         if not cases:
