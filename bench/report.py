@@ -75,6 +75,22 @@ def table(case, keys):
     return "\n".join(lines)
 
 
+def commands(r):
+    """The exact registration commands of one case per kind (DATA: the shared data, WORK: the scratch folder)."""
+    out = "\n## Exact commands\n\nAs run (and timed) for one case of each kind; DATA is `../shared/data`, WORK the " \
+          "scratch folder (`out/bench`). Every case's commands are in `bench/results/results.json`.\n"
+    for name in ("lapirn_AB", "multicontrast_01_02", "affine_clapirnB", "itk2d_rigid"):
+        c = r["cases"].get(name)
+        if not c:
+            continue
+        out += f"\n`{name}`:\n\n```sh\n"
+        for tool in sorted(c["tools"], key=lambda t: ORDER.index(t) if t in ORDER else len(ORDER)):
+            for command in c["tools"][tool].get("commands", []):
+                out += command + "\n"
+        out += "```\n"
+    return out
+
+
 def summary(r):
     """One line per case: the most accurate tool by the case's main measure, the fastest, and SwiftReg's place."""
     out = "\n## Summary\n\nThe most accurate and the fastest tool of each case, and where SwiftReg stands " \
@@ -121,6 +137,7 @@ def main():
         doc += f"\n## {title}\n\n{text}\n"
         for name, c in sorted(cases):
             doc += f"\n**{c['title']}** (`{name}`)\n\n" + table(c, keys) + "\n"
+    doc += commands(r)
     if r.get("kernels"):
         doc += "\n## Kernels\n\nMedian of repeated runs on `brain/clapirn/image_A_fullsize` (160×192×224 floats), " \
                f"{r['threads']} threads: `swiftreg bench` and the same operations through SimpleITK (ITK).\n\n"

@@ -204,6 +204,18 @@ class Bench:
              f"{d}/disp_ras.nii.gz", f"{d}/field.nii.gz"], lg)
         return wall, rss
 
+    def timed_commands(self, logfile):
+        """The registration commands of a tool's log (those run under /usr/bin/time), paths shortened."""
+        out = []
+        for line in open(logfile):
+            if line.startswith("$ /usr/bin/time -v -o "):
+                words = line.split()[5:]
+                text = " ".join(words)
+                for path, short in ((self.work, "WORK"), (self.data, "DATA"), (self.peers + "/bin/", ""), (ROOT + "/", "")):
+                    text = text.replace(path, short)
+                out.append(text)
+        return out
+
     # ---- cases -------------------------------------------------------------------------------
 
     def shared(self, rel):
@@ -240,7 +252,7 @@ class Bench:
             log(f"skipping the lapirn cases: {lap} not found")
 
         subjects = [("clapirnA", "brain/clapirn/image_A_fullsize.nii.gz", 1), ("symnetA", "brain/symnet/image_A_full_size.nii.gz", 2)]
-        for n, (name, rel, seed) in enumerate(subjects):
+        for name, rel, seed in subjects:
             image = self.shared(rel)
             if not os.path.exists(image):
                 log(f"skipping known-warp {name}: {image} not found")
@@ -295,8 +307,8 @@ class Bench:
         else:
             log("skipping Colin27 → ICBM 2009a: run scripts/fetch-data.sh first")
 
-        for n, (name, rel, seed) in enumerate([("clapirnB", "brain/clapirn/image_B_fullsize.nii.gz", 5),
-                                               ("symnetB", "brain/symnet/image_B_full_size.nii.gz", 6)]):
+        for name, rel, seed in (("clapirnB", "brain/clapirn/image_B_fullsize.nii.gz", 5),
+                                ("symnetB", "brain/symnet/image_B_full_size.nii.gz", 6)):
             image = self.shared(rel)
             if not os.path.exists(image):
                 continue
@@ -452,7 +464,7 @@ class Bench:
                               "elastix": self.run_elastix, "niftyreg": self.run_niftyreg}[tool]
                     wall, rss = runner(case, d, lg)
                     row = self.summary(self.evaluate(case, d, lg))
-                    row.update({"wall_s": wall, "rss_mb": rss})
+                    row.update({"wall_s": wall, "rss_mb": rss, "commands": self.timed_commands(lg)})
                 except RuntimeError as error:
                     log(f"  FAILED: {error}")
                     row = {"error": str(error).splitlines()[0]}
