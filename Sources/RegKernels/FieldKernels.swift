@@ -16,7 +16,43 @@ public enum FieldKernels {
     /// `s·v(x) + u(x + s·v(x))` on the common grid (`s` = `scale`, 1 by default).
     public static func compose(_ u: VectorField, after v: VectorField, scale: Float = 1) -> VectorField {
         precondition(u.geometry.sameGrid(as: v.geometry), "fields on different grids")
-        return combine(u, v, scale: scale) { sampled, own in sampled + own }
+        let g = v.geometry
+        let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
+        let m = Matrix3Float(g.physicalToIndex)
+        let (lastX, lastY, lastZ) = (Float(nx - 1), Float(ny - 1), Float(nz - 1))
+        var out = VectorField(geometry: g)
+        u.vectors.withUnsafeBufferPointer { ub in
+            v.vectors.withUnsafeBufferPointer { vb in
+                out.vectors.withUnsafeMutableBufferPointer { ob in
+                    let up = UnsafeSendable(ub.baseAddress!), vp = UnsafeSendable(vb.baseAddress!), op = UnsafeSendable(ob.baseAddress!)
+                    parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
+                        let uu = up.value, vv = vp.value, o = op.value
+                        let strideY = nx, strideZ = nx &* ny
+                        for row in rows {
+                            let y = Float(row % ny), z = Float(row / ny)
+                            for x in 0..<nx {
+                                let i = row &* nx &+ x
+                                let own = SIMD3<Float>(vv[3 &* i], vv[3 &* i &+ 1], vv[3 &* i &+ 2]) * scale
+                                let j = SIMD3<Float>(Float(x), y, z) + m.apply(own)
+                                // Clamped to the grid with scalar min/max (the generic SIMD clamp is not inlined).
+                                let jx = min(max(j.x, 0), lastX), jy = min(max(j.y, 0), lastY), jz = min(max(j.z, 0), lastZ)
+                                let fx = jx.rounded(.down), fy = jy.rounded(.down), fz = jz.rounded(.down)
+                                let t = SIMD3<Float>(jx - fx, jy - fy, jz - fz)
+                                let ix = Int(fx), iy = Int(fy), iz = Int(fz)
+                                let dx = ix < nx &- 1 ? 3 : 0, dy = iy < ny &- 1 ? 3 &* strideY : 0, dz = iz < nz &- 1 ? 3 &* strideZ : 0
+                                let c = uu + 3 &* (ix &+ iy &* strideY &+ iz &* strideZ)
+                                let c00 = lerp(c, c + dx, t.x), c10 = lerp(c + dy, c + dy + dx, t.x)
+                                let c01 = lerp(c + dz, c + dz + dx, t.x), c11 = lerp(c + dz + dy, c + dz + dy + dx, t.x)
+                                let s = (c00 + (c10 - c00) * t.y) * (1 - t.z) + (c01 + (c11 - c01) * t.y) * t.z
+                                let r = s + own
+                                o[3 &* i] = r.x; o[3 &* i &+ 1] = r.y; o[3 &* i &+ 2] = r.z
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// `exp(v)` of a stationary velocity field by scaling and squaring: `v / 2ⁿ` composed with
@@ -187,48 +223,6 @@ public enum FieldKernels {
 
     @inline(__always) static func vector(_ p: UnsafePointer<Float>, _ offset: Int) -> SIMD3<Double> {
         SIMD3(Double(p[3 &* offset]), Double(p[3 &* offset &+ 1]), Double(p[3 &* offset &+ 2]))
-    }
-
-    /// For each voxel `x`, `combine(u(x + s·v(x)), s·v(x))` with `u` read trilinearly, clamped at the edges.
-    @inline(__always)
-    static func combine(_ u: VectorField, _ v: VectorField, scale: Float,
-                        _ combine: (SIMD3<Float>, SIMD3<Float>) -> SIMD3<Float>) -> VectorField {
-        let g = v.geometry
-        let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
-        let m = Matrix3Float(g.physicalToIndex)
-        let last = SIMD3<Float>(Float(nx - 1), Float(ny - 1), Float(nz - 1))
-        var out = VectorField(geometry: g)
-        u.vectors.withUnsafeBufferPointer { ub in
-            v.vectors.withUnsafeBufferPointer { vb in
-                out.vectors.withUnsafeMutableBufferPointer { ob in
-                    let up = UnsafeSendable(ub.baseAddress!), vp = UnsafeSendable(vb.baseAddress!), op = UnsafeSendable(ob.baseAddress!)
-                    parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
-                        let uu = up.value, vv = vp.value, o = op.value
-                        let strideY = nx, strideZ = nx &* ny
-                        for row in rows {
-                            let y = Float(row % ny), z = Float(row / ny)
-                            for x in 0..<nx {
-                                let i = row &* nx &+ x
-                                let own = SIMD3<Float>(vv[3 &* i], vv[3 &* i &+ 1], vv[3 &* i &+ 2]) * scale
-                                var j = SIMD3<Float>(Float(x), y, z) + m.apply(own)
-                                j = j.clamped(lowerBound: .zero, upperBound: last)
-                                let f = j.rounded(.down)
-                                let t = j - f
-                                let ix = Int(f.x), iy = Int(f.y), iz = Int(f.z)
-                                let dx = ix < nx &- 1 ? 3 : 0, dy = iy < ny &- 1 ? 3 &* strideY : 0, dz = iz < nz &- 1 ? 3 &* strideZ : 0
-                                let c = uu + 3 &* (ix &+ iy &* strideY &+ iz &* strideZ)
-                                let c00 = lerp(c, c + dx, t.x), c10 = lerp(c + dy, c + dy + dx, t.x)
-                                let c01 = lerp(c + dz, c + dz + dx, t.x), c11 = lerp(c + dz + dy, c + dz + dy + dx, t.x)
-                                let s = (c00 + (c10 - c00) * t.y) * (1 - t.z) + (c01 + (c11 - c01) * t.y) * t.z
-                                let r = combine(s, own)
-                                o[3 &* i] = r.x; o[3 &* i &+ 1] = r.y; o[3 &* i &+ 2] = r.z
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return out
     }
 
     @inline(__always) static func lerp(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ t: Float) -> SIMD3<Float> {

@@ -48,58 +48,64 @@ public enum GaussianSmoothing {
         let ky = size.y > 1 ? halfKernel(sigma: s.y) : []
         let kz = size.z > 1 ? halfKernel(sigma: s.z) : []
         if kx.isEmpty && ky.isEmpty && kz.isEmpty { return image }
-        var out = image
         // Components are interleaved: a row of nx voxels is a line of c·nx values in which
         // neighbours along x lie c apart, and whole rows or slices convolve as wider lines.
         let c = image.components
         let (nx, ny, nz) = (size.x, size.y, size.z)
-        let rowLength = c * nx, sliceSize = c * nx * ny
-        image.voxels.withUnsafeBufferPointer { srcBuf in
-            out.voxels.withUnsafeMutableBufferPointer { dstBuf in
-                let src = UnsafeSendable(srcBuf.baseAddress!), dst = UnsafeSendable(dstBuf.baseAddress!)
-                if !kx.isEmpty || !ky.isEmpty {
-                    // In-plane pass: slice z of src → slice z of dst.
-                    parallelFor(count: nz, chunkSize: 1) { zs in
-                        var line = [Float](repeating: 0, count: rowLength + 2 * c * kx.count)
-                        var plane = [Float](repeating: 0, count: sliceSize)
-                        for z in zs {
-                            let s0 = src.value + z * sliceSize, d0 = dst.value + z * sliceSize
-                            plane.withUnsafeMutableBufferPointer { p in
-                                if kx.isEmpty {
-                                    p.baseAddress!.update(from: s0, count: sliceSize)
-                                } else {
-                                    line.withUnsafeMutableBufferPointer { l in
-                                        for y in 0..<ny {
-                                            convolveRow(s0 + y * rowLength, into: p.baseAddress! + y * rowLength, count: nx,
-                                                        components: c, kernel: kx, line: l.baseAddress!)
+        let rowLength = c * nx, sliceSize = c * nx * ny, count = sliceSize * nz
+        // Outputs are written whole before they are read, so they start uninitialised: no copy
+        // of the input, no zero fill. The in-plane pass writes the output itself, or a scratch
+        // volume that the through-plane pass reads.
+        let voxels = [Float](unsafeUninitializedCapacity: count) { outBuf, initialized in
+            // Allocated after the output and freed first, so the next call reuses the same block.
+            var scratch = kz.isEmpty ? [] : [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+            image.voxels.withUnsafeBufferPointer { srcBuf in
+                scratch.withUnsafeMutableBufferPointer { scratchBuf in
+                    let src = UnsafeSendable(srcBuf.baseAddress!)
+                    let dst = UnsafeSendable(kz.isEmpty ? outBuf.baseAddress! : scratchBuf.baseAddress!)
+                    if !kx.isEmpty || !ky.isEmpty {
+                        // In-plane pass: slice z of src → slice z of dst.
+                        parallelFor(count: nz, chunkSize: 1) { zs in
+                            var line = [Float](repeating: 0, count: rowLength + 2 * c * kx.count)
+                            var plane = [Float](repeating: 0, count: sliceSize)
+                            for z in zs {
+                                let s0 = src.value + z * sliceSize, d0 = dst.value + z * sliceSize
+                                plane.withUnsafeMutableBufferPointer { p in
+                                    if kx.isEmpty {
+                                        p.baseAddress!.update(from: s0, count: sliceSize)
+                                    } else {
+                                        line.withUnsafeMutableBufferPointer { l in
+                                            for y in 0..<ny {
+                                                convolveRow(s0 + y * rowLength, into: p.baseAddress! + y * rowLength, count: nx,
+                                                            components: c, kernel: kx, line: l.baseAddress!)
+                                            }
                                         }
                                     }
-                                }
-                                if ky.isEmpty {
-                                    d0.update(from: p.baseAddress!, count: sliceSize)
-                                } else {
-                                    convolveAcross(p.baseAddress!, into: d0, lines: ny, width: rowLength, kernel: ky)
+                                    if ky.isEmpty {
+                                        d0.update(from: p.baseAddress!, count: sliceSize)
+                                    } else {
+                                        convolveAcross(p.baseAddress!, into: d0, lines: ny, width: rowLength, kernel: ky)
+                                    }
                                 }
                             }
                         }
+                    } else {
+                        dst.value.update(from: src.value, count: count)
                     }
-                } else {
-                    dst.value.update(from: src.value, count: sliceSize * nz)
-                }
-                if !kz.isEmpty {
-                    // Through-plane pass over whole slices: dst → temp → dst.
-                    var temp = [Float](repeating: 0, count: sliceSize * nz)
-                    temp.withUnsafeMutableBufferPointer { t in
-                        t.baseAddress!.update(from: dst.value, count: sliceSize * nz)
-                        let tp = UnsafeSendable(t.baseAddress!)
+                    if !kz.isEmpty {
+                        // Through-plane pass over whole slices: scratch → output.
+                        let planes = UnsafeSendable(UnsafePointer(dst.value)), out = UnsafeSendable(outBuf.baseAddress!)
                         parallelFor(count: nz, chunkSize: 4) { zs in
-                            for z in zs { convolveAcrossOne(tp.value, line: z, into: dst.value + z * sliceSize, lines: nz, width: sliceSize, kernel: kz) }
+                            for z in zs {
+                                convolveAcrossOne(planes.value, line: z, into: out.value + z * sliceSize, lines: nz, width: sliceSize, kernel: kz)
+                            }
                         }
                     }
                 }
             }
+            initialized = count
         }
-        return out
+        return try! Image(geometry: image.geometry, components: c, voxels: voxels)
     }
 
     /// Convolves one contiguous row of `n` voxels of `c` interleaved components with edge replication.
