@@ -13,7 +13,6 @@ import argparse
 import itertools
 import json
 import os
-import subprocess
 import sys
 import time
 
