@@ -52,45 +52,51 @@ struct SynthCommand: ParsableCommand {
         return try Resampler.resample(labels, onto: grid, interpolation: .nearest)
     }
 
-    struct Warp: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Deform a real image by a smooth random diffeomorphism.")
+    /// What `warp` and `affine` share: the fixed image, the output prefix and the seed.
+    struct PairOptions: ParsableArguments {
         @OptionGroup var common: CommonOptions
         @Argument(help: "The fixed image (skull-stripped brain: voxels > 0 are the brain).") var image: String
         @Option(name: .shortAndLong, help: "Output prefix.") var output: String
-        @Option(name: .customLong("max-displacement"), help: "Largest displacement, mm.") var maxDisplacement = 15.0
-        @Option(name: .customLong("control-spacing"), help: "Spacing of the random velocity's B-spline lattice, mm.") var controlSpacing = 24.0
         @Option(help: "Random seed.") var seed: UInt64 = 1
 
-        func run() throws {
+        /// Applies the common options and reads the fixed image.
+        func fixed() throws -> Image<Float> {
             try common.apply()
-            let fixed = try ImageFile.read(image).image.floatImage()
-            let truth = try RandomWarp(on: fixed.geometry, maxDisplacement: maxDisplacement, controlSpacing: controlSpacing, seed: seed)
+            return try ImageFile.read(image).image.floatImage()
+        }
+    }
+
+    struct Warp: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Deform a real image by a smooth random diffeomorphism.")
+        @OptionGroup var pair: PairOptions
+        @Option(name: .customLong("max-displacement"), help: "Largest displacement, mm.") var maxDisplacement = 15.0
+        @Option(name: .customLong("control-spacing"), help: "Spacing of the random velocity's B-spline lattice, mm.") var controlSpacing = 24.0
+
+        func run() throws {
+            let fixed = try pair.fixed()
+            let truth = try RandomWarp(on: fixed.geometry, maxDisplacement: maxDisplacement, controlSpacing: controlSpacing, seed: pair.seed)
             try SynthCommand.writePair(fixed: fixed, truth: truth.forward.field, inverse: PointMapping(displacement: truth.inverse.field),
-                                       prefix: output)
+                                       prefix: pair.output)
         }
     }
 
     struct Affine: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Move a real image by a random affine transform about its centre.")
-        @OptionGroup var common: CommonOptions
-        @Argument(help: "The fixed image (skull-stripped brain: voxels > 0 are the brain).") var image: String
-        @Option(name: .shortAndLong, help: "Output prefix.") var output: String
+        @OptionGroup var pair: PairOptions
         @Option(name: .customLong("max-rotation"), help: "Largest rotation, degrees.") var maxRotation = 10.0
         @Option(name: .customLong("max-stretch"), help: "Largest scaling/shear entry (0.08: ±8 %).") var maxStretch = 0.08
         @Option(name: .customLong("max-translation"), help: "Largest translation per axis, mm.") var maxTranslation = 8.0
-        @Option(help: "Random seed.") var seed: UInt64 = 1
 
         func run() throws {
-            try common.apply()
-            let fixed = try ImageFile.read(image).image.floatImage()
+            let fixed = try pair.fixed()
             let g = fixed.geometry
             let center = g.physicalPoint(ofIndex: (SIMD3<Double>(g.size) - 1) * 0.5)
             let map = RandomAffine(on: g, center: center, maxRotationDegrees: maxRotation, maxStretch: maxStretch,
-                                   maxTranslation: maxTranslation, seed: seed).map
+                                   maxTranslation: maxTranslation, seed: pair.seed).map
             guard let inverse = map.inverse else { throw ValidationError("the random affine is singular: lower --max-stretch") }
-            try TransformFile.write([LinearTransformRecord(map: map)], to: output + "_true_affine.txt")
+            try TransformFile.write([LinearTransformRecord(map: map)], to: pair.output + "_true_affine.txt")
             try SynthCommand.writePair(fixed: fixed, truth: VectorField(sampling: g) { map.apply($0) }, inverse: PointMapping(inverse),
-                                       prefix: output)
+                                       prefix: pair.output)
         }
     }
 
