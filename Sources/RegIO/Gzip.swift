@@ -62,14 +62,16 @@ enum Gzip {
     /// concatenated, as pigz does: every gzip reader (zlib's `gzread`, ITK, nibabel) reads
     /// concatenated members as one stream. The cut depends only on the size, so the bytes are
     /// the same for any thread count.
-    static func deflate(_ chunks: [[UInt8]], level: Int32 = 6, zlibFraming: Bool = false) -> [UInt8] {
-        zlibFraming ? deflateMember(chunks, level: level, zlibFraming: true) : Array(gzipMembers(chunks, level: level).joined())
+    /// `strategy` is zlib's (`Z_HUFFMAN_ONLY`: entropy coding alone, for data without repeats).
+    static func deflate(_ chunks: [[UInt8]], level: Int32 = 6, strategy: Int32 = Z_DEFAULT_STRATEGY, zlibFraming: Bool = false) -> [UInt8] {
+        zlibFraming ? deflateMember(chunks, level: level, strategy: strategy, zlibFraming: true)
+            : Array(gzipMembers(chunks, level: level, strategy: strategy).joined())
     }
 
     /// The gzip members of `chunks` (one when they are small), ready to be written one after another.
-    static func gzipMembers(_ chunks: [[UInt8]], level: Int32 = 6) -> [[UInt8]] {
+    static func gzipMembers(_ chunks: [[UInt8]], level: Int32 = 6, strategy: Int32 = Z_DEFAULT_STRATEGY) -> [[UInt8]] {
         let total = chunks.reduce(0) { $0 + $1.count }
-        guard total > memberSize else { return [deflateMember(chunks, level: level, zlibFraming: false)] }
+        guard total > memberSize else { return [deflateMember(chunks, level: level, strategy: strategy, zlibFraming: false)] }
         let starts = chunks.reduce(into: [0]) { $0.append($0.last! + $1.count) }
         let count = (total + memberSize - 1) / memberSize
         var members = [[UInt8]](repeating: [], count: count)
@@ -83,7 +85,7 @@ enum Gzip {
                         let a = max(lo, starts[c]), b = min(hi, starts[c + 1])
                         return a < b ? Array(chunks[c][(a - starts[c])..<(b - starts[c])]) : nil
                     }
-                    out.value[k] = deflateMember(pieces, level: level, zlibFraming: false)
+                    out.value[k] = deflateMember(pieces, level: level, strategy: strategy, zlibFraming: false)
                 }
             }
         }
@@ -91,10 +93,10 @@ enum Gzip {
     }
 
     /// Compresses `chunks` as one gzip member (or a zlib stream when `zlibFraming`).
-    static func deflateMember(_ chunks: [[UInt8]], level: Int32, zlibFraming: Bool) -> [UInt8] {
+    static func deflateMember(_ chunks: [[UInt8]], level: Int32, strategy: Int32, zlibFraming: Bool) -> [UInt8] {
         var stream = z_stream()
         let windowBits: Int32 = zlibFraming ? 15 : 15 + 16
-        deflateInit2_(&stream, level, Z_DEFLATED, windowBits, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        deflateInit2_(&stream, level, Z_DEFLATED, windowBits, 8, strategy, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
         defer { deflateEnd(&stream) }
         let total = chunks.reduce(0) { $0 + $1.count }
         var out = [UInt8](repeating: 0, count: Int(deflateBound(&stream, UInt(total))) + 64)

@@ -1,4 +1,5 @@
 import RegCore
+import CZlib
 import Foundation
 
 /// The image file formats SwiftReg reads and writes.
@@ -53,12 +54,19 @@ public struct ImageWriteOptions: Sendable {
     public var compressionLevel: Int32 = 6
     /// Compress MetaImage and NRRD voxel data (gzip/zlib).
     public var compress: Bool = false
+    /// Entropy coding only (zlib's Huffman-only strategy): 3–4× faster and as small for float
+    /// vector fields, whose bytes seldom repeat; larger for images with runs of equal values.
+    public var entropyCodingOnly: Bool = false
 
-    public init(niftiVersion: Int = 1, compressionLevel: Int32 = 6, compress: Bool = false) {
+    public init(niftiVersion: Int = 1, compressionLevel: Int32 = 6, compress: Bool = false, entropyCodingOnly: Bool = false) {
         self.niftiVersion = niftiVersion
         self.compressionLevel = compressionLevel
         self.compress = compress
+        self.entropyCodingOnly = entropyCodingOnly
     }
+
+    /// The zlib strategy these options ask for.
+    var zlibStrategy: Int32 { entropyCodingOnly ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY }
 }
 
 /// Reads and writes images in any supported format, chosen by the file's extension.

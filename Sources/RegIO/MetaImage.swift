@@ -149,7 +149,7 @@ enum MetaImage {
         var lines = ["ObjectType = Image", "NDims = \(nd)", "BinaryData = True", "BinaryDataByteOrderMSB = False"]
         var data = VoxelCodec.encode(image, planar: false)
         if options.compress {
-            data = Gzip.deflate([data], level: options.compressionLevel, zlibFraming: true)
+            data = Gzip.deflate([data], level: options.compressionLevel, strategy: options.zlibStrategy, zlibFraming: true)
             lines += ["CompressedData = True", "CompressedDataSize = \(data.count)"]
         } else {
             lines.append("CompressedData = False")

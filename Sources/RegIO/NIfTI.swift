@@ -359,7 +359,7 @@ enum NIfTI {
         }
         let data = VoxelCodec.encode(image, planar: true)
         if path.lowercased().hasSuffix(".gz") {
-            try FileBytes.writeAtomically(Gzip.gzipMembers([w.bytes, data], level: options.compressionLevel), to: path)
+            try FileBytes.writeAtomically(Gzip.gzipMembers([w.bytes, data], level: options.compressionLevel, strategy: options.zlibStrategy), to: path)
         } else {
             try FileBytes.writeAtomically([w.bytes, data], to: path)
         }

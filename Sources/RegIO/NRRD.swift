@@ -253,7 +253,7 @@ enum NRRD {
         lines.append("encoding: " + (options.compress ? "gzip" : "raw"))
         lines.append("space origin: (" + (0..<nd).map { f(g.origin[$0]) }.joined(separator: ",") + ")")
         var data = VoxelCodec.encode(image, planar: false)
-        if options.compress { data = Gzip.deflate([data], level: options.compressionLevel) }
+        if options.compress { data = Gzip.deflate([data], level: options.compressionLevel, strategy: options.zlibStrategy) }
         if path.lowercased().hasSuffix(".nhdr") {
             let dataName = String(HeaderFields.fileName(of: path).dropLast(5)) + (options.compress ? ".raw.gz" : ".raw")
             lines.append("data file: \(dataName)")
