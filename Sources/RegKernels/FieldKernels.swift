@@ -36,9 +36,9 @@ public enum FieldKernels {
                                 let j = SIMD3<Float>(Float(x), y, z) + m.apply(own)
                                 // Clamped to the grid with scalar min/max (the generic SIMD clamp is not inlined).
                                 let jx = min(max(j.x, 0), lastX), jy = min(max(j.y, 0), lastY), jz = min(max(j.z, 0), lastZ)
-                                let fx = jx.rounded(.down), fy = jy.rounded(.down), fz = jz.rounded(.down)
-                                let t = SIMD3<Float>(jx - fx, jy - fy, jz - fz)
-                                let ix = Int(fx), iy = Int(fy), iz = Int(fz)
+                                // Non-negative after the clamp, so truncation is the floor.
+                                let ix = Int(jx), iy = Int(jy), iz = Int(jz)
+                                let t = SIMD3<Float>(jx - Float(ix), jy - Float(iy), jz - Float(iz))
                                 let dx = ix < nx &- 1 ? 3 : 0, dy = iy < ny &- 1 ? 3 &* strideY : 0, dz = iz < nz &- 1 ? 3 &* strideZ : 0
                                 let c = uu + 3 &* (ix &+ iy &* strideY &+ iz &* strideZ)
                                 let c00 = lerp(c, c + dx, t.x), c10 = lerp(c + dy, c + dy + dx, t.x)
