@@ -84,3 +84,36 @@ public struct ThinPlateSpline: Sendable {
         VectorField(sampling: grid) { map($0) }
     }
 }
+
+/// Gaussian elimination with partial pivoting for small dense systems.
+enum DenseLinearSystem {
+    /// Solves `A·x = b` for each right-hand side (`A` row-major, `size × size`); nil when `A` is singular.
+    static func solve(_ a: [Double], size n: Int, rightHandSides: [[Double]]) -> [[Double]]? {
+        var m = a, b = rightHandSides
+        let scale = a.reduce(0) { max($0, abs($1)) }
+        for col in 0..<n {
+            var pivot = col
+            for r in col + 1..<max(col + 1, n) where abs(m[r * n + col]) > abs(m[pivot * n + col]) { pivot = r }
+            guard abs(m[pivot * n + col]) > 1e-12 * max(scale, 1e-300) else { return nil }
+            if pivot != col {
+                for k in 0..<n { m.swapAt(col * n + k, pivot * n + k) }
+                for i in b.indices { b[i].swapAt(col, pivot) }
+            }
+            let diagonal = m[col * n + col]
+            for r in col + 1..<max(col + 1, n) {
+                let f = m[r * n + col] / diagonal
+                if f == 0 { continue }
+                for k in col..<n { m[r * n + k] -= f * m[col * n + k] }
+                for i in b.indices { b[i][r] -= f * b[i][col] }
+            }
+        }
+        for i in b.indices {
+            for r in stride(from: n - 1, through: 0, by: -1) {
+                var s = b[i][r]
+                for k in r + 1..<max(r + 1, n) { s -= m[r * n + k] * b[i][k] }
+                b[i][r] = s / m[r * n + r]
+            }
+        }
+        return b
+    }
+}

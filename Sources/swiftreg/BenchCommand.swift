@@ -32,13 +32,10 @@ struct BenchCommand: ParsableCommand {
     struct Timing: Encodable {
         var kernel: String, medianMs: Double, bestMs: Double
     }
-    /// Filled by `report` as kernels finish (a class: `run` is not mutating).
-    final class Timings: Encodable {
-        var threads = 0, size: [Int] = [], kernels: [Timing] = []
+    /// What --json writes.
+    struct Timings: Encodable {
+        var threads: Int, size: [Int], kernels: [Timing] = []
     }
-    let timings = Timings()
-
-    enum CodingKeys: CodingKey { case common, size, repeats, input, only, json }
 
     func run() throws {
         try common.apply()
@@ -51,7 +48,13 @@ struct BenchCommand: ParsableCommand {
             image = try Self.phantom(SIMD3(dims[0], dims[1], dims[2]))
         }
         let g = image.geometry
-        (timings.threads, timings.size) = (Parallelism.threadCount, [g.size.x, g.size.y, g.size.z])
+        var timings = Timings(threads: Parallelism.threadCount, size: [g.size.x, g.size.y, g.size.z])
+        func measure(_ name: String, _ body: () throws -> Void) throws {
+            guard wanted(name) else { return }
+            let ms = try time(body)
+            report(name, ms)
+            timings.kernels.append(Timing(kernel: name, medianMs: ms[ms.count / 2], bestMs: ms[0]))
+        }
         print("volume \(g.size.x)×\(g.size.y)×\(g.size.z), \(Parallelism.threadCount) thread(s), \(repeats) runs each")
         // A smooth field of up to ±2 mm, like a registration's.
         var field = VectorField(geometry: g)
@@ -96,11 +99,7 @@ struct BenchCommand: ParsableCommand {
             defer { try? FileManager.default.removeItem(atPath: path) }
             try measure(readName) { _ = try ImageFile.read(path) }
         }
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try TextFile.write(String(decoding: try encoder.encode(timings), as: UTF8.self) + "\n", to: json)
-        }
+        if let json { try TextFile.write(JSONText.encode(timings), to: json) }
     }
 
     func time(_ body: () throws -> Void) throws -> [Double] {
@@ -118,14 +117,9 @@ struct BenchCommand: ParsableCommand {
         only.map { name.localizedCaseInsensitiveContains($0) } ?? true
     }
 
-    func measure(_ name: String, _ body: () throws -> Void) throws {
-        if wanted(name) { report(name, try time(body)) }
-    }
-
     func report(_ name: String, _ ms: [Double]) {
         let label = name.padding(toLength: 40, withPad: " ", startingAt: 0)
         print("  " + label + String(format: " median %8.2f ms   best %8.2f ms", ms[ms.count / 2], ms[0]))
-        timings.kernels.append(Timing(kernel: name, medianMs: ms[ms.count / 2], bestMs: ms[0]))
     }
 
     /// Two 256³ label maps of 50 labels (a 5×5×2 partition of an ellipsoid), the second

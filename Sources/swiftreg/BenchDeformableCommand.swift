@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import RegAnalysis
 import RegCore
 import RegIO
 import RegKernels
@@ -26,18 +27,6 @@ struct BenchDeformableCommand: ParsableCommand {
         """,
         subcommands: [KnownWarp.self, MultiContrast.self])
 
-    /// Dice of one label between two label images on one grid (nil when absent from both).
-    static func dice(_ a: [Int32], _ b: [Int32], label: Int32) -> Double? {
-        var both = 0, na = 0, nb = 0
-        for i in a.indices {
-            let p = a[i] == label, q = b[i] == label
-            if p { na += 1 }
-            if q { nb += 1 }
-            if p && q { both += 1 }
-        }
-        return na + nb == 0 ? nil : 2 * Double(both) / Double(na + nb)
-    }
-
     /// Writes a line to standard output at once (benchmarks run for minutes; a pipe should see progress).
     static func emit(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 
@@ -52,9 +41,7 @@ struct BenchDeformableCommand: ParsableCommand {
 
     static func writeJSON<T: Encodable>(_ value: T, to path: String?) throws {
         guard let path else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try TextFile.write(String(decoding: try encoder.encode(value), as: UTF8.self) + "\n", to: path)
+        try TextFile.write(JSONText.encode(value), to: path)
     }
 
     struct KnownWarp: ParsableCommand {
@@ -89,28 +76,15 @@ struct BenchDeformableCommand: ParsableCommand {
                 let result = try Registration(plan).run(fixed: fixed, moving: moving)
                 let time = BenchDeformableCommand.seconds(since: start)
                 let mapping = result.chain.mapping(onto: g)
-                var errors: [Double] = [], truthSum = 0.0
-                let u = mapping.displacement
-                for z in 0..<g.size.z { for y in 0..<g.size.y { for x in 0..<g.size.x {
-                    let i = g.offset(x, y, z)
-                    guard classes.voxels[i] > 0 else { continue }
-                    let p = g.physicalPoint(ofIndex: SIMD3(Double(x), Double(y), Double(z)))
-                    var q = p
-                    if let u { q += SIMD3(Double(u.vectors[3 * i]), Double(u.vectors[3 * i + 1]), Double(u.vectors[3 * i + 2])) }
-                    let estimate = mapping.matrix * q + mapping.translation
-                    let t = truth.forward.field[x, y, z]
-                    let exact = p + SIMD3(Double(t.x), Double(t.y), Double(t.z))
-                    errors.append((estimate - exact).length)
-                    truthSum += (exact - p).length
-                } } }
-                let recovered = try Resampler.resample(movingClasses, onto: g, mapping: mapping, interpolation: .label)
-                let dice = (1...3).map { BenchDeformableCommand.dice(classes.voxels, recovered.voxels, label: Int32($0)) ?? 0 }
                 let brain = try Image<UInt8>(geometry: g, voxels: classes.voxels.map { $0 > 0 ? 1 : 0 })
+                let endpoint = try FieldComparison(estimate: VectorField(sampling: g) { result.chain.map($0) },
+                                                   truth: truth.forward.field, mask: brain)
+                let recovered = try Resampler.resample(movingClasses, onto: g, mapping: mapping, interpolation: .label)
+                let dice = try LabelEvaluation(reference: classes, test: recovered, labels: [1, 2, 3], distances: false).labels.map(\.dice)
                 let j = JacobianStatistics(determinant: result.deformable!.forward.jacobianDeterminant, mask: brain)
-                errors.sort()
                 let row = Row(image: path, seed: seed + UInt64(k), largestTruth: truth.forward.field.meanAndMaxNorm.max,
-                              meanTruthInBrain: truthSum / Double(errors.count), endpointError: errors.reduce(0, +) / Double(errors.count),
-                              endpointError95: errors[Int(0.95 * Double(errors.count - 1))], classDice: dice, folded: j.folded,
+                              meanTruthInBrain: endpoint.meanTruth, endpointError: endpoint.meanError,
+                              endpointError95: endpoint.error95, classDice: dice, folded: j.folded,
                               sdLogJ: j.sdLogJ, seconds: time)
                 rows.append(row)
                 BenchDeformableCommand.emit(String(format: "%@ | %.1f / %.1f | %.3f / %.3f | %@ | %d | %.3f | %.1f", (path as NSString).lastPathComponent,
@@ -164,20 +138,19 @@ struct BenchDeformableCommand: ParsableCommand {
                 let result = try Registration(plan).run(fixed: fixed, moving: moving)
                 let time = BenchDeformableCommand.seconds(since: start)
                 let g = fixed.geometry
-                func meanDice(_ mapping: PointMapping) throws -> (Double, [Double]) {
+                // Dice over the labels of the set present in either map.
+                func overlap(_ mapping: PointMapping) throws -> LabelEvaluation {
                     let warped = try Resampler.resample(maps[j], onto: g, mapping: mapping, interpolation: .label)
-                    let each = Self.labels.map { BenchDeformableCommand.dice(maps[i].voxels, warped.voxels, label: $0) ?? .nan }
-                    let present = each.filter { !$0.isNaN }
-                    return (present.reduce(0, +) / Double(max(1, present.count)), each)
+                    return try LabelEvaluation(reference: maps[i], test: warped, labels: Self.labels.map(Int.init), distances: false)
                 }
-                let (before, _) = try meanDice(.identity)
-                let (affine, _) = try meanDice(PointMapping(result.affine))
-                let (after, each) = try meanDice(result.chain.mapping(onto: g))
-                let worst = each.enumerated().filter { !$0.element.isNaN }.min { $0.element < $1.element }!
+                let before = try overlap(.identity).meanDice, affine = try overlap(PointMapping(result.affine)).meanDice
+                let final = try overlap(result.chain.mapping(onto: g))
+                let after = final.meanDice
+                let worst = final.labels.min { $0.dice < $1.dice }!
                 let foreground = try Image<UInt8>(geometry: g, voxels: maps[i].voxels.map { $0 > 0 ? 1 : 0 })
                 let jac = JacobianStatistics(determinant: result.deformable!.forward.jacobianDeterminant, mask: foreground)
                 let row = Row(fixed: labelMaps[i], moving: labelMaps[j], diceBefore: before, diceAffine: affine, dice: after,
-                              worstLabel: Self.labels[worst.offset], worstDice: worst.element, folded: jac.folded, sdLogJ: jac.sdLogJ, seconds: time)
+                              worstLabel: Int32(worst.id), worstDice: worst.dice, folded: jac.folded, sdLogJ: jac.sdLogJ, seconds: time)
                 rows.append(row)
                 BenchDeformableCommand.emit(String(format: "%@ ← %@ | %.3f / %.3f / %.3f | %d: %.3f | %d | %.3f | %.1f", (labelMaps[i] as NSString).lastPathComponent,
                              (labelMaps[j] as NSString).lastPathComponent, before, affine, after, row.worstLabel, row.worstDice,

@@ -85,14 +85,14 @@ struct EvaluateCommand: ParsableCommand {
             }
             results.jacobian = JacobianStatistics(determinant: field.jacobianDeterminant, mask: m)
             if let referenceWarp {
-                results.endpoint = try FieldComparison(estimate: field.field, truth: TransformFile.readDisplacementField(referenceWarp), mask: m)
+                let truth = try TransformFile.readDisplacementField(referenceWarp)
+                guard truth.geometry.sameGrid(as: field.geometry) else {
+                    throw RegError.geometryMismatch("\(referenceWarp) (\(truth.geometry.brief)) is not on the grid of \(warp) (\(field.geometry.brief))")
+                }
+                results.endpoint = try FieldComparison(estimate: field.field, truth: truth, mask: m)
             }
         }
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try emit(String(decoding: try encoder.encode(results), as: UTF8.self) + "\n", to: json)
-        }
+        if let json { try emit(JSONText.encode(results), to: json) }
         if let csv { try emit(Self.csv(results), to: csv) }
         if json != "-" && csv != "-" { print(Self.table(results), terminator: "") }
     }

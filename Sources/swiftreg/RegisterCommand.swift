@@ -131,9 +131,7 @@ struct RegisterCommand: ParsableCommand {
             summary.jacobian = JacobianStatistics(determinant: detJ)
             summary.jacobianInsideFixed = JacobianStatistics(determinant: detJ, mask: fMask ?? fixedImage.foreground)
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let json = String(decoding: try encoder.encode(summary), as: UTF8.self)
+        let json = try JSONText.encode(summary)
         // Everything is computed; now write, each file atomically.
         try TransformFile.write([record], to: output + "_affine.txt")
         try TransformFile.write([record], to: output + "_affine.mat")
@@ -143,7 +141,7 @@ struct RegisterCommand: ParsableCommand {
             try ImageFile.write(detJ, to: output + "_jacobian.nii.gz")
         }
         try ImageFile.write(warped, to: output + "_warped.nii.gz")
-        try TextFile.write(json + "\n", to: output + "_summary.json")
+        try TextFile.write(json, to: output + "_summary.json")
         if report {
             let page = try QCReport(fixedPath: fixed, movingPath: moving, fixed: fixedImage, moving: movingImage, chain: chain,
                                     warp: result.deformable?.forward, summary: summary, landmarks: pairs, options: reportOptions).build()

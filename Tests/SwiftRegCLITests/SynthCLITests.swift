@@ -98,6 +98,11 @@ struct SynthCLITests {
         #expect(c.status == 0, "\(c.stderr)")
         let painted = try ImageFile.read(folder.file("painted.nii.gz")).image.floatImage()
         #expect(painted.geometry.size == SIMD3(18, 16, 12) && Set(painted.voxels).count > 10)
+        // Fields on two grids: the error names the known field's file.
+        #expect(try CLI.run(["compose", "-r", brain, "-o", folder.file("big_field.nii.gz")]).status == 0)
+        #expect(try CLI.run(["compose", "-r", folder.file("small.nii.gz"), "-o", folder.file("small_field.nii.gz")]).status == 0)
+        let grids = try CLI.run(["evaluate", "--warp", folder.file("big_field.nii.gz"), "--reference-warp", folder.file("small_field.nii.gz")])
+        #expect(grids.status == 1 && grids.stderr.contains("small_field.nii.gz (") && grids.stderr.contains("is not on the grid of"), "\(grids.stderr)")
         let bad = try CLI.run(["convert", brain, folder.file("x.nii.gz"), "--threshold", "1", "--type", "int16"])
         #expect(bad.status != 0 && bad.stderr.contains("--threshold"), "\(bad.stderr)")
     }
