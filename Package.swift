@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "RegSynth", targets: ["RegSynth"]),
         .library(name: "RegAnalysis", targets: ["RegAnalysis"]),
         .library(name: "RegReport", targets: ["RegReport"]),
+        .library(name: "RegLearn", targets: ["RegLearn"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -28,6 +29,8 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG", pkgConfig: "libturbojpeg",
                        providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
 
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
@@ -41,9 +44,10 @@ let package = Package(
         .target(name: "RegSynth", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
         .target(name: "RegAnalysis", dependencies: ["RegCore"]),
         .target(name: "RegReport", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis"]),
+        .target(name: "RegLearn", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegAnalysis", "COpenBLAS"]),
         .executableTarget(name: "swiftreg", dependencies: [
             "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods", "RegSynth",
-            "RegAnalysis", "RegReport", "CMalloc",
+            "RegAnalysis", "RegReport", "RegLearn", "CMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Yams", package: "Yams"),
         ]),
@@ -62,6 +66,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RegReportTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis",
                                                            "RegReport", "RegTestSupport"]),
+        .testTarget(name: "RegLearnTests", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegLearn", "RegTestSupport"]),
         .testTarget(name: "SwiftRegCLITests", dependencies: ["RegCore", "RegIO", "RegKernels", "RegTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -54,3 +54,14 @@ public enum TextFile {
         try FileBytes.writeAtomically([Array(text.utf8)], to: path)
     }
 }
+
+/// Binary outputs and inputs read whole (model checkpoints), written atomically.
+///
+/// ```swift
+/// try BinaryFile.write(bytes, to: "model.safetensors")
+/// let back = try BinaryFile.read("model.safetensors")
+/// ```
+public enum BinaryFile {
+    public static func read(_ path: String) throws -> [UInt8] { try FileBytes.read(path) }
+    public static func write(_ bytes: [UInt8], to path: String) throws { try FileBytes.writeAtomically([bytes], to: path) }
+}

@@ -4,22 +4,26 @@ import RegIO
 import RegMethods
 import Yams
 
-/// Registration plans as YAML or JSON files (`register --plan`), printed as YAML (`--print-plan`).
+/// Registration plans and training configurations as YAML or JSON files (`register --plan`,
+/// `train --config`); plans print as YAML (`--print-plan`).
 enum PlanFile {
     enum Format {
         case yaml, json
         init(path: String) { self = path.lowercased().hasSuffix(".json") ? .json : .yaml }
     }
 
-    static func read(_ path: String) throws -> RegistrationPlan {
+    static func read(_ path: String) throws -> RegistrationPlan { try read(RegistrationPlan.self, from: path) }
+
+    /// Decodes `type` from a YAML or JSON file (by extension); errors name the file and the key.
+    static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw RegError.unreadableFile(path: path, reason: "cannot read the plan (\(error.localizedDescription))")
+            throw RegError.unreadableFile(path: path, reason: "cannot read it (\(error.localizedDescription))")
         }
         do {
             switch Format(path: path) {
-            case .json: return try JSONDecoder().decode(RegistrationPlan.self, from: Data(text.utf8))
-            case .yaml: return try YAMLDecoder().decode(RegistrationPlan.self, from: text)
+            case .json: return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+            case .yaml: return try YAMLDecoder().decode(T.self, from: text)
             }
         } catch let error as DecodingError {
             throw RegError.invalidHeader(path: path, field: Self.field(of: error), reason: Self.reason(of: error))

@@ -1,0 +1,168 @@
+import COpenBLAS
+import RegCore
+
+/// Same-padded convolution with kernels of side 3 (3×3 in a plane, 3×3×3 in a volume), stride 1,
+/// as GEMMs over OpenBLAS on small column blocks.
+///
+/// The output is cut into fixed blocks of whole rows. For each block, the inputs the block reads
+/// are gathered into a (channels · taps) × columns matrix that stays in cache, and one GEMM with
+/// the weights (out channels × in channels · taps, PyTorch's layout) gives the block's outputs.
+/// Only one block per worker is ever held: no im2col of the whole image. OpenBLAS runs
+/// single-threaded inside each block; the blocks run in parallel. The partition depends only on
+/// the shape, so the result is bitwise identical for any thread count.
+///
+/// ```swift
+/// let conv = ConvolutionKernels(spatial: SIMD3(192, 160, 1))
+/// conv.forward(input: x, inChannels: 2, weights: w, bias: b, outChannels: 16, output: y)
+/// ```
+public struct ConvolutionKernels: Sendable {
+    /// Grid extents (x, y, z), the same for input and output.
+    public let spatial: SIMD3<Int>
+    /// Kernel extents: 3 along each axis longer than one voxel, 1 otherwise.
+    public let kernel: SIMD3<Int>
+    let padded: SIMD3<Int>
+
+    /// Taps per kernel (9 in a plane, 27 in a volume).
+    public var taps: Int { kernel.x * kernel.y * kernel.z }
+
+    public init(spatial: SIMD3<Int>) {
+        self.spatial = spatial
+        kernel = SIMD3(spatial.x > 1 ? 3 : 1, spatial.y > 1 ? 3 : 1, spatial.z > 1 ? 3 : 1)
+        padded = spatial &+ kernel &- 1
+        ConvolutionKernels.configureBLAS
+    }
+
+    /// OpenBLAS's own threads stay off: SwiftReg parallelises over blocks, deterministically.
+    private static let configureBLAS: Void = { openblas_set_num_threads(1) }()
+
+    /// About this many output columns per block.
+    static let blockColumns = 512
+    /// Blocks whose weight-gradient contributions are summed together before the ordered reduction.
+    static let blocksPerGroup = 8
+
+    var rows: Int { spatial.y * spatial.z }
+    var rowsPerBlock: Int { max(1, ConvolutionKernels.blockColumns / spatial.x) }
+    var blockCount: Int { (rows + rowsPerBlock - 1) / rowsPerBlock }
+    var voxelCount: Int { spatial.x * spatial.y * spatial.z }
+    var paddedCount: Int { padded.x * padded.y * padded.z }
+
+    /// y[co] = b[co] + Σ_{ci, tap} w[co, ci, tap] · x[ci] shifted by the tap, zero outside.
+    /// `input` holds `inChannels` grids, `output` `outChannels` grids, `weights` is row-major
+    /// out channels × (in channels · taps).
+    public func forward(input: UnsafePointer<Float>, inChannels: Int, weights: UnsafePointer<Float>,
+                        bias: UnsafePointer<Float>?, outChannels: Int, output: UnsafeMutablePointer<Float>) {
+        let xp = pad(input, channels: inChannels)
+        defer { xp.deallocate() }
+        let (sx, sw, sy) = (UnsafeSendable(UnsafePointer(xp)), UnsafeSendable(weights), UnsafeSendable(output))
+        let sb = UnsafeSendable(bias)
+        let k = inChannels * taps, n = voxelCount
+        parallelFor(count: blockCount) { blocks in
+            let columns = UnsafeMutablePointer<Float>.allocate(capacity: k * rowsPerBlock * spatial.x)
+            defer { columns.deallocate() }
+            for block in blocks {
+                let (start, width) = gather(sx.value, channels: inChannels, block: block, into: columns)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(width), Int32(k),
+                            1, sw.value, Int32(k), columns, Int32(width), 0, sy.value + start, Int32(n))
+                if let b = sb.value {
+                    for co in 0..<outChannels {
+                        let row = sy.value + (co &* n &+ start), bc = b[co]
+                        for j in 0..<width { row[j] += bc }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The input gradient: a forward pass of the output gradient through the flipped, transposed
+    /// kernel. `weights` are the forward weights.
+    public func backwardInput(outputGradient: UnsafePointer<Float>, outChannels: Int, weights: UnsafePointer<Float>,
+                              inChannels: Int, inputGradient: UnsafeMutablePointer<Float>) {
+        let t = taps
+        var flipped = [Float](repeating: 0, count: outChannels * inChannels * t)
+        for co in 0..<outChannels {
+            for ci in 0..<inChannels {
+                for tap in 0..<t { flipped[(ci * outChannels + co) * t + (t - 1 - tap)] = weights[(co * inChannels + ci) * t + tap] }
+            }
+        }
+        let n = voxelCount
+        let gradient = UnsafeMutablePointer<Float>.allocate(capacity: inChannels * n)
+        defer { gradient.deallocate() }
+        flipped.withUnsafeBufferPointer {
+            forward(input: outputGradient, inChannels: outChannels, weights: $0.baseAddress!, bias: nil,
+                    outChannels: inChannels, output: gradient)
+        }
+        for i in 0..<(inChannels * n) { inputGradient[i] += gradient[i] }
+    }
+
+    /// Adds ∂L/∂w (out × in · taps) to `weightGradient`.
+    public func backwardWeights(input: UnsafePointer<Float>, inChannels: Int, outputGradient: UnsafePointer<Float>,
+                                outChannels: Int, weightGradient: UnsafeMutablePointer<Float>) {
+        let xp = pad(input, channels: inChannels)
+        defer { xp.deallocate() }
+        let k = inChannels * taps, n = voxelCount
+        let (sx, sg) = (UnsafeSendable(UnsafePointer(xp)), UnsafeSendable(outputGradient))
+        let rowsPerBlock = rowsPerBlock, width = spatial.x
+        let total = parallelReduce(count: blockCount, chunkSize: ConvolutionKernels.blocksPerGroup,
+                                   initial: [Float](repeating: 0, count: outChannels * k),
+                                   combine: { a, b in zip(a, b).map { $0 + $1 } }) { blocks in
+            var partial = [Float](repeating: 0, count: outChannels * k)
+            let columns = UnsafeMutablePointer<Float>.allocate(capacity: k * rowsPerBlock * width)
+            defer { columns.deallocate() }
+            partial.withUnsafeMutableBufferPointer { p in
+                for block in blocks {
+                    let (start, cols) = gather(sx.value, channels: inChannels, block: block, into: columns)
+                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(outChannels), Int32(k), Int32(cols),
+                                1, sg.value + start, Int32(n), columns, Int32(cols), 1, p.baseAddress!, Int32(k))
+                }
+            }
+            return partial
+        }
+        for i in 0..<(outChannels * k) { weightGradient[i] += total[i] }
+    }
+
+    /// A zero-padded copy of `channels` grids (one voxel of zeros on each side of each long axis).
+    func pad(_ input: UnsafePointer<Float>, channels: Int) -> UnsafeMutablePointer<Float> {
+        let pc = paddedCount, n = voxelCount
+        let xp = UnsafeMutablePointer<Float>.allocate(capacity: channels * pc)
+        xp.initialize(repeating: 0, count: channels * pc)
+        let off = (kernel &- 1) / 2
+        for c in 0..<channels {
+            for z in 0..<spatial.z {
+                for y in 0..<spatial.y {
+                    let src = input + c * n + (z * spatial.y + y) * spatial.x
+                    let dst = xp + c * pc + ((z + off.z) * padded.y + y + off.y) * padded.x + off.x
+                    dst.update(from: src, count: spatial.x)
+                }
+            }
+        }
+        return xp
+    }
+
+    /// Gathers the padded input a block of output rows reads: row `ci · taps + tap`, one column
+    /// per output voxel. Returns the block's first voxel and its width in columns.
+    func gather(_ xp: UnsafePointer<Float>, channels: Int, block: Int, into columns: UnsafeMutablePointer<Float>)
+        -> (start: Int, width: Int) {
+        let first = block * rowsPerBlock, last = min(rows, first + rowsPerBlock)
+        let width = (last - first) * spatial.x, t = taps, pc = paddedCount
+        let (nx, ny, px, py) = (spatial.x, spatial.y, padded.x, padded.y)
+        for row in first..<last {
+            let z = row / ny, y = row - z * ny
+            let column = (row - first) * nx
+            for c in 0..<channels {
+                var tap = 0
+                for a in 0..<kernel.z {
+                    for b in 0..<kernel.y {
+                        let line: Int = ((z + a) * py + y + b) * px
+                        let src = xp + (c * pc + line)
+                        for d in 0..<kernel.x {
+                            let dst: Int = (c * t + tap) * width + column
+                            (columns + dst).update(from: src + d, count: nx)
+                            tap += 1
+                        }
+                    }
+                }
+            }
+        }
+        return (first * spatial.x, width)
+    }
+}

@@ -1,0 +1,129 @@
+import RegCore
+
+extension Tape {
+    /// max(x, slope · x), elementwise (VoxelMorph's activation, slope 0.2).
+    public func leakyReLU(_ x: Variable, slope: Float = 0.2) -> Variable {
+        let y = values[x.id].map { $0 > 0 ? $0 : slope * $0 }
+        return record(shape(x), y, inputs: [x]) { [unowned self] out in
+            withGradient(out) { g in
+                withValue(x) { xv in
+                    accumulate(x) { gx in
+                        for i in 0..<shapes[x.id].count { gx[i] += xv[i] > 0 ? g[i] : slope * g[i] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// a + b, elementwise, for tensors of one shape.
+    public func add(_ a: Variable, _ b: Variable) -> Variable {
+        precondition(shape(a) == shape(b), "add: \(shape(a)) and \(shape(b)) differ")
+        let y = zip(values[a.id], values[b.id]).map { $0 + $1 }
+        return record(shape(a), y, inputs: [a, b]) { [unowned self] out in
+            withGradient(out) { g in
+                for v in [a, b] { accumulate(v) { gv in for i in 0..<shapes[v.id].count { gv[i] += g[i] } } }
+            }
+        }
+    }
+
+    /// factor · x.
+    public func scaled(_ x: Variable, by factor: Float) -> Variable {
+        let y = values[x.id].map { $0 * factor }
+        return record(shape(x), y, inputs: [x]) { [unowned self] out in
+            withGradient(out) { g in accumulate(x) { gx in for i in 0..<shapes[x.id].count { gx[i] += factor * g[i] } } }
+        }
+    }
+
+    /// Stacks tensors of one grid along the channel axis.
+    public func concatenate(_ parts: [Variable]) -> Variable {
+        let first = shape(parts[0])
+        precondition(parts.allSatisfy { shape($0).with(channels: 1) == first.with(channels: 1) },
+                     "concatenate: grids differ: \(parts.map { shape($0) })")
+        let channels = parts.map { shape($0).channels }
+        let ys = first.with(channels: channels.reduce(0, +)), n = first.spatialCount
+        var y = [Float]()
+        y.reserveCapacity(ys.count)
+        for item in 0..<first.batch {
+            for (p, c) in zip(parts, channels) { y += values[p.id][(item * c * n)..<((item + 1) * c * n)] }
+        }
+        return record(ys, y, inputs: parts) { [unowned self] out in
+            withGradient(out) { g in
+                var offset = 0
+                for item in 0..<first.batch {
+                    for (p, c) in zip(parts, channels) {
+                        accumulate(p) { gp in for i in 0..<(c * n) { gp[item * c * n + i] += g[offset + i] } }
+                        offset += c * n
+                    }
+                }
+            }
+        }
+    }
+
+    /// Maximum over 2×2 (planar) or 2×2×2 blocks; odd trailing voxels are dropped.
+    public func maxPool(_ x: Variable) -> Variable {
+        let xs = shape(x), factor = SIMD3(2, 2, xs.isPlanar ? 1 : 2)
+        let size = xs.spatial / factor
+        precondition(size.x > 0 && size.y > 0 && size.z > 0, "maxPool: \(xs) is too small to halve")
+        let ys = xs.with(spatial: size), planes = xs.batch * xs.channels
+        var y = [Float](repeating: 0, count: ys.count)
+        var argmax = [Int32](repeating: 0, count: ys.count)
+        let (inN, outN) = (xs.spatialCount, ys.spatialCount)
+        withValue(x) { xv in
+            for plane in 0..<planes {
+                for z in 0..<size.z {
+                    for yy in 0..<size.y {
+                        for xx in 0..<size.x {
+                            var best = -Float.infinity, at = 0
+                            for a in 0..<factor.z {
+                                for b in 0..<2 {
+                                    for c in 0..<2 {
+                                        let i = ((z * factor.z + a) * xs.height + yy * 2 + b) * xs.width + xx * 2 + c
+                                        if xv[plane * inN + i] > best { best = xv[plane * inN + i]; at = i }
+                                    }
+                                }
+                            }
+                            let o = plane * outN + (z * size.y + yy) * size.x + xx
+                            y[o] = best
+                            argmax[o] = Int32(at)
+                        }
+                    }
+                }
+            }
+        }
+        return record(ys, y, inputs: [x]) { [unowned self] out in
+            withGradient(out) { g in
+                accumulate(x) { gx in
+                    for plane in 0..<planes {
+                        for o in 0..<outN { gx[plane * inN + Int(argmax[plane * outN + o])] += g[plane * outN + o] }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Nearest-neighbour upsampling by 2 along each long axis (in-plane only for planar tensors).
+    public func upsampleNearest(_ x: Variable) -> Variable {
+        let xs = shape(x), factor = SIMD3(2, 2, xs.isPlanar ? 1 : 2)
+        let ys = xs.with(spatial: xs.spatial &* factor), planes = xs.batch * xs.channels
+        let (inN, outN) = (xs.spatialCount, ys.spatialCount)
+        var source = [Int32](repeating: 0, count: outN)
+        for z in 0..<ys.depth {
+            for yy in 0..<ys.height {
+                for xx in 0..<ys.width {
+                    source[(z * ys.height + yy) * ys.width + xx] = Int32(((z / factor.z) * xs.height + yy / 2) * xs.width + xx / 2)
+                }
+            }
+        }
+        var y = [Float](repeating: 0, count: ys.count)
+        withValue(x) { xv in
+            for plane in 0..<planes { for o in 0..<outN { y[plane * outN + o] = xv[plane * inN + Int(source[o])] } }
+        }
+        return record(ys, y, inputs: [x]) { [unowned self] out in
+            withGradient(out) { g in
+                accumulate(x) { gx in
+                    for plane in 0..<planes { for o in 0..<outN { gx[plane * inN + Int(source[o])] += g[plane * outN + o] } }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import RegCore
+
+/// A labelled pair for validation during training: the images on one grid that fits the network
+/// (planar slices for a 2-D model), with their label maps.
+public struct ValidationPair: Sendable {
+    public var fixed: Image<Float>, moving: Image<Float>
+    public var fixedLabels: Image<Int32>, movingLabels: Image<Int32>
+
+    public init(fixed: Image<Float>, moving: Image<Float>, fixedLabels: Image<Int32>, movingLabels: Image<Int32>) {
+        (self.fixed, self.moving, self.fixedLabels, self.movingLabels) = (fixed, moving, fixedLabels, movingLabels)
+    }
+}
+
+/// One point of the learning curve.
+public struct TrainingRecord: Codable, Sendable {
+    public var step: Int
+    /// Mean training objective (and image term) over the steps since the previous record.
+    public var trainingLoss: Double, trainingSimilarity: Double
+    /// Mean objective and mean label Dice over the validation pairs.
+    public var validationLoss: Double?, validationDice: Double?
+    public var seconds: Double
+}
+
+/// The training loop: draws a pair, takes an Adam step, and every `validateEvery` steps records
+/// the learning curve on the validation pairs and reports progress. Everything random comes
+/// from `random`, so a run is repeated exactly from its seed — or resumed from a checkpoint that
+/// stores the generator's state — and is bitwise identical for any thread count.
+///
+/// ```swift
+/// var trainer = Trainer(network: net, optimizer: adam, sampler: sampler, objective: objective, seed: 1)
+/// try trainer.run(until: 2000, validateEvery: 100) { record, _ in print(record.step, record.validationDice ?? 0) }
+/// ```
+public struct Trainer: Sendable {
+    public var network: VoxelMorphNetwork
+    public var optimizer: Adam
+    public var sampler: PairSampler
+    public var objective: TrainingObjective
+    public var validation: [ValidationPair] = []
+    /// Labels scored in validation (nil: every non-zero label present).
+    public var validationLabels: [Int]?
+    public var random: SplitMix64
+    /// A function that turns a drawn pair into the pair trained on (SynthMorph-style synthesis,
+    /// known-warp supervision); identity when nil.
+    public var augment: (@Sendable (TrainingPair, inout SplitMix64) -> TrainingPair)?
+    public var history: [TrainingRecord] = []
+
+    public init(network: VoxelMorphNetwork, optimizer: Adam, sampler: PairSampler, objective: TrainingObjective, seed: UInt64) {
+        (self.network, self.optimizer, self.sampler, self.objective) = (network, optimizer, sampler, objective)
+        random = SplitMix64(seed: seed)
+    }
+
+    /// Steps taken so far (the optimiser's count, so a resumed run continues its numbering).
+    public var step: Int { optimizer.step }
+
+    /// Trains until `optimizer.step == steps`, calling `progress` after each step with the
+    /// losses, and `record` with each new point of the learning curve and the trainer's state then
+    /// (to checkpoint).
+    public mutating func run(until steps: Int, validateEvery: Int, progress: (Int, StepLosses) -> Void = { _, _ in },
+                             record: (TrainingRecord, Trainer) throws -> Void) throws {
+        var sum = (total: 0.0, similarity: 0.0, count: 0)
+        var start = Date()
+        while step < steps {
+            var pair = sampler.next(using: &random)
+            if let augment { pair = augment(pair, &random) }
+            let losses = network.train(on: pair, objective: objective, optimizer: &optimizer)
+            sum = (sum.total + Double(losses.total), sum.similarity + Double(losses.similarity), sum.count + 1)
+            progress(step, losses)
+            if step % validateEvery == 0 || step == steps {
+                var entry = TrainingRecord(step: step, trainingLoss: sum.total / Double(sum.count),
+                                           trainingSimilarity: sum.similarity / Double(sum.count),
+                                           seconds: Date().timeIntervalSince(start))
+                if !validation.isEmpty { (entry.validationLoss, entry.validationDice) = try validate() }
+                history.append(entry)
+                try record(entry, self)
+                sum = (0, 0, 0)
+                start = Date()
+            }
+        }
+    }
+
+    /// Mean objective and mean Dice over the validation pairs.
+    public func validate() throws -> (loss: Double, dice: Double) {
+        let registration = NetworkRegistration(network: network)
+        var loss = 0.0, dice = 0.0
+        for pair in validation {
+            let f = NetworkImage(voxels: pair.fixed.voxels, size: pair.fixed.geometry.size)
+            let m = NetworkImage(voxels: pair.moving.voxels, size: pair.moving.geometry.size)
+            loss += Double(network.evaluate(on: TrainingPair(fixed: f.tensor, moving: m.tensor), objective: objective).total)
+            dice += try registration.meanDice(fixed: pair.fixed, moving: pair.moving, fixedLabels: pair.fixedLabels,
+                                              movingLabels: pair.movingLabels, labels: validationLabels)
+        }
+        return (loss / Double(validation.count), dice / Double(validation.count))
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import RegCore
+
+/// The shape of a VoxelMorph-style registration network: a U-Net on the concatenated moving and
+/// fixed images that outputs a displacement (or, diffeomorphic, a stationary velocity) field in voxels.
+///
+/// ```swift
+/// let arch = NetworkArchitecture.vm1(dimension: 2)
+/// let arch3 = NetworkArchitecture.vm1(dimension: 3, diffeomorphic: true)
+/// ```
+public struct NetworkArchitecture: Codable, Hashable, Sendable {
+    /// 2 (images are single slices) or 3.
+    public var dimension: Int
+    /// Features of the encoder convolutions, one per level, each followed by 2× max pooling.
+    public var encoder: [Int]
+    /// Features of the decoder convolutions: one per encoder level (each followed by 2× upsampling
+    /// and the skip connection), then the full-resolution convolutions.
+    public var decoder: [Int]
+    /// Predict a velocity and integrate it by scaling and squaring (the result is a diffeomorphism).
+    public var diffeomorphic: Bool
+    /// Scaling-and-squaring steps.
+    public var integrationSteps: Int
+    /// The velocity is integrated on a grid this many times coarser, then resized (VoxelMorph's `int_downsize`).
+    public var integrationDownsize: Int
+    /// The network is applied this many times, each time to the moving image warped by the
+    /// composition so far (recursive cascades, weights shared).
+    public var cascades: Int
+
+    public init(dimension: Int, encoder: [Int], decoder: [Int], diffeomorphic: Bool = false, integrationSteps: Int = 7,
+                integrationDownsize: Int = 2, cascades: Int = 1) {
+        (self.dimension, self.encoder, self.decoder, self.diffeomorphic) = (dimension, encoder, decoder, diffeomorphic)
+        (self.integrationSteps, self.integrationDownsize, self.cascades) = (integrationSteps, integrationDownsize, cascades)
+    }
+
+    /// VoxelMorph's default U-Net: encoder 16-32-32-32, decoder 32-32-32-32-32-16-16.
+    public static func vm1(dimension: Int, diffeomorphic: Bool = false) -> NetworkArchitecture {
+        NetworkArchitecture(dimension: dimension, encoder: [16, 32, 32, 32], decoder: [32, 32, 32, 32, 32, 16, 16],
+                            diffeomorphic: diffeomorphic)
+    }
+
+    /// The larger variant: every width doubled (32-64-64-64, 64-64-64-64-64-32-32).
+    public static func vm2(dimension: Int, diffeomorphic: Bool = false) -> NetworkArchitecture {
+        NetworkArchitecture(dimension: dimension, encoder: [32, 64, 64, 64], decoder: [64, 64, 64, 64, 64, 32, 32],
+                            diffeomorphic: diffeomorphic)
+    }
+
+    /// Grid extents must be multiples of this (the image is padded to it at inference).
+    public var sizeMultiple: Int { 1 << encoder.count }
+
+    /// Input and output channels of each convolution, in the order they run.
+    var convolutions: [(input: Int, output: Int)] {
+        var list = [(Int, Int)]()
+        var channels = 2, skips = [Int]()
+        for f in encoder {
+            list.append((channels, f))
+            channels = f
+            skips.append(f)
+        }
+        for (level, f) in decoder.enumerated() {
+            list.append((channels, f))
+            channels = f
+            if level < encoder.count { channels += skips.removeLast() }
+        }
+        list.append((channels, dimension))
+        return list
+    }
+
+    func check() throws {
+        guard dimension == 2 || dimension == 3 else { throw LearnError.invalidArchitecture("dimension must be 2 or 3, not \(dimension)") }
+        guard !encoder.isEmpty, decoder.count >= encoder.count, (encoder + decoder).allSatisfy({ $0 > 0 }) else {
+            throw LearnError.invalidArchitecture("needs encoder features and at least as many decoder features, all positive")
+        }
+        guard integrationSteps >= 0, integrationDownsize >= 1, cascades >= 1 else {
+            throw LearnError.invalidArchitecture("integration steps ≥ 0, downsize ≥ 1 and cascades ≥ 1")
+        }
+    }
+}
+
+/// A network's architecture and weights: convolution i has `weights[2i]` (out, in, k, 3, 3) and
+/// `weights[2i + 1]` (its bias), in `NetworkArchitecture.convolutions` order.
+///
+/// ```swift
+/// var net = try VoxelMorphNetwork(architecture: .vm1(dimension: 2), seed: 1)
+/// let tape = Tape()
+/// let out = net.forward(on: tape, fixed: tape.constant(f), moving: tape.constant(m))
+/// ```
+public struct VoxelMorphNetwork: Sendable {
+    public var architecture: NetworkArchitecture
+    public var weights: [Tensor]
+
+    /// Kaiming-normal initialisation for LeakyReLU(0.2); the last layer starts at N(0, 1e-5),
+    /// as VoxelMorph does, so the first fields are nearly zero.
+    public init(architecture: NetworkArchitecture, seed: UInt64) throws {
+        try architecture.check()
+        self.architecture = architecture
+        var rng = SplitMix64(seed: seed)
+        let k = architecture.dimension == 3 ? 3 : 1
+        let layers = architecture.convolutions
+        weights = []
+        for (i, layer) in layers.enumerated() {
+            let shape = TensorShape(batch: layer.output, channels: layer.input, depth: k, height: 3, width: 3)
+            let fanIn = Float(layer.input * 9 * k)
+            let std = i == layers.count - 1 ? 1e-5 : (2 / (1 + 0.04) / fanIn).squareRoot()
+            weights.append(Tensor(shape: shape, values: (0..<shape.count).map { _ in std * rng.nextGaussian() }))
+            weights.append(Tensor(shape: TensorShape(channels: layer.output, height: 1, width: 1)))
+        }
+    }
+
+    public init(architecture: NetworkArchitecture, weights: [Tensor]) throws {
+        try architecture.check()
+        let expected = architecture.convolutions.flatMap { layer -> [Int] in
+            [layer.output * layer.input * 9 * (architecture.dimension == 3 ? 3 : 1), layer.output]
+        }
+        guard weights.map(\.shape.count) == expected else {
+            throw LearnError.invalidArchitecture("the weights do not fit the architecture (\(weights.count) tensors)")
+        }
+        (self.architecture, self.weights) = (architecture, weights)
+    }
+
+    /// What one pass gives: the displacement (voxels, N×dim×grid), the velocity when
+    /// diffeomorphic, and the moving image warped by the displacement.
+    public struct Output {
+        public var displacement: Variable
+        public var velocity: Variable?
+        public var warped: Variable
+    }
+
+    /// Records the network on `tape`. `fixed` and `moving` are N×1×grid with extents that are
+    /// multiples of `architecture.sizeMultiple`. `parameters` are the weights on the tape
+    /// (from `parameters(on:)`); constants are used when nil (inference).
+    public func forward(on tape: Tape, fixed: Variable, moving: Variable, parameters: [Variable]? = nil) -> Output {
+        let p = parameters ?? weights.map { tape.constant($0) }
+        var total: Variable?
+        var velocity: Variable?
+        var warped = moving
+        for _ in 0..<architecture.cascades {
+            let step = flow(on: tape, fixed: fixed, moving: warped, parameters: p)
+            velocity = step.velocity
+            // Cascades compose: u(x) = s(x) + u_prev(x + s(x)).
+            total = total.map { tape.add(step.displacement, tape.warp($0, by: step.displacement)) } ?? step.displacement
+            warped = tape.warp(moving, by: total!)
+        }
+        return Output(displacement: total!, velocity: architecture.cascades == 1 ? velocity : nil, warped: warped)
+    }
+
+    /// The number of trainable values.
+    public var weightCount: Int { weights.reduce(0) { $0 + $1.shape.count } }
+
+    /// The weights as parameters of `tape`, for training.
+    public func parameters(on tape: Tape) -> [Variable] { weights.map { tape.parameter($0) } }
+
+    /// One U-Net pass: the displacement (and velocity) from a pair.
+    func flow(on tape: Tape, fixed: Variable, moving: Variable, parameters p: [Variable]) -> (displacement: Variable, velocity: Variable?) {
+        var layer = 0
+        func conv(_ x: Variable, activate: Bool = true) -> Variable {
+            let y = tape.convolution(x, weight: p[2 * layer], bias: p[2 * layer + 1])
+            layer += 1
+            return activate ? tape.leakyReLU(y) : y
+        }
+        var x = tape.concatenate([moving, fixed])
+        var skips = [Variable]()
+        for _ in architecture.encoder {
+            x = conv(x)
+            skips.append(x)
+            x = tape.maxPool(x)
+        }
+        for level in architecture.decoder.indices {
+            x = conv(x)
+            if level < architecture.encoder.count { x = tape.concatenate([tape.upsampleNearest(x), skips.removeLast()]) }
+        }
+        let field = conv(x, activate: false)
+        guard architecture.diffeomorphic else { return (field, nil) }
+        return (displacement(ofVelocity: field, on: tape), field)
+    }
+
+    /// exp(v) as a displacement, integrated on the grid `integrationDownsize` times coarser;
+    /// the inverse of the diffeomorphic network's map is the displacement of −v.
+    public func displacement(ofVelocity velocity: Variable, on tape: Tape) -> Variable {
+        let full = tape.shape(velocity).spatial, factor = architecture.integrationDownsize
+        guard factor > 1 else { return tape.integrate(velocity, steps: architecture.integrationSteps) }
+        let coarse = SIMD3(full.x / factor, full.y / factor, tape.shape(velocity).isPlanar ? 1 : full.z / factor)
+        let v = tape.scaled(tape.resized(velocity, to: coarse), by: 1 / Float(factor))
+        let u = tape.integrate(v, steps: architecture.integrationSteps)
+        return tape.resized(tape.scaled(u, by: Float(factor)), to: full)
+    }
+}
+
+/// Errors of the learning module, with the file or setting at fault.
+public enum LearnError: Error, CustomStringConvertible {
+    case invalidArchitecture(String)
+    case invalidModelFile(path: String, reason: String)
+    case invalidConfiguration(String)
+
+    public var description: String {
+        switch self {
+        case .invalidArchitecture(let why): return "invalid network architecture: \(why)"
+        case .invalidModelFile(let path, let why): return "\(path): not a SwiftReg model: \(why)"
+        case .invalidConfiguration(let why): return "invalid training configuration: \(why)"
+        }
+    }
+}
+
+extension SplitMix64 {
+    /// A standard normal draw (Box–Muller).
+    mutating func nextGaussian() -> Float {
+        let u = max(nextUnit(), 1e-300), v = nextUnit()
+        return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
+    }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import RegAnalysis
+import RegCore
+import RegIO
+import RegKernels
+import RegLearn
+import RegMethods
+import RegTransforms
+
+struct BenchLearnCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-learn",
+        abstract: "Score a 2-D network on planes of a labelled volume pair against no registration and classical SyN.",
+        discussion: """
+        For each plane z (both directions with --both-directions) it registers the moving plane to \
+        the fixed plane with: nothing; the network; the network refined by --refine N iterations of \
+        SyN; and SyN alone (local NCC, the `syn` preset's deformable stage). It reports the mean \
+        label Dice, the gain over no registration, the network's share of SyN's gain, the folded \
+        fraction of the fixed foreground (det J ≤ 0) and the time per plane. Labels are carried \
+        onto their image's grid through their own headers.
+        Example: swiftreg bench-learn --model models/vm1-2d-oasis.safetensors \\
+          --fixed B.nii.gz --fixed-labels B_seg.nii.gz --moving A.nii.gz --moving-labels A_seg.nii.gz --slices 24:120:4 --both-directions --refine 30
+        """)
+
+    @OptionGroup var common: CommonOptions
+    @Option(help: "The trained 2-D model.") var model: String
+    @Option(help: "The fixed volume.") var fixed: String
+    @Option(help: "Its labels.") var fixedLabels: String
+    @Option(help: "The moving volume (on the fixed volume's grid).") var moving: String
+    @Option(help: "Its labels.") var movingLabels: String
+    @Option(help: "Planes as FIRST:END:STEP (END excluded).") var slices = "24:120:4"
+    @Option(help: "Labels to score, comma-separated (default: all non-zero).") var labels: String?
+    @Option(help: "SyN iterations refining the network's field (0: skip that row).") var refine = 30
+    @Flag(help: "Also register fixed to moving.") var bothDirections = false
+    @Flag(help: "Skip the classical SyN row (faster).") var noClassical = false
+    @Option(help: "Also write the results as JSON here.") var json: String?
+
+    /// One method's scores, averaged over the planes.
+    struct Row: Codable {
+        var method: String
+        var meanDice: Double, gain: Double
+        /// Gain as a fraction of classical SyN's gain.
+        var shareOfClassicalGain: Double?
+        var foldedPercent: Double, maxFoldedPercent: Double
+        var secondsPerPlane: Double
+    }
+
+    func run() throws {
+        try common.apply()
+        let network = try ModelCheckpoint(decoding: try BinaryFile.read(model), path: model).network
+        guard network.architecture.dimension == 2 else { throw ValidationError("\(model) is not a 2-D model") }
+        let parts = slices.split(separator: ":").compactMap { Int($0) }
+        guard parts.count == 3, parts[2] > 0, parts[0] >= 0, parts[1] > parts[0] else {
+            throw ValidationError("--slices takes FIRST:END:STEP, found '\(slices)'")
+        }
+        let wanted = try labels.map { text in
+            try text.split(separator: ",").map { s -> Int in
+                guard let v = Int(s.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--labels: '\(s)' is not an integer") }
+                return v
+            }
+        }
+        let f = try TrainCommand.load(fixed, shrink: 1), m = try TrainCommand.load(moving, shrink: 1)
+        guard f.geometry.size == m.geometry.size else { throw ValidationError("\(fixed) and \(moving) must share one grid") }
+        let fl = try TrainCommand.labels(fixedLabels, onto: f), ml = try TrainCommand.labels(movingLabels, onto: m)
+        let planes = Array(stride(from: parts[0], to: min(parts[1], f.geometry.size.z), by: parts[2]))
+        var directions = [(f, fl, m, ml)]
+        if bothDirections { directions.append((m, ml, f, fl)) }
+        let methods = ["none", "network"] + (refine > 0 ? ["network + SyN \(refine) it."] : []) + (noClassical ? [] : ["SyN"])
+        var dice = [String: [Double]](), folded = [String: [Double]](), seconds = [String: Double]()
+        let registration = NetworkRegistration(network: network)
+        let syn = SyNRegistration(stage: .synLocalCorrelation)
+        for (fixedVolume, fixedLabelVolume, movingVolume, movingLabelVolume) in directions {
+            for z in planes {
+                let (fi, mi) = (try fixedVolume.plane(z), try movingVolume.plane(z))
+                let (flz, mlz) = (try fixedLabelVolume.plane(z), try movingLabelVolume.plane(z))
+                let mask = fi.foreground
+                func score(_ method: String, _ field: VectorField?, _ time: Double) throws {
+                    let mapping = field.map { PointMapping(displacement: $0) } ?? .identity
+                    let warped = try Resampler.resample(mlz, onto: fi.geometry, mapping: mapping, interpolation: .nearest)
+                    dice[method, default: []].append(try LabelEvaluation(reference: flz, test: warped, labels: wanted, distances: false).meanDice)
+                    let j = field.map { JacobianStatistics(determinant: FieldKernels.jacobianDeterminant(of: $0), mask: mask).foldedFraction } ?? 0
+                    folded[method, default: []].append(100 * j)
+                    seconds[method, default: 0] += time
+                }
+                try score("none", nil, 0)
+                var t = Date()
+                let predicted = try registration.register(fixed: fi, moving: mi)
+                try score("network", predicted.forward, Date().timeIntervalSince(t))
+                if refine > 0 {
+                    t = Date()
+                    let refined = try SyNRegistration(stage: .refinement(iterations: refine))
+                        .refine(fixed: fi, moving: mi, initial: predicted.forward, initialInverse: predicted.inverse)
+                    try score(methods[2], refined.forward.field, Date().timeIntervalSince(t))
+                }
+                if !noClassical {
+                    t = Date()
+                    try score("SyN", try syn.run(fixed: fi, moving: mi).forward.field, Date().timeIntervalSince(t))
+                }
+            }
+        }
+        let count = Double(planes.count * directions.count)
+        func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
+        let base = mean(dice["none"]!)
+        let classicalGain = dice["SyN"].map { mean($0) - base }
+        let rows = methods.map { method in
+            Row(method: method, meanDice: mean(dice[method]!), gain: mean(dice[method]!) - base,
+                shareOfClassicalGain: classicalGain.map { (mean(dice[method]!) - base) / $0 },
+                foldedPercent: mean(folded[method]!), maxFoldedPercent: folded[method]!.max()!,
+                secondsPerPlane: seconds[method]! / count)
+        }
+        print("\(Int(count)) planes (\(planes.count) × \(directions.count) direction(s)), \(Parallelism.threadCount) thread(s)")
+        print("method                     Dice    gain   share of SyN gain  folded % (max)   s/plane")
+        for r in rows {
+            print(String(format: "%@ %7.4f %+7.4f   %@   %7.4f (%.4f)  %8.3f", r.method.padding(toLength: 24, withPad: " ", startingAt: 0), r.meanDice, r.gain,
+                         r.shareOfClassicalGain.map { String(format: "%14.1f %%", 100 * $0) } ?? String(repeating: " ", count: 16),
+                         r.foldedPercent, r.maxFoldedPercent, r.secondsPerPlane))
+        }
+        if let json { try TextFile.write(try JSONText.encode(rows), to: json) }
+    }
+}

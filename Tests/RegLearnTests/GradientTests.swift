@@ -1,0 +1,97 @@
+import Testing
+import RegCore
+@testable import RegLearn
+
+/// Random tensors for the checks, from a seed.
+func randomTensor(_ shape: TensorShape, seed: UInt64, range: ClosedRange<Float> = -1...1) -> Tensor {
+    var rng = SplitMix64(seed: seed)
+    return Tensor(shape: shape, values: (0..<shape.count).map { _ in
+        range.lowerBound + (range.upperBound - range.lowerBound) * Float(rng.nextUnit())
+    })
+}
+
+/// Compares the tape's gradient of `build` with central differences at `probes` entries of
+/// each input; the loss is evaluated in Float, so the step is large and the tolerance relative.
+func checkGradients(_ inputs: [Tensor], probes: Int = 12, step: Float = 1e-2, tolerance: Float = 2e-2,
+                    _ build: (Tape, [Variable]) -> Variable) {
+    let tape = Tape()
+    let vars = inputs.map { tape.parameter($0) }
+    tape.backward(from: build(tape, vars))
+    func loss(_ values: [Tensor]) -> Float {
+        let t = Tape()
+        return t.scalar(build(t, values.map { t.parameter($0) }))
+    }
+    var rng = SplitMix64(seed: 99)
+    for (k, input) in inputs.enumerated() {
+        let analytic = tape.gradient(vars[k])?.values ?? [Float](repeating: 0, count: input.shape.count)
+        let scale = max(analytic.map(abs).max() ?? 0, 1e-6)
+        for _ in 0..<probes {
+            let i = Int(rng.next() % UInt64(input.shape.count))
+            var plus = inputs, minus = inputs
+            plus[k].values[i] += step
+            minus[k].values[i] -= step
+            let numeric = (loss(plus) - loss(minus)) / (2 * step)
+            #expect(abs(numeric - analytic[i]) <= tolerance * scale,
+                    "input \(k) entry \(i): analytic \(analytic[i]) numeric \(numeric) (largest \(scale))")
+        }
+    }
+}
+
+/// A loss that weighs every output differently, so each entry of the gradient is exercised.
+func probeLoss(_ tape: Tape, _ y: Variable, seed: UInt64 = 5) -> Variable {
+    tape.meanSquaredError(y, tape.constant(randomTensor(tape.shape(y), seed: seed, range: -2...2)))
+}
+
+@Suite struct GradientTests {
+    @Test func convolutionInPlaneAndInVolume() {
+        for s in [TensorShape(batch: 2, channels: 3, height: 7, width: 9), TensorShape(channels: 2, depth: 5, height: 4, width: 6)] {
+            let k = s.isPlanar ? 1 : 3
+            let w = randomTensor(TensorShape(batch: 4, channels: s.channels, depth: k, height: 3, width: 3), seed: 2)
+            checkGradients([randomTensor(s, seed: 1), w, randomTensor(TensorShape(channels: 4, height: 1, width: 1), seed: 3)]) {
+                probeLoss($0, $0.convolution($1[0], weight: $1[1], bias: $1[2]))
+            }
+        }
+    }
+
+    @Test func activationPoolingUpsamplingConcatenation() {
+        let s = TensorShape(channels: 2, depth: 4, height: 6, width: 8)
+        // Values spread so no probe crosses a kink of LeakyReLU or a tie of max pooling.
+        var x = randomTensor(s, seed: 4)
+        for i in x.values.indices { x.values[i] += x.values[i] > 0 ? 0.1 : -0.1 }
+        checkGradients([x], step: 1e-3) { probeLoss($0, $0.leakyReLU($1[0])) }
+        checkGradients([x], step: 1e-3) { probeLoss($0, $0.maxPool($1[0])) }
+        checkGradients([x]) { probeLoss($0, $0.upsampleNearest($1[0])) }
+        let planar = TensorShape(channels: 3, height: 6, width: 8)
+        checkGradients([randomTensor(planar, seed: 6), randomTensor(planar.with(channels: 1), seed: 7)]) {
+            probeLoss($0, $0.scaled($0.concatenate([$1[0], $1[1]]), by: 1.5))
+        }
+        checkGradients([randomTensor(planar, seed: 6), randomTensor(planar, seed: 7)]) { probeLoss($0, $0.add($1[0], $1[1])) }
+    }
+
+    @Test func spatialTransformerIntegrationAndResizing() {
+        for s in [TensorShape(channels: 2, height: 9, width: 11), TensorShape(channels: 1, depth: 6, height: 7, width: 8)] {
+            let image = randomTensor(s, seed: 8)
+            var field = randomTensor(s.with(channels: s.spatialDimension), seed: 9, range: -1.5...1.5)
+            // Keep sampling points away from grid lines, where linear interpolation has kinks.
+            for i in field.values.indices {
+                let f = field.values[i] - field.values[i].rounded(.down)
+                if f < 0.1 || f > 0.9 { field.values[i] += 0.3 }
+            }
+            checkGradients([image, field], step: 1e-3, tolerance: 3e-2) { probeLoss($0, $0.warp($1[0], by: $1[1])) }
+            let velocity = randomTensor(s.with(channels: s.spatialDimension), seed: 10, range: -2...2)
+            checkGradients([velocity], step: 1e-3, tolerance: 3e-2) { probeLoss($0, $0.integrate($1[0])) }
+            let size = s.spatial &* SIMD3(2, 2, s.isPlanar ? 1 : 2)
+            checkGradients([field]) { probeLoss($0, $0.resized($1[0], to: size)) }
+        }
+    }
+
+    @Test func lossesAgainstFiniteDifferences() {
+        for s in [TensorShape(channels: 1, height: 14, width: 12), TensorShape(channels: 1, depth: 6, height: 7, width: 8)] {
+            let a = randomTensor(s, seed: 11, range: 0...1), b = randomTensor(s, seed: 12, range: 0...1)
+            checkGradients([a, b], step: 1e-3, tolerance: 3e-2) { $0.localCorrelationLoss($1[0], $1[1], window: 5) }
+            checkGradients([a, b]) { $0.meanSquaredError($1[0], $1[1]) }
+            checkGradients([randomTensor(s.with(channels: s.spatialDimension), seed: 13)]) { $0.diffusionLoss($1[0]) }
+            checkGradients([a, b]) { $0.softDiceLoss($1[0], $1[1]) }
+        }
+    }
+}

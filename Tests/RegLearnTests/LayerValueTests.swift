@@ -1,0 +1,100 @@
+import Testing
+import RegCore
+@testable import RegLearn
+
+@Suite(.serialized) struct LayerValueTests {
+    /// Direct evaluation of the same-padded correlation, with PyTorch's weight layout.
+    func naiveConvolution(_ x: Tensor, _ w: Tensor, _ b: Tensor) -> [Float] {
+        let s = x.shape, cout = w.shape.batch, k = w.shape.spatial, half = (k &- 1) / 2
+        var y = [Float](repeating: 0, count: s.batch * cout * s.spatialCount)
+        for n in 0..<s.batch {
+            for co in 0..<cout {
+                for z in 0..<s.depth {
+                    for yy in 0..<s.height {
+                        for xx in 0..<s.width {
+                            var sum = Double(b.values[co])
+                            for ci in 0..<s.channels {
+                                for a in 0..<k.z { for bb in 0..<k.y { for c in 0..<k.x {
+                                    let (pz, py, px) = (z + a - half.z, yy + bb - half.y, xx + c - half.x)
+                                    guard pz >= 0, pz < s.depth, py >= 0, py < s.height, px >= 0, px < s.width else { continue }
+                                    let wv = w.values[(((co * s.channels + ci) * k.z + a) * k.y + bb) * k.x + c]
+                                    sum += Double(wv) * Double(x.values[(((n * s.channels + ci) * s.depth + pz) * s.height + py) * s.width + px])
+                                } } }
+                            }
+                            y[(((n * cout + co) * s.depth + z) * s.height + yy) * s.width + xx] = Float(sum)
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    @Test func convolutionMatchesDirectEvaluation() {
+        // Widths around the block size exercise blocks of one and of several rows.
+        for s in [TensorShape(batch: 2, channels: 3, height: 13, width: 300), TensorShape(channels: 5, depth: 7, height: 9, width: 11)] {
+            let x = randomTensor(s, seed: 1)
+            let w = randomTensor(TensorShape(batch: 6, channels: s.channels, depth: s.isPlanar ? 1 : 3, height: 3, width: 3), seed: 2)
+            let b = randomTensor(TensorShape(channels: 6, height: 1, width: 1), seed: 3)
+            let tape = Tape()
+            let y = tape.convolution(tape.constant(x), weight: tape.constant(w), bias: tape.constant(b))
+            let expected = naiveConvolution(x, w, b)
+            let worst = zip(tape.tensor(y).values, expected).map { abs($0 - $1) }.max()!
+            #expect(worst < 1e-5, "largest difference \(worst)")
+        }
+    }
+
+    @Test func gradientsAreBitwiseIdenticalForOneAndTwoThreads() {
+        let s = TensorShape(channels: 8, depth: 6, height: 20, width: 40)
+        func run(threads: Int) -> [[Float]] {
+            Parallelism.threadCount = threads
+            defer { Parallelism.threadCount = 0 }
+            let tape = Tape()
+            let x = tape.parameter(randomTensor(s, seed: 1))
+            let w = tape.parameter(randomTensor(TensorShape(batch: 4, channels: 8, depth: 3, height: 3, width: 3), seed: 2))
+            let b = tape.parameter(randomTensor(TensorShape(channels: 4, height: 1, width: 1), seed: 3))
+            let y = tape.leakyReLU(tape.convolution(x, weight: w, bias: b))
+            let f = tape.convolution(y, weight: tape.parameter(randomTensor(TensorShape(batch: 3, channels: 4, depth: 3, height: 3, width: 3), seed: 4, range: -0.1...0.1)),
+                                     bias: tape.parameter(Tensor(shape: TensorShape(channels: 3, height: 1, width: 1))))
+            let warped = tape.warp(tape.constant(randomTensor(s.with(channels: 1), seed: 5)), by: tape.integrate(f))
+            tape.backward(from: tape.localCorrelationLoss(warped, tape.constant(randomTensor(s.with(channels: 1), seed: 6))))
+            return [tape.tensor(warped).values, tape.gradient(x)!.values, tape.gradient(w)!.values]
+        }
+        #expect(run(threads: 1) == run(threads: 2))
+    }
+
+    @Test func localCorrelationMatchesDirectWindows() {
+        let s = TensorShape(channels: 1, height: 10, width: 12)
+        let a = randomTensor(s, seed: 1, range: 0...1), b = randomTensor(s, seed: 2, range: 0...1)
+        let tape = Tape()
+        let loss = tape.scalar(tape.localCorrelationLoss(tape.constant(a), tape.constant(b), window: 5))
+        var total = 0.0
+        for y in 0..<10 {
+            for x in 0..<12 {
+                var (si, sj, sii, sjj, sij) = (0.0, 0.0, 0.0, 0.0, 0.0)
+                for v in max(0, y - 2)...min(9, y + 2) {
+                    for u in max(0, x - 2)...min(11, x + 2) {
+                        let i = Double(a.values[v * 12 + u]), j = Double(b.values[v * 12 + u])
+                        si += i; sj += j; sii += i * i; sjj += j * j; sij += i * j
+                    }
+                }
+                let cross = sij - si * sj / 25, vi = sii - si * si / 25, vj = sjj - sj * sj / 25
+                total += cross * cross / (vi * vj + 1e-5)
+            }
+        }
+        #expect(abs(Double(loss) + total / 120) < 1e-5)
+        let same = tape.scalar(tape.localCorrelationLoss(tape.constant(a), tape.constant(a), window: 5))
+        #expect(abs(same + 1) < 1e-3)
+    }
+
+    @Test func integratingAUniformVelocityTranslates() {
+        // exp of a constant field is the same constant translation.
+        let s = TensorShape(channels: 2, height: 16, width: 16)
+        var v = Tensor(shape: s)
+        for p in 0..<256 { v.values[p] = 1.25; v.values[256 + p] = -0.5 }
+        let tape = Tape()
+        let u = tape.tensor(tape.integrate(tape.constant(v)))
+        // Interior voxels (the translation stays inside the grid there).
+        #expect(abs(u.values[8 * 16 + 8] - 1.25) < 1e-4 && abs(u.values[256 + 8 * 16 + 8] + 0.5) < 1e-4)
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+import RegCore
+import RegTestSupport
+import RegTransforms
+@testable import RegLearn
+
+/// Discs of radius 7 on a 32×32 grid, centred at a random offset of up to ±3 voxels.
+func discImages(count: Int, seed: UInt64) -> [NetworkImage] {
+    var rng = SplitMix64(seed: seed)
+    return (0..<count).map { _ in
+        let cx = 16 + 6 * (rng.nextUnit() - 0.5), cy = 16 + 6 * (rng.nextUnit() - 0.5)
+        var v = [Float](repeating: 0, count: 32 * 32), l = [Int32](repeating: 0, count: 32 * 32)
+        for y in 0..<32 {
+            for x in 0..<32 {
+                let r = ((Double(x) - cx) * (Double(x) - cx) + (Double(y) - cy) * (Double(y) - cy)).squareRoot()
+                v[y * 32 + x] = Float(max(0, min(1, 7.5 - r)) * (0.6 + 0.4 * Double(x) / 32))
+                l[y * 32 + x] = r < 7 ? 1 : 0
+            }
+        }
+        return NetworkImage(voxels: v, size: SIMD3(32, 32, 1), labels: l)
+    }
+}
+
+/// A small U-Net, so the tests stay fast.
+let tinyArchitecture = NetworkArchitecture(dimension: 2, encoder: [8, 8], decoder: [8, 8, 8])
+
+@Suite(.serialized) struct TrainingTests {
+    func trainer(seed: UInt64 = 3) throws -> Trainer {
+        let net = try VoxelMorphNetwork(architecture: tinyArchitecture, seed: seed)
+        let sampler = try PairSampler(images: discImages(count: 8, seed: 1), planar: false)
+        return Trainer(network: net, optimizer: Adam(learningRate: 3e-3, shapes: net.weights.map(\.shape)), sampler: sampler,
+                       objective: TrainingObjective(similarity: .meanSquares, smoothness: 0.01), seed: seed)
+    }
+
+    @Test func trainingIsBitwiseIdenticalForOneAndTwoThreadsAndWhenResumed() throws {
+        func train(threads: Int, steps: Int, from start: Trainer? = nil) throws -> Trainer {
+            Parallelism.threadCount = threads
+            defer { Parallelism.threadCount = 0 }
+            var t = try start ?? trainer()
+            try t.run(until: steps, validateEvery: 1000) { _, _ in }
+            return t
+        }
+        let one = try train(threads: 1, steps: 6), two = try train(threads: 2, steps: 6)
+        #expect(one.network.weights == two.network.weights)
+        // Stop after 3 steps, save, load and go on: the same weights as without the stop.
+        let half = try train(threads: 2, steps: 3)
+        let bytes = ModelCheckpoint(network: half.network, optimizer: half.optimizer, randomState: half.random.state).encoded()
+        let saved = try ModelCheckpoint(decoding: bytes, path: "checkpoint")
+        var resumed = try trainer()
+        (resumed.network, resumed.optimizer, resumed.random.state) = (saved.network, try #require(saved.optimizer), try #require(saved.randomState))
+        #expect(try train(threads: 1, steps: 6, from: resumed).network.weights == one.network.weights)
+    }
+
+    @Test func aTrainedNetworkAlignsHeldOutDiscs() throws {
+        var t = try trainer()
+        try t.run(until: 300, validateEvery: 1000) { _, _ in }
+        // Held-out pairs: Dice of the label discs before and after the predicted warp.
+        let test = discImages(count: 6, seed: 77)
+        var before = 0.0, after = 0.0
+        for k in 0..<3 {
+            let (f, m) = (test[2 * k], test[2 * k + 1])
+            let tape = Tape()
+            let out = t.network.forward(on: tape, fixed: tape.constant(f.tensor), moving: tape.constant(m.tensor))
+            let u = tape.tensor(out.displacement).values
+            var warped = [Int32](repeating: 0, count: 1024)
+            for y in 0..<32 {
+                for x in 0..<32 {
+                    let p = y * 32 + x
+                    let qx = Int((Float(x) + u[p]).rounded()), qy = Int((Float(y) + u[1024 + p]).rounded())
+                    if qx >= 0, qx < 32, qy >= 0, qy < 32 { warped[p] = m.labels![qy * 32 + qx] }
+                }
+            }
+            func dice(_ a: [Int32], _ b: [Int32]) -> Double {
+                let both = zip(a, b).filter { $0 == 1 && $1 == 1 }.count
+                return 2 * Double(both) / Double(a.filter { $0 == 1 }.count + b.filter { $0 == 1 }.count)
+            }
+            before += dice(f.labels!, m.labels!) / 3
+            after += dice(f.labels!, warped) / 3
+        }
+        #expect(after > before + 0.08, "Dice before \(before), after \(after)")
+        #expect(after > 0.9, "Dice after \(after)")
+    }
+
+    @Test func checkpointRoundTripAndSafetensorsHeader() throws {
+        let t = try trainer()
+        let bytes = ModelCheckpoint(network: t.network, optimizer: t.optimizer, training: "{\"steps\": 1}").encoded()
+        let back = try ModelCheckpoint(decoding: bytes, path: "m.safetensors")
+        #expect(back.network.weights == t.network.weights && back.network.architecture == tinyArchitecture)
+        #expect(back.training == "{\"steps\": 1}")
+        // The layout other tools read: u64 header length, JSON with dtype, shape and offsets.
+        let length = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try #require(try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any])
+        let first = try #require(header["conv00.weight"] as? [String: Any])
+        #expect(first["dtype"] as? String == "F32" && first["shape"] as? [Int] == [8, 2, 3, 3])
+        let last = try #require(header["conv05.bias"] as? [String: Any])
+        #expect(last["shape"] as? [Int] == [2])
+        // Damage is reported with the file's name and what is wrong.
+        var damaged = bytes
+        damaged[0] = 0xFF
+        #expect(throws: LearnError.self) { try ModelCheckpoint(decoding: damaged, path: "m.safetensors") }
+        do { _ = try ModelCheckpoint(decoding: Array(bytes.prefix(100)), path: "cut.safetensors") } catch {
+            #expect("\(error)".contains("cut.safetensors"))
+        }
+    }
+
+    @Test func predictedVoxelShiftsBecomePhysicalMillimetresOnAnObliqueGrid() throws {
+        // A network whose last layer outputs a constant (1.5, −0.5) voxels: weights 0, biases set.
+        var net = try VoxelMorphNetwork(architecture: tinyArchitecture, seed: 1)
+        let last = net.weights.count - 2
+        net.weights[last] = Tensor(shape: net.weights[last].shape)
+        net.weights[last + 1].values = [1.5, -0.5]
+        // 23 × 19 is not a multiple of 4: the images are padded and the field cropped.
+        let g = Phantoms.oblique2DGeometry()
+        let fixed = Phantoms.image(on: g) { p in sin(p.x / 7) + cos(p.y / 5) }
+        let result = try NetworkRegistration(network: net).register(fixed: fixed, moving: fixed)
+        let expected = g.direction * (g.spacing * SIMD3(1.5, -0.5, 0))
+        for (x, y) in [(0, 0), (22, 18), (11, 7)] {
+            let u = result.forward[x, y, 0]
+            #expect(Approx.maxDifference(SIMD3<Double>(Double(u.x), Double(u.y), Double(u.z)), expected) < 1e-5)
+        }
+        #expect(result.inverse == nil)
+    }
+}
