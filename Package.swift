@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "RegSynth", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
         .target(name: "RegAnalysis", dependencies: ["RegCore"]),
         .target(name: "RegReport", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis"]),
-        .target(name: "RegLearn", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegAnalysis", "COpenBLAS"]),
+        .target(name: "RegLearn", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegAnalysis", "RegSynth", "COpenBLAS"]),
         .executableTarget(name: "swiftreg", dependencies: [
             "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods", "RegSynth",
             "RegAnalysis", "RegReport", "RegLearn", "CMalloc",

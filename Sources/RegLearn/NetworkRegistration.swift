@@ -29,8 +29,7 @@ public struct NetworkRegistration: Sendable {
             throw LearnError.invalidConfiguration("the model is \(network.architecture.dimension)-D, the fixed image \(g.dimension)-D")
         }
         let onGrid = moving.geometry.sameGrid(as: g) ? moving : try Resampler.resample(moving, onto: g, interpolation: .linear)
-        let m = network.architecture.sizeMultiple
-        let padded = SIMD3((g.size.x + m - 1) / m * m, (g.size.y + m - 1) / m * m, g.dimension == 2 ? 1 : (g.size.z + m - 1) / m * m)
+        let padded = network.architecture.paddedSize(g.size)
         let f = NetworkImage(voxels: fixed.voxels, size: g.size).padded(to: padded)
         let mv = NetworkImage(voxels: onGrid.voxels, size: g.size).padded(to: padded)
         let tape = Tape()
@@ -74,17 +73,19 @@ public struct NetworkRegistration: Sendable {
 }
 
 extension NetworkImage {
-    /// Zero-padded at the high end of each axis to `size`.
+    /// Zero-padded (labels too) at the high end of each axis to `size`.
     func padded(to size: SIMD3<Int>) -> NetworkImage {
         let old = self.size
         guard old != size else { return self }
         var t = Tensor(shape: tensor.shape.with(spatial: size))
+        var l = labels.map { _ in [Int32](repeating: 0, count: size.x * size.y * size.z) }
         for z in 0..<old.z {
             for y in 0..<old.y {
                 let src = (z * old.y + y) * old.x, dst = (z * size.y + y) * size.x
                 t.values.replaceSubrange(dst..<(dst + old.x), with: tensor.values[src..<(src + old.x)])
+                if let labels { l!.replaceSubrange(dst..<(dst + old.x), with: labels[src..<(src + old.x)]) }
             }
         }
-        return NetworkImage(tensor: t, labels: nil)
+        return NetworkImage(tensor: t, labels: l)
     }
 }

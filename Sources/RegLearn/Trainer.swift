@@ -40,9 +40,9 @@ public struct Trainer: Sendable {
     /// Labels scored in validation (nil: every non-zero label present).
     public var validationLabels: [Int]?
     public var random: SplitMix64
-    /// A function that turns a drawn pair into the pair trained on (SynthMorph-style synthesis,
-    /// known-warp supervision); identity when nil.
-    public var augment: (@Sendable (TrainingPair, inout SplitMix64) -> TrainingPair)?
+    /// Label-map training: each drawn pair of label maps is deformed and painted anew (SynthMorph).
+    /// When nil, the drawn images are trained on as they are.
+    public var synthesis: LabelMapSynthesis?
     public var history: [TrainingRecord] = []
 
     public init(network: VoxelMorphNetwork, optimizer: Adam, sampler: PairSampler, objective: TrainingObjective, seed: UInt64) {
@@ -61,8 +61,9 @@ public struct Trainer: Sendable {
         var sum = (total: 0.0, similarity: 0.0, count: 0)
         var start = Date()
         while step < steps {
-            var pair = sampler.next(using: &random)
-            if let augment { pair = augment(pair, &random) }
+            let (a, b) = sampler.next(using: &random)
+            let pair = try synthesis.map { try $0.pair(fixed: a, moving: b, using: &random) }
+                ?? TrainingPair(fixed: a.tensor, moving: b.tensor)
             let losses = network.train(on: pair, objective: objective, optimizer: &optimizer)
             sum = (sum.total + Double(losses.total), sum.similarity + Double(losses.similarity), sum.count + 1)
             progress(step, losses)
@@ -84,9 +85,13 @@ public struct Trainer: Sendable {
         let registration = NetworkRegistration(network: network)
         var loss = 0.0, dice = 0.0
         for pair in validation {
-            let f = NetworkImage(voxels: pair.fixed.voxels, size: pair.fixed.geometry.size)
-            let m = NetworkImage(voxels: pair.moving.voxels, size: pair.moving.geometry.size)
-            loss += Double(network.evaluate(on: TrainingPair(fixed: f.tensor, moving: m.tensor), objective: objective).total)
+            let size = pair.fixed.geometry.size, padded = network.architecture.paddedSize(size)
+            let f = NetworkImage(voxels: pair.fixed.voxels, size: size, labels: pair.fixedLabels.voxels).padded(to: padded)
+            let m = NetworkImage(voxels: pair.moving.voxels, size: size, labels: pair.movingLabels.voxels).padded(to: padded)
+            // The objective's label term, when it has one, scores the classes label-map training uses.
+            let classes = synthesis?.classes ?? []
+            let item = TrainingPair(fixed: f.tensor, moving: m.tensor, fixedLabels: f.oneHot(classes), movingLabels: m.oneHot(classes))
+            loss += Double(network.evaluate(on: item, objective: objective).total)
             dice += try registration.meanDice(fixed: pair.fixed, moving: pair.moving, fixedLabels: pair.fixedLabels,
                                               movingLabels: pair.movingLabels, labels: validationLabels)
         }

@@ -32,17 +32,19 @@ public struct NetworkImage: Sendable {
                             labels: labels.map { Array($0[range]) })
     }
 
-    /// Planes with at least `fraction` of their voxels above 0.05 (inside the head).
+    /// Planes with at least `fraction` of their voxels inside the head: labelled, or else above 0.05.
     public func occupiedSlices(fraction: Double = 0.1) -> [Int] {
         let n = size.x * size.y
         return (0..<size.z).filter { z in
-            Double(tensor.values[(z * n)..<((z + 1) * n)].lazy.filter { $0 > 0.05 }.count) >= fraction * Double(n)
+            let range = (z * n)..<((z + 1) * n)
+            let inside = labels.map { $0[range].lazy.filter { $0 != 0 }.count } ?? tensor.values[range].lazy.filter { $0 > 0.05 }.count
+            return Double(inside) >= fraction * Double(n)
         }
     }
 
-    /// The labels one-hot, one channel per value in `labels` (N×L×grid), for the soft-Dice term.
+    /// The labels one-hot, one channel per value in `classes` (N×L×grid), for the soft-Dice term; nil without labels or classes.
     public func oneHot(_ classes: [Int32]) -> Tensor? {
-        guard let labels else { return nil }
+        guard let labels, !classes.isEmpty else { return nil }
         let n = labels.count
         var t = Tensor(shape: tensor.shape.with(channels: classes.count))
         for (c, value) in classes.enumerated() { for i in 0..<n where labels[i] == value { t.values[c * n + i] = 1 } }
@@ -56,7 +58,7 @@ public struct NetworkImage: Sendable {
 /// ```swift
 /// var sampler = try PairSampler(images: volumes, planar: true)
 /// var rng = SplitMix64(seed: 1)
-/// let pair = sampler.next(using: &rng)
+/// let (fixed, moving) = sampler.next(using: &rng)
 /// ```
 public struct PairSampler: Sendable {
     public let images: [NetworkImage]
@@ -77,16 +79,14 @@ public struct PairSampler: Sendable {
         guard !planar || !planes.isEmpty else { throw LearnError.invalidConfiguration("the training volumes share no occupied slice") }
     }
 
-    public func next(using rng: inout SplitMix64) -> TrainingPair {
+    /// The next (fixed, moving) pair.
+    public func next(using rng: inout SplitMix64) -> (fixed: NetworkImage, moving: NetworkImage) {
         let a = Int(rng.next() % UInt64(images.count))
         var b = Int(rng.next() % UInt64(images.count - 1))
         if b >= a { b += 1 }
-        var (fixed, moving) = (images[a], images[b])
-        if planar {
-            let z = planes[Int(rng.next() % UInt64(planes.count))]
-            (fixed, moving) = (fixed.slice(z), moving.slice(z))
-        }
-        return TrainingPair(fixed: fixed.tensor, moving: moving.tensor)
+        guard planar else { return (images[a], images[b]) }
+        let z = planes[Int(rng.next() % UInt64(planes.count))]
+        return (images[a].slice(z), images[b].slice(z))
     }
 }
 

@@ -1,4 +1,3 @@
-import Foundation
 import RegCore
 
 /// The shape of a VoxelMorph-style registration network: a U-Net on the concatenated moving and
@@ -46,6 +45,13 @@ public struct NetworkArchitecture: Codable, Hashable, Sendable {
 
     /// Grid extents must be multiples of this (the image is padded to it at inference).
     public var sizeMultiple: Int { 1 << encoder.count }
+
+    /// `size` rounded up to multiples of `sizeMultiple` along each axis the network sees.
+    public func paddedSize(_ size: SIMD3<Int>) -> SIMD3<Int> {
+        let m = sizeMultiple
+        func up(_ n: Int) -> Int { (n + m - 1) / m * m }
+        return SIMD3(up(size.x), up(size.y), dimension == 2 ? 1 : up(size.z))
+    }
 
     /// Input and output channels of each convolution, in the order they run.
     var convolutions: [(input: Int, output: Int)] {
@@ -101,7 +107,7 @@ public struct VoxelMorphNetwork: Sendable {
             let shape = TensorShape(batch: layer.output, channels: layer.input, depth: k, height: 3, width: 3)
             let fanIn = Float(layer.input * 9 * k)
             let std = i == layers.count - 1 ? 1e-5 : (2 / (1 + 0.04) / fanIn).squareRoot()
-            weights.append(Tensor(shape: shape, values: (0..<shape.count).map { _ in std * rng.nextGaussian() }))
+            weights.append(Tensor(shape: shape, values: (0..<shape.count).map { _ in std * Float(rng.nextGaussian()) }))
             weights.append(Tensor(shape: TensorShape(channels: layer.output, height: 1, width: 1)))
         }
     }
@@ -197,13 +203,5 @@ public enum LearnError: Error, CustomStringConvertible {
         case .invalidModelFile(let path, let why): return "\(path): not a SwiftReg model: \(why)"
         case .invalidConfiguration(let why): return "invalid training configuration: \(why)"
         }
-    }
-}
-
-extension SplitMix64 {
-    /// A standard normal draw (Box–Muller).
-    mutating func nextGaussian() -> Float {
-        let u = max(nextUnit(), 1e-300), v = nextUnit()
-        return Float((-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
     }
 }

@@ -27,14 +27,42 @@ public struct ContrastSynthesis: Equatable, Sendable, Codable {
     /// Standard deviation of the log bias field's control values, and their spacing in mm.
     public var biasStrength: Double
     public var biasSpacing: Double
+    /// Fixed mean intensities by label (a known contrast); labels not listed draw theirs.
+    public var means: [Int32: Double]?
 
     public init(meanRange: ClosedRange<Double> = 0.05...1, noiseRange: ClosedRange<Double> = 0...0.05,
-                blurRange: ClosedRange<Double> = 0.5...1.2, biasStrength: Double = 0.2, biasSpacing: Double = 48) {
+                blurRange: ClosedRange<Double> = 0.5...1.2, biasStrength: Double = 0.2, biasSpacing: Double = 48,
+                means: [Int32: Double]? = nil) {
         self.meanRange = meanRange
         self.noiseRange = noiseRange
         self.blurRange = blurRange
         self.biasStrength = biasStrength
         self.biasSpacing = biasSpacing
+        self.means = means
+    }
+
+    /// FreeSurfer (aseg) labels by tissue, for the fixed contrasts below.
+    static let whiteMatter: [Int32] = [2, 7, 16, 28, 41, 46, 60, 85]
+    static let cortex: [Int32] = [3, 8, 17, 18, 42, 47, 53, 54]
+    static let deepGrey: [Int32] = [10, 11, 12, 26, 49, 50, 51, 58]
+    static let pallidum: [Int32] = [13, 52]
+    static let fluid: [Int32] = [4, 5, 14, 15, 24, 30, 31, 43, 44, 62, 63, 72]
+
+    static func table(white: Double, cortex c: Double, deep: Double, pallidum p: Double, fluid f: Double) -> [Int32: Double] {
+        var t = [Int32: Double]()
+        for (labels, v) in [(whiteMatter, white), (cortex, c), (deepGrey, deep), (pallidum, p), (fluid, f)] { for l in labels { t[l] = v } }
+        return t
+    }
+
+    /// A T1-weighted look on FreeSurfer labels: white matter bright, cortex darker, fluid dark.
+    /// Labels outside the brain keep random intensities.
+    public static var t1Like: ContrastSynthesis {
+        ContrastSynthesis(means: table(white: 0.85, cortex: 0.55, deep: 0.65, pallidum: 0.75, fluid: 0.15))
+    }
+
+    /// A T2-weighted look: fluid bright, white matter dark.
+    public static var t2Like: ContrastSynthesis {
+        ContrastSynthesis(means: table(white: 0.35, cortex: 0.6, deep: 0.55, pallidum: 0.45, fluid: 0.95))
     }
 
     /// One image on the label map's grid; the same seed gives the same image on every machine.
@@ -50,7 +78,8 @@ public struct ContrastSynthesis: Equatable, Sendable, Codable {
         var means = [Float](repeating: 0, count: present.count), noises = means
         for k in present.indices where present[k] {
             let label = Int(low) + k
-            means[k] = label == 0 ? 0 : Float(uniform(meanRange))
+            let drawn = uniform(meanRange)
+            means[k] = label == 0 ? 0 : Float(self.means?[Int32(label)] ?? drawn)
             noises[k] = Float(uniform(noiseRange))
         }
         var image = Image<Float>(geometry: labels.geometry)

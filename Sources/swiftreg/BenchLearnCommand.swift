@@ -19,16 +19,25 @@ struct BenchLearnCommand: ParsableCommand {
         label Dice, the gain over no registration, the network's share of SyN's gain, the folded \
         fraction of the fixed foreground (det J ≤ 0) and the time per plane. Labels are carried \
         onto their image's grid through their own headers.
+        With --label-maps, --fixed-labels and --moving-labels are label maps (SynthMorph-style \
+        testing): both are shrunk by --shrink, aligned to --reference by label centroids (the \
+        "affine only" row), and painted with each contrast of --contrasts (t1, t2, random; \
+        random paints the two maps differently), one block of rows per contrast.
         Example: swiftreg bench-learn --model models/vm1-2d-oasis.safetensors \\
           --fixed B.nii.gz --fixed-labels B_seg.nii.gz --moving A.nii.gz --moving-labels A_seg.nii.gz --slices 24:120:4 --both-directions --refine 30
         """)
 
     @OptionGroup var common: CommonOptions
     @Option(help: "The trained 2-D model.") var model: String
-    @Option(help: "The fixed volume.") var fixed: String
+    @Option(help: "The fixed volume.") var fixed: String?
     @Option(help: "Its labels.") var fixedLabels: String
-    @Option(help: "The moving volume (on the fixed volume's grid).") var moving: String
+    @Option(help: "The moving volume (on the fixed volume's grid).") var moving: String?
     @Option(help: "Its labels.") var movingLabels: String
+    @Flag(help: "The labels are label maps to paint (see above); --fixed and --moving are not used.") var labelMaps = false
+    @Option(help: "With --label-maps: the map both are aligned to (the first training map).") var reference: String?
+    @Option(help: "With --label-maps: shrink factor, as in training.") var shrink = 1
+    @Option(help: "With --label-maps: contrasts, comma-separated (t1, t2, random).") var contrasts = "t1,t2,random"
+    @Option(help: "With --label-maps: seed of the painted contrasts.") var seed: UInt64 = 1
     @Option(help: "Planes as FIRST:END:STEP (END excluded).") var slices = "24:120:4"
     @Option(help: "Labels to score, comma-separated (default: all non-zero).") var labels: String?
     @Option(help: "SyN iterations refining the network's field (0: skip that row).") var refine = 30
@@ -39,6 +48,7 @@ struct BenchLearnCommand: ParsableCommand {
     /// One method's scores, averaged over the planes.
     struct Row: Codable {
         var method: String
+        var contrast: String?
         var meanDice: Double, gain: Double
         /// Gain as a fraction of classical SyN's gain.
         var shareOfClassicalGain: Double?
@@ -60,13 +70,42 @@ struct BenchLearnCommand: ParsableCommand {
                 return v
             }
         }
-        let f = try TrainCommand.load(fixed, shrink: 1), m = try TrainCommand.load(moving, shrink: 1)
-        guard f.geometry.size == m.geometry.size else { throw ValidationError("\(fixed) and \(moving) must share one grid") }
-        let fl = try TrainCommand.labels(fixedLabels, onto: f), ml = try TrainCommand.labels(movingLabels, onto: m)
+        var rows = [Row]()
+        if labelMaps {
+            guard let reference else { throw ValidationError("--label-maps needs --reference") }
+            let ref = try LearningData.alignedLabelMaps([reference], shrink: shrink)[0]
+            let maps = try LearningData.alignedLabelMaps([fixedLabels, movingLabels], shrink: shrink, reference: ref)
+            for contrast in contrasts.split(separator: ",").map(String.init) {
+                let f = try LearningData.painted(maps[0], contrast: contrast, seed: seed)
+                let m = try LearningData.painted(maps[1], contrast: contrast, seed: seed &+ 1)
+                rows += try score(network, f, maps[0], m, maps[1], planes: parts, labels: wanted, baseline: "affine only", contrast: contrast)
+            }
+        } else {
+            guard let fixed, let moving else { throw ValidationError("give --fixed and --moving, or --label-maps") }
+            let f = try LearningData.load(fixed, shrink: 1), m = try LearningData.load(moving, shrink: 1)
+            guard f.geometry.size == m.geometry.size else { throw ValidationError("\(fixed) and \(moving) must share one grid") }
+            rows = try score(network, f, LearningData.labels(fixedLabels, onto: f), m, LearningData.labels(movingLabels, onto: m),
+                             planes: parts, labels: wanted, baseline: "none", contrast: nil)
+        }
+        print("method                     Dice    gain   share of SyN gain  folded % (max)   s/plane")
+        var block: String?
+        for r in rows {
+            if r.contrast != block, let c = r.contrast { print("contrast \(c):"); block = c }
+            print(String(format: "%@ %7.4f %+7.4f   %@   %7.4f (%.4f)  %8.3f", r.method.padding(toLength: 24, withPad: " ", startingAt: 0), r.meanDice, r.gain,
+                         r.shareOfClassicalGain.map { String(format: "%14.1f %%", 100 * $0) } ?? String(repeating: " ", count: 16),
+                         r.foldedPercent, r.maxFoldedPercent, r.secondsPerPlane))
+        }
+        if let json { try TextFile.write(try JSONText.encode(rows), to: json) }
+    }
+
+    /// Scores every method on the planes of one volume pair (and the reverse with --both-directions).
+    func score(_ network: VoxelMorphNetwork, _ f: Image<Float>, _ fl: Image<Int32>, _ m: Image<Float>, _ ml: Image<Int32>,
+               planes parts: [Int], labels wanted: [Int]?, baseline: String, contrast: String?) throws -> [Row] {
         let planes = Array(stride(from: parts[0], to: min(parts[1], f.geometry.size.z), by: parts[2]))
         var directions = [(f, fl, m, ml)]
         if bothDirections { directions.append((m, ml, f, fl)) }
-        let methods = ["none", "network"] + (refine > 0 ? ["network + SyN \(refine) it."] : []) + (noClassical ? [] : ["SyN"])
+        let refined = "network + SyN \(refine) it."
+        let methods = [baseline, "network"] + (refine > 0 ? [refined] : []) + (noClassical ? [] : ["SyN"])
         var dice = [String: [Double]](), folded = [String: [Double]](), seconds = [String: Double]()
         let registration = NetworkRegistration(network: network)
         let syn = SyNRegistration(stage: .synLocalCorrelation)
@@ -75,7 +114,7 @@ struct BenchLearnCommand: ParsableCommand {
                 let (fi, mi) = (try fixedVolume.plane(z), try movingVolume.plane(z))
                 let (flz, mlz) = (try fixedLabelVolume.plane(z), try movingLabelVolume.plane(z))
                 let mask = fi.foreground
-                func score(_ method: String, _ field: VectorField?, _ time: Double) throws {
+                func record(_ method: String, _ field: VectorField?, _ time: Double) throws {
                     let mapping = field.map { PointMapping(displacement: $0) } ?? .identity
                     let warped = try Resampler.resample(mlz, onto: fi.geometry, mapping: mapping, interpolation: .nearest)
                     dice[method, default: []].append(try LabelEvaluation(reference: flz, test: warped, labels: wanted, distances: false).meanDice)
@@ -83,39 +122,32 @@ struct BenchLearnCommand: ParsableCommand {
                     folded[method, default: []].append(100 * j)
                     seconds[method, default: 0] += time
                 }
-                try score("none", nil, 0)
+                try record(baseline, nil, 0)
                 var t = Date()
                 let predicted = try registration.register(fixed: fi, moving: mi)
-                try score("network", predicted.forward, Date().timeIntervalSince(t))
+                try record("network", predicted.forward, Date().timeIntervalSince(t))
                 if refine > 0 {
                     t = Date()
-                    let refined = try SyNRegistration(stage: .refinement(iterations: refine))
+                    let result = try SyNRegistration(stage: .refinement(iterations: refine))
                         .refine(fixed: fi, moving: mi, initial: predicted.forward, initialInverse: predicted.inverse)
-                    try score(methods[2], refined.forward.field, Date().timeIntervalSince(t))
+                    try record(refined, result.forward.field, Date().timeIntervalSince(t))
                 }
                 if !noClassical {
                     t = Date()
-                    try score("SyN", try syn.run(fixed: fi, moving: mi).forward.field, Date().timeIntervalSince(t))
+                    try record("SyN", try syn.run(fixed: fi, moving: mi).forward.field, Date().timeIntervalSince(t))
                 }
             }
         }
         let count = Double(planes.count * directions.count)
+        print("\(contrast.map { "contrast \($0): " } ?? "")\(Int(count)) planes (\(planes.count) × \(directions.count) direction(s)), \(Parallelism.threadCount) thread(s)")
         func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
-        let base = mean(dice["none"]!)
+        let base = mean(dice[baseline]!)
         let classicalGain = dice["SyN"].map { mean($0) - base }
-        let rows = methods.map { method in
-            Row(method: method, meanDice: mean(dice[method]!), gain: mean(dice[method]!) - base,
+        return methods.map { method in
+            Row(method: method, contrast: contrast, meanDice: mean(dice[method]!), gain: mean(dice[method]!) - base,
                 shareOfClassicalGain: classicalGain.map { (mean(dice[method]!) - base) / $0 },
                 foldedPercent: mean(folded[method]!), maxFoldedPercent: folded[method]!.max()!,
                 secondsPerPlane: seconds[method]! / count)
         }
-        print("\(Int(count)) planes (\(planes.count) × \(directions.count) direction(s)), \(Parallelism.threadCount) thread(s)")
-        print("method                     Dice    gain   share of SyN gain  folded % (max)   s/plane")
-        for r in rows {
-            print(String(format: "%@ %7.4f %+7.4f   %@   %7.4f (%.4f)  %8.3f", r.method.padding(toLength: 24, withPad: " ", startingAt: 0), r.meanDice, r.gain,
-                         r.shareOfClassicalGain.map { String(format: "%14.1f %%", 100 * $0) } ?? String(repeating: " ", count: 16),
-                         r.foldedPercent, r.maxFoldedPercent, r.secondsPerPlane))
-        }
-        if let json { try TextFile.write(try JSONText.encode(rows), to: json) }
     }
 }

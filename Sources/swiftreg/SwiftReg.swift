@@ -2,6 +2,7 @@ import ArgumentParser
 import CMalloc
 import Foundation
 import RegCore
+import RegLearn
 
 /// `swiftreg`: the command-line tool.
 @main
@@ -23,6 +24,9 @@ struct SwiftReg: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as RegError {
+            FileHandle.standardError.write(Data("swiftreg: error: \(error)\n".utf8))
+            Foundation.exit(1)
+        } catch let error as LearnError {
             FileHandle.standardError.write(Data("swiftreg: error: \(error)\n".utf8))
             Foundation.exit(1)
         } catch let exit as ExitCode {

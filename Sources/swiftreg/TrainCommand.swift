@@ -13,8 +13,15 @@ struct TrainingConfiguration: Codable {
     var dimension: Int
     var diffeomorphic: Bool?
     var cascades: Int?
-    /// Training images (volumes on one grid, pre-aligned).
+    /// Training images (volumes on one grid, pre-aligned), or label maps with `labelMaps`.
     var images: [String]
+    /// SynthMorph-style training: `images` are label maps, aligned to the first by label
+    /// centroids; each step deforms two of them and paints them with random contrasts, and the
+    /// objective's Dice term compares the labels in `classes`.
+    var labelMaps: Bool?
+    var classes: [Int32]?
+    /// Deformation and contrast of label-map training (defaults: velocity scale 3, control spacing 16 voxels).
+    var synthesis: SynthesisSettings?
     /// Shrink every image (and validation image) by this factor first (3-D at half resolution: 2).
     var shrink: Int?
     var validation: [ValidationEntry]?
@@ -29,10 +36,20 @@ struct TrainingConfiguration: Codable {
     /// The model file to write (safetensors); its learning curve goes beside it as `…_curve.json`.
     var output: String
 
-    /// A labelled validation pair. For a 2-D model, the listed planes z are each one pair.
+    /// A labelled validation pair. For a 2-D model, the listed planes z are each one pair. In
+    /// label-map training the images are painted from the labels with `contrast` (t1, t2, random) and `seed`.
     struct ValidationEntry: Codable {
-        var fixed: String, fixedLabels: String, moving: String, movingLabels: String
+        var fixed: String?
+        var fixedLabels: String
+        var moving: String?
+        var movingLabels: String
         var slices: [Int]?
+        var contrast: String?
+        var seed: UInt64?
+    }
+
+    struct SynthesisSettings: Codable {
+        var velocityScale: Double?, controlSpacing: Double?
     }
 
     var architecture: NetworkArchitecture {
@@ -83,8 +100,7 @@ struct TrainCommand: ParsableCommand {
         guard settings.steps > 0 else { throw ValidationError("\(config): steps must be positive") }
         let arch = try settings.architecture
         let shrink = settings.shrink ?? 1
-        let volumes = try settings.images.map { try Self.load($0, shrink: shrink) }
-        let images = volumes.map { NetworkImage(voxels: $0.voxels, size: $0.geometry.size) }
+        let (images, validation) = try Self.data(settings, shrink: shrink)
         let sampler = try PairSampler(images: images, planar: settings.dimension == 2)
         let multiple = arch.sizeMultiple
         let grid = settings.dimension == 2 ? SIMD3(images[0].size.x, images[0].size.y, 1) : images[0].size
@@ -107,8 +123,15 @@ struct TrainCommand: ParsableCommand {
             trainer = Trainer(network: net, optimizer: Adam(learningRate: settings.learningRate ?? 1e-4, shapes: net.weights.map(\.shape)),
                               sampler: sampler, objective: objective, seed: seed)
         }
-        trainer.validation = try (settings.validation ?? []).flatMap { try Self.validationPairs($0, dimension: settings.dimension, shrink: shrink) }
+        trainer.validation = validation
         trainer.validationLabels = settings.validationLabels
+        if settings.labelMaps == true {
+            guard let classes = settings.classes, !classes.isEmpty else { throw ValidationError("\(config): label-map training needs classes") }
+            var synthesis = LabelMapSynthesis(classes: classes)
+            if let v = settings.synthesis?.velocityScale { synthesis.velocityScale = v }
+            if let c = settings.synthesis?.controlSpacing { synthesis.controlSpacing = c }
+            trainer.synthesis = synthesis
+        }
         let record = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
         let curvePath = Self.curvePath(settings.output)
         var curve = resume ? ((try? JSONDecoder().decode([TrainingRecord].self, from: Data(contentsOf: URL(fileURLWithPath: curvePath)))) ?? []) : []
@@ -153,34 +176,33 @@ struct TrainCommand: ParsableCommand {
         return s >= 60 ? "\(s / 60) min \(s % 60) s" : "\(s) s"
     }
 
-    /// An image as floats, shrunk by `shrink` (block means) when > 1.
-    static func load(_ path: String, shrink: Int) throws -> Image<Float> {
-        let image = try ImageFile.read(path).image.floatImage()
-        guard shrink > 1 else { return image }
-        let f = SIMD3(shrink, shrink, image.geometry.dimension == 2 ? 1 : shrink)
-        return try Shrink.shrink(image, factors: f)
-    }
-
-    /// Labels carried onto `image`'s grid through their own header (nearest neighbour).
-    static func labels(_ path: String, onto image: Image<Float>) throws -> Image<Int32> {
-        let labels = try ImageFile.read(path).image.floatImage()
-        let carried = try Resampler.resample(labels, onto: image.geometry, interpolation: .nearest)
-        return try Image<Int32>(geometry: image.geometry, voxels: carried.voxels.map { Int32($0.rounded()) })
-    }
-
-    static func validationPairs(_ entry: TrainingConfiguration.ValidationEntry, dimension: Int, shrink: Int) throws -> [ValidationPair] {
-        let fixed = try load(entry.fixed, shrink: shrink), moving = try load(entry.moving, shrink: shrink)
-        guard fixed.geometry.size == moving.geometry.size else {
-            throw ValidationError("validation pair \(entry.fixed), \(entry.moving): the images must share one grid")
+    /// The training images and the validation pairs the configuration names.
+    static func data(_ settings: TrainingConfiguration, shrink: Int) throws -> ([NetworkImage], [ValidationPair]) {
+        guard settings.labelMaps == true else {
+            let images = try settings.images.map { path in
+                let v = try LearningData.load(path, shrink: shrink)
+                return NetworkImage(voxels: v.voxels, size: v.geometry.size)
+            }
+            let validation = try (settings.validation ?? []).flatMap { entry -> [ValidationPair] in
+                guard let fixedPath = entry.fixed, let movingPath = entry.moving else {
+                    throw ValidationError("validation entries need fixed and moving images (painting from labels is for label-map training)")
+                }
+                let fixed = try LearningData.load(fixedPath, shrink: shrink), moving = try LearningData.load(movingPath, shrink: shrink)
+                return try LearningData.pairs(fixed: fixed, moving: moving, fixedLabels: LearningData.labels(entry.fixedLabels, onto: fixed),
+                                              movingLabels: LearningData.labels(entry.movingLabels, onto: moving),
+                                              dimension: settings.dimension, slices: entry.slices)
+            }
+            return (images, validation)
         }
-        let fl = try labels(entry.fixedLabels, onto: fixed), ml = try labels(entry.movingLabels, onto: moving)
-        guard dimension == 2, fixed.geometry.dimension == 3 else {
-            return [ValidationPair(fixed: fixed, moving: moving, fixedLabels: fl, movingLabels: ml)]
+        let maps = try LearningData.alignedLabelMaps(settings.images, shrink: shrink)
+        let images = maps.map { NetworkImage(voxels: $0.voxels.map(Float.init), size: $0.geometry.size, labels: $0.voxels) }
+        let validation = try (settings.validation ?? []).flatMap { entry -> [ValidationPair] in
+            let pair = try LearningData.alignedLabelMaps([entry.fixedLabels, entry.movingLabels], shrink: shrink, reference: maps[0])
+            let contrast = entry.contrast ?? "random", seed = entry.seed ?? 1
+            return try LearningData.pairs(fixed: LearningData.painted(pair[0], contrast: contrast, seed: seed),
+                                          moving: LearningData.painted(pair[1], contrast: contrast, seed: seed &+ 1),
+                                          fixedLabels: pair[0], movingLabels: pair[1], dimension: settings.dimension, slices: entry.slices)
         }
-        let slices = entry.slices ?? Array(stride(from: fixed.geometry.size.z / 4, to: 3 * fixed.geometry.size.z / 4, by: 8))
-        return try slices.map { z in
-            guard z >= 0, z < fixed.geometry.size.z else { throw ValidationError("validation slice \(z) is outside \(entry.fixed)") }
-            return try ValidationPair(fixed: fixed.plane(z), moving: moving.plane(z), fixedLabels: fl.plane(z), movingLabels: ml.plane(z))
-        }
+        return (images, validation)
     }
 }

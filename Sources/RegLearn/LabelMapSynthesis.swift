@@ -1,0 +1,52 @@
+import RegCore
+import RegKernels
+import RegSynth
+import RegTransforms
+
+/// SynthMorph-style training pairs from label maps (Hoffmann et al. 2022): each label map of a
+/// drawn pair is deformed by its own random smooth diffeomorphism, then painted with a random
+/// contrast (a random intensity per label, noise, blur, bias), so the network never sees the same
+/// contrast twice and learns to align anatomy, not intensities. The loss compares the warped
+/// moving labels with the fixed labels (soft Dice on the one-hot `classes`).
+///
+/// ```swift
+/// let synthesis = LabelMapSynthesis(classes: [2, 3, 4, 41, 42, 43])
+/// let pair = try synthesis.pair(fixed: mapA, moving: mapB, using: &rng)
+/// ```
+public struct LabelMapSynthesis: Sendable, Codable, Equatable {
+    /// Labels with a one-hot channel in the Dice term; other labels still paint the images.
+    public var classes: [Int32]
+    /// Largest standard deviation of the velocity's control values, in voxels; each map draws its
+    /// own in [0, this].
+    public var velocityScale: Double
+    /// Spacing of the velocity's B-spline control points, in voxels.
+    public var controlSpacing: Double
+    public var contrast: ContrastSynthesis
+
+    public init(classes: [Int32], velocityScale: Double = 3, controlSpacing: Double = 16, contrast: ContrastSynthesis = ContrastSynthesis()) {
+        (self.classes, self.velocityScale, self.controlSpacing, self.contrast) = (classes, velocityScale, controlSpacing, contrast)
+    }
+
+    /// A pair of freshly deformed and painted images, with their one-hot labels.
+    public func pair(fixed: NetworkImage, moving: NetworkImage, using rng: inout SplitMix64) throws -> TrainingPair {
+        let f = try synthesize(fixed, using: &rng), m = try synthesize(moving, using: &rng)
+        return TrainingPair(fixed: f.tensor, moving: m.tensor, fixedLabels: f.oneHot(classes), movingLabels: m.oneHot(classes))
+    }
+
+    /// One label map deformed and painted: the image, with the deformed labels.
+    func synthesize(_ map: NetworkImage, using rng: inout SplitMix64) throws -> NetworkImage {
+        guard let labels = map.labels else { throw LearnError.invalidConfiguration("label-map training needs label maps") }
+        let grid = try Geometry(size: map.size)
+        let image = try Image<Int32>(geometry: grid, voxels: labels)
+        var lattice = try BSplineGrid(covering: grid, spacing: SIMD3(repeating: controlSpacing))
+        let scale = velocityScale * rng.nextUnit()
+        for i in lattice.coefficients.vectors.indices {
+            let draw = Float(scale * rng.nextGaussian())
+            lattice.coefficients.vectors[i] = grid.dimension == 2 && i % 3 == 2 ? 0 : draw
+        }
+        let warp = VelocityField(try lattice.field(on: grid)).exponential()
+        let deformed = try Resampler.resample(image, onto: grid, mapping: PointMapping(displacement: warp.field), interpolation: .nearest)
+        let painted = try contrast.image(from: deformed, seed: rng.next())
+        return NetworkImage(voxels: painted.voxels, size: map.size, labels: deformed.voxels)
+    }
+}

@@ -1,0 +1,81 @@
+import Foundation
+import Testing
+import RegCore
+import RegIO
+import RegTestSupport
+
+@Suite(.enabled(if: CLI.binary != nil, "swiftreg binary not built"))
+struct LearnCLITests {
+    let folder = TemporaryFolder()
+
+    /// A volume of 32×32 planes holding a bright ellipse whose centre drifts with `shift`.
+    func writeVolume(_ name: String, shift: Double) throws -> String {
+        let g = try Geometry(size: SIMD3(32, 32, 6), spacing: SIMD3(1.2, 1.2, 2), origin: SIMD3(-20, 15, 3))
+        let image = Phantoms.image(on: g) { p in
+            let i = g.continuousIndex(ofPhysicalPoint: p)
+            let dx = (i.x - 16 - shift) / 9, dy = (i.y - 15) / 6
+            return dx * dx + dy * dy < 1 ? 0.4 + 0.02 * i.x : 0
+        }
+        let path = folder.file(name)
+        try ImageFile.write(image, to: path)
+        return path
+    }
+
+    @Test func trainThenPredictWritesWhatRegisterWrites() throws {
+        let images = try (0..<3).map { try writeVolume("v\($0).nii.gz", shift: Double($0) - 1) }
+        let model = folder.file("model.safetensors")
+        let config = folder.file("train.yaml")
+        try TextFile.write("""
+            model: vm1
+            dimension: 2
+            images: [\(images.joined(separator: ", "))]
+            objective: {similarity: mse, smoothness: 0.01}
+            steps: 6
+            learningRate: 0.001
+            validateEvery: 3
+            output: \(model)
+            """, to: config)
+        let train = try CLI.run(["train", "--config", config, "--threads", "2", "--quiet"])
+        #expect(train.status == 0, "\(train.stderr)")
+        #expect(train.stdout.contains("step      6"))
+        let curve = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("model_curve.json")))) as? [[String: Any]]
+        #expect(curve?.count == 2)
+        // Resuming a finished run adds nothing; resuming with more steps continues.
+        try TextFile.write(try String(contentsOfFile: config, encoding: .utf8).replacingOccurrences(of: "steps: 6", with: "steps: 9"), to: config)
+        let resumed = try CLI.run(["train", "--config", config, "--resume", "--quiet"])
+        #expect(resumed.status == 0 && resumed.stdout.contains("resuming at step 6") && resumed.stdout.contains("step      9"))
+
+        // A 2-D pair: planes written as 2-D images on an anisotropic grid away from the origin.
+        let g2 = try Geometry(size: SIMD3(30, 28, 1), spacing: SIMD3(0.9, 1.3, 1), origin: SIMD3(4, -7, 0))
+        let fixed = Phantoms.image(on: g2) { p in ((p.x - 17) * (p.x - 17) / 64 + (p.y - 10) * (p.y - 10) / 36) < 1 ? 1 : 0 }
+        let moving = Phantoms.image(on: g2) { p in ((p.x - 19) * (p.x - 19) / 64 + (p.y - 10) * (p.y - 10) / 36) < 1 ? 1 : 0 }
+        try ImageFile.write(fixed, to: folder.file("f.nii.gz"))
+        try ImageFile.write(moving, to: folder.file("m.nii.gz"))
+        let out = folder.file("pair")
+        let predict = try CLI.run(["predict", "--model", model, "-f", folder.file("f.nii.gz"), "-m", folder.file("m.nii.gz"),
+                                   "-o", out, "--refine", "5", "--quiet"])
+        #expect(predict.status == 0, "\(predict.stderr)")
+        for suffix in ["_warp.nii.gz", "_warped.nii.gz", "_jacobian.nii.gz", "_summary.json"] {
+            #expect(FileManager.default.fileExists(atPath: out + suffix), "missing \(suffix)")
+        }
+        let warp = try ImageFile.read(out + "_warp.nii.gz").image.floatImage()
+        #expect(warp.geometry.sameGrid(as: g2) && warp.components == 2)
+        // The warp is an ordinary transform: `apply` with it reproduces the warped image.
+        let applied = folder.file("applied.nii.gz")
+        #expect(try CLI.run(["apply", "-i", folder.file("m.nii.gz"), "-r", folder.file("f.nii.gz"), "-t", out + "_warp.nii.gz",
+                             "-o", applied]).status == 0)
+        let a = try ImageFile.read(applied).image.floatImage(), w = try ImageFile.read(out + "_warped.nii.gz").image.floatImage()
+        #expect(zip(a.voxels, w.voxels).map { abs($0 - $1) }.max()! < 1e-4)
+
+        // A 3-D image given to a 2-D model is refused with a clear message.
+        let wrong = try CLI.run(["predict", "--model", model, "-f", images[0], "-m", images[1], "-o", folder.file("x")])
+        #expect(wrong.status != 0 && wrong.stderr.contains("2-D model"))
+    }
+
+    @Test func aDamagedModelFileIsNamed() throws {
+        let model = folder.file("broken.safetensors")
+        try TextFile.write("not a model", to: model)
+        let r = try CLI.run(["predict", "--model", model, "-f", model, "-m", model, "-o", folder.file("x")])
+        #expect(r.status != 0 && r.stderr.contains("broken.safetensors"))
+    }
+}
