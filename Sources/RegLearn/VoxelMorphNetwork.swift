@@ -53,6 +53,19 @@ public struct NetworkArchitecture: Codable, Hashable, Sendable {
         return SIMD3(up(size.x), up(size.y), dimension == 2 ? 1 : up(size.z))
     }
 
+    /// Floating-point operations (2 per multiply–add) of the convolutions of one forward pass on a
+    /// grid of `size` voxels; a training step costs about three times as much.
+    public func convolutionFLOPs(size: SIMD3<Int>) -> Double {
+        let taps = dimension == 3 ? 27.0 : 9.0, levels = encoder.count
+        func voxels(atLevel l: Int) -> Double {
+            let f = 1 << l
+            return Double(size.x / f) * Double(size.y / f) * Double(dimension == 3 ? size.z / f : 1)
+        }
+        // Encoder convolution i runs at level i, decoder convolution j < levels at level levels − j, the rest at full size.
+        let level = Array(0..<levels) + (0..<decoder.count).map { $0 < levels ? levels - $0 : 0 } + [0]
+        return zip(convolutions, level).reduce(0) { $0 + 2 * taps * Double($1.0.input * $1.0.output) * voxels(atLevel: $1.1) }
+    }
+
     /// Input and output channels of each convolution, in the order they run.
     var convolutions: [(input: Int, output: Int)] {
         var list = [(Int, Int)]()

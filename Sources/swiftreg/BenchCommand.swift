@@ -4,6 +4,7 @@ import RegAnalysis
 import RegCore
 import RegIO
 import RegKernels
+import RegLearn
 import RegMethods
 import RegMetrics
 
@@ -15,8 +16,9 @@ struct BenchCommand: ParsableCommand {
         Reports the median and best of --repeats runs for: trilinear warp by a dense displacement \
         field, Gaussian smoothing (σ = 2 voxels), B-spline resampling, gradient, shrinking, an affine \
         registration (rigid → affine, MI, 3 levels) to a rotated copy, `evaluate` of two 256³ label maps \
-        with 50 labels (overlap, HD95, ASSD), and reading a .nii.gz float \
-        volume. --input uses a real image instead of a synthetic phantom; --only NAME runs the \
+        with 50 labels (overlap, HD95, ASSD), reading a .nii.gz float \
+        volume, and the networks: a VM-1 training step on a 160×192 plane (forward, backward, Adam), \
+        VM-1 inference on the volume and its widest layer alone, with the GFLOP/s of their convolutions. --input uses a real image instead of a synthetic phantom; --only NAME runs the \
         kernels whose name contains NAME.
         Example: swiftreg bench --threads 2 --only warp --input ../shared/data/brain/clapirn/image_A_fullsize.nii.gz
         """)
@@ -31,6 +33,8 @@ struct BenchCommand: ParsableCommand {
     /// One kernel's timings, for --json.
     struct Timing: Encodable {
         var kernel: String, medianMs: Double, bestMs: Double
+        /// Convolution work per run, for the network kernels.
+        var gflops: Double?
     }
     /// What --json writes.
     struct Timings: Encodable {
@@ -49,11 +53,14 @@ struct BenchCommand: ParsableCommand {
         }
         let g = image.geometry
         var timings = Timings(threads: Parallelism.threadCount, size: [g.size.x, g.size.y, g.size.z])
-        func measure(_ name: String, _ body: () throws -> Void) throws {
+        func measure(_ name: String, flops: Double? = nil, _ body: () throws -> Void) throws {
             guard wanted(name) else { return }
             let ms = try time(body)
             report(name, ms)
-            timings.kernels.append(Timing(kernel: name, medianMs: ms[ms.count / 2], bestMs: ms[0]))
+            if let flops {
+                print("    " + String(format: "%.1f GFLOP of convolutions: %.1f GFLOP/s at the median", flops / 1e9, flops / ms[ms.count / 2] / 1e6))
+            }
+            timings.kernels.append(Timing(kernel: name, medianMs: ms[ms.count / 2], bestMs: ms[0], gflops: flops.map { $0 / 1e9 }))
         }
         print("volume \(g.size.x)×\(g.size.y)×\(g.size.z), \(Parallelism.threadCount) thread(s), \(repeats) runs each")
         // A smooth field of up to ±2 mm, like a registration's.
@@ -99,7 +106,50 @@ struct BenchCommand: ParsableCommand {
             defer { try? FileManager.default.removeItem(atPath: path) }
             try measure(readName) { _ = try ImageFile.read(path) }
         }
+        try benchLearning(volume: g.size) { try measure($0, flops: $1, $2) }
         if let json { try TextFile.write(JSONText.encode(timings), to: json) }
+    }
+
+    /// The networks: a VM-1 training step on a 160×192 plane (forward, backward, Adam), VM-1
+    /// inference on the volume, and the widest 3-D layer alone, with the GFLOP/s of the convolutions.
+    func benchLearning(volume: SIMD3<Int>, measure: (String, Double?, () throws -> Void) throws -> Void) throws {
+        let plane = SIMD3(192, 160, 1)
+        let step = "learn: VM-1 2-D training step 160×192"
+        if wanted(step) {
+            var net = try VoxelMorphNetwork(architecture: .vm1(dimension: 2), seed: 1)
+            var adam = Adam(learningRate: 1e-4, shapes: net.weights.map(\.shape))
+            let shape = TensorShape(channels: 1, height: plane.y, width: plane.x)
+            let pair = TrainingPair(fixed: Self.noise(shape, seed: 1), moving: Self.noise(shape, seed: 2))
+            // Forward, the gradients of the inputs of every layer but the first, and of the weights: about 3 passes.
+            let flops = 3 * net.architecture.convolutionFLOPs(size: plane)
+            try measure(step, flops) { _ = net.train(on: pair, objective: TrainingObjective(), optimizer: &adam) }
+        }
+        let inference = "learn: VM-1 3-D inference \(volume.x)×\(volume.y)×\(volume.z)"
+        if wanted(inference) {
+            let net = try VoxelMorphNetwork(architecture: .vm1(dimension: 3), seed: 1)
+            let shape = TensorShape(channels: 1, depth: volume.z, height: volume.y, width: volume.x)
+            let (f, m) = (Self.noise(shape, seed: 1), Self.noise(shape, seed: 2))
+            try measure(inference, net.architecture.convolutionFLOPs(size: volume)) {
+                let tape = Tape()
+                _ = net.forward(on: tape, fixed: tape.constant(f), moving: tape.constant(m))
+            }
+        }
+        let layer = "learn: widest 3-D layer (48→32 channels)"
+        if wanted(layer) {
+            let shape = TensorShape(channels: 48, depth: volume.z, height: volume.y, width: volume.x)
+            let x = Self.noise(shape, seed: 1)
+            let w = Self.noise(TensorShape(batch: 32, channels: 48, depth: 3, height: 3, width: 3), seed: 2)
+            let b = Tensor(shape: TensorShape(channels: 32, height: 1, width: 1))
+            try measure(layer, 2 * 27 * 48 * 32 * Double(shape.spatialCount)) {
+                let tape = Tape()
+                _ = tape.convolution(tape.constant(x), weight: tape.constant(w), bias: tape.constant(b))
+            }
+        }
+    }
+
+    static func noise(_ shape: TensorShape, seed: UInt64) -> Tensor {
+        var rng = SplitMix64(seed: seed)
+        return Tensor(shape: shape, values: (0..<shape.count).map { _ in Float(rng.nextUnit()) })
     }
 
     func time(_ body: () throws -> Void) throws -> [Double] {

@@ -95,3 +95,29 @@ func probeLoss(_ tape: Tape, _ y: Variable, seed: UInt64 = 5) -> Variable {
         }
     }
 }
+
+@Suite struct NetworkGradientTests {
+    /// The whole network — U-Net, integration, cascades, spatial transformer, NCC and diffusion —
+    /// differentiated with respect to a few weights of its first and last layers. The step is
+    /// small: with two cascades, larger steps cross kinks of the interpolation and of LeakyReLU.
+    @Test(arguments: [(false, 1), (true, 1), (false, 2)])
+    func objectiveGradientMatchesFiniteDifferences(diffeomorphic: Bool, cascades: Int) throws {
+        var arch = NetworkArchitecture(dimension: 2, encoder: [4, 4], decoder: [4, 4, 4], diffeomorphic: diffeomorphic, cascades: cascades)
+        arch.integrationSteps = 4
+        var net = try VoxelMorphNetwork(architecture: arch, seed: 5)
+        // A last layer large enough that the fields move the images by a voxel or so.
+        let last = net.weights.count - 2
+        net.weights[last].values = net.weights[last].values.indices.map { Float(($0 * 37) % 11 - 5) * 0.02 }
+        let s = TensorShape(channels: 1, height: 12, width: 16)
+        let fixed = randomTensor(s, seed: 1, range: 0...1), moving = randomTensor(s, seed: 2, range: 0...1)
+        let objective = TrainingObjective(similarity: .localCorrelation, window: 5, smoothness: 0.5)
+        let probe = [0, last]   // first and last convolution weights
+        checkGradients(probe.map { net.weights[$0] }, probes: 6, step: 3e-4, tolerance: 5e-2) { tape, vars in
+            var p = net.weights.map { tape.constant($0) }
+            for (k, i) in probe.enumerated() { p[i] = vars[k] }
+            let f = tape.constant(fixed)
+            let out = net.forward(on: tape, fixed: f, moving: tape.constant(moving), parameters: p)
+            return objective.record(on: tape, output: out, fixed: f, pair: TrainingPair(fixed: fixed, moving: moving)).total
+        }
+    }
+}
