@@ -12,22 +12,23 @@ import RegCore
 /// the shape, so the result is bitwise identical for any thread count.
 ///
 /// ```swift
-/// let conv = ConvolutionKernels(spatial: SIMD3(192, 160, 1))
+/// let conv = ConvolutionKernels(spatial: SIMD3(192, 160, 1), kernel: SIMD3(3, 3, 1))
 /// conv.forward(input: x, inChannels: 2, weights: w, bias: b, outChannels: 16, output: y)
 /// ```
 public struct ConvolutionKernels: Sendable {
     /// Grid extents (x, y, z), the same for input and output.
     public let spatial: SIMD3<Int>
-    /// Kernel extents: 3 along each axis longer than one voxel, 1 otherwise.
+    /// Kernel extents (x, y, z), odd: (3, 3, 1) for a planar network, (3, 3, 3) for a volume one.
     public let kernel: SIMD3<Int>
     let padded: SIMD3<Int>
 
     /// Taps per kernel (9 in a plane, 27 in a volume).
     public var taps: Int { kernel.x * kernel.y * kernel.z }
 
-    public init(spatial: SIMD3<Int>) {
+    public init(spatial: SIMD3<Int>, kernel: SIMD3<Int>) {
+        precondition(kernel.x % 2 == 1 && kernel.y % 2 == 1 && kernel.z % 2 == 1, "kernel extents must be odd")
         self.spatial = spatial
-        kernel = SIMD3(spatial.x > 1 ? 3 : 1, spatial.y > 1 ? 3 : 1, spatial.z > 1 ? 3 : 1)
+        self.kernel = kernel
         padded = spatial &+ kernel &- 1
         ConvolutionKernels.configureBLAS
     }

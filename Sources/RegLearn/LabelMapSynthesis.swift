@@ -22,19 +22,30 @@ public struct LabelMapSynthesis: Sendable, Codable, Equatable {
     /// Spacing of the velocity's B-spline control points, in voxels.
     public var controlSpacing: Double
     public var contrast: ContrastSynthesis
+    /// Paint both images of a pair with one random contrast (a new one each step; noise, blur and
+    /// bias still differ), so an image similarity term applies too. False: each image its own contrast.
+    public var sameContrast: Bool
 
-    public init(classes: [Int32], velocityScale: Double = 3, controlSpacing: Double = 16, contrast: ContrastSynthesis = ContrastSynthesis()) {
+    public init(classes: [Int32], velocityScale: Double = 3, controlSpacing: Double = 16, contrast: ContrastSynthesis = ContrastSynthesis(),
+                sameContrast: Bool = false) {
         (self.classes, self.velocityScale, self.controlSpacing, self.contrast) = (classes, velocityScale, controlSpacing, contrast)
+        self.sameContrast = sameContrast
     }
 
     /// A pair of freshly deformed and painted images, with their one-hot labels.
     public func pair(fixed: NetworkImage, moving: NetworkImage, using rng: inout SplitMix64) throws -> TrainingPair {
-        let f = try synthesize(fixed, using: &rng), m = try synthesize(moving, using: &rng)
+        var painter = contrast
+        if sameContrast {
+            let labels = Set((fixed.labels ?? []) + (moving.labels ?? [])).sorted()
+            let range = contrast.meanRange
+            painter.means = Dictionary(uniqueKeysWithValues: labels.map { ($0, range.lowerBound + rng.nextUnit() * (range.upperBound - range.lowerBound)) })
+        }
+        let f = try synthesize(fixed, painter: painter, using: &rng), m = try synthesize(moving, painter: painter, using: &rng)
         return TrainingPair(fixed: f.tensor, moving: m.tensor, fixedLabels: f.oneHot(classes), movingLabels: m.oneHot(classes))
     }
 
     /// One label map deformed and painted: the image, with the deformed labels.
-    func synthesize(_ map: NetworkImage, using rng: inout SplitMix64) throws -> NetworkImage {
+    func synthesize(_ map: NetworkImage, painter: ContrastSynthesis, using rng: inout SplitMix64) throws -> NetworkImage {
         guard let labels = map.labels else { throw LearnError.invalidConfiguration("label-map training needs label maps") }
         let grid = try Geometry(size: map.size)
         let image = try Image<Int32>(geometry: grid, voxels: labels)
@@ -46,7 +57,7 @@ public struct LabelMapSynthesis: Sendable, Codable, Equatable {
         }
         let warp = VelocityField(try lattice.field(on: grid)).exponential()
         let deformed = try Resampler.resample(image, onto: grid, mapping: PointMapping(displacement: warp.field), interpolation: .nearest)
-        let painted = try contrast.image(from: deformed, seed: rng.next())
+        let painted = try painter.image(from: deformed, seed: rng.next())
         return NetworkImage(voxels: painted.voxels, size: map.size, labels: deformed.voxels)
     }
 }

@@ -1,15 +1,15 @@
 extension Tape {
     /// A same-padded, stride-1 convolution with side-3 kernels. `weight` has shape
-    /// (out, in, kz, ky, kx) as PyTorch lays it out — kz = 1 on a planar grid — and `bias` (1, out, 1, 1, 1).
+    /// (out, in, kz, ky, kx) as PyTorch lays it out — kz = 1 for a planar network — and `bias` (1, out, 1, 1, 1).
+    /// Kernel extents are odd; a 3-D kernel also runs on a grid one voxel deep (zeros beyond it).
     ///
     /// ```swift
     /// let y = tape.convolution(x, weight: w, bias: b)   // x: N×in×D×H×W → y: N×out×D×H×W
     /// ```
     public func convolution(_ x: Variable, weight: Variable, bias: Variable) -> Variable {
         let xs = shape(x), ws = shape(weight)
-        let kernels = ConvolutionKernels(spatial: xs.spatial)
-        precondition(ws.channels == xs.channels && ws.spatial == kernels.kernel,
-                     "convolution weight \(ws) does not fit input \(xs)")
+        precondition(ws.channels == xs.channels, "convolution weight \(ws) does not fit input \(xs)")
+        let kernels = ConvolutionKernels(spatial: xs.spatial, kernel: ws.spatial)
         let cin = xs.channels, cout = ws.batch, n = xs.spatialCount
         let ys = xs.with(channels: cout)
         var y = [Float](repeating: 0, count: ys.count)

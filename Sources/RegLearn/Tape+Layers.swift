@@ -59,9 +59,10 @@ extension Tape {
         }
     }
 
-    /// Maximum over 2×2 (planar) or 2×2×2 blocks; odd trailing voxels are dropped.
-    public func maxPool(_ x: Variable) -> Variable {
-        let xs = shape(x), factor = SIMD3(2, 2, xs.isPlanar ? 1 : 2)
+    /// Maximum over 2×2 blocks, or 2×2×2 with `alongDepth` (default: when the grid has depth);
+    /// odd trailing voxels are dropped.
+    public func maxPool(_ x: Variable, alongDepth: Bool? = nil) -> Variable {
+        let xs = shape(x), factor = SIMD3(2, 2, alongDepth ?? !xs.isPlanar ? 2 : 1)
         let size = xs.spatial / factor
         precondition(size.x > 0 && size.y > 0 && size.z > 0, "maxPool: \(xs) is too small to halve")
         let ys = xs.with(spatial: size), planes = xs.batch * xs.channels
@@ -101,9 +102,9 @@ extension Tape {
         }
     }
 
-    /// Nearest-neighbour upsampling by 2 along each long axis (in-plane only for planar tensors).
-    public func upsampleNearest(_ x: Variable) -> Variable {
-        let xs = shape(x), factor = SIMD3(2, 2, xs.isPlanar ? 1 : 2)
+    /// Nearest-neighbour upsampling by 2 in-plane, and along depth with `alongDepth` (default: when the grid has depth).
+    public func upsampleNearest(_ x: Variable, alongDepth: Bool? = nil) -> Variable {
+        let xs = shape(x), factor = SIMD3(2, 2, alongDepth ?? !xs.isPlanar ? 2 : 1)
         let ys = xs.with(spatial: xs.spatial &* factor), planes = xs.batch * xs.channels
         let (inN, outN) = (xs.spatialCount, ys.spatialCount)
         var source = [Int32](repeating: 0, count: outN)

@@ -68,18 +68,12 @@ extension Tape {
         withValue(image) { iv in
             withValue(field) { fv in
                 y.withUnsafeMutableBufferPointer { yp in
-                    let (si, sf, sy) = (UnsafeSendable(iv), UnsafeSendable(fv), UnsafeSendable(yp.baseAddress!))
+                    let (si, sy) = (UnsafeSendable(iv), UnsafeSendable(yp.baseAddress!))
                     for item in 0..<xs.batch {
-                        parallelFor(count: size.y * size.z, chunkSize: 16) { rows in
-                            for row in rows {
-                                for x in 0..<size.x {
-                                    let p = row &* size.x &+ x
-                                    let s = stencil(sf.value + item * dim * n, p: p, x: x, row: row, size: size, n: n)
-                                    for c in 0..<channels {
-                                        let off = (item * channels + c) * n
-                                        sy.value[off + p] = s.value(si.value + off)
-                                    }
-                                }
+                        forEachSample(of: fv + item * dim * n, size: size) { p, s in
+                            for c in 0..<channels {
+                                let off = (item * channels + c) * n
+                                sy.value[off + p] = s.value(si.value + off)
                             }
                         }
                     }
@@ -90,23 +84,17 @@ extension Tape {
             withGradient(out) { g in
                 withValue(image) { iv in
                     withValue(field) { fv in
-                        let (si, sf, sg) = (UnsafeSendable(iv), UnsafeSendable(fv), UnsafeSendable(g))
+                        let (si, sg) = (UnsafeSendable(iv), UnsafeSendable(g))
                         accumulate(field) { gf in
                             let sgf = UnsafeSendable(gf)
                             for item in 0..<xs.batch {
-                                parallelFor(count: size.y * size.z, chunkSize: 16) { rows in
-                                    for row in rows {
-                                        for x in 0..<size.x {
-                                            let p = row &* size.x &+ x
-                                            let s = stencil(sf.value + item * dim * n, p: p, x: x, row: row, size: size, n: n)
-                                            var d = SIMD3<Float>.zero
-                                            for c in 0..<channels {
-                                                let off = (item * channels + c) * n
-                                                d += s.gradient(si.value + off) * sg.value[off + p]
-                                            }
-                                            for k in 0..<dim { sgf.value[(item * dim + k) * n + p] += d[k] }
-                                        }
+                                forEachSample(of: fv + item * dim * n, size: size) { p, s in
+                                    var d = SIMD3<Float>.zero
+                                    for c in 0..<channels {
+                                        let off = (item * channels + c) * n
+                                        d += s.gradient(si.value + off) * sg.value[off + p]
                                     }
+                                    for k in 0..<dim { sgf.value[(item * dim + k) * n + p] += d[k] }
                                 }
                             }
                         }
@@ -162,6 +150,21 @@ extension Tape {
                 accumulate(x) { gx in
                     for plane in 0..<planes { for o in 0..<outN { stencils[o].scatter(g[plane * outN + o], into: gx + plane * inN) } }
                 }
+            }
+        }
+    }
+}
+
+/// Calls `body(p, stencil)` for every voxel p of a grid, with the stencil of p displaced by the
+/// field's vector there; in parallel over fixed blocks of rows, each voxel written by one call only.
+@inline(__always)
+private func forEachSample(of field: UnsafePointer<Float>, size: SIMD3<Int>, _ body: (Int, LinearStencil) -> Void) {
+    let n = size.x * size.y * size.z, f = UnsafeSendable(field)
+    parallelFor(count: size.y * size.z, chunkSize: 16) { rows in
+        for row in rows {
+            for x in 0..<size.x {
+                let p = row &* size.x &+ x
+                body(p, stencil(f.value, p: p, x: x, row: row, size: size, n: n))
             }
         }
     }

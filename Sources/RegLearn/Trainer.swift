@@ -43,7 +43,6 @@ public struct Trainer: Sendable {
     /// Label-map training: each drawn pair of label maps is deformed and painted anew (SynthMorph).
     /// When nil, the drawn images are trained on as they are.
     public var synthesis: LabelMapSynthesis?
-    public var history: [TrainingRecord] = []
 
     public init(network: VoxelMorphNetwork, optimizer: Adam, sampler: PairSampler, objective: TrainingObjective, seed: UInt64) {
         (self.network, self.optimizer, self.sampler, self.objective) = (network, optimizer, sampler, objective)
@@ -72,7 +71,6 @@ public struct Trainer: Sendable {
                                            trainingSimilarity: sum.similarity / Double(sum.count),
                                            seconds: Date().timeIntervalSince(start))
                 if !validation.isEmpty { (entry.validationLoss, entry.validationDice) = try validate() }
-                history.append(entry)
                 try record(entry, self)
                 sum = (0, 0, 0)
                 start = Date()

@@ -176,16 +176,17 @@ public struct VoxelMorphNetwork: Sendable {
             layer += 1
             return activate ? tape.leakyReLU(y) : y
         }
+        let volume = architecture.dimension == 3
         var x = tape.concatenate([moving, fixed])
         var skips = [Variable]()
         for _ in architecture.encoder {
             x = conv(x)
             skips.append(x)
-            x = tape.maxPool(x)
+            x = tape.maxPool(x, alongDepth: volume)
         }
         for level in architecture.decoder.indices {
             x = conv(x)
-            if level < architecture.encoder.count { x = tape.concatenate([tape.upsampleNearest(x), skips.removeLast()]) }
+            if level < architecture.encoder.count { x = tape.concatenate([tape.upsampleNearest(x, alongDepth: volume), skips.removeLast()]) }
         }
         let field = conv(x, activate: false)
         guard architecture.diffeomorphic else { return (field, nil) }
@@ -197,7 +198,7 @@ public struct VoxelMorphNetwork: Sendable {
     public func displacement(ofVelocity velocity: Variable, on tape: Tape) -> Variable {
         let full = tape.shape(velocity).spatial, factor = architecture.integrationDownsize
         guard factor > 1 else { return tape.integrate(velocity, steps: architecture.integrationSteps) }
-        let coarse = SIMD3(full.x / factor, full.y / factor, tape.shape(velocity).isPlanar ? 1 : full.z / factor)
+        let coarse = SIMD3(full.x / factor, full.y / factor, architecture.dimension == 2 ? 1 : full.z / factor)
         let v = tape.scaled(tape.resized(velocity, to: coarse), by: 1 / Float(factor))
         let u = tape.integrate(v, steps: architecture.integrationSteps)
         return tape.resized(tape.scaled(u, by: Float(factor)), to: full)

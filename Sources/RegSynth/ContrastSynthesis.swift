@@ -78,8 +78,10 @@ public struct ContrastSynthesis: Equatable, Sendable, Codable {
         var means = [Float](repeating: 0, count: present.count), noises = means
         for k in present.indices where present[k] {
             let label = Int(low) + k
-            let drawn = uniform(meanRange)
-            means[k] = label == 0 ? 0 : Float(self.means?[Int32(label)] ?? drawn)
+            if label != 0 {
+                let drawn = uniform(meanRange)   // drawn even when fixed, so the other draws do not move
+                means[k] = Float(self.means?[Int32(label)] ?? drawn)
+            }
             noises[k] = Float(uniform(noiseRange))
         }
         var image = Image<Float>(geometry: labels.geometry)

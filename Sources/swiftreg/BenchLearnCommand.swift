@@ -21,8 +21,8 @@ struct BenchLearnCommand: ParsableCommand {
         onto their image's grid through their own headers.
         With --label-maps, --fixed-labels and --moving-labels are label maps (SynthMorph-style \
         testing): both are shrunk by --shrink, aligned to --reference by label centroids (the \
-        "affine only" row), and painted with each contrast of --contrasts (t1, t2, random; \
-        random paints the two maps differently), one block of rows per contrast.
+        "affine only" row), and painted with each contrast of --contrasts (t1, t2, random — one \
+        random intensity per label for both maps — or FIXED:MOVING such as t1:t2), one block of rows per contrast.
         Example: swiftreg bench-learn --model models/vm1-2d-oasis.safetensors \\
           --fixed B.nii.gz --fixed-labels B_seg.nii.gz --moving A.nii.gz --moving-labels A_seg.nii.gz --slices 24:120:4 --both-directions --refine 30
         """)
@@ -36,7 +36,7 @@ struct BenchLearnCommand: ParsableCommand {
     @Flag(help: "The labels are label maps to paint (see above); --fixed and --moving are not used.") var labelMaps = false
     @Option(help: "With --label-maps: the map both are aligned to (the first training map).") var reference: String?
     @Option(help: "With --label-maps: shrink factor, as in training.") var shrink = 1
-    @Option(help: "With --label-maps: contrasts, comma-separated (t1, t2, random).") var contrasts = "t1,t2,random"
+    @Option(help: "With --label-maps: contrasts, comma-separated (t1, t2, random, or FIXED:MOVING).") var contrasts = "t1,t2,random,t1:t2"
     @Option(help: "With --label-maps: seed of the painted contrasts.") var seed: UInt64 = 1
     @Option(help: "Planes as FIRST:END:STEP (END excluded).") var slices = "24:120:4"
     @Option(help: "Labels to score, comma-separated (default: all non-zero).") var labels: String?
@@ -76,8 +76,9 @@ struct BenchLearnCommand: ParsableCommand {
             let ref = try LearningData.alignedLabelMaps([reference], shrink: shrink)[0]
             let maps = try LearningData.alignedLabelMaps([fixedLabels, movingLabels], shrink: shrink, reference: ref)
             for contrast in contrasts.split(separator: ",").map(String.init) {
-                let f = try LearningData.painted(maps[0], contrast: contrast, seed: seed)
-                let m = try LearningData.painted(maps[1], contrast: contrast, seed: seed &+ 1)
+                let pair = LearningData.contrastPair(contrast)
+                let f = try LearningData.painted(maps[0], contrast: pair.fixed, seed: seed, instance: 0)
+                let m = try LearningData.painted(maps[1], contrast: pair.moving, seed: seed, instance: 1)
                 rows += try score(network, f, maps[0], m, maps[1], planes: parts, labels: wanted, baseline: "affine only", contrast: contrast)
             }
         } else {

@@ -29,14 +29,31 @@ enum LearningData {
         return try maps.map { try LabelAlignment(moving: $0, fixed: target).resampled($0, onto: target.geometry) }
     }
 
-    /// A label map painted with a named contrast: `t1`, `t2`, or `random` (drawn from `seed`).
-    static func painted(_ labels: Image<Int32>, contrast: String, seed: UInt64) throws -> Image<Float> {
+    /// A label map painted with a named contrast: `t1` or `t2` (fixed intensities by tissue), or
+    /// `random`. Labels without a fixed intensity (all with `random`) take one drawn from `seed` and
+    /// the label value, so every map painted with one seed shares the contrast; noise, blur and bias
+    /// come from `seed` and `instance` together, so the two images of a pair differ in them.
+    static func painted(_ labels: Image<Int32>, contrast: String, seed: UInt64, instance: UInt64) throws -> Image<Float> {
+        var synthesis = ContrastSynthesis()
+        let range = synthesis.meanRange
+        var means = Dictionary(uniqueKeysWithValues: Set(labels.voxels).map { label in
+            var rng = SplitMix64(seed: seed ^ (UInt64(UInt32(bitPattern: label)) &* 0x9E37_79B9_7F4A_7C15))
+            return (label, range.lowerBound + rng.nextUnit() * (range.upperBound - range.lowerBound))
+        })
         switch contrast {
-        case "t1": return try ContrastSynthesis.t1Like.image(from: labels, seed: seed)
-        case "t2": return try ContrastSynthesis.t2Like.image(from: labels, seed: seed)
-        case "random": return try ContrastSynthesis().image(from: labels, seed: seed)
+        case "t1": means.merge(ContrastSynthesis.t1Like.means ?? [:]) { $1 }
+        case "t2": means.merge(ContrastSynthesis.t2Like.means ?? [:]) { $1 }
+        case "random": break
         default: throw ValidationError("contrast must be t1, t2 or random, found '\(contrast)'")
         }
+        synthesis.means = means
+        return try synthesis.image(from: labels, seed: seed &* 1_000_003 &+ instance)
+    }
+
+    /// A pair's contrasts from `NAME` (both images) or `FIXED:MOVING` (e.g. `t1:t2`, multi-modal).
+    static func contrastPair(_ text: String) -> (fixed: String, moving: String) {
+        let parts = text.split(separator: ":").map(String.init)
+        return parts.count == 2 ? (parts[0], parts[1]) : (text, text)
     }
 
     /// Planes z of a volume pair and its labels as 2-D validation pairs, or the volumes themselves for a 3-D model.

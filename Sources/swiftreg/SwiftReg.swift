@@ -16,8 +16,8 @@ struct SwiftReg: ParsableCommand {
         Exit status: 0 success, 1 bad input (unreadable file, bad header), 2 bad usage.
         """,
         version: "0.1.0",
-        subcommands: [InfoCommand.self, TrainCommand.self, PredictCommand.self, ConvertCommand.self, ResampleCommand.self, RegisterCommand.self, ApplyCommand.self, ComposeCommand.self, SynthCommand.self,
-                      ApplyPointsCommand.self, JacobianCommand.self, EvaluateCommand.self, ReportCommand.self, SnapshotCommand.self, LandmarkWarpCommand.self, BenchCommand.self, BenchDeformableCommand.self, BenchLearnCommand.self])
+        subcommands: [InfoCommand.self, ConvertCommand.self, ResampleCommand.self, RegisterCommand.self, ApplyCommand.self, ComposeCommand.self, SynthCommand.self,
+                      ApplyPointsCommand.self, JacobianCommand.self, EvaluateCommand.self, ReportCommand.self, SnapshotCommand.self, LandmarkWarpCommand.self, TrainCommand.self, PredictCommand.self, BenchCommand.self, BenchDeformableCommand.self, BenchLearnCommand.self])
 
     static func main() {
         do {

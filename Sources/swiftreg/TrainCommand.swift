@@ -37,7 +37,8 @@ struct TrainingConfiguration: Codable {
     var output: String
 
     /// A labelled validation pair. For a 2-D model, the listed planes z are each one pair. In
-    /// label-map training the images are painted from the labels with `contrast` (t1, t2, random) and `seed`.
+    /// label-map training the images are painted from the labels with `contrast` (t1, t2, random,
+    /// or FIXED:MOVING such as t1:t2) and `seed`.
     struct ValidationEntry: Codable {
         var fixed: String?
         var fixedLabels: String
@@ -50,6 +51,8 @@ struct TrainingConfiguration: Codable {
 
     struct SynthesisSettings: Codable {
         var velocityScale: Double?, controlSpacing: Double?
+        /// Paint both images of a pair with one random contrast, so an image term applies too.
+        var sameContrast: Bool?
     }
 
     var architecture: NetworkArchitecture {
@@ -71,22 +74,29 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a VoxelMorph-style registration network (unsupervised: NCC or MSE + λ‖∇u‖², optionally Dice on labels).",
         discussion: """
-        The configuration (YAML or JSON) names the training images, the model (vm1, vm2; diffeomorphic; \
-        cascades), the objective, the number of steps, the learning rate, the seed and the output file. \
+        The configuration (YAML or JSON; paths relative to the working directory) names the training \
+        images, the model and the objective. Keys: model (vm1, vm2), dimension (2: planes z of the \
+        volumes; 3), diffeomorphic, cascades, images, shrink, objective {similarity: ncc|mse|none, \
+        window, smoothness, dice, field}, steps, learningRate, seed, validateEvery, output, \
+        validation [{fixed, fixedLabels, moving, movingLabels, slices}], validationLabels. \
+        Label-map training (SynthMorph-style): labelMaps: true, classes (labels of the Dice term), \
+        synthesis {velocityScale, controlSpacing, sameContrast}, and validation entries with \
+        fixedLabels, movingLabels, contrast (t1, t2, random, or t1:t2) and seed.
         Every validateEvery steps the learning curve gains a point (training loss, validation loss and \
-        label Dice) and the model is saved with its optimiser state, so --resume continues the run \
-        exactly. Results do not depend on --threads.
-        Example config (2-D, from the repository root):
+        label Dice; OUTPUT_curve.json) and the model is saved with its optimiser and random state, so \
+        --resume continues the run exactly. Results do not depend on --threads.
+        Example config (2-D):
           model: vm1
           dimension: 2
+          diffeomorphic: true
           images: [../shared/data/brain/clapirn/image_A_fullsize.nii.gz, ../shared/data/brain/symnet/image_A_full_size.nii.gz]
-          objective: {similarity: ncc, window: 9, smoothness: 1}
-          steps: 2000
-          learningRate: 0.0001
+          objective: {similarity: ncc, window: 9, smoothness: 0.5}
+          steps: 6000
+          learningRate: 0.001
           seed: 1
-          validateEvery: 100
+          validateEvery: 500
           output: out/vm1-2d.safetensors
-        Example: swiftreg train --config models/vm1-2d-oasis.yaml --threads 2
+        Example: swiftreg train --config models/vm1-diff-2d-oasis.yaml --threads 2
         """)
 
     @OptionGroup var common: CommonOptions
@@ -130,6 +140,7 @@ struct TrainCommand: ParsableCommand {
             var synthesis = LabelMapSynthesis(classes: classes)
             if let v = settings.synthesis?.velocityScale { synthesis.velocityScale = v }
             if let c = settings.synthesis?.controlSpacing { synthesis.controlSpacing = c }
+            synthesis.sameContrast = settings.synthesis?.sameContrast ?? false
             trainer.synthesis = synthesis
         }
         let record = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
@@ -198,9 +209,9 @@ struct TrainCommand: ParsableCommand {
         let images = maps.map { NetworkImage(voxels: $0.voxels.map(Float.init), size: $0.geometry.size, labels: $0.voxels) }
         let validation = try (settings.validation ?? []).flatMap { entry -> [ValidationPair] in
             let pair = try LearningData.alignedLabelMaps([entry.fixedLabels, entry.movingLabels], shrink: shrink, reference: maps[0])
-            let contrast = entry.contrast ?? "random", seed = entry.seed ?? 1
-            return try LearningData.pairs(fixed: LearningData.painted(pair[0], contrast: contrast, seed: seed),
-                                          moving: LearningData.painted(pair[1], contrast: contrast, seed: seed &+ 1),
+            let contrast = LearningData.contrastPair(entry.contrast ?? "random"), seed = entry.seed ?? 1
+            return try LearningData.pairs(fixed: LearningData.painted(pair[0], contrast: contrast.fixed, seed: seed, instance: 0),
+                                          moving: LearningData.painted(pair[1], contrast: contrast.moving, seed: seed, instance: 1),
                                           fixedLabels: pair[0], movingLabels: pair[1], dimension: settings.dimension, slices: entry.slices)
         }
         return (images, validation)

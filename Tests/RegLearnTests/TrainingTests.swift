@@ -121,4 +121,25 @@ let tinyArchitecture = NetworkArchitecture(dimension: 2, encoder: [8, 8], decode
         }
         #expect(result.inverse == nil)
     }
+
+    @Test func labelMapPairsAreDeformedPaintedAndLabelled() throws {
+        let discs = discImages(count: 2, seed: 4)
+        var rng = SplitMix64(seed: 2)
+        // Without deformation the labels come through unchanged, one channel per class.
+        let still = try LabelMapSynthesis(classes: [1], velocityScale: 0).pair(fixed: discs[0], moving: discs[1], using: &rng)
+        let inside = discs[0].labels!.map { $0 == 1 ? Float(1) : 0 }
+        #expect(still.fixedLabels?.values == inside)
+        // Painted: label 1 and the background take different intensities, in [0, 1].
+        let f = still.fixed.values
+        let meanIn = zip(f, inside).filter { $1 == 1 }.map(\.0).reduce(0, +) / inside.reduce(0, +)
+        let meanOut = zip(f, inside).filter { $1 == 0 }.map(\.0).reduce(0, +) / Float(inside.count - Int(inside.reduce(0, +)))
+        #expect(f.min()! >= 0 && f.max()! <= 1 && abs(meanIn - meanOut) > 0.05)
+        // With deformation the labels move, and image and labels move together.
+        let moved = try LabelMapSynthesis(classes: [1], velocityScale: 2, controlSpacing: 8).pair(fixed: discs[0], moving: discs[1], using: &rng)
+        let labels = moved.fixedLabels!.values
+        #expect(labels != inside)
+        let movedIn = zip(moved.fixed.values, labels).filter { $1 == 1 }.map(\.0).reduce(0, +) / labels.reduce(0, +)
+        let movedOut = zip(moved.fixed.values, labels).filter { $1 == 0 }.map(\.0).reduce(0, +) / Float(labels.count - Int(labels.reduce(0, +)))
+        #expect(abs(movedIn - movedOut) > 0.05)
+    }
 }

@@ -119,3 +119,35 @@ import Testing
         #expect(image.voxels[dark] < image.voxels[bright])
     }
 }
+
+@Suite struct LabelAlignmentTests {
+    /// Eight blobs of different labels on an oblique, anisotropic grid.
+    func blobs(on g: Geometry, through map: AffineMap = .identity) throws -> Image<Int32> {
+        let centres: [SIMD3<Double>] = [(-8, -6, -4), (8, -6, -4), (-8, 6, -4), (8, 6, -4), (-8, -6, 4), (8, -6, 4), (-8, 6, 4), (6, 5, 5)]
+            .map { SIMD3($0.0, $0.1, $0.2) + g.physicalPoint(ofIndex: (SIMD3<Double>(g.size) - 1) * 0.5) }
+        var image = Image<Int32>(geometry: g)
+        for z in 0..<g.size.z { for y in 0..<g.size.y { for x in 0..<g.size.x {
+            let p = map.apply(g.physicalPoint(ofIndex: SIMD3(Double(x), Double(y), Double(z))))
+            for (k, c) in centres.enumerated() where (p - c).length < 4 { image.voxels[g.offset(x, y, z)] = Int32(k + 1) }
+        } } }
+        return image
+    }
+
+    @Test func centroidsRecoverAKnownAffine() throws {
+        let g = Phantoms.obliqueGeometry(size: SIMD3(40, 36, 30))
+        let c = g.physicalPoint(ofIndex: (SIMD3<Double>(g.size) - 1) * 0.5)
+        let truth = AffineMap(matrix: .rotation(axis: 2, angle: 0.12) * Matrix3.diagonal(SIMD3(1.05, 0.97, 1)),
+                              translation: SIMD3(1.5, -2, 1), center: c)
+        // moving(truth(x)) = fixed(x): the moving map is the fixed one pulled through the inverse.
+        let fixed = try blobs(on: g)
+        let moving = try blobs(on: g, through: try #require(truth.inverse))
+        let alignment = try LabelAlignment(moving: moving, fixed: fixed)
+        #expect(alignment.labels.count == 8)
+        for p in [c, c + SIMD3(10, -5, 3)] {
+            #expect((alignment.transform.map(p) - truth.apply(p)).length < 0.3)
+        }
+        let aligned = try alignment.resampled(moving, onto: g)
+        let agree = zip(aligned.voxels, fixed.voxels).filter { $0 == $1 && $0 != 0 }.count
+        #expect(Double(agree) / Double(fixed.voxels.filter { $0 != 0 }.count) > 0.85)
+    }
+}
