@@ -49,15 +49,73 @@ public struct LabelMapSynthesis: Sendable, Codable, Equatable {
         guard let labels = map.labels else { throw LearnError.invalidConfiguration("label-map training needs label maps") }
         let grid = try Geometry(size: map.size)
         let image = try Image<Int32>(geometry: grid, voxels: labels)
-        var lattice = try BSplineGrid(covering: grid, spacing: SIMD3(repeating: controlSpacing))
-        let scale = velocityScale * rng.nextUnit()
-        for i in lattice.coefficients.vectors.indices {
-            let draw = Float(scale * rng.nextGaussian())
-            lattice.coefficients.vectors[i] = grid.dimension == 2 && i % 3 == 2 ? 0 : draw
-        }
-        let warp = VelocityField(try lattice.field(on: grid)).exponential()
+        let warp = try randomVelocity(on: grid, scale: velocityScale * rng.nextUnit(), controlSpacing: controlSpacing, using: &rng).exponential()
         let deformed = try Resampler.resample(image, onto: grid, mapping: PointMapping(displacement: warp.field), interpolation: .nearest)
         let painted = try painter.image(from: deformed, seed: rng.next())
         return NetworkImage(voxels: painted.voxels, size: map.size, labels: deformed.voxels)
+    }
+}
+
+/// A smooth random stationary velocity on a voxel grid (spacing 1): a cubic B-spline with normal
+/// control values of standard deviation `scale` voxels, `controlSpacing` voxels apart.
+func randomVelocity(on grid: Geometry, scale: Double, controlSpacing: Double, using rng: inout SplitMix64) throws -> VelocityField {
+    var lattice = try BSplineGrid(covering: grid, spacing: SIMD3(repeating: controlSpacing))
+    for i in lattice.coefficients.vectors.indices {
+        let draw = Float(scale * rng.nextGaussian())
+        lattice.coefficients.vectors[i] = grid.dimension == 2 && i % 3 == 2 ? 0 : draw
+    }
+    return VelocityField(try lattice.field(on: grid))
+}
+
+/// Supervised pairs with a known answer: the moving image is the fixed image deformed by a random
+/// smooth diffeomorphism, and the network's displacement is compared with the true one
+/// (the objective's `field` term).
+///
+/// ```swift
+/// let pair = try KnownWarpSynthesis().pair(from: image, using: &rng)   // pair.trueDisplacement in voxels
+/// ```
+public struct KnownWarpSynthesis: Sendable, Codable, Equatable {
+    /// Largest standard deviation of the velocity's control values, voxels; each pair draws its own in [0, this].
+    public var velocityScale: Double
+    /// Spacing of the velocity's B-spline control points, voxels.
+    public var controlSpacing: Double
+
+    public init(velocityScale: Double = 2, controlSpacing: Double = 16) {
+        (self.velocityScale, self.controlSpacing) = (velocityScale, controlSpacing)
+    }
+
+    /// The image, its deformed copy and the displacement u with moving(p + u(p)) = fixed(p).
+    public func pair(from image: NetworkImage, using rng: inout SplitMix64) throws -> TrainingPair {
+        let grid = try Geometry(size: image.size)
+        let v = try randomVelocity(on: grid, scale: velocityScale * rng.nextUnit(), controlSpacing: controlSpacing, using: &rng)
+        let truth = v.exponential().field, back = v.negated.exponential().field
+        let fixed = try Image<Float>(geometry: grid, voxels: image.tensor.values)
+        // moving = fixed ∘ (id + u)⁻¹, so that moving(p + u(p)) = fixed(p).
+        let moving = try Resampler.resample(fixed, onto: grid, mapping: PointMapping(displacement: back))
+        let dim = grid.dimension, n = grid.voxelCount
+        var u = Tensor(shape: image.tensor.shape.with(channels: dim))
+        for p in 0..<n { for k in 0..<dim { u.values[k * n + p] = truth.vectors[3 * p + k] } }
+        return TrainingPair(fixed: image.tensor, moving: Tensor(shape: image.tensor.shape, values: moving.voxels), trueDisplacement: u)
+    }
+}
+
+/// How the trainer turns drawn images into the pair it trains on.
+public enum PairSynthesis: Sendable, Codable, Equatable {
+    /// SynthMorph-style: deform and paint two label maps.
+    case labelMaps(LabelMapSynthesis)
+    /// Supervised: deform one image by a known random warp.
+    case knownWarps(KnownWarpSynthesis)
+
+    /// The labels of the Dice term (label-map training), empty otherwise.
+    var classes: [Int32] {
+        if case .labelMaps(let s) = self { return s.classes }
+        return []
+    }
+
+    func pair(fixed: NetworkImage, moving: NetworkImage, using rng: inout SplitMix64) throws -> TrainingPair {
+        switch self {
+        case .labelMaps(let s): return try s.pair(fixed: fixed, moving: moving, using: &rng)
+        case .knownWarps(let s): return try s.pair(from: fixed, using: &rng)
+        }
     }
 }

@@ -24,9 +24,10 @@ public struct NetworkRegistration: Sendable {
     }
 
     public func register(fixed: Image<Float>, moving: Image<Float>) throws -> Result {
-        let g = fixed.geometry
-        guard g.dimension == network.architecture.dimension else {
-            throw LearnError.invalidConfiguration("the model is \(network.architecture.dimension)-D, the fixed image \(g.dimension)-D")
+        let g = fixed.geometry, planar = network.architecture.dimension == 2
+        // A 2-D model also takes a volume of one slice (a plane stored as 3-D, in any orientation).
+        guard planar ? g.size.z == 1 : g.dimension == 3 else {
+            throw LearnError.invalidConfiguration("the model is \(network.architecture.dimension)-D; the fixed image is \(g.dimension)-D, \(g.size.x)×\(g.size.y)×\(g.size.z)")
         }
         let onGrid = moving.geometry.sameGrid(as: g) ? moving : try Resampler.resample(moving, onto: g, interpolation: .linear)
         let padded = network.architecture.paddedSize(g.size)
@@ -52,11 +53,12 @@ public struct NetworkRegistration: Sendable {
         return try LabelEvaluation(reference: fixedLabels, test: warped, labels: labels, distances: false).meanDice
     }
 
-    /// The cropped voxel displacement as LPS millimetres: u = D · (spacing ⊙ u_voxels).
+    /// The cropped voxel displacement as LPS millimetres: u = D · (spacing ⊙ u_voxels), with no
+    /// component along the third axis for a 2-D model.
     func physical(_ displacement: Tensor, on g: Geometry) -> VectorField {
         var field = VectorField(geometry: g)
         let s = displacement.shape, n = s.spatialCount
-        let planar = g.dimension == 2
+        let planar = network.architecture.dimension == 2
         for z in 0..<g.size.z {
             for y in 0..<g.size.y {
                 for x in 0..<g.size.x {

@@ -40,9 +40,9 @@ public struct Trainer: Sendable {
     /// Labels scored in validation (nil: every non-zero label present).
     public var validationLabels: [Int]?
     public var random: SplitMix64
-    /// Label-map training: each drawn pair of label maps is deformed and painted anew (SynthMorph).
-    /// When nil, the drawn images are trained on as they are.
-    public var synthesis: LabelMapSynthesis?
+    /// Label-map training (each drawn pair of label maps deformed and painted anew, SynthMorph) or
+    /// supervised training on known warps. When nil, the drawn images are trained on as they are.
+    public var synthesis: PairSynthesis?
 
     public init(network: VoxelMorphNetwork, optimizer: Adam, sampler: PairSampler, objective: TrainingObjective, seed: UInt64) {
         (self.network, self.optimizer, self.sampler, self.objective) = (network, optimizer, sampler, objective)

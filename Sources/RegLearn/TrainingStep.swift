@@ -84,7 +84,8 @@ extension TrainingObjective {
             values.field = tape.scalar(d)
             terms.append((d, field))
         }
-        precondition(!terms.isEmpty, "the training objective has no term")
+        // No applicable term (validating a supervised objective without true fields): zero.
+        guard !terms.isEmpty else { return (tape.constant(Tensor(shape: TensorShape(channels: 1, height: 1, width: 1))), values) }
         var total = tape.scaled(terms[0].0, by: terms[0].1)
         for (t, w) in terms.dropFirst() { total = tape.add(total, tape.scaled(t, by: w)) }
         values.total = tape.scalar(total)

@@ -8,11 +8,15 @@ import RegSynth
 /// The images `train` and `bench-learn` read: intensity volumes with labels carried onto their
 /// grids, or label maps brought into one space and painted with a contrast.
 enum LearningData {
-    /// An image as floats, shrunk by `shrink` (block means) when > 1.
+    /// An image as floats, shrunk by `shrink` when > 1.
     static func load(_ path: String, shrink: Int) throws -> Image<Float> {
-        let image = try ImageFile.read(path).image.floatImage()
-        guard shrink > 1 else { return image }
-        return try Shrink.shrink(image, factors: SIMD3(shrink, shrink, image.geometry.dimension == 2 ? 1 : shrink))
+        try shrunk(ImageFile.read(path).image.floatImage(), by: shrink)
+    }
+
+    /// Smoothed and shrunk by `factor` along each axis of the image's dimension (itself for 1).
+    static func shrunk(_ image: Image<Float>, by factor: Int) throws -> Image<Float> {
+        guard factor > 1 else { return image }
+        return try Shrink.shrink(image, factors: SIMD3(factor, factor, image.geometry.dimension == 2 ? 1 : factor))
     }
 
     /// Labels carried onto `image`'s grid through their own header (nearest neighbour).

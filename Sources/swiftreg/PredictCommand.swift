@@ -18,8 +18,10 @@ struct PredictCommand: ParsableCommand {
         PREFIX_jacobian.nii.gz and PREFIX_summary.json. The warp maps fixed-space points into \
         the moving image, so `apply -i MOVING -r FIXED -t PREFIX_warp.nii.gz` resamples the moving \
         image (or its labels, with --interp label). --refine N runs N iterations of SyN (local NCC, \
-        full resolution) from the network's field. Images must be pre-aligned as the training \
-        images were (affinely, to one space).
+        full resolution) from the network's field. --shrink N runs the network on both images shrunk \
+        by N (for a model trained at that resolution, like models/vm1-3d-halfres.yaml) and carries \
+        the warp back onto the full fixed grid. Images must be pre-aligned as the training images \
+        were (affinely, to one space).
         Example: swiftreg predict --model models/vm1-2d-oasis.safetensors -f fixed.nii.gz -m moving.nii.gz -o out/pair --refine 20
         """)
 
@@ -30,11 +32,13 @@ struct PredictCommand: ParsableCommand {
     @Option(name: [.customShort("m"), .long], help: "The moving image.") var moving: String
     @Option(name: [.customShort("o"), .long], help: "Output prefix.") var output: String
     @Option(help: "Iterations of SyN refinement after the network (0: none).") var refine = 0
+    @Option(help: "Run the network on both images shrunk by this factor (a model trained at that resolution); the warp is carried back onto the full fixed grid.")
+    var shrink = 1
 
     struct Summary: Codable {
         var fixed: String, moving: String, model: String
         var architecture: NetworkArchitecture
-        var networkSeconds: Double, refineIterations: Int, refineSeconds: Double
+        var shrink: Int, networkSeconds: Double, refineIterations: Int, refineSeconds: Double
         var refineLevels: [DeformableLevelReport]
         var jacobian: JacobianStatistics
         var jacobianInsideFixed: JacobianStatistics
@@ -46,13 +50,18 @@ struct PredictCommand: ParsableCommand {
         let network = try ModelCheckpoint(decoding: try BinaryFile.read(model), path: model).network
         let fixedImage = try ImageFile.read(fixed).image.floatImage()
         let movingImage = try ImageFile.read(moving).image.floatImage()
-        guard fixedImage.geometry.dimension == network.architecture.dimension else {
-            throw ValidationError("\(model) is a \(network.architecture.dimension)-D model; \(fixed) is \(fixedImage.geometry.dimension)-D")
+        let g = fixedImage.geometry
+        guard network.architecture.dimension == 2 ? g.size.z == 1 : g.dimension == 3 else {
+            throw ValidationError("\(model) is a \(network.architecture.dimension)-D model; \(fixed) is \(g.dimension)-D (\(g.size.x)×\(g.size.y)×\(g.size.z))")
         }
+        guard shrink >= 1 else { throw ValidationError("--shrink must be ≥ 1, found \(shrink)") }
         let start = Date()
-        let predicted = try NetworkRegistration(network: network).register(fixed: fixedImage, moving: movingImage)
+        let predicted = try NetworkRegistration(network: network)
+            .register(fixed: LearningData.shrunk(fixedImage, by: shrink), moving: LearningData.shrunk(movingImage, by: shrink))
         let networkSeconds = Date().timeIntervalSince(start)
-        var forward = predicted.forward, inverse = predicted.inverse
+        // Physical displacements: carried onto the full grid by linear interpolation.
+        var forward = FieldKernels.resampled(predicted.forward, onto: fixedImage.geometry)
+        var inverse = predicted.inverse.map { FieldKernels.resampled($0, onto: fixedImage.geometry) }
         var levels: [DeformableLevelReport] = [], refineSeconds = 0.0
         if refine > 0 {
             var syn = SyNRegistration(stage: .refinement(iterations: refine))
@@ -69,7 +78,7 @@ struct PredictCommand: ParsableCommand {
         let warped = try Resampler.resample(movingImage, onto: fixedImage.geometry, mapping: PointMapping(displacement: forward),
                                             interpolation: .linear)
         let summary = Summary(fixed: fixed, moving: moving, model: model, architecture: network.architecture,
-                              networkSeconds: networkSeconds, refineIterations: refine, refineSeconds: refineSeconds,
+                              shrink: shrink, networkSeconds: networkSeconds, refineIterations: refine, refineSeconds: refineSeconds,
                               refineLevels: levels, jacobian: JacobianStatistics(determinant: detJ),
                               jacobianInsideFixed: JacobianStatistics(determinant: detJ, mask: fixedImage.foreground))
         let json = try JSONText.encode(summary)

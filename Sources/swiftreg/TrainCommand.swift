@@ -20,7 +20,11 @@ struct TrainingConfiguration: Codable {
     /// objective's Dice term compares the labels in `classes`.
     var labelMaps: Bool?
     var classes: [Int32]?
-    /// Deformation and contrast of label-map training (defaults: velocity scale 3, control spacing 16 voxels).
+    /// Supervised training: each step deforms one training image by a random smooth diffeomorphism
+    /// and the objective's `field` term compares the network's displacement with the true one.
+    var knownWarps: Bool?
+    /// Deformation (and contrast) of label-map or known-warp training (defaults: velocity scale 3
+    /// (known warps: 2) voxels, control spacing 16 voxels).
     var synthesis: SynthesisSettings?
     /// Shrink every image (and validation image) by this factor first (3-D at half resolution: 2).
     var shrink: Int?
@@ -79,7 +83,8 @@ struct TrainCommand: ParsableCommand {
         volumes; 3), diffeomorphic, cascades, images, shrink, objective {similarity: ncc|mse|none, \
         window, smoothness, dice, field}, steps, learningRate, seed, validateEvery, output, \
         validation [{fixed, fixedLabels, moving, movingLabels, slices}], validationLabels. \
-        Label-map training (SynthMorph-style): labelMaps: true, classes (labels of the Dice term), \
+        Supervised training on known random warps: knownWarps: true with objective {similarity: none, \
+        field: 1}. Label-map training (SynthMorph-style): labelMaps: true, classes (labels of the Dice term), \
         synthesis {velocityScale, controlSpacing, sameContrast}, and validation entries with \
         fixedLabels, movingLabels, contrast (t1, t2, random, or t1:t2) and seed.
         Every validateEvery steps the learning curve gains a point (training loss, validation loss and \
@@ -118,6 +123,10 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(config): the training grid \(grid.x)×\(grid.y)×\(grid.z) must be a multiple of \(multiple) along each axis the network sees")
         }
         let objective = settings.objective ?? TrainingObjective()
+        guard objective.similarity != .none || (settings.labelMaps == true && objective.dice > 0)
+                || (settings.knownWarps == true && objective.field > 0) else {
+            throw ValidationError("\(config): the objective has no term to train on (an image similarity, dice with labelMaps, or field with knownWarps)")
+        }
         let seed = settings.seed ?? 1
         var trainer: Trainer
         if resume, FileManager.default.fileExists(atPath: settings.output) {
@@ -141,7 +150,12 @@ struct TrainCommand: ParsableCommand {
             if let v = settings.synthesis?.velocityScale { synthesis.velocityScale = v }
             if let c = settings.synthesis?.controlSpacing { synthesis.controlSpacing = c }
             synthesis.sameContrast = settings.synthesis?.sameContrast ?? false
-            trainer.synthesis = synthesis
+            trainer.synthesis = .labelMaps(synthesis)
+        } else if settings.knownWarps == true {
+            var synthesis = KnownWarpSynthesis()
+            if let v = settings.synthesis?.velocityScale { synthesis.velocityScale = v }
+            if let c = settings.synthesis?.controlSpacing { synthesis.controlSpacing = c }
+            trainer.synthesis = .knownWarps(synthesis)
         }
         let record = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
         let curvePath = Self.curvePath(settings.output)

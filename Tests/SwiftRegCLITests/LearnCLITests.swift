@@ -78,4 +78,30 @@ struct LearnCLITests {
         let r = try CLI.run(["predict", "--model", model, "-f", model, "-m", model, "-o", folder.file("x")])
         #expect(r.status != 0 && r.stderr.contains("broken.safetensors"))
     }
+
+    @Test(.enabled(if: SharedData.isAvailable, "\(SharedData.skipMessage)"))
+    func theCommittedModelRegistersRealSlices() throws {
+        // Two OASIS planes stored as one-slice volumes with an LIA orientation; neither was trained on
+        // as a pair in this orientation, and the model comes from a fresh clone's models/.
+        let model = SharedData.packageRoot + "/models/vm1-diff-2d-oasis.safetensors"
+        let f = SharedData.path("brain/clapirn/image_B_2D.nii.gz"), m = SharedData.path("brain/clapirn/image_A_2D.nii.gz")
+        let out = folder.file("oasis")
+        let r = try CLI.run(["predict", "--model", model, "-f", f, "-m", m, "-o", out, "--threads", "2", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let fixed = try ImageFile.read(f).image.floatImage(), moving = try ImageFile.read(m).image.floatImage()
+        let warped = try ImageFile.read(out + "_warped.nii.gz").image.floatImage()
+        func correlation(_ a: [Float], _ b: [Float]) -> Double {
+            let n = Double(a.count), ma = a.reduce(0) { $0 + Double($1) } / n, mb = b.reduce(0) { $0 + Double($1) } / n
+            var sab = 0.0, saa = 0.0, sbb = 0.0
+            for (x, y) in zip(a, b) { sab += (Double(x) - ma) * (Double(y) - mb); saa += (Double(x) - ma) * (Double(x) - ma); sbb += (Double(y) - mb) * (Double(y) - mb) }
+            return sab / (saa * sbb).squareRoot()
+        }
+        let before = correlation(fixed.voxels, moving.voxels), after = correlation(fixed.voxels, warped.voxels)
+        #expect(after > before + 0.08, "correlation \(before) → \(after)")
+        // Diffeomorphic: the inverse is written, and no pixel folds.
+        #expect(FileManager.default.fileExists(atPath: out + "_inverse_warp.nii.gz"))
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "_summary.json"))) as? [String: Any]
+        let jacobian = summary?["jacobian"] as? [String: Any]
+        #expect(jacobian?["foldedFraction"] as? Double == 0)
+    }
 }
