@@ -66,7 +66,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RegReportTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis",
                                                            "RegReport", "RegTestSupport"]),
-        .testTarget(name: "RegLearnTests", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegIO", "RegSynth", "RegLearn", "RegTestSupport"]),
+        .testTarget(name: "RegLearnTests", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegLearn", "RegTestSupport"]),
         .testTarget(name: "SwiftRegCLITests", dependencies: ["RegCore", "RegIO", "RegKernels", "RegTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
