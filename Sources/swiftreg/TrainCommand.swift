@@ -112,7 +112,9 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         try common.apply()
         let settings = try PlanFile.read(TrainingConfiguration.self, from: config)
-        guard settings.steps > 0 else { throw ValidationError("\(config): steps must be positive") }
+        guard settings.steps > 0, (settings.validateEvery ?? 100) > 0 else {
+            throw ValidationError("\(config): steps and validateEvery must be positive")
+        }
         let arch = try settings.architecture
         let shrink = settings.shrink ?? 1
         let (images, validation) = try Self.data(settings, shrink: shrink)
@@ -136,7 +138,7 @@ struct TrainCommand: ParsableCommand {
             }
             trainer = Trainer(network: saved.network, optimizer: adam, sampler: sampler, objective: objective, seed: seed)
             trainer.random.state = state
-            print("resuming at step \(adam.step)")
+            Self.say("resuming at step \(adam.step)")
         } else {
             let net = try VoxelMorphNetwork(architecture: arch, seed: seed)
             trainer = Trainer(network: net, optimizer: Adam(learningRate: settings.learningRate ?? 1e-4, shapes: net.weights.map(\.shape)),
@@ -160,7 +162,7 @@ struct TrainCommand: ParsableCommand {
         let record = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
         let curvePath = Self.curvePath(settings.output)
         var curve = resume ? ((try? JSONDecoder().decode([TrainingRecord].self, from: Data(contentsOf: URL(fileURLWithPath: curvePath)))) ?? []) : []
-        print("training \(settings.model)\(arch.diffeomorphic ? " (diffeomorphic)" : "") \(settings.dimension)-D on \(images.count) images, "
+        Self.say("training \(settings.model)\(arch.diffeomorphic ? " (diffeomorphic)" : "") \(settings.dimension)-D on \(images.count) images, "
               + "\(settings.dimension == 2 ? "\(sampler.planes.count) planes each, " : "")grid \(grid.x)×\(grid.y)×\(grid.z), "
               + "\(trainer.network.weightCount) weights, \(trainer.validation.count) validation pairs, \(Parallelism.threadCount) thread(s)")
         let start = Date()
@@ -176,20 +178,23 @@ struct TrainCommand: ParsableCommand {
                                                          rate, Self.duration(eta)).utf8))
         }) { entry, state in
             if !quiet { FileHandle.standardError.write(Data("\r".utf8)) }
-            // Unbuffered, so the learning curve shows as it grows, also in a log file.
-            let line = String(format: "step %6d  training loss %.4f  similarity %.4f", entry.step, entry.trainingLoss, entry.trainingSimilarity)
-                + (entry.validationLoss.map { String(format: "  validation loss %.4f", $0) } ?? "")
-                + (entry.validationDice.map { String(format: "  Dice %.4f", $0) } ?? "")
-                + String(format: "  (%.1f s)\n", entry.seconds)
-            FileHandle.standardOutput.write(Data(line.utf8))
+            Self.say(String(format: "step %6d  training loss %.4f  similarity %.4f", entry.step, entry.trainingLoss, entry.trainingSimilarity)
+                     + (entry.validationLoss.map { String(format: "  validation loss %.4f", $0) } ?? "")
+                     + (entry.validationDice.map { String(format: "  Dice %.4f", $0) } ?? "")
+                     + String(format: "  (%.1f s)", entry.seconds))
             curve.append(entry)
             let checkpoint = ModelCheckpoint(network: state.network, optimizer: state.optimizer, training: record,
                                              randomState: state.random.state)
             try BinaryFile.write(checkpoint.encoded(), to: settings.output)
             try TextFile.write(try JSONText.encode(curve), to: curvePath)
         }
-        print(String(format: "trained %d steps in %@; model: %@, learning curve: %@", settings.steps - first,
-                     Self.duration(Date().timeIntervalSince(start)), settings.output, curvePath))
+        Self.say(String(format: "trained %d steps in %@; model: %@, learning curve: %@", settings.steps - first,
+                        Self.duration(Date().timeIntervalSince(start)), settings.output, curvePath))
+    }
+
+    /// A line on standard output, unbuffered, so the learning curve shows as it grows, also in a log file.
+    static func say(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     static func curvePath(_ model: String) -> String {
