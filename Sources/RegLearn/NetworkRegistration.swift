@@ -1,4 +1,3 @@
-import RegAnalysis
 import RegCore
 import RegKernels
 
@@ -41,16 +40,6 @@ public struct NetworkRegistration: Sendable {
             result.inverse = physical(tape.tensor(back), on: g)
         }
         return result
-    }
-
-    /// Mean Dice of the moving labels warped by the network (nearest neighbour) against the fixed
-    /// labels, over `labels` (nil: every non-zero label present); the validation score of training.
-    public func meanDice(fixed: Image<Float>, moving: Image<Float>, fixedLabels: Image<Int32>, movingLabels: Image<Int32>,
-                         labels: [Int]? = nil) throws -> Double {
-        let field = try register(fixed: fixed, moving: moving).forward
-        let warped = try Resampler.resample(movingLabels, onto: fixed.geometry, mapping: PointMapping(displacement: field),
-                                            interpolation: .nearest)
-        return try LabelEvaluation(reference: fixedLabels, test: warped, labels: labels, distances: false).meanDice
     }
 
     /// The cropped voxel displacement as LPS millimetres: u = D · (spacing ⊙ u_voxels), with no

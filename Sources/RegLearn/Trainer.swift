@@ -1,5 +1,7 @@
 import Foundation
+import RegAnalysis
 import RegCore
+import RegKernels
 
 /// A labelled pair for validation during training: the images on one grid that fits the network
 /// (planar slices for a 2-D model), with their label maps.
@@ -89,9 +91,15 @@ public struct Trainer: Sendable {
             // The objective's label term, when it has one, scores the classes label-map training uses.
             let classes = synthesis?.classes ?? []
             let item = TrainingPair(fixed: f.tensor, moving: m.tensor, fixedLabels: f.oneHot(classes), movingLabels: m.oneHot(classes))
-            loss += Double(network.evaluate(on: item, objective: objective).total)
-            dice += try registration.meanDice(fixed: pair.fixed, moving: pair.moving, fixedLabels: pair.fixedLabels,
-                                              movingLabels: pair.movingLabels, labels: validationLabels)
+            // One forward pass gives both the objective and the field the labels are warped by.
+            let tape = Tape()
+            let fixed = tape.constant(item.fixed)
+            let out = network.forward(on: tape, fixed: fixed, moving: tape.constant(item.moving))
+            loss += Double(objective.record(on: tape, output: out, fixed: fixed, pair: item).terms.total)
+            let field = registration.physical(tape.tensor(out.displacement), on: pair.fixed.geometry)
+            let warped = try Resampler.resample(pair.movingLabels, onto: pair.fixed.geometry, mapping: PointMapping(displacement: field),
+                                                interpolation: .nearest)
+            dice += try LabelEvaluation(reference: pair.fixedLabels, test: warped, labels: validationLabels, distances: false).meanDice
         }
         return (loss / Double(validation.count), dice / Double(validation.count))
     }

@@ -59,9 +59,9 @@ struct PredictCommand: ParsableCommand {
         let predicted = try NetworkRegistration(network: network)
             .register(fixed: LearningData.shrunk(fixedImage, by: shrink), moving: LearningData.shrunk(movingImage, by: shrink))
         let networkSeconds = Date().timeIntervalSince(start)
-        // Physical displacements: carried onto the full grid by linear interpolation.
-        var forward = FieldKernels.resampled(predicted.forward, onto: fixedImage.geometry)
-        var inverse = predicted.inverse.map { FieldKernels.resampled($0, onto: fixedImage.geometry) }
+        // With --shrink, the physical displacements are carried onto the full grid by linear interpolation.
+        func full(_ u: VectorField) -> VectorField { shrink > 1 ? FieldKernels.resampled(u, onto: g) : u }
+        var forward = full(predicted.forward), inverse = predicted.inverse.map(full)
         var levels: [DeformableLevelReport] = [], refineSeconds = 0.0
         if refine > 0 {
             var syn = SyNRegistration(stage: .refinement(iterations: refine))
