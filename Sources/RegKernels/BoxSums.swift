@@ -16,8 +16,24 @@ public enum BoxSums {
         values.withUnsafeMutableBufferPointer { sum($0.baseAddress!, size: size, radius: r) }
     }
 
+    /// The same in double precision, for sums whose differences matter more than their speed
+    /// (a local variance Σ I² − (Σ I)²/n over a large window cancels badly in `Float`).
+    public static func sum(_ values: inout [Double], size: SIMD3<Int>, radius r: Int) {
+        precondition(values.count == size.x * size.y * size.z)
+        values.withUnsafeMutableBufferPointer { sum($0.baseAddress!, size: size, radius: r) }
+    }
+
     /// The same on raw memory of `size.x · size.y · size.z` values.
     public static func sum(_ values: UnsafeMutablePointer<Float>, size: SIMD3<Int>, radius r: Int) {
+        sum(generic: values, size: size, radius: r)
+    }
+
+    /// The same on raw memory of doubles.
+    public static func sum(_ values: UnsafeMutablePointer<Double>, size: SIMD3<Int>, radius r: Int) {
+        sum(generic: values, size: size, radius: r)
+    }
+
+    static func sum<T: BinaryFloatingPoint>(generic values: UnsafeMutablePointer<T>, size: SIMD3<Int>, radius r: Int) {
         let (nx, ny, nz) = (size.x, size.y, size.z)
         guard r > 0 else { return }
         do {
@@ -25,7 +41,7 @@ public enum BoxSums {
             // x: running sum along each row, through a copy of the row.
             if nx > 1 {
                 parallelFor(count: ny * nz, chunkSize: max(1, ny / 2)) { rows in
-                    let line = UnsafeMutablePointer<Float>.allocate(capacity: nx)
+                    let line = UnsafeMutablePointer<T>.allocate(capacity: nx)
                     defer { line.deallocate() }
                     for row in rows {
                         let data = p.value + row &* nx
@@ -37,7 +53,7 @@ public enum BoxSums {
             // y within each slice, and z across slices: whole rows at a time, vectorised along x.
             if ny > 1 {
                 parallelFor(count: nz, chunkSize: 1) { zs in
-                    let copy = UnsafeMutablePointer<Float>.allocate(capacity: nx * ny)
+                    let copy = UnsafeMutablePointer<T>.allocate(capacity: nx * ny)
                     defer { copy.deallocate() }
                     for z in zs {
                         let slice = p.value + z &* nx &* ny
@@ -50,7 +66,7 @@ public enum BoxSums {
                 let sliceSize = nx * ny
                 let chunk = 2048
                 parallelFor(count: (sliceSize + chunk - 1) / chunk, chunkSize: 1) { parts in
-                    let copy = UnsafeMutablePointer<Float>.allocate(capacity: chunk * nz)
+                    let copy = UnsafeMutablePointer<T>.allocate(capacity: chunk * nz)
                     defer { copy.deallocate() }
                     for part in parts {
                         let start = part * chunk, width = min(chunk, sliceSize - start)
@@ -73,8 +89,8 @@ public enum BoxSums {
 
     /// Running sums of one strided line.
     @inline(__always)
-    static func runningSum(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count n: Int, stride: Int, radius r: Int) {
-        var s: Float = 0
+    static func runningSum<T: BinaryFloatingPoint>(_ src: UnsafePointer<T>, into dst: UnsafeMutablePointer<T>, count n: Int, stride: Int, radius r: Int) {
+        var s: T = 0
         for k in 0..<min(n, r + 1) { s += src[k &* stride] }
         for i in 0..<n {
             dst[i &* stride] = s
@@ -86,14 +102,14 @@ public enum BoxSums {
 
     /// Running sums across `lines` rows of `width` values each, row by row.
     @inline(__always)
-    static func runningRows(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, lines: Int, width: Int, radius r: Int) {
+    static func runningRows<T: BinaryFloatingPoint>(_ src: UnsafePointer<T>, into dst: UnsafeMutablePointer<T>, lines: Int, width: Int, radius r: Int) {
         for l in 0..<lines { sumLines(src, line: l, lines: lines, width: width, radius: r, into: dst + l &* width) }
     }
 
     /// Output line `l`: the sum of source lines `l − r … l + r` that exist, summed in a fixed order.
     @inline(__always)
-    static func sumLines(_ src: UnsafePointer<Float>, line l: Int, lines: Int, width: Int, radius r: Int,
-                         into out: UnsafeMutablePointer<Float>) {
+    static func sumLines<T: BinaryFloatingPoint>(_ src: UnsafePointer<T>, line l: Int, lines: Int, width: Int, radius r: Int,
+                                                 into out: UnsafeMutablePointer<T>) {
         let lo = max(0, l - r), hi = min(lines - 1, l + r)
         out.update(from: src + lo &* width, count: width)
         if hi > lo {

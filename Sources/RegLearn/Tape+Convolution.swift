@@ -1,11 +1,21 @@
 extension Tape {
-    /// A same-padded, stride-1 convolution with side-3 kernels. `weight` has shape
-    /// (out, in, kz, ky, kx) as PyTorch lays it out — kz = 1 for a planar network — and `bias` (1, out, 1, 1, 1).
-    /// Kernel extents are odd; a 3-D kernel also runs on a grid one voxel deep (zeros beyond it).
+    /// A same-padded convolution with side-3 kernels. `weight` has shape (out, in, kz, ky, kx) as
+    /// PyTorch lays it out — kz = 1 for a planar network — and `bias` (1, out, 1, 1, 1). Kernel
+    /// extents are odd; a 3-D kernel also runs on a grid one voxel deep (zeros beyond it).
+    /// `stride: 2` gives PyTorch's stride-2 convolution (padding 1, ⌈n/2⌉ outputs per axis) as the
+    /// stride-1 one read at every second voxel: exact, with the cost of the stride-1 convolution.
     ///
     /// ```swift
-    /// let y = tape.convolution(x, weight: w, bias: b)   // x: N×in×D×H×W → y: N×out×D×H×W
+    /// let y = tape.convolution(x, weight: w, bias: b)              // x: N×in×D×H×W → y: N×out×D×H×W
+    /// let h = tape.convolution(x, weight: w, bias: b, stride: 2)   // → N×out×⌈D/2⌉×⌈H/2⌉×⌈W/2⌉
     /// ```
+    public func convolution(_ x: Variable, weight: Variable, bias: Variable, stride: Int) -> Variable {
+        precondition(stride == 1 || stride == 2, "convolution stride must be 1 or 2, found \(stride)")
+        let y = convolution(x, weight: weight, bias: bias)
+        return stride == 1 ? y : subsampled(y, alongDepth: shape(weight).depth > 1)
+    }
+
+    /// The stride-1 convolution.
     public func convolution(_ x: Variable, weight: Variable, bias: Variable) -> Variable {
         let xs = shape(x), ws = shape(weight)
         precondition(ws.channels == xs.channels, "convolution weight \(ws) does not fit input \(xs)")

@@ -128,3 +128,37 @@ extension Tape {
         }
     }
 }
+
+extension Tape {
+    /// Every second voxel, starting at the first: ⌈n/2⌉ voxels along each in-plane axis, and along
+    /// depth with `alongDepth` (default: when the grid has depth). With a same-padded convolution
+    /// before it, this is PyTorch's stride-2 convolution (kernel 3, padding 1).
+    ///
+    /// ```swift
+    /// let half = tape.subsampled(x)   // N×C×80×96×112 → N×C×40×48×56
+    /// ```
+    public func subsampled(_ x: Variable, alongDepth: Bool? = nil) -> Variable {
+        let xs = shape(x), factor = SIMD3(2, 2, alongDepth ?? !xs.isPlanar ? 2 : 1)
+        let ys = xs.with(spatial: (xs.spatial &+ factor &- 1) / factor), planes = xs.batch * xs.channels
+        let (inN, outN) = (xs.spatialCount, ys.spatialCount)
+        var source = [Int32](repeating: 0, count: outN)
+        for z in 0..<ys.depth {
+            for yy in 0..<ys.height {
+                for xx in 0..<ys.width {
+                    source[(z * ys.height + yy) * ys.width + xx] = Int32(((z * factor.z) * xs.height + yy * 2) * xs.width + xx * 2)
+                }
+            }
+        }
+        var y = [Float](repeating: 0, count: ys.count)
+        withValue(x) { xv in
+            for plane in 0..<planes { for o in 0..<outN { y[plane * outN + o] = xv[plane * inN + Int(source[o])] } }
+        }
+        return record(ys, y, inputs: [x]) { [unowned self] out in
+            withGradient(out) { g in
+                accumulate(x) { gx in
+                    for plane in 0..<planes { for o in 0..<outN { gx[plane * inN + Int(source[o])] += g[plane * outN + o] } }
+                }
+            }
+        }
+    }
+}

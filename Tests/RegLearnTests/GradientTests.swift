@@ -50,6 +50,9 @@ func probeLoss(_ tape: Tape, _ y: Variable, seed: UInt64 = 5) -> Variable {
             checkGradients([randomTensor(s, seed: 1), w, randomTensor(TensorShape(channels: 4, height: 1, width: 1), seed: 3)]) {
                 probeLoss($0, $0.convolution($1[0], weight: $1[1], bias: $1[2]))
             }
+            checkGradients([randomTensor(s, seed: 1), w, randomTensor(TensorShape(channels: 4, height: 1, width: 1), seed: 3)]) {
+                probeLoss($0, $0.convolution($1[0], weight: $1[1], bias: $1[2], stride: 2))
+            }
         }
     }
 
@@ -61,6 +64,7 @@ func probeLoss(_ tape: Tape, _ y: Variable, seed: UInt64 = 5) -> Variable {
         checkGradients([x], step: 1e-3) { probeLoss($0, $0.leakyReLU($1[0])) }
         checkGradients([x], step: 1e-3) { probeLoss($0, $0.maxPool($1[0])) }
         checkGradients([x]) { probeLoss($0, $0.upsampleNearest($1[0])) }
+        checkGradients([x]) { probeLoss($0, $0.subsampled($1[0])) }
         let planar = TensorShape(channels: 3, height: 6, width: 8)
         checkGradients([randomTensor(planar, seed: 6), randomTensor(planar.with(channels: 1), seed: 7)]) {
             probeLoss($0, $0.scaled($0.concatenate([$1[0], $1[1]]), by: 1.5))
@@ -92,6 +96,7 @@ func probeLoss(_ tape: Tape, _ y: Variable, seed: UInt64 = 5) -> Variable {
             checkGradients([a, b]) { $0.meanSquaredError($1[0], $1[1]) }
             checkGradients([randomTensor(s.with(channels: s.spatialDimension), seed: 13)]) { $0.diffusionLoss($1[0]) }
             checkGradients([a, b]) { $0.softDiceLoss($1[0], $1[1]) }
+            checkGradients([a, b], step: 1e-3, tolerance: 3e-2) { $0.mutualInformationLoss($1[0], $1[1], bins: 8) }
         }
     }
 }

@@ -44,6 +44,27 @@ import RegCore
         }
     }
 
+    /// Stride 2 as PyTorch's Conv(kernel 3, stride 2, padding 1): output o sums inputs 2o − 1 … 2o + 1.
+    @Test func stridedConvolutionMatchesDirectEvaluation() {
+        for s in [TensorShape(channels: 2, height: 7, width: 10), TensorShape(channels: 2, depth: 5, height: 6, width: 9)] {
+            let x = randomTensor(s, seed: 1)
+            let w = randomTensor(TensorShape(batch: 3, channels: 2, depth: s.isPlanar ? 1 : 3, height: 3, width: 3), seed: 2)
+            let b = randomTensor(TensorShape(channels: 3, height: 1, width: 1), seed: 3)
+            let tape = Tape()
+            let y = tape.convolution(tape.constant(x), weight: tape.constant(w), bias: tape.constant(b), stride: 2)
+            let out = SIMD3((s.width + 1) / 2, (s.height + 1) / 2, (s.depth + 1) / 2)
+            #expect(tape.shape(y).spatial == out)
+            let full = naiveConvolution(x, w, b)
+            var worst: Float = 0
+            for co in 0..<3 { for z in 0..<out.z { for yy in 0..<out.y { for xx in 0..<out.x {
+                let strided = tape.tensor(y).values[((co * out.z + z) * out.y + yy) * out.x + xx]
+                let direct = full[((co * s.depth + (s.isPlanar ? 0 : 2 * z)) * s.height + 2 * yy) * s.width + 2 * xx]
+                worst = max(worst, abs(strided - direct))
+            } } } }
+            #expect(worst < 1e-5, "largest difference \(worst)")
+        }
+    }
+
     @Test func gradientsAreBitwiseIdenticalForOneAndTwoThreads() {
         let s = TensorShape(channels: 8, depth: 6, height: 20, width: 40)
         func run(threads: Int) -> [[Float]] {
@@ -85,6 +106,47 @@ import RegCore
         #expect(abs(Double(loss) + total / 120) < 1e-5)
         let same = tape.scalar(tape.localCorrelationLoss(tape.constant(a), tape.constant(a), window: 5))
         #expect(abs(same + 1) < 1e-3)
+    }
+
+    /// A bright, nearly flat 3-D volume: Σ I² − (Σ I)²/n over 9³ windows is a difference of two
+    /// sums near 6 500 whose true value is ~6e-5, which Float sums get wrong by more than itself.
+    @Test func localCorrelationStaysExactOnBrightFlatVolumes() {
+        let side = 24, s = TensorShape(channels: 1, depth: side, height: side, width: side)
+        let a = randomTensor(s, seed: 3, range: 3...3.001), noise = randomTensor(s, seed: 4, range: 0...0.001)
+        let b = Tensor(shape: s, values: zip(a.values, noise.values).map { 0.8 * $0 + 0.1 + $1 })
+        var total = 0.0
+        func at(_ t: Tensor, _ x: Int, _ y: Int, _ z: Int) -> Double { Double(t.values[(z * side + y) * side + x]) }
+        for z in 0..<side { for y in 0..<side { for x in 0..<side {
+            var (si, sj, sii, sjj, sij) = (0.0, 0.0, 0.0, 0.0, 0.0)
+            for w in max(0, z - 4)...min(side - 1, z + 4) { for v in max(0, y - 4)...min(side - 1, y + 4) {
+                for u in max(0, x - 4)...min(side - 1, x + 4) {
+                    let i = at(a, u, v, w), j = at(b, u, v, w)
+                    si += i; sj += j; sii += i * i; sjj += j * j; sij += i * j
+                }
+            } }
+            let cross = sij - si * sj / 729, vi = sii - si * si / 729, vj = sjj - sj * sj / 729
+            total += cross * cross / (vi * vj + 1e-5)
+        } } }
+        let tape = Tape()
+        let computed = Double(tape.scalar(tape.localCorrelationLoss(tape.constant(a), tape.constant(b))))
+        #expect(abs(computed + total / Double(side * side * side)) < 1e-5, "\(computed) vs \(-total / Double(side * side * side))")
+    }
+
+    /// The bins are symmetric about ½, so an inverted contrast carries exactly the information of
+    /// the image itself; a shuffled copy carries almost none.
+    @Test func mutualInformationSeesThroughContrastInversion() {
+        let s = TensorShape(channels: 1, height: 40, width: 48)
+        let a = randomTensor(s, seed: 7, range: 0...1)
+        let inverted = Tensor(shape: s, values: a.values.map { 1 - $0 })
+        var rng = SplitMix64(seed: 9)
+        var shuffled = a.values
+        for i in stride(from: shuffled.count - 1, to: 0, by: -1) { shuffled.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+        let tape = Tape()
+        func mi(_ b: Tensor) -> Float { -tape.scalar(tape.mutualInformationLoss(tape.constant(a), tape.constant(b))) }
+        let own = mi(a)
+        #expect(abs(mi(inverted) - own) < 1e-5 * own)
+        #expect(own > 1.5)                 // log 32 = 3.47 for sharp bins; the Parzen blur halves it
+        #expect(mi(Tensor(shape: s, values: shuffled)) < 0.1 * own)
     }
 
     @Test func integratingAUniformVelocityTranslates() {
