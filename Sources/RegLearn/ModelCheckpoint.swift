@@ -5,7 +5,9 @@ import Foundation
 /// (`F32`), shape and byte range, then the raw little-endian floats.
 ///
 /// Tensors: `conv00.weight` (out, in, 3, 3) in a plane or (out, in, 3, 3, 3) in a volume, and
-/// `conv00.bias` (out), for each convolution in order; with the optimiser state, `adam.m.NAME`
+/// `conv00.bias` (out), for each U-Net convolution in order; with an affine network also
+/// `affine.conv00.weight` … (its stride-2 convolutions) and `affine.linear.weight` (out, in) with
+/// their biases; with the optimiser state, `adam.m.NAME`
 /// and `adam.v.NAME` too. `__metadata__` holds `format` = `swiftreg-model-1`, `architecture` (the
 /// `NetworkArchitecture` as JSON), `adam_step`, `adam_learning_rate`, `random_state` and `training` (the configuration that produced it).
 ///
@@ -27,21 +29,21 @@ public struct ModelCheckpoint: Sendable {
 
     static let format = "swiftreg-model-1"
 
-    func names() -> [String] {
-        network.weights.indices.map { ModelCheckpoint.name(layer: $0 / 2, bias: $0 % 2 == 1) }
-    }
+    func names() -> [String] { ModelCheckpoint.names(network.architecture) }
 
-    static func name(layer: Int, bias: Bool) -> String {
-        String(format: "conv%02d.", layer) + (bias ? "bias" : "weight")
+    /// `NAME.weight`, `NAME.bias` for each layer, in weight order.
+    static func names(_ architecture: NetworkArchitecture) -> [String] {
+        architecture.layers.flatMap { [$0.name + ".weight", $0.name + ".bias"] }
     }
 
     /// The file's bytes.
     public func encoded() -> [UInt8] {
         var entries: [(String, [Int], [Float])] = []
         let planar = network.architecture.dimension == 2
-        for (name, t) in zip(names(), network.weights) {
-            let s = t.shape
-            let shape = name.hasSuffix("bias") ? [s.channels] : (planar ? [s.batch, s.channels, 3, 3] : [s.batch, s.channels, 3, 3, 3])
+        for (k, (name, t)) in zip(names(), network.weights).enumerated() {
+            let s = t.shape, linear = network.architecture.layers[k / 2].kind == .linear
+            let shape = k % 2 == 1 ? [s.channels] : linear ? [s.batch, s.channels]
+                : planar ? [s.batch, s.channels, 3, 3] : [s.batch, s.channels, 3, 3, 3]
             entries.append((name, shape, t.values))
         }
         if let adam = optimizer {
@@ -101,13 +103,11 @@ public struct ModelCheckpoint: Sendable {
                 Float(bitPattern: UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
             }
         }
-        let k = architecture.dimension == 3 ? 3 : 1
         var weights = [Tensor]()
-        for layer in architecture.convolutions {
-            let index = weights.count / 2
-            let ws = TensorShape(batch: layer.output, channels: layer.input, depth: k, height: 3, width: 3)
+        for layer in architecture.layers {
+            let ws = layer.weightShape(dimension: architecture.dimension)
             let bs = TensorShape(channels: layer.output, height: 1, width: 1)
-            for (name, shape) in [(ModelCheckpoint.name(layer: index, bias: false), ws), (ModelCheckpoint.name(layer: index, bias: true), bs)] {
+            for (name, shape) in [(layer.name + ".weight", ws), (layer.name + ".bias", bs)] {
                 guard let values = try tensor(name) else { throw fail("tensor \(name) is missing") }
                 guard values.count == shape.count else { throw fail("tensor \(name) has \(values.count) values, the architecture needs \(shape.count)") }
                 weights.append(Tensor(shape: shape, values: values))
@@ -121,7 +121,7 @@ public struct ModelCheckpoint: Sendable {
         if step > 0 {
             var adam = Adam(learningRate: Float(meta["adam_learning_rate"] ?? "") ?? 1e-4, shapes: weights.map(\.shape))
             adam.step = step
-            for (i, name) in names().enumerated() {
+            for (i, name) in ModelCheckpoint.names(architecture).enumerated() {
                 guard let m = try tensor("adam.m." + name), let v = try tensor("adam.v." + name),
                       m.count == weights[i].shape.count, v.count == m.count else {
                     throw fail("optimiser state adam.m/v.\(name) is missing or the wrong size")

@@ -36,10 +36,31 @@ public struct NetworkRegistration: Sendable {
         let out = network.forward(on: tape, fixed: tape.constant(f.tensor), moving: tape.constant(mv.tensor))
         var result = Result(forward: physical(tape.tensor(out.displacement), on: g))
         if let v = out.velocity {
-            let back = network.displacement(ofVelocity: tape.scaled(v, by: -1), on: tape)
+            var back = network.displacement(ofVelocity: tape.scaled(v, by: -1), on: tape)
+            // After an affine network the map is A ∘ exp(v); its inverse exp(−v) ∘ A⁻¹.
+            if let stage = out.affine {
+                guard let theta = Self.inverseAffine(tape.tensor(stage.parameters)) else { return result }   // singular: none
+                let inverse = tape.affineDisplacement(tape.constant(theta), size: padded)
+                back = tape.add(inverse, tape.warp(back, by: inverse))
+            }
             result.inverse = physical(tape.tensor(back), on: g)
         }
         return result
+    }
+
+    /// The parameters of the inverse affine map: x̃ ↦ (I + Δ) x̃ + t inverts to
+    /// x̃ ↦ (I + Δ)⁻¹ x̃ − (I + Δ)⁻¹ t, in the same normalised coordinates.
+    static func inverseAffine(_ theta: Tensor) -> Tensor? {
+        let d = theta.values.count == 6 ? 2 : 3
+        var m = Matrix3.identity
+        for i in 0..<d { for j in 0..<d { m[i, j] += Double(theta.values[i * d + j]) } }
+        guard let inv = m.inverse else { return nil }
+        let t = SIMD3<Double>((0..<3).map { $0 < d ? Double(theta.values[d * d + $0]) : 0 })
+        let back = -(inv * t)
+        var values = [Float]()
+        for i in 0..<d { for j in 0..<d { values.append(Float(inv[i, j] - (i == j ? 1 : 0))) } }
+        for i in 0..<d { values.append(Float(back[i])) }
+        return Tensor(shape: theta.shape, values: values)
     }
 
     /// The cropped voxel displacement as LPS millimetres: u = D · (spacing ⊙ u_voxels), with no

@@ -32,6 +32,11 @@ public struct TensorShape: Hashable, Sendable, Codable, CustomStringConvertible 
         TensorShape(batch: batch, channels: c, depth: depth, height: height, width: width)
     }
 
+    /// The same item shape, another batch size.
+    public func with(batch n: Int) -> TensorShape {
+        TensorShape(batch: n, channels: channels, depth: depth, height: height, width: width)
+    }
+
     /// The same channels on another grid.
     public func with(spatial s: SIMD3<Int>) -> TensorShape {
         TensorShape(batch: batch, channels: channels, depth: s.z, height: s.y, width: s.x)

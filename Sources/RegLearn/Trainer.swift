@@ -45,6 +45,9 @@ public struct Trainer: Sendable {
     /// Label-map training (each drawn pair of label maps deformed and painted anew, SynthMorph) or
     /// supervised training on known warps. When nil, the drawn images are trained on as they are.
     public var synthesis: PairSynthesis?
+    /// Each drawn moving image (label map) is first misaligned by a random affine map, so an
+    /// affine network learns on pre-aligned data.
+    public var misalignment: AffineMisalignment?
 
     public init(network: VoxelMorphNetwork, optimizer: Adam, sampler: PairSampler, objective: TrainingObjective, seed: UInt64) {
         (self.network, self.optimizer, self.sampler, self.objective) = (network, optimizer, sampler, objective)
@@ -62,7 +65,8 @@ public struct Trainer: Sendable {
         var sum = (total: 0.0, similarity: 0.0, count: 0)
         var start = Date()
         while step < steps {
-            let (a, b) = sampler.next(using: &random)
+            var (a, b) = sampler.next(using: &random)
+            if let misalignment { b = try b.misaligned(by: misalignment, planar: network.architecture.dimension == 2, using: &random) }
             let pair = try synthesis.map { try $0.pair(fixed: a, moving: b, using: &random) }
                 ?? TrainingPair(fixed: a.tensor, moving: b.tensor)
             let losses = network.train(on: pair, objective: objective, optimizer: &optimizer)

@@ -9,6 +9,8 @@ public struct TrainingObjective: Codable, Hashable, Sendable {
         /// VoxelMorph's local NCC (mono-modal).
         case localCorrelation = "ncc"
         case meanSquares = "mse"
+        /// Parzen-window mutual information, 32 bins (multi-modal; intensities in [0, 1]).
+        case mutualInformation = "mi"
         /// No image term: supervised or label-only training.
         case none
     }
@@ -22,10 +24,17 @@ public struct TrainingObjective: Codable, Hashable, Sendable {
     public var dice: Float = 0
     /// Weight of the mean squared error to the true displacement (supervised).
     public var field: Float = 0
+    /// Weight of the image similarity after the affine network's map alone (with an affine network),
+    /// which gives the affine stage its own signal while both stages train together.
+    public var affine: Float = 0
 
-    public init(similarity: Similarity = .localCorrelation, window: Int = 9, smoothness: Float = 1, dice: Float = 0, field: Float = 0) {
+    public init(similarity: Similarity = .localCorrelation, window: Int = 9, smoothness: Float = 1, dice: Float = 0, field: Float = 0,
+                affine: Float = 0) {
         (self.similarity, self.window, self.smoothness, self.dice, self.field) = (similarity, window, smoothness, dice, field)
+        self.affine = affine
     }
+
+    enum CodingKeys: String, CodingKey { case similarity, window, smoothness, dice, field, affine }
 
     /// Keys left out of a configuration keep their defaults.
     public init(from decoder: Decoder) throws {
@@ -36,6 +45,28 @@ public struct TrainingObjective: Codable, Hashable, Sendable {
         smoothness = try c.decodeIfPresent(Float.self, forKey: .smoothness) ?? d.smoothness
         dice = try c.decodeIfPresent(Float.self, forKey: .dice) ?? d.dice
         field = try c.decodeIfPresent(Float.self, forKey: .field) ?? d.field
+        affine = try c.decodeIfPresent(Float.self, forKey: .affine) ?? d.affine
+    }
+
+    /// `affine` is written only when used, so configurations recorded before it keep their text.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(similarity, forKey: .similarity)
+        try c.encode(window, forKey: .window)
+        try c.encode(smoothness, forKey: .smoothness)
+        try c.encode(dice, forKey: .dice)
+        try c.encode(field, forKey: .field)
+        if affine != 0 { try c.encode(affine, forKey: .affine) }
+    }
+
+    /// The image term between `fixed` and `warped`, or nil without one.
+    func similarityLoss(on tape: Tape, _ fixed: Variable, _ warped: Variable) -> Variable? {
+        switch similarity {
+        case .localCorrelation: return tape.localCorrelationLoss(fixed, warped, window: window)
+        case .meanSquares: return tape.meanSquaredError(fixed, warped)
+        case .mutualInformation: return tape.mutualInformationLoss(fixed, warped)
+        case .none: return nil
+        }
     }
 }
 
@@ -63,12 +94,11 @@ extension TrainingObjective {
         -> (total: Variable, terms: StepLosses) {
         var terms: [(Variable, Float)] = []
         var values = StepLosses(total: 0, similarity: 0, smoothness: 0, dice: 0, field: 0)
-        switch similarity {
-        case .localCorrelation: terms.append((tape.localCorrelationLoss(fixed, output.warped, window: window), 1))
-        case .meanSquares: terms.append((tape.meanSquaredError(fixed, output.warped), 1))
-        case .none: break
+        if let s = similarityLoss(on: tape, fixed, output.warped) {
+            values.similarity = tape.scalar(s)
+            terms.append((s, 1))
         }
-        if let s = terms.first { values.similarity = tape.scalar(s.0) }
+        if affine > 0, let stage = output.affine, let s = similarityLoss(on: tape, fixed, stage.warped) { terms.append((s, affine)) }
         if smoothness > 0 {
             let d = tape.diffusionLoss(output.velocity ?? output.displacement)
             values.smoothness = tape.scalar(d)

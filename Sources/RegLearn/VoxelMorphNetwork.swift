@@ -24,11 +24,46 @@ public struct NetworkArchitecture: Codable, Hashable, Sendable {
     /// The network is applied this many times, each time to the moving image warped by the
     /// composition so far (recursive cascades, weights shared).
     public var cascades: Int
+    /// Features of an affine network's stride-2 convolutions, run first (empty: none). It sees the
+    /// moving and fixed images, takes each feature's moments over the grid (its mean, and its
+    /// first and second moments in normalised coordinates) and regresses from them the d(d + 1)
+    /// parameters of an affine map (`Tape.affineDisplacement`),
+    /// starting at the identity; the U-Net then refines the affinely warped image, and the two are
+    /// trained together.
+    public var affine: [Int]
 
     public init(dimension: Int, encoder: [Int], decoder: [Int], diffeomorphic: Bool = false, integrationSteps: Int = 7,
-                integrationDownsize: Int = 2, cascades: Int = 1) {
+                integrationDownsize: Int = 2, cascades: Int = 1, affine: [Int] = []) {
         (self.dimension, self.encoder, self.decoder, self.diffeomorphic) = (dimension, encoder, decoder, diffeomorphic)
         (self.integrationSteps, self.integrationDownsize, self.cascades) = (integrationSteps, integrationDownsize, cascades)
+        self.affine = affine
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case dimension, encoder, decoder, diffeomorphic, integrationSteps, integrationDownsize, cascades, affine
+    }
+
+    /// Models written before the affine network existed have no `affine` key.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(dimension: try c.decode(Int.self, forKey: .dimension), encoder: try c.decode([Int].self, forKey: .encoder),
+                  decoder: try c.decode([Int].self, forKey: .decoder), diffeomorphic: try c.decode(Bool.self, forKey: .diffeomorphic),
+                  integrationSteps: try c.decode(Int.self, forKey: .integrationSteps),
+                  integrationDownsize: try c.decode(Int.self, forKey: .integrationDownsize),
+                  cascades: try c.decode(Int.self, forKey: .cascades), affine: try c.decodeIfPresent([Int].self, forKey: .affine) ?? [])
+    }
+
+    /// `affine` is written only when there is an affine network, so other models keep their bytes.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(dimension, forKey: .dimension)
+        try c.encode(self.encoder, forKey: .encoder)
+        try c.encode(decoder, forKey: .decoder)
+        try c.encode(diffeomorphic, forKey: .diffeomorphic)
+        try c.encode(integrationSteps, forKey: .integrationSteps)
+        try c.encode(integrationDownsize, forKey: .integrationDownsize)
+        try c.encode(cascades, forKey: .cascades)
+        if !affine.isEmpty { try c.encode(affine, forKey: .affine) }
     }
 
     /// VoxelMorph's default U-Net: encoder 16-32-32-32, decoder 32-32-32-32-32-16-16.
@@ -61,28 +96,56 @@ public struct NetworkArchitecture: Codable, Hashable, Sendable {
             let f = 1 << l
             return Double(size.x / f) * Double(size.y / f) * Double(dimension == 3 ? size.z / f : 1)
         }
-        // Encoder convolution i runs at level i, decoder convolution j < levels at level levels − j, the rest at full size.
-        let level = Array(0..<levels) + (0..<decoder.count).map { $0 < levels ? levels - $0 : 0 } + [0]
+        // Encoder convolution i runs at level i, decoder convolution j < levels at level levels − j,
+        // the rest at full size; affine convolution i, computed at stride 1 and then subsampled, at level i.
+        let level = Array(0..<levels) + (0..<decoder.count).map { $0 < levels ? levels - $0 : 0 } + [0] + Array(affine.indices)
+        let convolutions = layers.filter { $0.kind != .linear }
         return zip(convolutions, level).reduce(0) { $0 + 2 * taps * Double($1.0.input * $1.0.output) * voxels(atLevel: $1.1) }
     }
 
-    /// Input and output channels of each convolution, in the order they run.
-    var convolutions: [(input: Int, output: Int)] {
-        var list = [(Int, Int)]()
+    /// One layer with weights: its kind, channels and the name of its tensors in a model file.
+    struct Layer {
+        enum Kind { case convolution, stridedConvolution, linear }
+        var kind: Kind, input: Int, output: Int, name: String
+
+        /// The weight's shape: (out, in, k, 3, 3) for a convolution, (out, in, 1, 1, 1) for a linear layer.
+        func weightShape(dimension: Int) -> TensorShape {
+            kind == .linear ? TensorShape(batch: output, channels: input, height: 1, width: 1)
+                : TensorShape(batch: output, channels: input, depth: dimension == 3 ? 3 : 1, height: 3, width: 3)
+        }
+    }
+
+    /// The layers in the order their weights are stored: the U-Net's convolutions in the order
+    /// they run (named `conv00` …), then the affine network's (`affine.conv00` …, `affine.linear`).
+    var layers: [Layer] {
+        var list = [Layer]()
+        func add(_ kind: Layer.Kind, _ input: Int, _ output: Int, _ name: String) { list.append(Layer(kind: kind, input: input, output: output, name: name)) }
         var channels = 2, skips = [Int]()
         for f in encoder {
-            list.append((channels, f))
+            add(.convolution, channels, f, String(format: "conv%02d", list.count))
             channels = f
             skips.append(f)
         }
         for (level, f) in decoder.enumerated() {
-            list.append((channels, f))
+            add(.convolution, channels, f, String(format: "conv%02d", list.count))
             channels = f
             if level < encoder.count { channels += skips.removeLast() }
         }
-        list.append((channels, dimension))
+        add(.convolution, channels, dimension, String(format: "conv%02d", list.count))
+        if !affine.isEmpty {
+            channels = 2
+            for (i, f) in affine.enumerated() {
+                add(.stridedConvolution, channels, f, String(format: "affine.conv%02d", i))
+                channels = f
+            }
+            let moments = dimension == 3 ? 10 : 6
+            add(.linear, channels * moments, dimension * (dimension + 1), "affine.linear")
+        }
         return list
     }
+
+    /// The number of U-Net layers (they come first in `layers`).
+    var uNetLayerCount: Int { encoder.count + decoder.count + 1 }
 
     func check() throws {
         guard dimension == 2 || dimension == 3 else { throw LearnError.invalidArchitecture("dimension must be 2 or 3, not \(dimension)") }
@@ -92,11 +155,12 @@ public struct NetworkArchitecture: Codable, Hashable, Sendable {
         guard integrationSteps >= 0, integrationDownsize >= 1, cascades >= 1 else {
             throw LearnError.invalidArchitecture("integration steps ≥ 0, downsize ≥ 1 and cascades ≥ 1")
         }
+        guard affine.allSatisfy({ $0 > 0 }) else { throw LearnError.invalidArchitecture("affine features must be positive") }
     }
 }
 
-/// A network's architecture and weights: convolution i has `weights[2i]` (out, in, k, 3, 3) and
-/// `weights[2i + 1]` (its bias), in `NetworkArchitecture.convolutions` order.
+/// A network's architecture and weights: layer i of `NetworkArchitecture.layers` has
+/// `weights[2i]` (its weight) and `weights[2i + 1]` (its bias).
 ///
 /// ```swift
 /// var net = try VoxelMorphNetwork(architecture: .vm1(dimension: 2), seed: 1)
@@ -107,29 +171,27 @@ public struct VoxelMorphNetwork: Sendable {
     public var architecture: NetworkArchitecture
     public var weights: [Tensor]
 
-    /// Kaiming-normal initialisation for LeakyReLU(0.2); the last layer starts at N(0, 1e-5),
-    /// as VoxelMorph does, so the first fields are nearly zero.
+    /// Kaiming-normal initialisation for LeakyReLU(0.2); the U-Net's last layer starts at
+    /// N(0, 1e-5), as VoxelMorph does, so the first fields are nearly zero, and the affine
+    /// network's last layer at zero (the identity).
     public init(architecture: NetworkArchitecture, seed: UInt64) throws {
         try architecture.check()
         self.architecture = architecture
         var rng = SplitMix64(seed: seed)
-        let k = architecture.dimension == 3 ? 3 : 1
-        let layers = architecture.convolutions
+        let layers = architecture.layers, last = architecture.uNetLayerCount - 1
         weights = []
         for (i, layer) in layers.enumerated() {
-            let shape = TensorShape(batch: layer.output, channels: layer.input, depth: k, height: 3, width: 3)
-            let fanIn = Float(layer.input * 9 * k)
-            let std = i == layers.count - 1 ? 1e-5 : (2 / (1 + 0.04) / fanIn).squareRoot()
-            weights.append(Tensor(shape: shape, values: (0..<shape.count).map { _ in std * Float(rng.nextGaussian()) }))
+            let shape = layer.weightShape(dimension: architecture.dimension)
+            let std = i == last ? 1e-5 : (2 / (1 + 0.04) / Float(shape.itemCount)).squareRoot()
+            weights.append(layer.kind == .linear ? Tensor(shape: shape)
+                : Tensor(shape: shape, values: (0..<shape.count).map { _ in std * Float(rng.nextGaussian()) }))
             weights.append(Tensor(shape: TensorShape(channels: layer.output, height: 1, width: 1)))
         }
     }
 
     public init(architecture: NetworkArchitecture, weights: [Tensor]) throws {
         try architecture.check()
-        let expected = architecture.convolutions.flatMap { layer -> [Int] in
-            [layer.output * layer.input * 9 * (architecture.dimension == 3 ? 3 : 1), layer.output]
-        }
+        let expected = architecture.layers.flatMap { [$0.weightShape(dimension: architecture.dimension).count, $0.output] }
         guard weights.map(\.shape.count) == expected else {
             throw LearnError.invalidArchitecture("the weights do not fit the architecture (\(weights.count) tensors)")
         }
@@ -137,11 +199,13 @@ public struct VoxelMorphNetwork: Sendable {
     }
 
     /// What one pass gives: the displacement (voxels, N×dim×grid), the velocity when
-    /// diffeomorphic, and the moving image warped by the displacement.
+    /// diffeomorphic, and the moving image warped by the displacement; with an affine network,
+    /// its parameters and the moving image warped by the affine map alone.
     public struct Output {
         public var displacement: Variable
         public var velocity: Variable?
         public var warped: Variable
+        public var affine: (parameters: Variable, warped: Variable)?
     }
 
     /// Records the network on `tape`. `fixed` and `moving` are N×1×grid with extents that are
@@ -152,14 +216,33 @@ public struct VoxelMorphNetwork: Sendable {
         var total: Variable?
         var velocity: Variable?
         var warped = moving
+        var affine: (parameters: Variable, warped: Variable)?
+        if !architecture.affine.isEmpty {
+            let theta = affineParameters(on: tape, fixed: fixed, moving: moving, parameters: p)
+            total = tape.affineDisplacement(theta, size: tape.shape(fixed).spatial)
+            warped = tape.warp(moving, by: total!)
+            affine = (theta, warped)
+        }
         for _ in 0..<architecture.cascades {
             let step = flow(on: tape, fixed: fixed, moving: warped, parameters: p)
             velocity = step.velocity
-            // Cascades compose: u(x) = s(x) + u_prev(x + s(x)).
+            // Cascades (and the affine map before them) compose: u(x) = s(x) + u_prev(x + s(x)).
             total = total.map { tape.add(step.displacement, tape.warp($0, by: step.displacement)) } ?? step.displacement
             warped = tape.warp(moving, by: total!)
         }
-        return Output(displacement: total!, velocity: architecture.cascades == 1 ? velocity : nil, warped: warped)
+        return Output(displacement: total!, velocity: architecture.cascades == 1 ? velocity : nil, warped: warped, affine: affine)
+    }
+
+    /// The affine network: stride-2 convolutions of the moving and fixed images, the moments of
+    /// each feature over the grid (`Tape.globalMoments`), a linear layer to d(d + 1) values.
+    func affineParameters(on tape: Tape, fixed: Variable, moving: Variable, parameters p: [Variable]) -> Variable {
+        var x = tape.concatenate([moving, fixed])
+        var layer = architecture.uNetLayerCount
+        for _ in architecture.affine {
+            x = tape.leakyReLU(tape.convolution(x, weight: p[2 * layer], bias: p[2 * layer + 1], stride: 2))
+            layer += 1
+        }
+        return tape.linear(tape.globalMoments(x), weight: p[2 * layer], bias: p[2 * layer + 1])
     }
 
     /// The number of trainable values.

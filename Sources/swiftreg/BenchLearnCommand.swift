@@ -23,6 +23,9 @@ struct BenchLearnCommand: ParsableCommand {
         testing): both are shrunk by --shrink, aligned to --reference by label centroids (the \
         "affine only" row), and painted with each contrast of --contrasts (t1, t2, random — one \
         random intensity per label for both maps — or FIXED:MOVING such as t1:t2), one block of rows per contrast.
+        With --misalign ROTATION:SCALE:TRANSLATION (degrees, relative, voxels) each moving plane is first \
+        misaligned by a random affine map within those bounds, drawn from --seed and the plane (for a \
+        model with an affine network); the classical row is then the whole `syn` preset (rigid, affine, SyN).
         Example: swiftreg bench-learn --model models/vm1-2d-oasis.safetensors \\
           --fixed B.nii.gz --fixed-labels B_seg.nii.gz --moving A.nii.gz --moving-labels A_seg.nii.gz --slices 24:120:4 --both-directions --refine 30
         """)
@@ -37,7 +40,9 @@ struct BenchLearnCommand: ParsableCommand {
     @Option(help: "With --label-maps: the map both are aligned to (the first training map).") var reference: String?
     @Option(help: "With --label-maps: shrink factor, as in training.") var shrink = 1
     @Option(help: "With --label-maps: contrasts, comma-separated (t1, t2, random, or FIXED:MOVING).") var contrasts = "t1,t2,random,t1:t2"
-    @Option(help: "With --label-maps: seed of the painted contrasts.") var seed: UInt64 = 1
+    @Option(help: "Seed of the painted contrasts (--label-maps) and of the misalignments (--misalign).") var seed: UInt64 = 1
+    @Option(help: "Misalign each moving plane by a random affine map: ROTATION:SCALE:TRANSLATION (degrees, relative, voxels).")
+    var misalign: String?
     @Option(help: "Planes as FIRST:END:STEP (END excluded).") var slices = "24:120:4"
     @Option(help: "Labels to score, comma-separated (default: all non-zero).") var labels: String?
     @Option(help: "SyN iterations refining the network's field (0: skip that row).") var refine = 30
@@ -70,6 +75,11 @@ struct BenchLearnCommand: ParsableCommand {
                 return v
             }
         }
+        let misalignment = try misalign.map { text -> AffineMisalignment in
+            let v = text.split(separator: ":").compactMap { Double($0) }
+            guard v.count == 3, v.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--misalign takes ROTATION:SCALE:TRANSLATION, found '\(text)'") }
+            return AffineMisalignment(rotation: v[0], scale: v[1], translation: v[2])
+        }
         var rows = [Row]()
         if labelMaps {
             guard let reference else { throw ValidationError("--label-maps needs --reference") }
@@ -79,14 +89,16 @@ struct BenchLearnCommand: ParsableCommand {
                 let pair = LearningData.contrastPair(contrast)
                 let f = try LearningData.painted(maps[0], contrast: pair.fixed, seed: seed, instance: 0)
                 let m = try LearningData.painted(maps[1], contrast: pair.moving, seed: seed, instance: 1)
-                rows += try score(network, f, maps[0], m, maps[1], planes: parts, labels: wanted, baseline: "affine only", contrast: contrast)
+                rows += try score(network, f, maps[0], m, maps[1], planes: parts, labels: wanted, baseline: "affine only", contrast: contrast,
+                                  misalignment: misalignment)
             }
         } else {
             guard let fixed, let moving else { throw ValidationError("give --fixed and --moving, or --label-maps") }
             let f = try LearningData.load(fixed, shrink: 1), m = try LearningData.load(moving, shrink: 1)
             guard f.geometry.size == m.geometry.size else { throw ValidationError("\(fixed) and \(moving) must share one grid") }
             rows = try score(network, f, LearningData.labels(fixedLabels, onto: f), m, LearningData.labels(movingLabels, onto: m),
-                             planes: parts, labels: wanted, baseline: "none", contrast: nil)
+                             planes: parts, labels: wanted, baseline: misalignment == nil ? "none" : "none (misaligned)", contrast: nil,
+                             misalignment: misalignment)
         }
         print("method                     Dice    gain   share of SyN gain  folded % (max)   s/plane")
         var block: String?
@@ -101,22 +113,29 @@ struct BenchLearnCommand: ParsableCommand {
 
     /// Scores every method on the planes of one volume pair (and the reverse with --both-directions).
     func score(_ network: VoxelMorphNetwork, _ f: Image<Float>, _ fl: Image<Int32>, _ m: Image<Float>, _ ml: Image<Int32>,
-               planes parts: [Int], labels wanted: [Int]?, baseline: String, contrast: String?) throws -> [Row] {
+               planes parts: [Int], labels wanted: [Int]?, baseline: String, contrast: String?,
+               misalignment: AffineMisalignment?) throws -> [Row] {
         let planes = Array(stride(from: parts[0], to: min(parts[1], f.geometry.size.z), by: parts[2]))
         var directions = [(f, fl, m, ml)]
         if bothDirections { directions.append((m, ml, f, fl)) }
         let refined = "network + SyN \(refine) it."
-        let methods = [baseline, "network"] + (refine > 0 ? [refined] : []) + (noClassical ? [] : ["SyN"])
+        let classical = misalignment == nil ? "SyN" : "syn preset (affine + SyN)"
+        let methods = [baseline, "network"] + (refine > 0 ? [refined] : []) + (noClassical ? [] : [classical])
         var dice = [String: [Double]](), folded = [String: [Double]](), seconds = [String: Double]()
         let registration = NetworkRegistration(network: network)
         let syn = SyNRegistration(stage: .synLocalCorrelation)
-        for (fixedVolume, fixedLabelVolume, movingVolume, movingLabelVolume) in directions {
+        for (direction, (fixedVolume, fixedLabelVolume, movingVolume, movingLabelVolume)) in directions.enumerated() {
             for z in planes {
-                let (fi, mi) = (try fixedVolume.plane(z), try movingVolume.plane(z))
-                let (flz, mlz) = (try fixedLabelVolume.plane(z), try movingLabelVolume.plane(z))
+                var pair = ValidationPair(fixed: try fixedVolume.plane(z), moving: try movingVolume.plane(z),
+                                          fixedLabels: try fixedLabelVolume.plane(z), movingLabels: try movingLabelVolume.plane(z))
+                if let misalignment {
+                    var rng = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(direction * 10_000 + z))
+                    pair = try pair.misaligned(by: misalignment, planar: true, using: &rng)
+                }
+                let (fi, mi, flz, mlz) = (pair.fixed, pair.moving, pair.fixedLabels, pair.movingLabels)
                 let mask = fi.foreground
-                func record(_ method: String, _ field: VectorField?, _ time: Double) throws {
-                    let mapping = field.map { PointMapping(displacement: $0) } ?? .identity
+                func record(_ method: String, _ field: VectorField?, _ time: Double, mapping given: PointMapping? = nil) throws {
+                    let mapping = given ?? field.map { PointMapping(displacement: $0) } ?? .identity
                     let warped = try Resampler.resample(mlz, onto: fi.geometry, mapping: mapping, interpolation: .nearest)
                     dice[method, default: []].append(try LabelEvaluation(reference: flz, test: warped, labels: wanted, distances: false).meanDice)
                     let j = field.map { JacobianStatistics(determinant: FieldKernels.jacobianDeterminant(of: $0), mask: mask).foldedFraction } ?? 0
@@ -133,9 +152,14 @@ struct BenchLearnCommand: ParsableCommand {
                         .refine(fixed: fi, moving: mi, initial: predicted.forward, initialInverse: predicted.inverse)
                     try record(refined, result.forward.field, Date().timeIntervalSince(t))
                 }
-                if !noClassical {
+                if !noClassical, misalignment == nil {
                     t = Date()
-                    try record("SyN", try syn.run(fixed: fi, moving: mi).forward.field, Date().timeIntervalSince(t))
+                    try record(classical, try syn.run(fixed: fi, moving: mi).forward.field, Date().timeIntervalSince(t))
+                } else if !noClassical {
+                    t = Date()
+                    let result = try Registration(RegistrationPlan.preset("syn")!).run(fixed: fi, moving: mi)
+                    try record(classical, result.deformable?.forward.field, Date().timeIntervalSince(t),
+                               mapping: result.chain.mapping(onto: fi.geometry))
                 }
             }
         }
@@ -143,7 +167,7 @@ struct BenchLearnCommand: ParsableCommand {
         print("\(contrast.map { "contrast \($0): " } ?? "")\(Int(count)) planes (\(planes.count) × \(directions.count) direction(s)), \(Parallelism.threadCount) thread(s)")
         func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
         let base = mean(dice[baseline]!)
-        let classicalGain = dice["SyN"].map { mean($0) - base }
+        let classicalGain = dice[classical].map { mean($0) - base }
         return methods.map { method in
             Row(method: method, contrast: contrast, meanDice: mean(dice[method]!), gain: mean(dice[method]!) - base,
                 shareOfClassicalGain: classicalGain.map { (mean(dice[method]!) - base) / $0 },

@@ -13,6 +13,12 @@ struct TrainingConfiguration: Codable {
     var dimension: Int
     var diffeomorphic: Bool?
     var cascades: Int?
+    /// Features of an affine network's stride-2 convolutions, run before the U-Net and trained with it
+    /// (e.g. [16, 32, 64, 64, 64]); none when absent.
+    var affine: [Int]?
+    /// Misalign every training moving image — and each validation pair's, by a fixed draw — by a
+    /// random affine map {rotation (degrees), scale (relative), translation (voxels)}.
+    var misalignment: AffineMisalignment?
     /// Training images (volumes on one grid, pre-aligned), or label maps with `labelMaps`.
     var images: [String]
     /// SynthMorph-style training: `images` are label maps, aligned to the first by label
@@ -68,6 +74,7 @@ struct TrainingConfiguration: Codable {
             default: throw ValidationError("model must be vm1 or vm2, found '\(model)'")
             }
             arch.cascades = cascades ?? 1
+            arch.affine = affine ?? []
             return arch
         }
     }
@@ -76,12 +83,15 @@ struct TrainingConfiguration: Codable {
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a VoxelMorph-style registration network (unsupervised: NCC or MSE + λ‖∇u‖², optionally Dice on labels).",
+        abstract: "Train a VoxelMorph-style registration network (unsupervised: NCC, MSE or MI + λ‖∇u‖², optionally Dice on labels).",
         discussion: """
         The configuration (YAML or JSON; paths relative to the working directory) names the training \
         images, the model and the objective. Keys: model (vm1, vm2), dimension (2: planes z of the \
-        volumes; 3), diffeomorphic, cascades, images, shrink, objective {similarity: ncc|mse|none, \
-        window, smoothness, dice, field}, steps, learningRate, seed, validateEvery, output, \
+        volumes; 3), diffeomorphic, cascades, affine (features of an affine network run first, e.g. \
+        [16, 32, 64, 64, 64]), images, shrink, objective {similarity: ncc|mse|mi|none, window, smoothness, \
+        dice, field, affine (weight of the similarity after the affine stage)}, misalignment {rotation, \
+        scale, translation} (random affine applied to every moving image, and by a fixed draw to each \
+        validation pair), steps, learningRate, seed, validateEvery, output, \
         validation [{fixed, fixedLabels, moving, movingLabels, slices}], validationLabels. \
         Supervised training on known random warps: knownWarps: true with objective {similarity: none, \
         field: 1}. Label-map training (SynthMorph-style): labelMaps: true, classes (labels of the Dice term), \
@@ -144,7 +154,12 @@ struct TrainCommand: ParsableCommand {
             trainer = Trainer(network: net, optimizer: Adam(learningRate: settings.learningRate ?? 1e-4, shapes: net.weights.map(\.shape)),
                               sampler: sampler, objective: objective, seed: seed)
         }
-        trainer.validation = validation
+        trainer.misalignment = settings.misalignment
+        trainer.validation = try validation.enumerated().map { k, pair in
+            guard let misalignment = settings.misalignment else { return pair }
+            var rng = SplitMix64(seed: seed &+ 0x5EED &* UInt64(k + 1))
+            return try pair.misaligned(by: misalignment, planar: settings.dimension == 2, using: &rng)
+        }
         trainer.validationLabels = settings.validationLabels
         if settings.labelMaps == true {
             guard let classes = settings.classes, !classes.isEmpty else { throw ValidationError("\(config): label-map training needs classes") }

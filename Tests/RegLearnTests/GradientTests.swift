@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import RegCore
 @testable import RegLearn
@@ -89,6 +90,21 @@ func probeLoss(_ tape: Tape, _ y: Variable, seed: UInt64 = 5) -> Variable {
         }
     }
 
+    @Test func affineNetworkOperations() {
+        for s in [TensorShape(batch: 2, channels: 3, height: 5, width: 6), TensorShape(channels: 2, depth: 3, height: 4, width: 5)] {
+            checkGradients([randomTensor(s, seed: 21)]) { probeLoss($0, $0.globalMoments($1[0])) }
+            let d = s.spatialDimension, p = d * (d + 1)
+            let features = randomTensor(TensorShape(batch: s.batch, channels: 4, height: 1, width: 1), seed: 22)
+            checkGradients([features, randomTensor(TensorShape(batch: p, channels: 4, height: 1, width: 1), seed: 23),
+                            randomTensor(TensorShape(channels: p, height: 1, width: 1), seed: 24)]) {
+                probeLoss($0, $0.linear($1[0], weight: $1[1], bias: $1[2]))
+            }
+            checkGradients([randomTensor(TensorShape(batch: s.batch, channels: p, height: 1, width: 1), seed: 25, range: -0.3...0.3)]) {
+                probeLoss($0, $0.affineDisplacement($1[0], size: s.spatial))
+            }
+        }
+    }
+
     @Test func lossesAgainstFiniteDifferences() {
         for s in [TensorShape(channels: 1, height: 14, width: 12), TensorShape(channels: 1, depth: 6, height: 7, width: 8)] {
             let a = randomTensor(s, seed: 11, range: 0...1), b = randomTensor(s, seed: 12, range: 0...1)
@@ -102,6 +118,35 @@ func probeLoss(_ tape: Tape, _ y: Variable, seed: UInt64 = 5) -> Variable {
 }
 
 @Suite struct NetworkGradientTests {
+    /// An affine network before the U-Net: its first convolution and linear layer and the U-Net's
+    /// last layer, with the affine stage's own similarity term. The images are smooth: a weight of
+    /// the affine network moves every sample at once, and on noise the kinks of linear
+    /// interpolation that so many samples cross within one step spoil the central differences.
+    @Test func affineObjectiveGradientMatchesFiniteDifferences() throws {
+        let arch = NetworkArchitecture(dimension: 2, encoder: [4, 4], decoder: [4, 4, 4], affine: [4, 4])
+        var net = try VoxelMorphNetwork(architecture: arch, seed: 6)
+        let uNetLast = 2 * (arch.uNetLayerCount - 1), linear = net.weights.count - 2
+        net.weights[uNetLast].values = net.weights[uNetLast].values.indices.map { Float(($0 * 37) % 11 - 5) * 0.02 }
+        net.weights[linear].values = net.weights[linear].values.indices.map { Float(($0 * 29) % 7 - 3) * 0.05 }
+        let s = TensorShape(channels: 1, height: 12, width: 16)
+        func smooth(_ phase: Float) -> Tensor {
+            Tensor(shape: s, values: (0..<s.count).map { i in
+                let (x, y) = (Float(i % 16), Float(i / 16))
+                return 0.5 + 0.25 * sin(x / 2.5 + phase) * cos(y / 3 - phase) + 0.02 * x
+            })
+        }
+        let fixed = smooth(0), moving = smooth(0.7)
+        let objective = TrainingObjective(similarity: .localCorrelation, window: 5, smoothness: 0.5, affine: 1)
+        let probe = [2 * arch.uNetLayerCount, linear, uNetLast]
+        checkGradients(probe.map { net.weights[$0] }, probes: 6, step: 3e-4, tolerance: 5e-2) { tape, vars in
+            var p = net.weights.map { tape.constant($0) }
+            for (k, i) in probe.enumerated() { p[i] = vars[k] }
+            let f = tape.constant(fixed)
+            let out = net.forward(on: tape, fixed: f, moving: tape.constant(moving), parameters: p)
+            return objective.record(on: tape, output: out, fixed: f, pair: TrainingPair(fixed: fixed, moving: moving)).total
+        }
+    }
+
     /// The whole network — U-Net, integration, cascades, spatial transformer, NCC and diffusion —
     /// differentiated with respect to a few weights of its first and last layers. The step is
     /// small: with two cascades, larger steps cross kinks of the interpolation and of LeakyReLU.

@@ -149,6 +149,23 @@ import RegCore
         #expect(mi(Tensor(shape: s, values: shuffled)) < 0.1 * own)
     }
 
+    /// Δ and t in coordinates normalised to [−1, 1]: on a 9×5 grid, Δ = [[0, 0.5], [−0.25, 0]]
+    /// and t = (0.5, 0) move voxel (x, y) by (4·(0.5·(y − 2)/2 + 0.5), 2·(−0.25·(x − 4)/4)).
+    @Test func affineDisplacementIsTheAffineMapInVoxels() {
+        let tape = Tape()
+        let theta = Tensor(shape: TensorShape(channels: 6, height: 1, width: 1), values: [0, 0.5, -0.25, 0, 0.5, 0])
+        let u = tape.tensor(tape.affineDisplacement(tape.constant(theta), size: SIMD3(9, 5, 1)))
+        #expect(u.shape == TensorShape(channels: 2, height: 5, width: 9))
+        var worst: Float = 0
+        for y in 0..<5 {
+            for x in 0..<9 {
+                let ux = 4 * (0.5 * Float(y - 2) / 2 + 0.5), uy = 2 * (-0.25 * Float(x - 4) / 4)
+                worst = max(worst, abs(u.values[y * 9 + x] - ux), abs(u.values[45 + y * 9 + x] - uy))
+            }
+        }
+        #expect(worst < 1e-6)
+    }
+
     @Test func integratingAUniformVelocityTranslates() {
         // exp of a constant field is the same constant translation.
         let s = TensorShape(channels: 2, height: 16, width: 16)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RegCore
+import RegKernels
 import RegTestSupport
 import RegTransforms
 @testable import RegLearn
@@ -120,6 +121,83 @@ let tinyArchitecture = NetworkArchitecture(dimension: 2, encoder: [8, 8], decode
             #expect(Approx.maxDifference(SIMD3<Double>(Double(u.x), Double(u.y), Double(u.z)), expected) < 1e-5)
         }
         #expect(result.inverse == nil)
+    }
+
+    /// The tiny U-Net after an affine network of three stride-2 convolutions.
+    var affineArchitecture: NetworkArchitecture {
+        var arch = tinyArchitecture
+        arch.affine = [8, 8, 8]
+        return arch
+    }
+
+    /// Trained on discs whose moving image is shifted by up to ±5 voxels, the affine stage alone
+    /// recovers a held-out shift to within a voxel.
+    @Test func anAffineNetworkLearnsToUndoShifts() throws {
+        let net = try VoxelMorphNetwork(architecture: affineArchitecture, seed: 3)
+        let sampler = try PairSampler(images: discImages(count: 8, seed: 1), planar: false)
+        var t = Trainer(network: net, optimizer: Adam(learningRate: 3e-3, shapes: net.weights.map(\.shape)), sampler: sampler,
+                        objective: TrainingObjective(similarity: .meanSquares, smoothness: 0.01, affine: 1), seed: 3)
+        t.misalignment = AffineMisalignment(rotation: 0, scale: 0, translation: 5)
+        try t.run(until: 400, validateEvery: 1000) { _, _ in }
+        let image = discImages(count: 1, seed: 78)[0]
+        var worst = 0.0
+        for shift in [SIMD2(3.0, -2.0), SIMD2(-4.0, 1.0), SIMD2(0.0, 4.0)] {
+            // The moving image samples the fixed one 'shift' voxels away, so the map to recover is x ↦ x + shift.
+            var moved = [Float](repeating: 0, count: 1024)
+            for y in 0..<32 {
+                for x in 0..<32 {
+                    let (sx, sy) = (x - Int(shift.x), y - Int(shift.y))
+                    if sx >= 0, sx < 32, sy >= 0, sy < 32 { moved[y * 32 + x] = image.tensor.values[sy * 32 + sx] }
+                }
+            }
+            let tape = Tape()
+            let out = t.network.forward(on: tape, fixed: tape.constant(image.tensor),
+                                        moving: tape.constant(NetworkImage(voxels: moved, size: image.size).tensor))
+            let stage = tape.affineDisplacement(try #require(out.affine).parameters, size: image.size)
+            let u = tape.tensor(stage).values
+            let mean = SIMD2(u[0..<1024].reduce(0, +) / 1024, u[1024..<2048].reduce(0, +) / 1024)
+            worst = max(worst, abs(Double(mean.x) - shift.x), abs(Double(mean.y) - shift.y))
+        }
+        #expect(worst < 1, "largest error of the recovered shift: \(worst) voxels")
+    }
+
+    /// With an affine network before a diffeomorphic U-Net the written inverse undoes the forward
+    /// map: A ∘ exp(v) composed with exp(−v) ∘ A⁻¹ is the identity inside the grid.
+    @Test func theInverseOfAnAffineAndDiffeomorphicNetworkUndoesIt() throws {
+        var arch = affineArchitecture
+        arch.diffeomorphic = true
+        var net = try VoxelMorphNetwork(architecture: arch, seed: 2)
+        let last = 2 * (arch.uNetLayerCount - 1)
+        net.weights[last].values = net.weights[last].values.indices.map { Float(($0 * 37) % 11 - 5) * 0.01 }
+        net.weights[net.weights.count - 1].values = [0.05, -0.08, 0.06, 0.02, 0.1, -0.05]   // Δ, then t
+        let g = Phantoms.oblique2DGeometry()
+        let fixed = Phantoms.image(on: g) { p in sin(p.x / 7) + cos(p.y / 5) }
+        let result = try NetworkRegistration(network: net).register(fixed: fixed, moving: fixed)
+        let inverse = try #require(result.inverse)
+        let roundTrip = FieldKernels.compose(inverse, after: result.forward)
+        var worst: Float = 0, largest: Float = 0
+        for y in 6..<(g.size.y - 6) {
+            for x in 6..<(g.size.x - 6) {
+                worst = max(worst, (roundTrip[x, y, 0] * roundTrip[x, y, 0]).sum().squareRoot())
+                largest = max(largest, (result.forward[x, y, 0] * result.forward[x, y, 0]).sum().squareRoot())
+            }
+        }
+        #expect(largest > 1, "the forward map moves points by up to \(largest) mm")
+        #expect(worst < 0.05 * largest, "round trip off by up to \(worst) mm")
+    }
+
+    @Test func anAffineNetworkRoundTripsThroughItsModelFile() throws {
+        let net = try VoxelMorphNetwork(architecture: affineArchitecture, seed: 4)
+        let bytes = ModelCheckpoint(network: net).encoded()
+        let back = try ModelCheckpoint(decoding: bytes, path: "affine.safetensors")
+        #expect(back.network.architecture == affineArchitecture && back.network.weights == net.weights)
+        let length = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try #require(try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any])
+        #expect((header["affine.conv00.weight"] as? [String: Any])?["shape"] as? [Int] == [8, 2, 3, 3])
+        #expect((header["affine.linear.weight"] as? [String: Any])?["shape"] as? [Int] == [6, 48])   // 8 features × 6 moments
+        // Without an affine network the architecture's JSON has no affine key, as before it existed.
+        let plain = String(decoding: try JSONEncoder().encode(tinyArchitecture), as: UTF8.self)
+        #expect(!plain.contains("affine"))
     }
 
     @Test func labelMapPairsAreDeformedPaintedAndLabelled() throws {
