@@ -21,6 +21,9 @@ public final class Tape {
     var values: [[Float]] = []
     var gradients: [[Float]] = []
     var needsGradient: [Bool] = []
+    /// Whether a recorded backward step may read the value (it is an input of an operation whose
+    /// result needs a gradient).
+    var retained: [Bool] = []
     var steps: [(() -> Void)?] = []
 
     public init() {}
@@ -32,7 +35,23 @@ public final class Tape {
     public func parameter(_ tensor: Tensor) -> Variable { append(tensor.shape, tensor.values, needsGradient: true) }
 
     public func shape(_ v: Variable) -> TensorShape { shapes[v.id] }
-    public func tensor(_ v: Variable) -> Tensor { Tensor(shape: shapes[v.id], values: values[v.id]) }
+    public func tensor(_ v: Variable) -> Tensor {
+        precondition(!values[v.id].isEmpty, "the value of \(v) was released")
+        return Tensor(shape: shapes[v.id], values: values[v.id])
+    }
+
+    /// Frees an intermediate value no later operation reads, when no gradient will need it either
+    /// (inference: nothing takes a gradient, so a pass keeps only the values still to be used).
+    /// A value a backward step may read is kept.
+    ///
+    /// ```swift
+    /// let y = tape.convolution(x, weight: w, bias: b)
+    /// tape.release(x)    // freed when inferring, kept when training
+    /// ```
+    public func release(_ v: Variable) {
+        guard !needsGradient[v.id], !retained[v.id] else { return }
+        values[v.id] = []
+    }
     /// The single value of a scalar (a loss).
     public func scalar(_ v: Variable) -> Float { values[v.id][0] }
     public func requiresGradient(_ v: Variable) -> Bool { needsGradient[v.id] }
@@ -58,7 +77,10 @@ public final class Tape {
                 backward: @escaping (_ result: Variable) -> Void) -> Variable {
         let needs = inputs.contains { needsGradient[$0.id] }
         let v = append(shape, result, needsGradient: needs)
-        if needs { steps[v.id] = { backward(v) } }
+        if needs {
+            steps[v.id] = { backward(v) }
+            for input in inputs { retained[input.id] = true }
+        }
         return v
     }
 
@@ -68,12 +90,14 @@ public final class Tape {
         values.append(result)
         gradients.append([])
         needsGradient.append(needs)
+        retained.append(false)
         steps.append(nil)
         return Variable(id: shapes.count - 1)
     }
 
     /// Read access to a value's memory.
     func withValue<R>(_ v: Variable, _ body: (UnsafePointer<Float>) -> R) -> R {
+        precondition(!values[v.id].isEmpty, "the value of \(v) was released")
         let held = values[v.id]   // a reference, not a copy: lets `body` write other gradients
         return held.withUnsafeBufferPointer { body($0.baseAddress!) }
     }

@@ -254,10 +254,14 @@ public struct VoxelMorphNetwork: Sendable {
     /// One U-Net pass: the displacement (and velocity) from a pair.
     func flow(on tape: Tape, fixed: Variable, moving: Variable, parameters p: [Variable]) -> (displacement: Variable, velocity: Variable?) {
         var layer = 0
+        // Each intermediate is released once read (a no-op when training): inference keeps only the skips.
         func conv(_ x: Variable, activate: Bool = true) -> Variable {
             let y = tape.convolution(x, weight: p[2 * layer], bias: p[2 * layer + 1])
             layer += 1
-            return activate ? tape.leakyReLU(y) : y
+            tape.release(x)
+            guard activate else { return y }
+            defer { tape.release(y) }
+            return tape.leakyReLU(y)
         }
         let volume = architecture.dimension == 3
         var x = tape.concatenate([moving, fixed])
@@ -269,7 +273,13 @@ public struct VoxelMorphNetwork: Sendable {
         }
         for level in architecture.decoder.indices {
             x = conv(x)
-            if level < architecture.encoder.count { x = tape.concatenate([tape.upsampleNearest(x, alongDepth: volume), skips.removeLast()]) }
+            if level < architecture.encoder.count {
+                let up = tape.upsampleNearest(x, alongDepth: volume), skip = skips.removeLast()
+                tape.release(x)
+                x = tape.concatenate([up, skip])
+                tape.release(up)
+                tape.release(skip)
+            }
         }
         let field = conv(x, activate: false)
         guard architecture.diffeomorphic else { return (field, nil) }
