@@ -90,22 +90,33 @@ extension Tape {
     /// The voxel displacement of an affine map on a grid of `size` voxels, from parameters
     /// N×d(d+1): Δ (d×d, row-major), then t (d), in coordinates normalised to [−1, 1] per axis
     /// (x̃ = (x − c)/s, c the grid centre, s half its extent): u(x) = s ⊙ (Δ x̃ + t). Zero
-    /// parameters give the identity; d = 2 for a grid one voxel deep.
+    /// parameters give the identity; d = 2 for a grid one voxel deep. With `displacement` (N×d×grid,
+    /// voxels), the affine displacement is read at x + displacement(x) instead, exactly — no
+    /// interpolation, and no edge where the grid ends — as a composition with the affine map needs.
     ///
     /// ```swift
     /// let u = tape.affineDisplacement(theta, size: SIMD3(192, 160, 1))   // N×2×160×192
+    /// let total = tape.add(s, tape.affineDisplacement(theta, size: size, at: s))   // A ∘ (id + s)
     /// ```
-    public func affineDisplacement(_ theta: Variable, size: SIMD3<Int>) -> Variable {
+    public func affineDisplacement(_ theta: Variable, size: SIMD3<Int>, at displacement: Variable? = nil) -> Variable {
         let ts = shape(theta), d = size.z == 1 ? 2 : 3
         precondition(ts.itemCount == d * (d + 1), "affineDisplacement: a \(d)-D affine needs \(d * (d + 1)) parameters, found \(ts.itemCount)")
         let frame = AffineFrame(size: size)
         let ys = TensorShape(batch: ts.batch, channels: d, depth: size.z, height: size.y, width: size.x), n = ys.spatialCount
+        if let displacement { precondition(shape(displacement) == ys, "affineDisplacement: the displacement must be \(ys), found \(shape(displacement))") }
+        let shift = displacement.map { values[$0.id] }
+        /// x̃ of voxel v of item `item`, moved by the displacement when there is one.
+        func point(_ item: Int, _ v: Int) -> SIMD3<Float> {
+            var x = frame.normalised(v)
+            if let shift { for j in 0..<d { x[j] += shift[(item * d + j) * n + v] / frame.half[j] } }
+            return x
+        }
         var y = [Float](repeating: 0, count: ys.count)
         withValue(theta) { tv in
             for item in 0..<ts.batch {
                 let p = tv + item * d * (d + 1)
                 for v in 0..<n {
-                    let x = frame.normalised(v)
+                    let x = point(item, v)
                     for i in 0..<d {
                         var s = p[d * d + i]
                         for j in 0..<d { s += p[i * d + j] * x[j] }
@@ -114,13 +125,13 @@ extension Tape {
                 }
             }
         }
-        return record(ys, y, inputs: [theta]) { [unowned self] out in
+        return record(ys, y, inputs: [theta] + (displacement.map { [$0] } ?? [])) { [unowned self] out in
             withGradient(out) { g in
                 accumulate(theta) { gt in
                     for item in 0..<ts.batch {
                         var sums = [Double](repeating: 0, count: d * (d + 1))
                         for v in 0..<n {
-                            let x = frame.normalised(v)
+                            let x = point(item, v)
                             for i in 0..<d {
                                 let gi = Double(g[(item * d + i) * n + v] * frame.half[i])
                                 for j in 0..<d { sums[i * d + j] += gi * Double(x[j]) }
@@ -128,6 +139,21 @@ extension Tape {
                             }
                         }
                         for k in sums.indices { gt[item * d * (d + 1) + k] += Float(sums[k]) }
+                    }
+                }
+                guard let displacement else { return }
+                withValue(theta) { tv in
+                    accumulate(displacement) { gs in
+                        for item in 0..<ts.batch {
+                            let p = tv + item * d * (d + 1)
+                            for v in 0..<n {
+                                for j in 0..<d {
+                                    var s: Float = 0
+                                    for i in 0..<d { s += g[(item * d + i) * n + v] * frame.half[i] * p[i * d + j] }
+                                    gs[(item * d + j) * n + v] += s / frame.half[j]
+                                }
+                            }
+                        }
                     }
                 }
             }

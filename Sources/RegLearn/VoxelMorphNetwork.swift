@@ -223,11 +223,16 @@ public struct VoxelMorphNetwork: Sendable {
             warped = tape.warp(moving, by: total!)
             affine = (theta, warped)
         }
-        for _ in 0..<architecture.cascades {
+        for cascade in 0..<architecture.cascades {
             let step = flow(on: tape, fixed: fixed, moving: warped, parameters: p)
             velocity = step.velocity
-            // Cascades (and the affine map before them) compose: u(x) = s(x) + u_prev(x + s(x)).
-            total = total.map { tape.add(step.displacement, tape.warp($0, by: step.displacement)) } ?? step.displacement
+            // Cascades (and the affine map before them) compose: u(x) = s(x) + u_prev(x + s(x)),
+            // with the affine map evaluated exactly at x + s(x).
+            if cascade == 0, let stage = affine {
+                total = tape.add(step.displacement, tape.affineDisplacement(stage.parameters, size: tape.shape(fixed).spatial, at: step.displacement))
+            } else {
+                total = total.map { tape.add(step.displacement, tape.warp($0, by: step.displacement)) } ?? step.displacement
+            }
             warped = tape.warp(moving, by: total!)
         }
         return Output(displacement: total!, velocity: architecture.cascades == 1 ? velocity : nil, warped: warped, affine: affine)

@@ -99,8 +99,10 @@ func probeLoss(_ tape: Tape, _ y: Variable, seed: UInt64 = 5) -> Variable {
                             randomTensor(TensorShape(channels: p, height: 1, width: 1), seed: 24)]) {
                 probeLoss($0, $0.linear($1[0], weight: $1[1], bias: $1[2]))
             }
-            checkGradients([randomTensor(TensorShape(batch: s.batch, channels: p, height: 1, width: 1), seed: 25, range: -0.3...0.3)]) {
-                probeLoss($0, $0.affineDisplacement($1[0], size: s.spatial))
+            let theta = randomTensor(TensorShape(batch: s.batch, channels: p, height: 1, width: 1), seed: 25, range: -0.3...0.3)
+            checkGradients([theta]) { probeLoss($0, $0.affineDisplacement($1[0], size: s.spatial)) }
+            checkGradients([theta, randomTensor(s.with(channels: d), seed: 26, range: -2...2)]) {
+                probeLoss($0, $0.affineDisplacement($1[0], size: s.spatial, at: $1[1]))
             }
         }
     }

@@ -164,6 +164,17 @@ import RegCore
             }
         }
         #expect(worst < 1e-6)
+        // Read at x + (1, −1): the values one voxel right and one up, also past the grid's edge.
+        let shift = Tensor(shape: u.shape, values: [Float](repeating: 1, count: 45) + [Float](repeating: -1, count: 45))
+        let moved = tape.tensor(tape.affineDisplacement(tape.constant(theta), size: SIMD3(9, 5, 1), at: tape.constant(shift)))
+        worst = 0
+        for y in 0..<5 {
+            for x in 0..<9 {
+                let ux = 4 * (0.5 * Float(y - 3) / 2 + 0.5), uy = 2 * (-0.25 * Float(x - 3) / 4)
+                worst = max(worst, abs(moved.values[y * 9 + x] - ux), abs(moved.values[45 + y * 9 + x] - uy))
+            }
+        }
+        #expect(worst < 1e-6)
     }
 
     @Test func integratingAUniformVelocityTranslates() {
