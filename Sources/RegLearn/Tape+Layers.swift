@@ -105,9 +105,8 @@ extension Tape {
     /// Nearest-neighbour upsampling by 2 in-plane, and along depth with `alongDepth` (default: when the grid has depth).
     public func upsampleNearest(_ x: Variable, alongDepth: Bool? = nil) -> Variable {
         let xs = shape(x), factor = SIMD3(2, 2, alongDepth ?? !xs.isPlanar ? 2 : 1)
-        let ys = xs.with(spatial: xs.spatial &* factor), planes = xs.batch * xs.channels
-        let (inN, outN) = (xs.spatialCount, ys.spatialCount)
-        var source = [Int32](repeating: 0, count: outN)
+        let ys = xs.with(spatial: xs.spatial &* factor)
+        var source = [Int32](repeating: 0, count: ys.spatialCount)
         for z in 0..<ys.depth {
             for yy in 0..<ys.height {
                 for xx in 0..<ys.width {
@@ -115,6 +114,13 @@ extension Tape {
                 }
             }
         }
+        return gathered(x, shape: ys, source: source)
+    }
+
+    /// Output voxel o of every channel reads input voxel `source[o]`; gradients add back there.
+    private func gathered(_ x: Variable, shape ys: TensorShape, source: [Int32]) -> Variable {
+        let xs = shape(x), planes = xs.batch * xs.channels
+        let (inN, outN) = (xs.spatialCount, ys.spatialCount)
         var y = [Float](repeating: 0, count: ys.count)
         withValue(x) { xv in
             for plane in 0..<planes { for o in 0..<outN { y[plane * outN + o] = xv[plane * inN + Int(source[o])] } }
@@ -139,9 +145,8 @@ extension Tape {
     /// ```
     public func subsampled(_ x: Variable, alongDepth: Bool? = nil) -> Variable {
         let xs = shape(x), factor = SIMD3(2, 2, alongDepth ?? !xs.isPlanar ? 2 : 1)
-        let ys = xs.with(spatial: (xs.spatial &+ factor &- 1) / factor), planes = xs.batch * xs.channels
-        let (inN, outN) = (xs.spatialCount, ys.spatialCount)
-        var source = [Int32](repeating: 0, count: outN)
+        let ys = xs.with(spatial: (xs.spatial &+ factor &- 1) / factor)
+        var source = [Int32](repeating: 0, count: ys.spatialCount)
         for z in 0..<ys.depth {
             for yy in 0..<ys.height {
                 for xx in 0..<ys.width {
@@ -149,16 +154,6 @@ extension Tape {
                 }
             }
         }
-        var y = [Float](repeating: 0, count: ys.count)
-        withValue(x) { xv in
-            for plane in 0..<planes { for o in 0..<outN { y[plane * outN + o] = xv[plane * inN + Int(source[o])] } }
-        }
-        return record(ys, y, inputs: [x]) { [unowned self] out in
-            withGradient(out) { g in
-                accumulate(x) { gx in
-                    for plane in 0..<planes { for o in 0..<outN { gx[plane * inN + Int(source[o])] += g[plane * outN + o] } }
-                }
-            }
-        }
+        return gathered(x, shape: ys, source: source)
     }
 }

@@ -120,6 +120,17 @@ func probeLoss(_ tape: Tape, _ y: Variable, seed: UInt64 = 5) -> Variable {
 }
 
 @Suite struct NetworkGradientTests {
+    /// Central differences of the whole objective with respect to the weights `probe` indexes.
+    func checkObjectiveGradients(_ net: VoxelMorphNetwork, probe: [Int], fixed: Tensor, moving: Tensor, objective: TrainingObjective) {
+        checkGradients(probe.map { net.weights[$0] }, probes: 6, step: 3e-4, tolerance: 5e-2) { tape, vars in
+            var p = net.weights.map { tape.constant($0) }
+            for (k, i) in probe.enumerated() { p[i] = vars[k] }
+            let f = tape.constant(fixed)
+            let out = net.forward(on: tape, fixed: f, moving: tape.constant(moving), parameters: p)
+            return objective.record(on: tape, output: out, fixed: f, pair: TrainingPair(fixed: fixed, moving: moving)).total
+        }
+    }
+
     /// An affine network before the U-Net: its first convolution and linear layer and the U-Net's
     /// last layer, with the affine stage's own similarity term. The images are smooth: a weight of
     /// the affine network moves every sample at once, and on noise the kinks of linear
@@ -140,13 +151,7 @@ func probeLoss(_ tape: Tape, _ y: Variable, seed: UInt64 = 5) -> Variable {
         let fixed = smooth(0), moving = smooth(0.7)
         let objective = TrainingObjective(similarity: .localCorrelation, window: 5, smoothness: 0.5, affine: 1)
         let probe = [2 * arch.uNetLayerCount, linear, uNetLast]
-        checkGradients(probe.map { net.weights[$0] }, probes: 6, step: 3e-4, tolerance: 5e-2) { tape, vars in
-            var p = net.weights.map { tape.constant($0) }
-            for (k, i) in probe.enumerated() { p[i] = vars[k] }
-            let f = tape.constant(fixed)
-            let out = net.forward(on: tape, fixed: f, moving: tape.constant(moving), parameters: p)
-            return objective.record(on: tape, output: out, fixed: f, pair: TrainingPair(fixed: fixed, moving: moving)).total
-        }
+        checkObjectiveGradients(net, probe: probe, fixed: fixed, moving: moving, objective: objective)
     }
 
     /// The whole network — U-Net, integration, cascades, spatial transformer, NCC and diffusion —
@@ -164,12 +169,6 @@ func probeLoss(_ tape: Tape, _ y: Variable, seed: UInt64 = 5) -> Variable {
         let fixed = randomTensor(s, seed: 1, range: 0...1), moving = randomTensor(s, seed: 2, range: 0...1)
         let objective = TrainingObjective(similarity: .localCorrelation, window: 5, smoothness: 0.5)
         let probe = [0, last]   // first and last convolution weights
-        checkGradients(probe.map { net.weights[$0] }, probes: 6, step: 3e-4, tolerance: 5e-2) { tape, vars in
-            var p = net.weights.map { tape.constant($0) }
-            for (k, i) in probe.enumerated() { p[i] = vars[k] }
-            let f = tape.constant(fixed)
-            let out = net.forward(on: tape, fixed: f, moving: tape.constant(moving), parameters: p)
-            return objective.record(on: tape, output: out, fixed: f, pair: TrainingPair(fixed: fixed, moving: moving)).total
-        }
+        checkObjectiveGradients(net, probe: probe, fixed: fixed, moving: moving, objective: objective)
     }
 }
