@@ -2,7 +2,16 @@ import Foundation
 import Testing
 import RegCore
 import RegIO
+import RegKernels
 import RegTestSupport
+
+/// Pearson's correlation of two images' voxels.
+func correlation(_ a: [Float], _ b: [Float]) -> Double {
+    let n = Double(a.count), ma = a.reduce(0) { $0 + Double($1) } / n, mb = b.reduce(0) { $0 + Double($1) } / n
+    var sab = 0.0, saa = 0.0, sbb = 0.0
+    for (x, y) in zip(a, b) { sab += (Double(x) - ma) * (Double(y) - mb); saa += (Double(x) - ma) * (Double(x) - ma); sbb += (Double(y) - mb) * (Double(y) - mb) }
+    return sab / (saa * sbb).squareRoot()
+}
 
 @Suite(.enabled(if: CLI.binary != nil, "swiftreg binary not built"))
 struct LearnCLITests {
@@ -90,12 +99,6 @@ struct LearnCLITests {
         #expect(r.status == 0, "\(r.stderr)")
         let fixed = try ImageFile.read(f).image.floatImage(), moving = try ImageFile.read(m).image.floatImage()
         let warped = try ImageFile.read(out + "_warped.nii.gz").image.floatImage()
-        func correlation(_ a: [Float], _ b: [Float]) -> Double {
-            let n = Double(a.count), ma = a.reduce(0) { $0 + Double($1) } / n, mb = b.reduce(0) { $0 + Double($1) } / n
-            var sab = 0.0, saa = 0.0, sbb = 0.0
-            for (x, y) in zip(a, b) { sab += (Double(x) - ma) * (Double(y) - mb); saa += (Double(x) - ma) * (Double(x) - ma); sbb += (Double(y) - mb) * (Double(y) - mb) }
-            return sab / (saa * sbb).squareRoot()
-        }
         let before = correlation(fixed.voxels, moving.voxels), after = correlation(fixed.voxels, warped.voxels)
         #expect(after > before + 0.08, "correlation \(before) → \(after)")
         // Diffeomorphic: the inverse is written, and no pixel folds.
@@ -103,5 +106,39 @@ struct LearnCLITests {
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "_summary.json"))) as? [String: Any]
         let jacobian = summary?["jacobian"] as? [String: Any]
         #expect(jacobian?["foldedFraction"] as? Double == 0)
+    }
+
+    @Test(.enabled(if: SharedData.isAvailable, "\(SharedData.skipMessage)"))
+    func theCommittedAffineModelUndoesAMisalignment() throws {
+        // The moving plane, rotated by 8° and shifted by (6, −4) voxels in its own grid.
+        let f = SharedData.path("brain/clapirn/image_B_2D.nii.gz")
+        let original = try ImageFile.read(SharedData.path("brain/clapirn/image_A_2D.nii.gz")).image.floatImage()
+        let grid = try Geometry(size: original.geometry.size)
+        let angle = 8 * Double.pi / 180
+        let rotation = Matrix3(rows: SIMD3(cos(angle), -sin(angle), 0), SIMD3(sin(angle), cos(angle), 0), SIMD3(0, 0, 1))
+        let map = AffineMap(matrix: rotation, translation: SIMD3(6, -4, 0), center: SIMD3<Double>(grid.size &- 1) / 2)
+        var moving = original
+        moving.voxels = try Resampler.resample(try Image<Float>(geometry: grid, voxels: original.voxels), onto: grid,
+                                               mapping: PointMapping(map)).voxels
+        let m = folder.file("misaligned.nii.gz")
+        try ImageFile.write(moving, to: m)
+        let model = SharedData.packageRoot + "/models/vm1-affine-2d-oasis.safetensors"
+        let out = folder.file("affine")
+        let r = try CLI.run(["predict", "--model", model, "-f", f, "-m", m, "-o", out, "--threads", "2", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let fixed = try ImageFile.read(f).image.floatImage()
+        let warped = try ImageFile.read(out + "_warped.nii.gz").image.floatImage()
+        let before = correlation(fixed.voxels, moving.voxels), after = correlation(fixed.voxels, warped.voxels)
+        // The same U-Net trained without the affine stage gets less far.
+        let plain = folder.file("plain")
+        let q = try CLI.run(["predict", "--model", SharedData.packageRoot + "/models/vm1-diff-2d-oasis.safetensors", "-f", f, "-m", m,
+                             "-o", plain, "--threads", "2", "--quiet"])
+        #expect(q.status == 0, "\(q.stderr)")
+        let deformableOnly = correlation(fixed.voxels, try ImageFile.read(plain + "_warped.nii.gz").image.floatImage().voxels)
+        #expect(after > before + 0.15 && after > 0.9, "correlation \(before) → \(after)")
+        #expect(after > deformableOnly + 0.02, "with the affine stage \(after), without \(deformableOnly)")
+        #expect(FileManager.default.fileExists(atPath: out + "_inverse_warp.nii.gz"))
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "_summary.json"))) as? [String: Any]
+        #expect((summary?["jacobian"] as? [String: Any])?["foldedFraction"] as? Double == 0)
     }
 }
