@@ -125,14 +125,18 @@ public struct ConvolutionKernels: Sendable {
     func pad(_ input: UnsafePointer<Float>, channels: Int) -> UnsafeMutablePointer<Float> {
         let pc = paddedCount, n = voxelCount
         let xp = UnsafeMutablePointer<Float>.allocate(capacity: channels * pc)
-        xp.initialize(repeating: 0, count: channels * pc)
         let off = (kernel &- 1) / 2
-        for c in 0..<channels {
-            for z in 0..<spatial.z {
-                for y in 0..<spatial.y {
-                    let src = input + c * n + (z * spatial.y + y) * spatial.x
-                    let dst = xp + c * pc + ((z + off.z) * padded.y + y + off.y) * padded.x + off.x
-                    dst.update(from: src, count: spatial.x)
+        let (source, target) = (UnsafeSendable(input), UnsafeSendable(xp))
+        // One padded channel per task: zeros, then its rows (a plain copy, so any split is exact).
+        parallelFor(count: channels, chunkSize: 1) { cs in
+            for c in cs {
+                let channel = target.value + c * pc
+                channel.initialize(repeating: 0, count: pc)
+                for z in 0..<spatial.z {
+                    for y in 0..<spatial.y {
+                        let src = source.value + c * n + (z * spatial.y + y) * spatial.x
+                        (channel + ((z + off.z) * padded.y + y + off.y) * padded.x + off.x).update(from: src, count: spatial.x)
+                    }
                 }
             }
         }
