@@ -29,6 +29,17 @@ public struct RandomWarp: Sendable {
         for i in lattice.coefficients.vectors.indices {
             lattice.coefficients.vectors[i] = grid.dimension == 2 && i % 3 == 2 ? 0 : Float(rng.nextGaussian())
         }
+        // A volume one slice deep (a plane stored as 3-D, in any orientation) is deformed in its plane:
+        // the component along the slice normal is removed, and the field is linear in the lattice.
+        if grid.size.z == 1 {
+            let n = grid.direction.column(2)
+            let vectors = lattice.coefficients.vectors
+            for c in stride(from: 0, to: vectors.count, by: 3) {
+                let v = SIMD3<Double>(Double(vectors[c]), Double(vectors[c + 1]), Double(vectors[c + 2]))
+                let inPlane = v - (v * n).sum() * n
+                for k in 0..<3 { lattice.coefficients.vectors[c + k] = Float(inPlane[k]) }
+            }
+        }
         let unit = try lattice.field(on: grid)
         // The largest displacement grows monotonically with the velocity's scale: a few secant steps find it.
         func largest(_ scale: Double) -> Double {

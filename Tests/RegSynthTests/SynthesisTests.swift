@@ -28,6 +28,21 @@ import Testing
         #expect(try RandomWarp(on: grid, maxDisplacement: 6, controlSpacing: 15, seed: 5).forward != warp.forward)
     }
 
+    /// A plane stored as a one-slice volume, oblique in space, is deformed within its plane only.
+    @Test func aOneSliceVolumeIsDeformedInItsPlane() throws {
+        let grid = try Geometry(size: SIMD3(40, 36, 1), spacing: SIMD3(1, 1.2, 1), origin: SIMD3(-20, 15, 3),
+                                direction: Phantoms.obliqueGeometry().direction)
+        let warp = try RandomWarp(on: grid, maxDisplacement: 5, controlSpacing: 12, seed: 2)
+        let normal = grid.direction.column(2)
+        let across = warp.forward.field.vectors.indices.filter { $0 % 3 == 0 }.map { i -> Double in
+            let u = SIMD3<Double>(Double(warp.forward.field.vectors[i]), Double(warp.forward.field.vectors[i + 1]),
+                                  Double(warp.forward.field.vectors[i + 2]))
+            return abs((u * normal).sum())
+        }.max()!
+        #expect(abs(warp.forward.field.meanAndMaxNorm.max - 5) < 0.1)
+        #expect(across < 1e-4, "largest displacement along the slice normal \(across) mm")
+    }
+
     @Test func nonPositiveSizeIsRejected() {
         #expect(throws: RegError.self) { try RandomWarp(on: Phantoms.obliqueGeometry(), maxDisplacement: 0, seed: 1) }
     }
