@@ -49,22 +49,12 @@ public struct LabelMapSynthesis: Sendable, Codable, Equatable {
         guard let labels = map.labels else { throw LearnError.invalidConfiguration("label-map training needs label maps") }
         let grid = try Geometry(size: map.size)
         let image = try Image<Int32>(geometry: grid, voxels: labels)
-        let warp = try randomVelocity(on: grid, scale: velocityScale * rng.nextUnit(), controlSpacing: controlSpacing, using: &rng).exponential()
+        let warp = try RandomWarp.velocity(on: grid, standardDeviation: velocityScale * rng.nextUnit(), controlSpacing: controlSpacing,
+                                           using: &rng).exponential()
         let deformed = try Resampler.resample(image, onto: grid, mapping: PointMapping(displacement: warp.field), interpolation: .nearest)
         let painted = try painter.image(from: deformed, seed: rng.next())
         return NetworkImage(voxels: painted.voxels, size: map.size, labels: deformed.voxels)
     }
-}
-
-/// A smooth random stationary velocity on a voxel grid (spacing 1): a cubic B-spline with normal
-/// control values of standard deviation `scale` voxels, `controlSpacing` voxels apart.
-func randomVelocity(on grid: Geometry, scale: Double, controlSpacing: Double, using rng: inout SplitMix64) throws -> VelocityField {
-    var lattice = try BSplineGrid(covering: grid, spacing: SIMD3(repeating: controlSpacing))
-    for i in lattice.coefficients.vectors.indices {
-        let draw = Float(scale * rng.nextGaussian())
-        lattice.coefficients.vectors[i] = grid.dimension == 2 && i % 3 == 2 ? 0 : draw
-    }
-    return VelocityField(try lattice.field(on: grid))
 }
 
 /// Supervised pairs with a known answer: the moving image is the fixed image deformed by a random
@@ -87,7 +77,7 @@ public struct KnownWarpSynthesis: Sendable, Codable, Equatable {
     /// The image, its deformed copy and the displacement u with moving(p + u(p)) = fixed(p).
     public func pair(from image: NetworkImage, using rng: inout SplitMix64) throws -> TrainingPair {
         let grid = try Geometry(size: image.size)
-        let v = try randomVelocity(on: grid, scale: velocityScale * rng.nextUnit(), controlSpacing: controlSpacing, using: &rng)
+        let v = try RandomWarp.velocity(on: grid, standardDeviation: velocityScale * rng.nextUnit(), controlSpacing: controlSpacing, using: &rng)
         let truth = v.exponential().field, back = v.negated.exponential().field
         let fixed = try Image<Float>(geometry: grid, voxels: image.tensor.values)
         // moving = fixed ∘ (id + u)⁻¹, so that moving(p + u(p)) = fixed(p).

@@ -39,11 +39,9 @@ public struct ModelCheckpoint: Sendable {
     /// The file's bytes.
     public func encoded() -> [UInt8] {
         var entries: [(String, [Int], [Float])] = []
-        let planar = network.architecture.dimension == 2
+        let layers = network.architecture.layers
         for (k, (name, t)) in zip(names(), network.weights).enumerated() {
-            let s = t.shape, linear = network.architecture.layers[k / 2].kind == .linear
-            let shape = k % 2 == 1 ? [s.channels] : linear ? [s.batch, s.channels]
-                : planar ? [s.batch, s.channels, 3, 3] : [s.batch, s.channels, 3, 3, 3]
+            let shape = k % 2 == 1 ? [t.shape.channels] : layers[k / 2].fileShape(dimension: network.architecture.dimension)
             entries.append((name, shape, t.values))
         }
         if let adam = optimizer {

@@ -113,6 +113,12 @@ public struct NetworkArchitecture: Codable, Hashable, Sendable {
             kind == .linear ? TensorShape(batch: output, channels: input, height: 1, width: 1)
                 : TensorShape(batch: output, channels: input, depth: dimension == 3 ? 3 : 1, height: 3, width: 3)
         }
+
+        /// The weight's shape as PyTorch lays it out in a model file: (out, in) for a linear layer,
+        /// (out, in, 3, 3) or (out, in, 3, 3, 3) for a convolution.
+        func fileShape(dimension: Int) -> [Int] {
+            kind == .linear ? [output, input] : [output, input] + [Int](repeating: 3, count: dimension)
+        }
     }
 
     /// The layers in the order their weights are stored: the U-Net's convolutions in the order

@@ -24,23 +24,8 @@ public struct RandomWarp: Sendable {
         guard maxDisplacement > 0 else {
             throw RegError.invalidArgument(name: "maxDisplacement", reason: "must be > 0 mm, found \(maxDisplacement)")
         }
-        var lattice = try BSplineGrid(covering: grid, spacing: SIMD3(repeating: controlSpacing))
         var rng = SplitMix64(seed: seed)
-        for i in lattice.coefficients.vectors.indices {
-            lattice.coefficients.vectors[i] = grid.dimension == 2 && i % 3 == 2 ? 0 : Float(rng.nextGaussian())
-        }
-        // A volume one slice deep (a plane stored as 3-D, in any orientation) is deformed in its plane:
-        // the component along the slice normal is removed, and the field is linear in the lattice.
-        if grid.size.z == 1 {
-            let n = grid.direction.column(2)
-            let vectors = lattice.coefficients.vectors
-            for c in stride(from: 0, to: vectors.count, by: 3) {
-                let v = SIMD3<Double>(Double(vectors[c]), Double(vectors[c + 1]), Double(vectors[c + 2]))
-                let inPlane = v - (v * n).sum() * n
-                for k in 0..<3 { lattice.coefficients.vectors[c + k] = Float(inPlane[k]) }
-            }
-        }
-        let unit = try lattice.field(on: grid)
+        let unit = try RandomWarp.velocity(on: grid, standardDeviation: 1, controlSpacing: controlSpacing, using: &rng).field
         // The largest displacement grows monotonically with the velocity's scale: a few secant steps find it.
         func largest(_ scale: Double) -> Double {
             VelocityField(unit.scaled(by: Float(scale))).exponential().field.meanAndMaxNorm.max
@@ -55,5 +40,38 @@ public struct RandomWarp: Sendable {
         velocity = VelocityField(unit.scaled(by: Float(hi)))
         forward = velocity.exponential()
         inverse = velocity.negated.exponential()
+    }
+}
+
+extension RandomWarp {
+    /// A smooth random stationary velocity: a cubic B-spline whose control values (mm, `controlSpacing`
+    /// mm apart) are normal with standard deviation `standardDeviation`, drawn from `rng`. A 2-D grid,
+    /// or a volume one slice deep (a plane stored as 3-D, in any orientation), gets no component
+    /// across its plane, so the warp stays in it.
+    ///
+    /// ```swift
+    /// var rng = SplitMix64(seed: 1)
+    /// let v = try RandomWarp.velocity(on: grid, standardDeviation: 2, controlSpacing: 16, using: &rng)
+    /// let u = v.exponential()   // a random diffeomorphism
+    /// ```
+    public static func velocity(on grid: Geometry, standardDeviation: Double, controlSpacing: Double,
+                                using rng: inout SplitMix64) throws -> VelocityField {
+        var lattice = try BSplineGrid(covering: grid, spacing: SIMD3(repeating: controlSpacing))
+        for i in lattice.coefficients.vectors.indices {
+            let draw = Float(standardDeviation * rng.nextGaussian())
+            lattice.coefficients.vectors[i] = grid.dimension == 2 && i % 3 == 2 ? 0 : draw
+        }
+        // The field is linear in the lattice: removing the normal component from every control value
+        // removes it everywhere (a no-op for a 2-D grid whose normal is the z axis).
+        if grid.size.z == 1 {
+            let n = grid.direction.column(2)
+            let vectors = lattice.coefficients.vectors
+            for c in stride(from: 0, to: vectors.count, by: 3) {
+                let v = SIMD3<Double>(Double(vectors[c]), Double(vectors[c + 1]), Double(vectors[c + 2]))
+                let inPlane = v - (v * n).sum() * n
+                for k in 0..<3 { lattice.coefficients.vectors[c + k] = Float(inPlane[k]) }
+            }
+        }
+        return VelocityField(try lattice.field(on: grid))
     }
 }
