@@ -21,7 +21,9 @@ struct PredictCommand: ParsableCommand {
         full resolution) from the network's field. --shrink N runs the network on both images shrunk \
         by N (for a model trained at that resolution, like models/vm1-3d-halfres.yaml) and carries \
         the warp back onto the full fixed grid. Images must be pre-aligned as the training images \
-        were (affinely, to one space).
+        were (affinely, to one space), unless the model has an affine network (trained with \
+        `affine` and `misalignment`), which takes misalignments within its training range; its warp \
+        then holds the affine part too.
         Example: swiftreg predict --model models/vm1-2d-oasis.safetensors -f fixed.nii.gz -m moving.nii.gz -o out/pair --refine 20
         """)
 
