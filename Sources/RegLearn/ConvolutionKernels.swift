@@ -20,7 +20,6 @@ public struct ConvolutionKernels: Sendable {
     public let spatial: SIMD3<Int>
     /// Kernel extents (x, y, z), odd: (3, 3, 1) for a planar network, (3, 3, 3) for a volume one.
     public let kernel: SIMD3<Int>
-    let padded: SIMD3<Int>
 
     /// Taps per kernel (9 in a plane, 27 in a volume).
     public var taps: Int { kernel.x * kernel.y * kernel.z }
@@ -29,12 +28,8 @@ public struct ConvolutionKernels: Sendable {
         precondition(kernel.x % 2 == 1 && kernel.y % 2 == 1 && kernel.z % 2 == 1, "kernel extents must be odd")
         self.spatial = spatial
         self.kernel = kernel
-        padded = spatial &+ kernel &- 1
-        ConvolutionKernels.configureBLAS
+        BLASSetup.done
     }
-
-    /// OpenBLAS's own threads stay off: SwiftReg parallelises over blocks, deterministically.
-    private static let configureBLAS: Void = { openblas_set_num_threads(1) }()
 
     /// About this many output columns per block.
     static let blockColumns = 512
@@ -45,16 +40,13 @@ public struct ConvolutionKernels: Sendable {
     var rowsPerBlock: Int { max(1, ConvolutionKernels.blockColumns / spatial.x) }
     var blockCount: Int { (rows + rowsPerBlock - 1) / rowsPerBlock }
     var voxelCount: Int { spatial.x * spatial.y * spatial.z }
-    var paddedCount: Int { padded.x * padded.y * padded.z }
 
     /// y[co] = b[co] + Σ_{ci, tap} w[co, ci, tap] · x[ci] shifted by the tap, zero outside.
     /// `input` holds `inChannels` grids, `output` `outChannels` grids, `weights` is row-major
     /// out channels × (in channels · taps).
     public func forward(input: UnsafePointer<Float>, inChannels: Int, weights: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, outChannels: Int, output: UnsafeMutablePointer<Float>) {
-        let xp = pad(input, channels: inChannels)
-        defer { xp.deallocate() }
-        let (sx, sw, sy) = (UnsafeSendable(UnsafePointer(xp)), UnsafeSendable(weights), UnsafeSendable(output))
+        let (sx, sw, sy) = (UnsafeSendable(input), UnsafeSendable(weights), UnsafeSendable(output))
         let sb = UnsafeSendable(bias)
         let k = inChannels * taps, n = voxelCount
         parallelFor(count: blockCount) { blocks in
@@ -98,10 +90,8 @@ public struct ConvolutionKernels: Sendable {
     /// Adds ∂L/∂w (out × in · taps) to `weightGradient`.
     public func backwardWeights(input: UnsafePointer<Float>, inChannels: Int, outputGradient: UnsafePointer<Float>,
                                 outChannels: Int, weightGradient: UnsafeMutablePointer<Float>) {
-        let xp = pad(input, channels: inChannels)
-        defer { xp.deallocate() }
         let k = inChannels * taps, n = voxelCount
-        let (sx, sg) = (UnsafeSendable(UnsafePointer(xp)), UnsafeSendable(outputGradient))
+        let (sx, sg) = (UnsafeSendable(input), UnsafeSendable(outputGradient))
         let rowsPerBlock = rowsPerBlock, width = spatial.x
         let total = parallelReduce(count: blockCount, chunkSize: ConvolutionKernels.blocksPerGroup,
                                    initial: [Float](repeating: 0, count: outChannels * k),
@@ -121,48 +111,37 @@ public struct ConvolutionKernels: Sendable {
         for i in 0..<(outChannels * k) { weightGradient[i] += total[i] }
     }
 
-    /// A zero-padded copy of `channels` grids (one voxel of zeros on each side of each long axis).
-    func pad(_ input: UnsafePointer<Float>, channels: Int) -> UnsafeMutablePointer<Float> {
-        let pc = paddedCount, n = voxelCount
-        let xp = UnsafeMutablePointer<Float>.allocate(capacity: channels * pc)
-        let off = (kernel &- 1) / 2
-        let (source, target) = (UnsafeSendable(input), UnsafeSendable(xp))
-        // One padded channel per task: zeros, then its rows (a plain copy, so any split is exact).
-        parallelFor(count: channels, chunkSize: 1) { cs in
-            for c in cs {
-                let channel = target.value + c * pc
-                channel.initialize(repeating: 0, count: pc)
-                for z in 0..<spatial.z {
-                    for y in 0..<spatial.y {
-                        let src = source.value + c * n + (z * spatial.y + y) * spatial.x
-                        (channel + ((z + off.z) * padded.y + y + off.y) * padded.x + off.x).update(from: src, count: spatial.x)
-                    }
-                }
-            }
-        }
-        return xp
-    }
-
-    /// Gathers the padded input a block of output rows reads: row `ci · taps + tap`, one column
-    /// per output voxel. Returns the block's first voxel and its width in columns.
-    func gather(_ xp: UnsafePointer<Float>, channels: Int, block: Int, into columns: UnsafeMutablePointer<Float>)
+    /// Gathers the input a block of output rows reads: row `ci · taps + tap`, one column per
+    /// output voxel, zero where the tap falls outside the grid. Returns the block's first voxel
+    /// and its width in columns.
+    func gather(_ x: UnsafePointer<Float>, channels: Int, block: Int, into columns: UnsafeMutablePointer<Float>)
         -> (start: Int, width: Int) {
         let first = block * rowsPerBlock, last = min(rows, first + rowsPerBlock)
-        let width = (last - first) * spatial.x, t = taps, pc = paddedCount
-        let (nx, ny, px, py) = (spatial.x, spatial.y, padded.x, padded.y)
+        let width = (last - first) * spatial.x, t = taps, n = voxelCount
+        let (nx, ny, nz) = (spatial.x, spatial.y, spatial.z)
+        let half = (kernel &- 1) / 2
         for row in first..<last {
             let z = row / ny, y = row - z * ny
             let column = (row - first) * nx
             for c in 0..<channels {
                 var tap = 0
                 for a in 0..<kernel.z {
+                    let sz = z + a - half.z
                     for b in 0..<kernel.y {
-                        let line: Int = ((z + a) * py + y + b) * px
-                        let src = xp + (c * pc + line)
+                        let sy = y + b - half.y
+                        let inside = sz >= 0 && sz < nz && sy >= 0 && sy < ny
+                        let line = x + (c * n + (sz * ny + sy) * nx)
                         for d in 0..<kernel.x {
-                            let dst: Int = (c * t + tap) * width + column
-                            (columns + dst).update(from: src + d, count: nx)
+                            let dst = columns + ((c * t + tap) * width + column)
                             tap += 1
+                            guard inside else { dst.initialize(repeating: 0, count: nx); continue }
+                            // Output voxel i reads input i + shift; the `|shift|` ends past the grid read zero.
+                            let shift = d - half.x
+                            let lead = max(0, -shift), trail = max(0, shift), count = nx - lead - trail
+                            guard count > 0 else { dst.initialize(repeating: 0, count: nx); continue }
+                            dst.initialize(repeating: 0, count: lead)
+                            (dst + lead).update(from: line + (lead + shift), count: count)
+                            (dst + lead + count).initialize(repeating: 0, count: trail)
                         }
                     }
                 }

@@ -184,6 +184,7 @@ extension Tape {
             return w
         }
         let epsilon = 1e-10
+        BLASSetup.done
         var loss = 0.0
         var saved: [(wa: [Double], wb: [Double], g: [Double])] = []   // per item: weights and ∂(−MI)/∂p
         for item in 0..<xs.batch {

@@ -54,7 +54,7 @@ struct CommonOptions: ParsableArguments {
         // each fresh 50 MB field would otherwise cost thousands of page faults, which made the
         // dense passes of deformable registration up to 5× slower.
         mallopt(M_MMAP_THRESHOLD, Int32.max)
-        mallopt(M_TRIM_THRESHOLD, Int32.max)
+        mallopt(M_TRIM_THRESHOLD, -1)   // never: a network's freed layers serve the next ones without page faults
         mallopt(M_ARENA_MAX, 1)   // one heap: blocks freed by one thread serve the next allocation of another
         if let t = threads {
             guard t >= 1 else { throw ValidationError("--threads must be ≥ 1, found \(t)") }
