@@ -43,9 +43,14 @@ public struct ConvolutionKernels: Sendable {
 
     /// y[co] = b[co] + Σ_{ci, tap} w[co, ci, tap] · x[ci] shifted by the tap, zero outside.
     /// `input` holds `inChannels` grids, `output` `outChannels` grids, `weights` is row-major
-    /// out channels × (in channels · taps).
+    /// out channels × (in channels · taps). 3×3×3 kernels run as `WinogradConvolution`.
     public func forward(input: UnsafePointer<Float>, inChannels: Int, weights: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>?, outChannels: Int, output: UnsafeMutablePointer<Float>) {
+        if kernel == SIMD3(3, 3, 3) {
+            WinogradConvolution(spatial: spatial).forward(input: input, inChannels: inChannels, weights: weights, bias: bias,
+                                                          outChannels: outChannels, output: output)
+            return
+        }
         let (sx, sw, sy) = (UnsafeSendable(input), UnsafeSendable(weights), UnsafeSendable(output))
         let sb = UnsafeSendable(bias)
         let k = inChannels * taps, n = voxelCount

@@ -31,10 +31,15 @@ import RegCore
     }
 
     @Test func convolutionMatchesDirectEvaluation() {
-        // Widths around the block size exercise blocks of one and of several rows.
-        for s in [TensorShape(batch: 2, channels: 3, height: 13, width: 300), TensorShape(channels: 5, depth: 7, height: 9, width: 11)] {
+        // Widths around the block size exercise blocks of one and of several rows. In volumes
+        // (Winograd tiles): odd and even extents, lines long enough for the vector paths and their
+        // tails, and a volume one voxel deep.
+        let shapes = [TensorShape(batch: 2, channels: 3, height: 13, width: 300), TensorShape(channels: 5, depth: 7, height: 9, width: 11),
+                      TensorShape(channels: 3, depth: 5, height: 6, width: 71), TensorShape(channels: 2, depth: 4, height: 3, width: 64),
+                      TensorShape(channels: 2, depth: 1, height: 5, width: 40)]
+        for (index, s) in shapes.enumerated() {
             let x = randomTensor(s, seed: 1)
-            let w = randomTensor(TensorShape(batch: 6, channels: s.channels, depth: s.isPlanar ? 1 : 3, height: 3, width: 3), seed: 2)
+            let w = randomTensor(TensorShape(batch: 6, channels: s.channels, depth: index == 0 ? 1 : 3, height: 3, width: 3), seed: 2)
             let b = randomTensor(TensorShape(channels: 6, height: 1, width: 1), seed: 3)
             let tape = Tape()
             let y = tape.convolution(tape.constant(x), weight: tape.constant(w), bias: tape.constant(b))
