@@ -43,12 +43,14 @@ public struct ConvolutionKernels: Sendable {
 
     /// y[co] = b[co] + Σ_{ci, tap} w[co, ci, tap] · x[ci] shifted by the tap, zero outside.
     /// `input` holds `inChannels` grids, `output` `outChannels` grids, `weights` is row-major
-    /// out channels × (in channels · taps). 3×3×3 kernels run as `WinogradConvolution`.
+    /// out channels × (in channels · taps). With `leakyReLUSlope` s, each output y becomes
+    /// y > 0 ? y : s · y. 3×3×3 kernels run as `WinogradConvolution`.
     public func forward(input: UnsafePointer<Float>, inChannels: Int, weights: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>?, outChannels: Int, output: UnsafeMutablePointer<Float>) {
+                        bias: UnsafePointer<Float>?, outChannels: Int, output: UnsafeMutablePointer<Float>,
+                        leakyReLUSlope: Float? = nil) {
         if kernel == SIMD3(3, 3, 3) {
             WinogradConvolution(spatial: spatial).forward(input: input, inChannels: inChannels, weights: weights, bias: bias,
-                                                          outChannels: outChannels, output: output)
+                                                          outChannels: outChannels, output: output, leakyReLUSlope: leakyReLUSlope)
             return
         }
         let (sx, sw, sy) = (UnsafeSendable(input), UnsafeSendable(weights), UnsafeSendable(output))
@@ -61,10 +63,14 @@ public struct ConvolutionKernels: Sendable {
                 let (start, width) = gather(sx.value, channels: inChannels, block: block, into: columns)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(width), Int32(k),
                             1, sw.value, Int32(k), columns, Int32(width), 0, sy.value + start, Int32(n))
-                if let b = sb.value {
-                    for co in 0..<outChannels {
-                        let row = sy.value + (co &* n &+ start), bc = b[co]
+                for co in 0..<outChannels {
+                    let row = sy.value + (co &* n &+ start)
+                    if let b = sb.value {
+                        let bc = b[co]
                         for j in 0..<width { row[j] += bc }
+                    }
+                    if let slope = leakyReLUSlope {
+                        for j in 0..<width where !(row[j] > 0) { row[j] = slope * row[j] }
                     }
                 }
             }

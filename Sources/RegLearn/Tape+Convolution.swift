@@ -15,8 +15,13 @@ extension Tape {
         return stride == 1 ? y : subsampled(y, alongDepth: shape(weight).depth > 1)
     }
 
-    /// The stride-1 convolution.
-    public func convolution(_ x: Variable, weight: Variable, bias: Variable) -> Variable {
+    /// The stride-1 convolution; with `leakyReLUSlope`, followed by `leakyReLU(_:slope:)` in the
+    /// same pass (the same values, one tensor fewer).
+    ///
+    /// ```swift
+    /// let h = tape.convolution(x, weight: w, bias: b, leakyReLUSlope: 0.2)
+    /// ```
+    public func convolution(_ x: Variable, weight: Variable, bias: Variable, leakyReLUSlope slope: Float? = nil) -> Variable {
         let xs = shape(x), ws = shape(weight)
         precondition(ws.channels == xs.channels, "convolution weight \(ws) does not fit input \(xs)")
         let kernels = ConvolutionKernels(spatial: xs.spatial, kernel: ws.spatial)
@@ -29,39 +34,54 @@ extension Tape {
                     y.withUnsafeMutableBufferPointer { yp in
                         for item in 0..<xs.batch {
                             kernels.forward(input: xp + item * cin * n, inChannels: cin, weights: wp, bias: bp,
-                                            outChannels: cout, output: yp.baseAddress! + item * cout * n)
+                                            outChannels: cout, output: yp.baseAddress! + item * cout * n,
+                                            leakyReLUSlope: slope)
                         }
                     }
                 }
             }
         }
         return record(ys, y, inputs: [x, weight, bias]) { [unowned self] out in
-            withGradient(out) { g in
-                withValue(x) { xp in
-                    withValue(weight) { wp in
-                        accumulate(x) { gx in
-                            for item in 0..<xs.batch {
-                                kernels.backwardInput(outputGradient: g + item * cout * n, outChannels: cout, weights: wp,
-                                                      inChannels: cin, inputGradient: gx + item * cin * n)
-                            }
+            withGradient(out) { activated in
+                guard let slope else {
+                    return convolutionBackward(x, weight: weight, bias: bias, kernels: kernels, outputGradient: activated)
+                }
+                // Through the activation first: y > 0 exactly where its input is.
+                let masked = withValue(out) { yv in (0..<ys.count).map { yv[$0] > 0 ? activated[$0] : slope * activated[$0] } }
+                masked.withUnsafeBufferPointer {
+                    convolutionBackward(x, weight: weight, bias: bias, kernels: kernels, outputGradient: $0.baseAddress!)
+                }
+            }
+        }
+    }
+
+    /// Gradients of x, the weights and the bias of a stride-1 convolution from the gradient of its output.
+    private func convolutionBackward(_ x: Variable, weight: Variable, bias: Variable, kernels: ConvolutionKernels,
+                                     outputGradient g: UnsafePointer<Float>) {
+        let xs = shape(x), cin = xs.channels, cout = shape(weight).batch, n = xs.spatialCount
+        withValue(x) { xp in
+            withValue(weight) { wp in
+                accumulate(x) { gx in
+                    for item in 0..<xs.batch {
+                        kernels.backwardInput(outputGradient: g + item * cout * n, outChannels: cout, weights: wp,
+                                              inChannels: cin, inputGradient: gx + item * cin * n)
+                    }
+                }
+                accumulate(weight) { gw in
+                    for item in 0..<xs.batch {
+                        kernels.backwardWeights(input: xp + item * cin * n, inChannels: cin,
+                                                outputGradient: g + item * cout * n, outChannels: cout,
+                                                weightGradient: gw)
+                    }
+                }
+                accumulate(bias) { gb in
+                    for co in 0..<cout {
+                        var s: Double = 0
+                        for item in 0..<xs.batch {
+                            let row = g + (item * cout + co) * n
+                            for j in 0..<n { s += Double(row[j]) }
                         }
-                        accumulate(weight) { gw in
-                            for item in 0..<xs.batch {
-                                kernels.backwardWeights(input: xp + item * cin * n, inChannels: cin,
-                                                        outputGradient: g + item * cout * n, outChannels: cout,
-                                                        weightGradient: gw)
-                            }
-                        }
-                        accumulate(bias) { gb in
-                            for co in 0..<cout {
-                                var s: Double = 0
-                                for item in 0..<xs.batch {
-                                    let row = g + (item * cout + co) * n
-                                    for j in 0..<n { s += Double(row[j]) }
-                                }
-                                gb[co] += Float(s)
-                            }
-                        }
+                        gb[co] += Float(s)
                     }
                 }
             }

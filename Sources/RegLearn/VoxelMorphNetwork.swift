@@ -267,12 +267,10 @@ public struct VoxelMorphNetwork: Sendable {
         var layer = 0
         // Each intermediate is released once read (a no-op when training): inference keeps only the skips.
         func conv(_ x: Variable, activate: Bool = true) -> Variable {
-            let y = tape.convolution(x, weight: p[2 * layer], bias: p[2 * layer + 1])
+            let y = tape.convolution(x, weight: p[2 * layer], bias: p[2 * layer + 1], leakyReLUSlope: activate ? 0.2 : nil)
             layer += 1
             tape.release(x)
-            guard activate else { return y }
-            defer { tape.release(y) }
-            return tape.leakyReLU(y)
+            return y
         }
         let volume = architecture.dimension == 3
         var x = tape.concatenate([moving, fixed])

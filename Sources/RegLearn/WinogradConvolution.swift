@@ -63,16 +63,17 @@ struct WinogradConvolution {
 
     /// y[co] = b[co] + Σ_{ci, tap} w[co, ci, tap] · x[ci] shifted by the tap, zero outside.
     /// `input` holds `inChannels` grids, `output` `outChannels` grids, `weights` is
-    /// out × in × 3 × 3 × 3.
+    /// out × in × 3 × 3 × 3. With `leakyReLUSlope` s, each output y becomes y > 0 ? y : s · y.
     func forward(input: UnsafePointer<Float>, inChannels: Int, weights: UnsafePointer<Float>,
-                 bias: UnsafePointer<Float>?, outChannels: Int, output: UnsafeMutablePointer<Float>) {
+                 bias: UnsafePointer<Float>?, outChannels: Int, output: UnsafeMutablePointer<Float>,
+                 leakyReLUSlope: Float? = nil) {
         let u = Self.transformedWeights(weights, inChannels: inChannels, outChannels: outChannels)
         let (sx, sy, sb) = (UnsafeSendable(input), UnsafeSendable(output), UnsafeSendable(bias))
         let blockTiles = rowsPerBlock * tiles.x
         u.withUnsafeBufferPointer { ub in
             let su = UnsafeSendable(ub.baseAddress!)
             // Chunks of consecutive blocks share input lines in cache.
-            parallelFor(count: blockCount, chunkSize: 4) { blocks in
+            parallelFor(count: blockCount, chunkSize: max(1, tiles.y / rowsPerBlock)) { blocks in
                 let v = UnsafeMutablePointer<Float>.allocate(capacity: 64 * inChannels * blockTiles)
                 let m = UnsafeMutablePointer<Float>.allocate(capacity: 64 * outChannels * blockTiles)
                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16 * lineLength + 128 * tiles.x)
@@ -91,7 +92,7 @@ struct WinogradConvolution {
                     }
                     for row in first..<last {
                         transformOutput(m, channels: outChannels, row: row, column: (row - first) * tiles.x,
-                                        stride: count, bias: sb.value, into: sy.value, scratch: scratch)
+                                        stride: count, bias: sb.value, slope: leakyReLUSlope, into: sy.value, scratch: scratch)
                     }
                 }
             }
@@ -189,9 +190,11 @@ struct WinogradConvolution {
     }
 
     /// Aᵀ m along x, y and z for every tile of one row of tiles and every channel, plus the bias,
-    /// into the output grid (tiles past the grid's edge are cut).
+    /// through the leaky ReLU of `slope` if given, into the output grid (tiles past the grid's
+    /// edge are cut).
     func transformOutput(_ m: UnsafePointer<Float>, channels: Int, row: Int, column: Int, stride: Int,
-                         bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+                         bias: UnsafePointer<Float>?, slope: Float?, into y: UnsafeMutablePointer<Float>,
+                         scratch: UnsafeMutablePointer<Float>) {
         let (nx, ny, nz, tx) = (spatial.x, spatial.y, spatial.z, tiles.x)
         let tz = row / tiles.y, ty = row - tz * tiles.y
         let n = nx * ny * nz
@@ -229,6 +232,9 @@ struct WinogradConvolution {
                         target[2 &* t &+ 1] = odd[t] + offset
                     }
                     if nx % 2 == 1 { target[nx - 1] = even[tx - 1] + offset }
+                    if let slope {
+                        for i in 0..<nx where !(target[i] > 0) { target[i] = slope * target[i] }
+                    }
                 }
             }
         }

@@ -57,6 +57,27 @@ func probeLoss(_ tape: Tape, _ y: Variable, seed: UInt64 = 5) -> Variable {
         }
     }
 
+    /// The fused activation gives the values and gradients of a convolution followed by
+    /// `leakyReLU`, to the bit (2-D: direct GEMMs; 3-D: Winograd tiles).
+    @Test func convolutionWithFusedActivationEqualsTheTwoLayers() {
+        for s in [TensorShape(channels: 3, height: 7, width: 9), TensorShape(channels: 2, depth: 5, height: 4, width: 6)] {
+            let w = randomTensor(TensorShape(batch: 4, channels: s.channels, depth: s.isPlanar ? 1 : 3, height: 3, width: 3), seed: 2)
+            let inputs = [randomTensor(s, seed: 1), w, randomTensor(TensorShape(channels: 4, height: 1, width: 1), seed: 3)]
+            func run(fused: Bool) -> (values: [Float], gradients: [[Float]]) {
+                let tape = Tape()
+                let v = inputs.map { tape.parameter($0) }
+                let y = fused ? tape.convolution(v[0], weight: v[1], bias: v[2], leakyReLUSlope: 0.2)
+                              : tape.leakyReLU(tape.convolution(v[0], weight: v[1], bias: v[2]), slope: 0.2)
+                tape.backward(from: probeLoss(tape, y))
+                return (tape.tensor(y).values, v.map { tape.gradient($0)!.values })
+            }
+            let (fused, separate) = (run(fused: true), run(fused: false))
+            #expect(fused.values == separate.values)
+            #expect(fused.values.contains { $0 < 0 } && fused.values.contains { $0 > 0 })
+            #expect(fused.gradients == separate.gradients)
+        }
+    }
+
     @Test func activationPoolingUpsamplingConcatenation() {
         let s = TensorShape(channels: 2, depth: 4, height: 6, width: 8)
         // Values spread so no probe crosses a kink of LeakyReLU or a tie of max pooling.
