@@ -55,6 +55,47 @@ extension Tape {
         }
     }
 
+    /// `convolution(concatenate([upsampleNearest(coarse), skip]), …)`: a U-Net decoder step.
+    /// In a volume with no gradient to record (inference), the Winograd tiles read `coarse`
+    /// through its upsampling and both inputs in place, so neither the upsampled nor the
+    /// concatenated tensor is built (the same values to the bit); otherwise the three layers are
+    /// recorded.
+    ///
+    /// ```swift
+    /// let y = tape.convolution(upsampling: x, concatenatedWith: skip, weight: w, bias: b, leakyReLUSlope: 0.2)
+    /// ```
+    public func convolution(upsampling coarse: Variable, concatenatedWith skip: Variable, weight: Variable,
+                            bias: Variable, leakyReLUSlope slope: Float? = nil) -> Variable {
+        let cs = shape(coarse), ss = shape(skip), ws = shape(weight)
+        let inPlace = !cs.isPlanar && ws.spatial == SIMD3(3, 3, 3) && cs.batch == 1 && ss.batch == 1
+            && ss.spatial == cs.spatial &* 2 && ![coarse, skip, weight, bias].contains { needsGradient[$0.id] }
+        guard inPlace else {
+            let up = upsampleNearest(coarse)
+            let x = concatenate([up, skip])
+            release(up)
+            defer { release(x) }
+            return convolution(x, weight: weight, bias: bias, leakyReLUSlope: slope)
+        }
+        precondition(ws.channels == cs.channels + ss.channels, "convolution weight \(ws) does not fit inputs \(cs) and \(ss)")
+        let ys = ss.with(channels: ws.batch)
+        var y = [Float](repeating: 0, count: ys.count)
+        withValue(coarse) { cp in
+            withValue(skip) { sp in
+                withValue(weight) { wp in
+                    withValue(bias) { bp in
+                        y.withUnsafeMutableBufferPointer { yp in
+                            let inputs = [WinogradConvolution.Input(values: cp, channels: cs.channels, upsampled: true),
+                                          WinogradConvolution.Input(values: sp, channels: ss.channels)]
+                            WinogradConvolution(spatial: ss.spatial).forward(inputs: inputs, weights: wp, bias: bp, outChannels: ws.batch,
+                                                                             output: yp.baseAddress!, leakyReLUSlope: slope)
+                        }
+                    }
+                }
+            }
+        }
+        return record(ys, y, inputs: [coarse, skip, weight, bias]) { _ in }
+    }
+
     /// Gradients of x, the weights and the bias of a stride-1 convolution from the gradient of its output.
     private func convolutionBackward(_ x: Variable, weight: Variable, bias: Variable, kernels: ConvolutionKernels,
                                      outputGradient g: UnsafePointer<Float>) {

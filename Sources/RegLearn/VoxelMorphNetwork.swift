@@ -265,12 +265,19 @@ public struct VoxelMorphNetwork: Sendable {
     /// One U-Net pass: the displacement (and velocity) from a pair.
     func flow(on tape: Tape, fixed: Variable, moving: Variable, parameters p: [Variable]) -> (displacement: Variable, velocity: Variable?) {
         var layer = 0
+        // A decoder level's output is upsampled and concatenated with this skip by the next convolution.
+        var skip: Variable?
         // Each intermediate is released once read (a no-op when training): inference keeps only the skips.
         func conv(_ x: Variable, activate: Bool = true) -> Variable {
-            let y = tape.convolution(x, weight: p[2 * layer], bias: p[2 * layer + 1], leakyReLUSlope: activate ? 0.2 : nil)
+            let (weight, bias, slope) = (p[2 * layer], p[2 * layer + 1], activate ? Float(0.2) : nil)
             layer += 1
-            tape.release(x)
-            return y
+            defer {
+                tape.release(x)
+                skip.map(tape.release)
+                skip = nil
+            }
+            guard let skip else { return tape.convolution(x, weight: weight, bias: bias, leakyReLUSlope: slope) }
+            return tape.convolution(upsampling: x, concatenatedWith: skip, weight: weight, bias: bias, leakyReLUSlope: slope)
         }
         let volume = architecture.dimension == 3
         var x = tape.concatenate([moving, fixed])
@@ -282,13 +289,7 @@ public struct VoxelMorphNetwork: Sendable {
         }
         for level in architecture.decoder.indices {
             x = conv(x)
-            if level < architecture.encoder.count {
-                let up = tape.upsampleNearest(x, alongDepth: volume), skip = skips.removeLast()
-                tape.release(x)
-                x = tape.concatenate([up, skip])
-                tape.release(up)
-                tape.release(skip)
-            }
+            if level < architecture.encoder.count { skip = skips.removeLast() }
         }
         let field = conv(x, activate: false)
         guard architecture.diffeomorphic else { return (field, nil) }

@@ -61,14 +61,32 @@ struct WinogradConvolution {
         return u
     }
 
+    /// Channels the convolution reads, in order: grids of the convolution's extents, or grids
+    /// half as large along each axis read as their nearest-neighbour upsampling (voxel v of the
+    /// grid reads voxel v / 2), so that a decoder's upsampling and concatenation need no tensor.
+    struct Input {
+        var values: UnsafePointer<Float>
+        var channels: Int
+        var upsampled = false
+    }
+
     /// y[co] = b[co] + Σ_{ci, tap} w[co, ci, tap] · x[ci] shifted by the tap, zero outside.
     /// `input` holds `inChannels` grids, `output` `outChannels` grids, `weights` is
     /// out × in × 3 × 3 × 3. With `leakyReLUSlope` s, each output y becomes y > 0 ? y : s · y.
     func forward(input: UnsafePointer<Float>, inChannels: Int, weights: UnsafePointer<Float>,
                  bias: UnsafePointer<Float>?, outChannels: Int, output: UnsafeMutablePointer<Float>,
                  leakyReLUSlope: Float? = nil) {
+        forward(inputs: [Input(values: input, channels: inChannels)], weights: weights, bias: bias,
+                outChannels: outChannels, output: output, leakyReLUSlope: leakyReLUSlope)
+    }
+
+    /// The same over the channels of several inputs in turn.
+    func forward(inputs: [Input], weights: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outChannels: Int,
+                 output: UnsafeMutablePointer<Float>, leakyReLUSlope: Float? = nil) {
+        precondition(inputs.allSatisfy { !$0.upsampled || spatial % 2 == .zero }, "an upsampled input needs even extents")
+        let inChannels = inputs.reduce(0) { $0 + $1.channels }
         let u = Self.transformedWeights(weights, inChannels: inChannels, outChannels: outChannels)
-        let (sx, sy, sb) = (UnsafeSendable(input), UnsafeSendable(output), UnsafeSendable(bias))
+        let (sx, sy, sb) = (UnsafeSendable(inputs), UnsafeSendable(output), UnsafeSendable(bias))
         let blockTiles = rowsPerBlock * tiles.x
         u.withUnsafeBufferPointer { ub in
             let su = UnsafeSendable(ub.baseAddress!)
@@ -82,8 +100,8 @@ struct WinogradConvolution {
                     let first = block * rowsPerBlock, last = min(tiles.y * tiles.z, first + rowsPerBlock)
                     let count = (last - first) * tiles.x
                     for row in first..<last {
-                        transformInput(sx.value, channels: inChannels, row: row, into: v,
-                                       column: (row - first) * tiles.x, stride: count, scratch: scratch)
+                        transformInput(sx.value, row: row, into: v, column: (row - first) * tiles.x,
+                                       stride: count, scratch: scratch)
                     }
                     for e in 0..<64 {
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(count),
@@ -99,49 +117,70 @@ struct WinogradConvolution {
         }
     }
 
-    /// Bᵀ d along x, y and z for every tile of one row of tiles and every channel: writes
+    /// Bᵀ d along x, y and z for every tile of one row of tiles and every input channel: writes
     /// V[e][c][column + t] (each V[e] is channels × `stride`).
-    func transformInput(_ x: UnsafePointer<Float>, channels: Int, row: Int, into v: UnsafeMutablePointer<Float>,
+    func transformInput(_ inputs: [Input], row: Int, into v: UnsafeMutablePointer<Float>,
                         column: Int, stride: Int, scratch: UnsafeMutablePointer<Float>) {
         let (nx, ny, nz, tx) = (spatial.x, spatial.y, spatial.z, tiles.x)
         let tz = row / tiles.y, ty = row - tz * tiles.y
-        let length = lineLength, n = nx * ny * nz
+        let length = lineLength, n = nx * ny * nz, channels = inputs.reduce(0) { $0 + $1.channels }
         let lines = scratch, s1 = scratch + 16 * length, s2 = s1 + 64 * tx
-        for c in 0..<channels {
-            // The 4 × 4 input lines of the row, zero outside the grid, split by parity: tile t
-            // reads x = 2t − 1 … 2t + 2, that is even[t], odd[t], even[t + 1], odd[t + 1] with
-            // even[k] = x[2k − 1] and odd[k] = x[2k].
-            for a in 0..<4 {
-                let z = 2 * tz - 1 + a
-                for b in 0..<4 {
-                    let y = 2 * ty - 1 + b
-                    let even = lines + (a * 4 + b) * length, odd = even + tx + 1
-                    guard z >= 0 && z < nz && y >= 0 && y < ny else {
-                        even.initialize(repeating: 0, count: length)
-                        continue
+        var c = 0
+        for input in inputs {
+            for local in 0..<input.channels {
+                // The 4 × 4 input lines of the row, zero outside the grid, split by parity: tile t
+                // reads x = 2t − 1 … 2t + 2, that is even[t], odd[t], even[t + 1], odd[t + 1] with
+                // even[k] = x[2k − 1] and odd[k] = x[2k].
+                for a in 0..<4 {
+                    let z = 2 * tz - 1 + a
+                    for b in 0..<4 {
+                        let y = 2 * ty - 1 + b
+                        let even = lines + (a * 4 + b) * length, odd = even + tx + 1
+                        guard z >= 0 && z < nz && y >= 0 && y < ny else {
+                            even.initialize(repeating: 0, count: length)
+                            continue
+                        }
+                        if input.upsampled {
+                            // x[j] = coarse[j / 2]: even[k] = coarse[k − 1], odd[k] = coarse[k].
+                            let coarse = input.values + (local * n / 8 + ((z / 2) * (ny / 2) + y / 2) * tx)
+                            even[0] = 0
+                            (even + 1).update(from: coarse, count: tx)
+                            odd.update(from: coarse, count: tx)
+                            odd[tx] = 0
+                        } else {
+                            Self.split(input.values + (local * n + (z * ny + y) * nx), count: nx, even: even, odd: odd, tiles: tx)
+                        }
                     }
-                    Self.split(x + (c * n + (z * ny + y) * nx), count: nx, even: even, odd: odd, tiles: tx)
                 }
+                transformChannel(c, channels: channels, lines: lines, into: v, column: column, stride: stride, s1: s1, s2: s2)
+                c += 1
             }
-            for ab in 0..<16 {
-                let even = UnsafePointer(lines + ab * length), odd = even + tx + 1
-                Self.inputTransform(even, odd, even + 1, odd + 1, count: tx, into: s1 + ab * 4 * tx, tx)
+        }
+    }
+
+    /// Bᵀ along x, y and z of one channel's split lines, into V[e][c][column ..< column + tiles.x].
+    @inline(__always)
+    func transformChannel(_ c: Int, channels: Int, lines: UnsafeMutablePointer<Float>, into v: UnsafeMutablePointer<Float>,
+                          column: Int, stride: Int, s1: UnsafeMutablePointer<Float>, s2: UnsafeMutablePointer<Float>) {
+        let tx = tiles.x, length = lineLength
+        for ab in 0..<16 {
+            let even = UnsafePointer(lines + ab * length), odd = even + tx + 1
+            Self.inputTransform(even, odd, even + 1, odd + 1, count: tx, into: s1 + ab * 4 * tx, tx)
+        }
+        // Along y (rows b of s1), then along z (rows a of s2) into V.
+        for a in 0..<4 {
+            for r in 0..<4 {
+                let i = UnsafePointer(s1 + (a * 16 + r) * tx)
+                Self.inputTransform(i, i + 4 * tx, i + 8 * tx, i + 12 * tx, count: tx,
+                                    into: s2 + (a * 16 + r) * tx, 4 * tx)
             }
-            // Along y (rows b of s1), then along z (rows a of s2) into V.
-            for a in 0..<4 {
-                for r in 0..<4 {
-                    let i = UnsafePointer(s1 + (a * 16 + r) * tx)
-                    Self.inputTransform(i, i + 4 * tx, i + 8 * tx, i + 12 * tx, count: tx,
-                                        into: s2 + (a * 16 + r) * tx, 4 * tx)
-                }
-            }
-            for q in 0..<4 {
-                for r in 0..<4 {
-                    let i = UnsafePointer(s2 + (q * 4 + r) * tx)
-                    let o = v + ((q * 4 + r) * channels + c) * stride + column
-                    Self.inputTransform(i, i + 16 * tx, i + 32 * tx, i + 48 * tx, count: tx,
-                                        into: o, 16 * channels * stride)
-                }
+        }
+        for q in 0..<4 {
+            for r in 0..<4 {
+                let i = UnsafePointer(s2 + (q * 4 + r) * tx)
+                let o = v + ((q * 4 + r) * channels + c) * stride + column
+                Self.inputTransform(i, i + 16 * tx, i + 32 * tx, i + 48 * tx, count: tx,
+                                    into: o, 16 * channels * stride)
             }
         }
     }

@@ -49,6 +49,26 @@ import RegCore
         }
     }
 
+    /// The decoder step reads the coarse input through its upsampling, in place, at inference:
+    /// the same values to the bit as the three layers, and as the recorded path when training.
+    @Test func decoderStepEqualsUpsamplingConcatenationAndConvolution() {
+        let coarse = randomTensor(TensorShape(channels: 2, depth: 3, height: 4, width: 18), seed: 1)
+        let skip = randomTensor(TensorShape(channels: 3, depth: 6, height: 8, width: 36), seed: 2)
+        let w = randomTensor(TensorShape(batch: 4, channels: 5, depth: 3, height: 3, width: 3), seed: 3)
+        let b = randomTensor(TensorShape(channels: 4, height: 1, width: 1), seed: 4)
+        let layers = Tape()
+        let up = layers.upsampleNearest(layers.constant(coarse))
+        let x = layers.concatenate([up, layers.constant(skip)])
+        let expected = layers.tensor(layers.convolution(x, weight: layers.constant(w), bias: layers.constant(b), leakyReLUSlope: 0.2))
+        for training in [false, true] {
+            let tape = Tape()
+            let input = training ? tape.parameter(coarse) : tape.constant(coarse)
+            let y = tape.convolution(upsampling: input, concatenatedWith: tape.constant(skip), weight: tape.constant(w),
+                                     bias: tape.constant(b), leakyReLUSlope: 0.2)
+            #expect(tape.tensor(y) == expected, "training: \(training)")
+        }
+    }
+
     /// Stride 2 as PyTorch's Conv(kernel 3, stride 2, padding 1): output o sums inputs 2o − 1 … 2o + 1.
     @Test func stridedConvolutionMatchesDirectEvaluation() {
         for s in [TensorShape(channels: 2, height: 7, width: 10), TensorShape(channels: 2, depth: 5, height: 6, width: 9)] {
