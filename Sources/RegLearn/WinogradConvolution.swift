@@ -8,10 +8,11 @@ import RegCore
 /// With d a 4-tap input line and g a 3-tap kernel, F(2, 3) is y = Aᵀ[(G g) ⊙ (Bᵀ d)], where
 /// Bᵀ, G and Aᵀ hold only 0, ±1 and ±½; in 3-D the transforms apply along each axis in turn.
 /// The kernels are transformed once per call into 64 matrices (out × in); the inputs of a block
-/// of tiles into 64 matrices (in × tiles) that stay in cache; one GEMM over OpenBLAS per matrix
-/// pair gives the transformed outputs, transformed back into the 2×2×2 blocks. The blocks are
-/// fixed by the shape, so the result is bitwise identical for any thread count. It differs from
-/// the direct sum by rounding only (about 1e-7 of the values' scale).
+/// of tiles into 64 matrices (in × tiles) that stay in cache; one matrix product per pair
+/// (`SmallMatrixProduct` in builds tuned for the CPU, OpenBLAS otherwise) gives the transformed
+/// outputs, transformed back into the 2×2×2 blocks. The blocks are fixed by the shape, so the
+/// result is bitwise identical for any thread count. It differs from the direct sum by rounding
+/// only (about 1e-7 of the values' scale).
 ///
 /// ```swift
 /// let conv = WinogradConvolution(spatial: SIMD3(160, 192, 224))
@@ -103,7 +104,12 @@ struct WinogradConvolution {
                         transformInput(sx.value, row: row, into: v, column: (row - first) * tiles.x,
                                        stride: count, scratch: scratch)
                     }
-                    for e in 0..<64 {
+                    for e in 0..<64 where SmallMatrixProduct.replacesBLAS {
+                        SmallMatrixProduct.multiply(rows: outChannels, columns: count, inner: inChannels,
+                                                    a: su.value + e * outChannels * inChannels, b: v + e * inChannels * count,
+                                                    ldb: count, c: m + e * outChannels * count, ldc: count)
+                    }
+                    for e in 0..<64 where !SmallMatrixProduct.replacesBLAS {
                         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(count),
                                     Int32(inChannels), 1, su.value + e * outChannels * inChannels, Int32(inChannels),
                                     v + e * inChannels * count, Int32(count), 0, m + e * outChannels * count, Int32(count))
@@ -300,7 +306,7 @@ struct WinogradConvolution {
 }
 
 @inline(__always)
-private func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> { UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
+private func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> { SmallMatrixProduct.load(p) }
 
 @inline(__always)
-private func store(_ v: SIMD16<Float>, at p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self) }
+private func store(_ v: SIMD16<Float>, at p: UnsafeMutablePointer<Float>) { SmallMatrixProduct.store(v, p) }

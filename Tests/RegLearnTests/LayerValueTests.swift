@@ -49,6 +49,28 @@ import RegCore
         }
     }
 
+    /// The register-blocked products of the Winograd tiles against a sum in Double, for shapes
+    /// that reach every path: blocks of 4 rows and 32 columns, single rows, 16 columns, and one.
+    @Test func smallMatrixProductsMatchDirectSums() {
+        for (rows, columns, inner) in [(32, 80, 48), (3, 120, 16), (7, 33, 2), (4, 16, 5), (5, 53, 9)] {
+            let a = randomTensor(TensorShape(channels: 1, height: rows, width: inner), seed: 1).values
+            let ldb = columns + 3
+            let b = randomTensor(TensorShape(channels: 1, height: inner, width: ldb), seed: 2).values
+            var c = [Float](repeating: .nan, count: rows * ldb)
+            SmallMatrixProduct.multiply(rows: rows, columns: columns, inner: inner, a: a, b: b, ldb: ldb, c: &c, ldc: ldb)
+            var worst: Double = 0
+            for i in 0..<rows {
+                for j in 0..<columns {
+                    let direct = (0..<inner).reduce(0.0) { $0 + Double(a[i * inner + $1]) * Double(b[$1 * ldb + j]) }
+                    worst = max(worst, abs(Double(c[i * ldb + j]) - direct))
+                }
+                let untouched = c[(i * ldb + columns)..<((i + 1) * ldb)].allSatisfy { $0.isNaN }
+                #expect(untouched, "wrote past the columns")
+            }
+            #expect(worst < 1e-5, "\(rows)×\(columns)×\(inner): largest difference \(worst)")
+        }
+    }
+
     /// The decoder step reads the coarse input through its upsampling, in place, at inference:
     /// the same values to the bit as the three layers, and as the recorded path when training.
     @Test func decoderStepEqualsUpsamplingConcatenationAndConvolution() {
