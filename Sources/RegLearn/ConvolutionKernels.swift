@@ -2,7 +2,8 @@ import COpenBLAS
 import RegCore
 
 /// Same-padded convolution with kernels of side 3 (3×3 in a plane, 3×3×3 in a volume), stride 1,
-/// as GEMMs over OpenBLAS on small column blocks.
+/// as GEMMs over OpenBLAS on small column blocks (forward passes of 3×3×3 kernels: by
+/// `WinogradConvolution`).
 ///
 /// The output is cut into fixed blocks of whole rows. For each block, the inputs the block reads
 /// are gathered into a (channels · taps) × columns matrix that stays in cache, and one GEMM with

@@ -42,9 +42,10 @@ enum SmallMatrixProduct {
         }
         while j < columns {
             for i in 0..<rows {
-                var s: Float = 0
-                for p in 0..<inner { s = multiplyAdd(s, a[i &* inner &+ p], b[p &* ldb &+ j]) }
-                c[i &* ldc &+ j] = s
+                // One column: the same multiply–adds, in every lane alike.
+                var s = Lanes()
+                for p in 0..<inner { s = multiplyAdd(s, Lanes(repeating: a[i &* inner &+ p]), Lanes(repeating: b[p &* ldb &+ j])) }
+                c[i &* ldc &+ j] = s[0]
             }
             j &+= 1
         }
@@ -92,15 +93,6 @@ enum SmallMatrixProduct {
 
     @inline(__always)
     static func multiplyAdd(_ s: Lanes, _ x: Lanes, _ y: Lanes) -> Lanes {
-        #if SWIFTREG_NATIVE
-        return s.addingProduct(x, y)
-        #else
-        return s + x * y
-        #endif
-    }
-
-    @inline(__always)
-    static func multiplyAdd(_ s: Float, _ x: Float, _ y: Float) -> Float {
         #if SWIFTREG_NATIVE
         return s.addingProduct(x, y)
         #else
