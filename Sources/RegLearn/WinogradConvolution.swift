@@ -91,7 +91,7 @@ struct WinogradConvolution {
         let blockTiles = rowsPerBlock * tiles.x
         u.withUnsafeBufferPointer { ub in
             let su = UnsafeSendable(ub.baseAddress!)
-            // Chunks of consecutive blocks share input lines in cache.
+            // Each worker takes whole z-planes of tile rows: neighbouring rows share input lines in cache.
             parallelFor(count: blockCount, chunkSize: max(1, tiles.y / rowsPerBlock)) { blocks in
                 let v = UnsafeMutablePointer<Float>.allocate(capacity: 64 * inChannels * blockTiles)
                 let m = UnsafeMutablePointer<Float>.allocate(capacity: 64 * outChannels * blockTiles)
@@ -104,15 +104,15 @@ struct WinogradConvolution {
                         transformInput(sx.value, row: row, into: v, column: (row - first) * tiles.x,
                                        stride: count, scratch: scratch)
                     }
-                    for e in 0..<64 where SmallMatrixProduct.replacesBLAS {
-                        SmallMatrixProduct.multiply(rows: outChannels, columns: count, inner: inChannels,
-                                                    a: su.value + e * outChannels * inChannels, b: v + e * inChannels * count,
-                                                    ldb: count, c: m + e * outChannels * count, ldc: count)
-                    }
-                    for e in 0..<64 where !SmallMatrixProduct.replacesBLAS {
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(count),
-                                    Int32(inChannels), 1, su.value + e * outChannels * inChannels, Int32(inChannels),
-                                    v + e * inChannels * count, Int32(count), 0, m + e * outChannels * count, Int32(count))
+                    for e in 0..<64 {
+                        let (a, b, c) = (su.value + e * outChannels * inChannels, v + e * inChannels * count, m + e * outChannels * count)
+                        if SmallMatrixProduct.replacesBLAS {
+                            SmallMatrixProduct.multiply(rows: outChannels, columns: count, inner: inChannels, a: a, b: b, ldb: count,
+                                                        c: c, ldc: count)
+                        } else {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(count),
+                                        Int32(inChannels), 1, a, Int32(inChannels), b, Int32(count), 0, c, Int32(count))
+                        }
                     }
                     for row in first..<last {
                         transformOutput(m, channels: outChannels, row: row, column: (row - first) * tiles.x,
