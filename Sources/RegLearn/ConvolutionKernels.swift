@@ -50,7 +50,7 @@ public struct ConvolutionKernels: Sendable {
                         bias: UnsafePointer<Float>?, outChannels: Int, output: UnsafeMutablePointer<Float>,
                         leakyReLUSlope: Float? = nil) {
         if kernel == SIMD3(3, 3, 3) {
-            WinogradConvolution(spatial: spatial).forward(input: input, inChannels: inChannels, weights: weights, bias: bias,
+            WinogradConvolution<WinogradF4>(spatial: spatial).forward(input: input, inChannels: inChannels, weights: weights, bias: bias,
                                                           outChannels: outChannels, output: output, leakyReLUSlope: leakyReLUSlope)
             return
         }

@@ -26,19 +26,11 @@ enum SmallMatrixProduct {
                          c: UnsafeMutablePointer<Float>, ldc: Int) {
         var j = 0
         while j &+ 32 <= columns {
-            var i = 0
-            while i &+ 4 <= rows {
-                block4x32(inner: inner, a: a + i &* inner, b: b + j, ldb: ldb, c: c + (i &* ldc &+ j), ldc: ldc)
-                i &+= 4
-            }
-            while i < rows {
-                row(inner: inner, a: a + i &* inner, b: b + j, ldb: ldb, c: c + (i &* ldc &+ j), lanes: 2)
-                i &+= 1
-            }
+            rowBlocks(rows: rows, inner: inner, a: a, b: b + j, ldb: ldb, c: c + j, ldc: ldc, lanes: 2)
             j &+= 32
         }
         if j &+ 16 <= columns {
-            for i in 0..<rows { row(inner: inner, a: a + i &* inner, b: b + j, ldb: ldb, c: c + (i &* ldc &+ j), lanes: 1) }
+            rowBlocks(rows: rows, inner: inner, a: a, b: b + j, ldb: ldb, c: c + j, ldc: ldc, lanes: 1)
             j &+= 16
         }
         while j < columns {
@@ -52,28 +44,44 @@ enum SmallMatrixProduct {
         }
     }
 
-    /// Four rows of C, 32 columns: eight vector sums in registers.
+    /// All rows of C over 16 · `lanes` columns (lanes 1 or 2): blocks of four rows, then single rows.
     @inline(__always)
-    static func block4x32(inner: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
-                          c: UnsafeMutablePointer<Float>, ldc: Int) {
+    static func rowBlocks(rows: Int, inner: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                          c: UnsafeMutablePointer<Float>, ldc: Int, lanes: Int) {
+        var i = 0
+        while i &+ 4 <= rows {
+            block4(inner: inner, a: a + i &* inner, b: b, ldb: ldb, c: c + i &* ldc, ldc: ldc, lanes: lanes)
+            i &+= 4
+        }
+        while i < rows {
+            row(inner: inner, a: a + i &* inner, b: b, ldb: ldb, c: c + i &* ldc, lanes: lanes)
+            i &+= 1
+        }
+    }
+
+    /// Four rows of C, 16 · `lanes` columns: 4 · `lanes` vector sums in registers.
+    @inline(__always)
+    static func block4(inner: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                       c: UnsafeMutablePointer<Float>, ldc: Int, lanes: Int) {
         var c00 = Lanes(), c01 = Lanes(), c10 = Lanes(), c11 = Lanes()
         var c20 = Lanes(), c21 = Lanes(), c30 = Lanes(), c31 = Lanes()
         let a0 = a, a1 = a0 + inner, a2 = a1 + inner, a3 = a2 + inner
         var bp = b
         for p in 0..<inner {
-            let b0 = load(bp), b1 = load(bp + 16)
+            let b0 = load(bp)
             let x0 = Lanes(repeating: a0[p]), x1 = Lanes(repeating: a1[p])
             let x2 = Lanes(repeating: a2[p]), x3 = Lanes(repeating: a3[p])
-            c00 = multiplyAdd(c00, x0, b0); c01 = multiplyAdd(c01, x0, b1)
-            c10 = multiplyAdd(c10, x1, b0); c11 = multiplyAdd(c11, x1, b1)
-            c20 = multiplyAdd(c20, x2, b0); c21 = multiplyAdd(c21, x2, b1)
-            c30 = multiplyAdd(c30, x3, b0); c31 = multiplyAdd(c31, x3, b1)
+            c00 = multiplyAdd(c00, x0, b0); c10 = multiplyAdd(c10, x1, b0)
+            c20 = multiplyAdd(c20, x2, b0); c30 = multiplyAdd(c30, x3, b0)
+            if lanes == 2 {
+                let b1 = load(bp + 16)
+                c01 = multiplyAdd(c01, x0, b1); c11 = multiplyAdd(c11, x1, b1)
+                c21 = multiplyAdd(c21, x2, b1); c31 = multiplyAdd(c31, x3, b1)
+            }
             bp += ldb
         }
-        store(c00, c); store(c01, c + 16)
-        store(c10, c + ldc); store(c11, c + (ldc &+ 16))
-        store(c20, c + 2 &* ldc); store(c21, c + (2 &* ldc &+ 16))
-        store(c30, c + 3 &* ldc); store(c31, c + (3 &* ldc &+ 16))
+        store(c00, c); store(c10, c + ldc); store(c20, c + 2 &* ldc); store(c30, c + 3 &* ldc)
+        if lanes == 2 { store(c01, c + 16); store(c11, c + (ldc &+ 16)); store(c21, c + (2 &* ldc &+ 16)); store(c31, c + (3 &* ldc &+ 16)) }
     }
 
     /// One row of C, 16 · `lanes` columns (lanes 1 or 2).

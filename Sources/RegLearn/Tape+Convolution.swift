@@ -84,9 +84,9 @@ extension Tape {
                 withValue(weight) { wp in
                     withValue(bias) { bp in
                         y.withUnsafeMutableBufferPointer { yp in
-                            let inputs = [WinogradConvolution.Input(values: cp, channels: cs.channels, upsampled: true),
-                                          WinogradConvolution.Input(values: sp, channels: ss.channels)]
-                            WinogradConvolution(spatial: ss.spatial).forward(inputs: inputs, weights: wp, bias: bp, outChannels: ws.batch,
+                            let inputs = [WinogradConvolution<WinogradF4>.Input(values: cp, channels: cs.channels, upsampled: true),
+                                          WinogradConvolution<WinogradF4>.Input(values: sp, channels: ss.channels)]
+                            WinogradConvolution<WinogradF4>(spatial: ss.spatial).forward(inputs: inputs, weights: wp, bias: bp, outChannels: ws.batch,
                                                                              output: yp.baseAddress!, leakyReLUSlope: slope)
                         }
                     }

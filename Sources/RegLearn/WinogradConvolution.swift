@@ -1,61 +1,62 @@
 import COpenBLAS
 import RegCore
 
-/// Same-padded 3×3×3 convolution, stride 1, by Winograd's minimal filtering F(2×2×2, 3×3×3)
-/// (Lavin & Gray 2016): each 2×2×2 block of outputs comes from the 4×4×4 block of inputs around
-/// it with 64 multiplications per channel pair instead of 8 · 27 = 216, 3.4× fewer.
+/// Same-padded 3×3×3 convolution, stride 1, by Winograd's minimal filtering F(m×m×m, 3×3×3)
+/// (Lavin & Gray 2016, `WinogradTile` gives m and the transforms): each m×m×m block of outputs
+/// comes from the α×α×α block of inputs around it (α = m + 2) with α³ multiplications per
+/// channel pair instead of 27 · m³: 3.4× fewer for F(2), 8× for F(4).
 ///
-/// With d a 4-tap input line and g a 3-tap kernel, F(2, 3) is y = Aᵀ[(G g) ⊙ (Bᵀ d)], where
-/// Bᵀ, G and Aᵀ hold only 0, ±1 and ±½; in 3-D the transforms apply along each axis in turn.
-/// The kernels are transformed once per call into 64 matrices (out × in); the inputs of a block
-/// of tiles into 64 matrices (in × tiles) that stay in cache; one matrix product per pair
-/// (`SmallMatrixProduct` in builds tuned for the CPU, OpenBLAS otherwise) gives the transformed
-/// outputs, transformed back into the 2×2×2 blocks. The blocks are fixed by the shape, so the
-/// result is bitwise identical for any thread count. It differs from the direct sum by rounding
-/// only (about 1e-7 of the values' scale).
+/// The kernels are transformed once per call into α³ matrices (out × in); the inputs of a block
+/// of tiles into α³ matrices (in × tiles); one matrix product per pair (`SmallMatrixProduct` in
+/// builds tuned for the CPU, OpenBLAS otherwise) gives the transformed outputs, transformed back
+/// into the m×m×m blocks. The blocks are fixed by the shape, so the result is bitwise identical
+/// for any thread count. It differs from the direct sum by rounding only (see the tiles).
 ///
 /// ```swift
-/// let conv = WinogradConvolution(spatial: SIMD3(160, 192, 224))
+/// let conv = WinogradConvolution<WinogradF4>(spatial: SIMD3(160, 192, 224))
 /// conv.forward(input: x, inChannels: 48, weights: w, bias: b, outChannels: 32, output: y)
 /// ```
-struct WinogradConvolution {
+struct WinogradConvolution<Tile: WinogradTile> {
     /// Grid extents (x, y, z), the same for input and output.
     let spatial: SIMD3<Int>
-    /// 2×2×2 output tiles per axis (the last one may reach one voxel past the grid).
+    /// m×m×m output tiles per axis (the last ones may reach past the grid).
     let tiles: SIMD3<Int>
 
     init(spatial: SIMD3<Int>) {
         self.spatial = spatial
-        tiles = (spatial &+ 1) / 2
+        tiles = (spatial &+ (Tile.outputs - 1)) / Tile.outputs
         BLASSetup.done
     }
 
-    /// Rows of tiles (fixed y and z, all x) per block: a few hundred tiles, so that the block's
-    /// transformed inputs and outputs stay in cache.
-    var rowsPerBlock: Int { max(1, 128 / tiles.x) }
+    /// Rows of tiles (fixed y and z, all x) per block: about 8192 transformed values per channel,
+    /// so that the block's transformed inputs and outputs stay near the core.
+    var rowsPerBlock: Int { max(1, 8192 / (Tile.inputs * Tile.inputs * Tile.inputs * tiles.x)) }
     var blockCount: Int { (tiles.y * tiles.z + rowsPerBlock - 1) / rowsPerBlock }
-    /// Length of a loaded input line split by parity: tiles.x + 1 values for each.
-    var lineLength: Int { 2 * tiles.x + 2 }
+    /// Columns of the transformed matrices: a block's tiles, rounded up to whole vectors (the
+    /// extra columns hold zeros and their products are never read).
+    var columnStride: Int { (rowsPerBlock * tiles.x + 15) / 16 * 16 }
 
-    /// The kernels (out × in × 3 × 3 × 3, PyTorch's layout) as 64 matrices out × in:
-    /// U[e] = (G ⊗ G ⊗ G) w, with e = 16 · (z row of G) + 4 · (y row) + (x row).
+    /// The kernels (out × in × 3 × 3 × 3, PyTorch's layout) as α³ matrices out × in:
+    /// U[e] = (G ⊗ G ⊗ G) w, with e = α² · (z row of G) + α · (y row) + (x row).
     static func transformedWeights(_ w: UnsafePointer<Float>, inChannels: Int, outChannels: Int) -> [Float] {
-        let g: [[Double]] = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]]
+        let g = Tile.kernelTransform, α = Tile.inputs
         let pairs = outChannels * inChannels
-        var u = [Float](repeating: 0, count: 64 * pairs)
+        var u = [Float](repeating: 0, count: α * α * α * pairs)
+        var alongX = [Double](repeating: 0, count: 9 * α), alongY = [Double](repeating: 0, count: 3 * α * α)
         for pair in 0..<pairs {
             let k = w + pair * 27
-            for p in 0..<4 {
-                for q in 0..<4 {
-                    for r in 0..<4 {
-                        var s = 0.0
-                        for a in 0..<3 {
-                            for b in 0..<3 {
-                                for c in 0..<3 { s += g[p][a] * g[q][b] * g[r][c] * Double(k[(a * 3 + b) * 3 + c]) }
-                            }
-                        }
-                        u[(p * 16 + q * 4 + r) * pairs + pair] = Float(s)
-                    }
+            for ab in 0..<9 {
+                for r in 0..<α { alongX[ab * α + r] = (0..<3).reduce(0.0) { $0 + g[r][$1] * Double(k[ab * 3 + $1]) } }
+            }
+            for a in 0..<3 {
+                for q in 0..<α {
+                    for r in 0..<α { alongY[(a * α + q) * α + r] = (0..<3).reduce(0.0) { $0 + g[q][$1] * alongX[(a * 3 + $1) * α + r] } }
+                }
+            }
+            for p in 0..<α {
+                for qr in 0..<(α * α) {
+                    let s = (0..<3).reduce(0.0) { $0 + g[p][$1] * alongY[$1 * α * α + qr] }
+                    u[(p * α * α + qr) * pairs + pair] = Float(s)
                 }
             }
         }
@@ -88,35 +89,36 @@ struct WinogradConvolution {
         let inChannels = inputs.reduce(0) { $0 + $1.channels }
         let u = Self.transformedWeights(weights, inChannels: inChannels, outChannels: outChannels)
         let (sx, sy, sb) = (UnsafeSendable(inputs), UnsafeSendable(output), UnsafeSendable(bias))
-        let blockTiles = rowsPerBlock * tiles.x
+        let α = Tile.inputs, tx = tiles.x, stride = columnStride
+        let scratchCount = α * α * Tile.outputs * (tx + 1) + 2 * α * α * α * tx
         u.withUnsafeBufferPointer { ub in
             let su = UnsafeSendable(ub.baseAddress!)
             // Each worker takes whole z-planes of tile rows: neighbouring rows share input lines in cache.
             parallelFor(count: blockCount, chunkSize: max(1, tiles.y / rowsPerBlock)) { blocks in
-                let v = UnsafeMutablePointer<Float>.allocate(capacity: 64 * inChannels * blockTiles)
-                let m = UnsafeMutablePointer<Float>.allocate(capacity: 64 * outChannels * blockTiles)
-                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 16 * lineLength + 128 * tiles.x)
+                let v = UnsafeMutablePointer<Float>.allocate(capacity: α * α * α * inChannels * stride)
+                let m = UnsafeMutablePointer<Float>.allocate(capacity: α * α * α * outChannels * stride)
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchCount)
+                v.initialize(repeating: 0, count: α * α * α * inChannels * stride)
                 defer { v.deallocate(); m.deallocate(); scratch.deallocate() }
                 for block in blocks {
                     let first = block * rowsPerBlock, last = min(tiles.y * tiles.z, first + rowsPerBlock)
-                    let count = (last - first) * tiles.x
+                    let columns = ((last - first) * tx + 15) / 16 * 16
                     for row in first..<last {
-                        transformInput(sx.value, row: row, into: v, column: (row - first) * tiles.x,
-                                       stride: count, scratch: scratch)
+                        transformInput(sx.value, row: row, into: v, column: (row - first) * tx, stride: stride, scratch: scratch)
                     }
-                    for e in 0..<64 {
-                        let (a, b, c) = (su.value + e * outChannels * inChannels, v + e * inChannels * count, m + e * outChannels * count)
+                    for e in 0..<(α * α * α) {
+                        let (a, b, c) = (su.value + e * outChannels * inChannels, v + e * inChannels * stride, m + e * outChannels * stride)
                         if SmallMatrixProduct.replacesBLAS {
-                            SmallMatrixProduct.multiply(rows: outChannels, columns: count, inner: inChannels, a: a, b: b, ldb: count,
-                                                        c: c, ldc: count)
+                            SmallMatrixProduct.multiply(rows: outChannels, columns: columns, inner: inChannels, a: a, b: b, ldb: stride,
+                                                        c: c, ldc: stride)
                         } else {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(count),
-                                        Int32(inChannels), 1, a, Int32(inChannels), b, Int32(count), 0, c, Int32(count))
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(columns),
+                                        Int32(inChannels), 1, a, Int32(inChannels), b, Int32(stride), 0, c, Int32(stride))
                         }
                     }
                     for row in first..<last {
-                        transformOutput(m, channels: outChannels, row: row, column: (row - first) * tiles.x,
-                                        stride: count, bias: sb.value, slope: leakyReLUSlope, into: sy.value, scratch: scratch)
+                        transformOutput(m, channels: outChannels, row: row, column: (row - first) * tx, stride: stride,
+                                        bias: sb.value, slope: leakyReLUSlope ?? 1, into: sy.value, scratch: scratch)
                     }
                 }
             }
@@ -128,33 +130,30 @@ struct WinogradConvolution {
     func transformInput(_ inputs: [Input], row: Int, into v: UnsafeMutablePointer<Float>,
                         column: Int, stride: Int, scratch: UnsafeMutablePointer<Float>) {
         let (nx, ny, nz, tx) = (spatial.x, spatial.y, spatial.z, tiles.x)
+        let m = Tile.outputs, α = Tile.inputs
         let tz = row / tiles.y, ty = row - tz * tiles.y
-        let length = lineLength, n = nx * ny * nz, channels = inputs.reduce(0) { $0 + $1.channels }
-        let lines = scratch, s1 = scratch + 16 * length, s2 = s1 + 64 * tx
+        let phaseStride = tx + 1, length = m * phaseStride
+        let n = nx * ny * nz, channels = inputs.reduce(0) { $0 + $1.channels }
+        let lines = scratch, s1 = scratch + α * α * length, s2 = s1 + α * α * α * tx
         var c = 0
         for input in inputs {
             for local in 0..<input.channels {
-                // The 4 × 4 input lines of the row, zero outside the grid, split by parity: tile t
-                // reads x = 2t − 1 … 2t + 2, that is even[t], odd[t], even[t + 1], odd[t + 1] with
-                // even[k] = x[2k − 1] and odd[k] = x[2k].
-                for a in 0..<4 {
-                    let z = 2 * tz - 1 + a
-                    for b in 0..<4 {
-                        let y = 2 * ty - 1 + b
-                        let even = lines + (a * 4 + b) * length, odd = even + tx + 1
+                // The α × α input lines of the row, zero outside the grid, split into phases.
+                for a in 0..<α {
+                    let z = m * tz - 1 + a
+                    for b in 0..<α {
+                        let y = m * ty - 1 + b
+                        let phases = lines + (a * α + b) * length
                         guard z >= 0 && z < nz && y >= 0 && y < ny else {
-                            even.initialize(repeating: 0, count: length)
+                            phases.initialize(repeating: 0, count: length)
                             continue
                         }
                         if input.upsampled {
-                            // x[j] = coarse[j / 2]: even[k] = coarse[k − 1], odd[k] = coarse[k].
-                            let coarse = input.values + (local * n / 8 + ((z / 2) * (ny / 2) + y / 2) * tx)
-                            even[0] = 0
-                            (even + 1).update(from: coarse, count: tx)
-                            odd.update(from: coarse, count: tx)
-                            odd[tx] = 0
+                            let coarse = input.values + (local * n / 8 + ((z / 2) * (ny / 2) + y / 2) * (nx / 2))
+                            Tile.splitUpsampled(coarse, count: nx, into: phases, tiles: tx, stride: phaseStride)
                         } else {
-                            Self.split(input.values + (local * n + (z * ny + y) * nx), count: nx, even: even, odd: odd, tiles: tx)
+                            Tile.split(input.values + (local * n + (z * ny + y) * nx), count: nx, into: phases, tiles: tx,
+                                       stride: phaseStride)
                         }
                     }
                 }
@@ -168,145 +167,71 @@ struct WinogradConvolution {
     @inline(__always)
     func transformChannel(_ c: Int, channels: Int, lines: UnsafeMutablePointer<Float>, into v: UnsafeMutablePointer<Float>,
                           column: Int, stride: Int, s1: UnsafeMutablePointer<Float>, s2: UnsafeMutablePointer<Float>) {
-        let tx = tiles.x, length = lineLength
-        for ab in 0..<16 {
-            let even = UnsafePointer(lines + ab * length), odd = even + tx + 1
-            Self.inputTransform(even, odd, even + 1, odd + 1, count: tx, into: s1 + ab * 4 * tx, tx)
+        let tx = tiles.x, m = Tile.outputs, α = Tile.inputs
+        let phaseStride = tx + 1, length = m * phaseStride
+        // Along x, tile t reads phases 0 … m−1 at t, then phases 0 and 1 at t + 1.
+        var alongX = SIMD8<Int>()
+        for i in 0..<α { alongX[i] = (i % m) * phaseStride + i / m }
+        for ab in 0..<(α * α) {
+            Tile.transformInput(lines + ab * length, rows: alongX, count: tx, into: s1 + ab * α * tx, step: tx)
         }
         // Along y (rows b of s1), then along z (rows a of s2) into V.
-        for a in 0..<4 {
-            for r in 0..<4 {
-                let i = UnsafePointer(s1 + (a * 16 + r) * tx)
-                Self.inputTransform(i, i + 4 * tx, i + 8 * tx, i + 12 * tx, count: tx,
-                                    into: s2 + (a * 16 + r) * tx, 4 * tx)
+        let alongY = Self.rowOffsets(α * tx), alongZ = Self.rowOffsets(α * α * tx)
+        for a in 0..<α {
+            for r in 0..<α {
+                Tile.transformInput(s1 + (a * α * α + r) * tx, rows: alongY, count: tx, into: s2 + (a * α * α + r) * tx, step: α * tx)
             }
         }
-        for q in 0..<4 {
-            for r in 0..<4 {
-                let i = UnsafePointer(s2 + (q * 4 + r) * tx)
-                let o = v + ((q * 4 + r) * channels + c) * stride + column
-                Self.inputTransform(i, i + 16 * tx, i + 32 * tx, i + 48 * tx, count: tx,
-                                    into: o, 16 * channels * stride)
-            }
+        for qr in 0..<(α * α) {
+            Tile.transformInput(s2 + qr * tx, rows: alongZ, count: tx, into: v + (qr * channels + c) * stride + column,
+                                step: α * α * channels * stride)
         }
     }
 
-    /// even[k] = x[2k − 1], odd[k] = x[2k] for k in 0 ... tiles, zero outside 0 ..< count.
+    /// Rows `step` apart: 0, step, 2 · step, …
     @inline(__always)
-    static func split(_ x: UnsafePointer<Float>, count: Int, even: UnsafeMutablePointer<Float>,
-                      odd: UnsafeMutablePointer<Float>, tiles: Int) {
-        even[0] = 0
-        var k = 0
-        while k &+ 16 <= count / 2 {
-            let pairs = UnsafeRawPointer(x + 2 &* k).loadUnaligned(as: SIMD32<Float>.self)
-            store(pairs.evenHalf, at: odd + k)
-            store(pairs.oddHalf, at: even + (k &+ 1))
-            k &+= 16
-        }
-        while k < tiles {
-            odd[k] = 2 &* k < count ? x[2 &* k] : 0
-            even[k &+ 1] = 2 &* k &+ 1 < count ? x[2 &* k &+ 1] : 0
-            k &+= 1
-        }
-        odd[tiles] = 0   // 2 · tiles ≥ count
-    }
-
-    /// Bᵀ on four rows of `count` values, written `step` apart from `out`.
-    @inline(__always)
-    static func inputTransform(_ d0: UnsafePointer<Float>, _ d1: UnsafePointer<Float>, _ d2: UnsafePointer<Float>,
-                               _ d3: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>, _ step: Int) {
-        let o1 = out + step, o2 = o1 + step, o3 = o2 + step
-        var t = 0
-        while t &+ 16 <= count {
-            let a = load(d0 + t), b = load(d1 + t), c = load(d2 + t), d = load(d3 + t)
-            store(a - c, at: out + t)
-            store(b + c, at: o1 + t)
-            store(c - b, at: o2 + t)
-            store(b - d, at: o3 + t)
-            t &+= 16
-        }
-        while t < count {
-            out[t] = d0[t] - d2[t]
-            o1[t] = d1[t] + d2[t]
-            o2[t] = d2[t] - d1[t]
-            o3[t] = d1[t] - d3[t]
-            t &+= 1
-        }
-    }
+    static func rowOffsets(_ step: Int) -> SIMD8<Int> { SIMD8(0, 1, 2, 3, 4, 5, 6, 7) &* step }
 
     /// Aᵀ m along x, y and z for every tile of one row of tiles and every channel, plus the bias,
-    /// through the leaky ReLU of `slope` if given, into the output grid (tiles past the grid's
+    /// through the leaky ReLU of `slope` (1: none), into the output grid (tiles past the grid's
     /// edge are cut).
     func transformOutput(_ m: UnsafePointer<Float>, channels: Int, row: Int, column: Int, stride: Int,
-                         bias: UnsafePointer<Float>?, slope: Float?, into y: UnsafeMutablePointer<Float>,
+                         bias: UnsafePointer<Float>?, slope: Float, into y: UnsafeMutablePointer<Float>,
                          scratch: UnsafeMutablePointer<Float>) {
         let (nx, ny, nz, tx) = (spatial.x, spatial.y, spatial.z, tiles.x)
+        let k = Tile.outputs, α = Tile.inputs
         let tz = row / tiles.y, ty = row - tz * tiles.y
         let n = nx * ny * nz
-        let s1 = scratch, s2 = scratch + 32 * tx, s3 = s2 + 16 * tx
+        let s1 = scratch, s2 = s1 + α * α * k * tx, s3 = s2 + α * k * k * tx
+        let alongX = Self.rowOffsets(channels * stride), alongY = Self.rowOffsets(k * tx), alongZ = Self.rowOffsets(k * k * tx)
         for c in 0..<channels {
-            // Along x: (m0 + m1 + m2, m1 − m2 − m3) for each of the 16 (z, y) rows.
-            for ab in 0..<16 {
-                let i = UnsafePointer(m + (ab * 4 * channels + c) * stride + column)
-                Self.outputTransform(i, i + channels * stride, i + 2 * channels * stride, i + 3 * channels * stride,
-                                     count: tx, into: s1 + ab * 2 * tx, tx)
+            for ab in 0..<(α * α) {
+                Tile.transformOutput(m + (ab * α * channels + c) * stride + column, rows: alongX, count: tx,
+                                     into: s1 + ab * k * tx, step: tx)
             }
-            for a in 0..<4 {
-                for r in 0..<2 {
-                    let i = UnsafePointer(s1 + (a * 8 + r) * tx)
-                    Self.outputTransform(i, i + 2 * tx, i + 4 * tx, i + 6 * tx, count: tx, into: s2 + (a * 4 + r) * tx, 2 * tx)
+            for a in 0..<α {
+                for r in 0..<k {
+                    Tile.transformOutput(s1 + (a * α * k + r) * tx, rows: alongY, count: tx, into: s2 + (a * k * k + r) * tx, step: k * tx)
                 }
             }
-            for q in 0..<2 {
-                for r in 0..<2 {
-                    let i = UnsafePointer(s2 + (q * 2 + r) * tx)
-                    Self.outputTransform(i, i + 4 * tx, i + 8 * tx, i + 12 * tx, count: tx, into: s3 + (q * 2 + r) * tx, 4 * tx)
-                }
+            for qr in 0..<(k * k) {
+                Tile.transformOutput(s2 + qr * tx, rows: alongZ, count: tx, into: s3 + qr * tx, step: k * k * tx)
             }
             let offset = bias?[c] ?? 0
-            for p in 0..<2 {
-                let z = 2 * tz + p
+            for p in 0..<k {
+                let z = k * tz + p
                 guard z < nz else { continue }
-                for q in 0..<2 {
-                    let yy = 2 * ty + q
+                for q in 0..<k {
+                    let yy = k * ty + q
                     guard yy < ny else { continue }
                     let target = y + (c * n + (z * ny + yy) * nx)
-                    let even = s3 + (p * 4 + q * 2) * tx, odd = even + tx
-                    for t in 0..<(nx / 2) {
-                        target[2 &* t] = even[t] + offset
-                        target[2 &* t &+ 1] = odd[t] + offset
-                    }
-                    if nx % 2 == 1 { target[nx - 1] = even[tx - 1] + offset }
-                    if let slope {
-                        for i in 0..<nx where !(target[i] > 0) { target[i] = slope * target[i] }
+                    let phases = s3 + (p * k + q) * k * tx
+                    for x in 0..<nx {
+                        let value = phases[(x % k) &* tx &+ x / k] + offset
+                        target[x] = value > 0 ? value : slope * value
                     }
                 }
             }
-        }
-    }
-
-    /// Aᵀ on four rows of `count` values: two rows written `step` apart from `out`.
-    @inline(__always)
-    static func outputTransform(_ m0: UnsafePointer<Float>, _ m1: UnsafePointer<Float>, _ m2: UnsafePointer<Float>,
-                                _ m3: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>, _ step: Int) {
-        let o1 = out + step
-        var t = 0
-        while t &+ 16 <= count {
-            let a = load(m0 + t), b = load(m1 + t), c = load(m2 + t), d = load(m3 + t)
-            store(a + b + c, at: out + t)
-            store(b - c - d, at: o1 + t)
-            t &+= 16
-        }
-        while t < count {
-            out[t] = m0[t] + m1[t] + m2[t]
-            o1[t] = m1[t] - m2[t] - m3[t]
-            t &+= 1
         }
     }
 }
-
-@inline(__always)
-private func load(_ p: UnsafePointer<Float>) -> SIMD16<Float> { SmallMatrixProduct.load(p) }
-
-@inline(__always)
-private func store(_ v: SIMD16<Float>, at p: UnsafeMutablePointer<Float>) { SmallMatrixProduct.store(v, p) }

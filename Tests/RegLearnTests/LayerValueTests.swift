@@ -45,7 +45,10 @@ import RegCore
             let y = tape.convolution(tape.constant(x), weight: tape.constant(w), bias: tape.constant(b))
             let expected = naiveConvolution(x, w, b)
             let worst = zip(tape.tensor(y).values, expected).map { abs($0 - $1) }.max()!
-            #expect(worst < 1e-5, "largest difference \(worst)")
+            // Planes: direct sums in Float. Volumes: Winograd F(4, 3), whose transforms round to
+            // about 1e-5 of the values' scale.
+            let scale = expected.map { abs($0) }.max()!
+            #expect(worst < (index == 0 ? 1e-6 : 1e-5) * scale, "largest difference \(worst) at scale \(scale)")
         }
     }
 
@@ -71,11 +74,12 @@ import RegCore
         }
     }
 
-    /// The decoder step reads the coarse input through its upsampling, in place, at inference:
+    /// The decoder step reads the coarse input through its upsampling, in place, at inference
+    /// (lines long enough for the vector split and its tail):
     /// the same values to the bit as the three layers, and as the recorded path when training.
     @Test func decoderStepEqualsUpsamplingConcatenationAndConvolution() {
-        let coarse = randomTensor(TensorShape(channels: 2, depth: 3, height: 4, width: 18), seed: 1)
-        let skip = randomTensor(TensorShape(channels: 3, depth: 6, height: 8, width: 36), seed: 2)
+        let coarse = randomTensor(TensorShape(channels: 2, depth: 3, height: 4, width: 34), seed: 1)
+        let skip = randomTensor(TensorShape(channels: 3, depth: 6, height: 8, width: 68), seed: 2)
         let w = randomTensor(TensorShape(batch: 4, channels: 5, depth: 3, height: 3, width: 3), seed: 3)
         let b = randomTensor(TensorShape(channels: 4, height: 1, width: 1), seed: 4)
         let layers = Tape()
