@@ -33,6 +33,7 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
 
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
+        .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
 
         .target(name: "RegCore"),
         .target(name: "RegKernels", dependencies: ["RegCore"]),
@@ -44,7 +45,8 @@ let package = Package(
         .target(name: "RegSynth", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
         .target(name: "RegAnalysis", dependencies: ["RegCore"]),
         .target(name: "RegReport", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis"]),
-        .target(name: "RegLearn", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegAnalysis", "RegSynth", "COpenBLAS"]),
+        .target(name: "RegLearn", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegAnalysis", "RegSynth", "COpenBLAS",
+                                                 "CPrefetch"]),
         .executableTarget(name: "swiftreg", dependencies: [
             "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods", "RegSynth",
             "RegAnalysis", "RegReport", "RegLearn", "CMalloc",

@@ -27,11 +27,11 @@ extension Tape {
         let kernels = ConvolutionKernels(spatial: xs.spatial, kernel: ws.spatial)
         let cin = xs.channels, cout = ws.batch, n = xs.spatialCount
         let ys = xs.with(channels: cout)
-        var y = [Float](repeating: 0, count: ys.count)
-        withValue(x) { xp in
-            withValue(weight) { wp in
-                withValue(bias) { bp in
-                    y.withUnsafeMutableBufferPointer { yp in
+        // Every output is written, each page first by the worker that computes it.
+        let y = [Float](unsafeUninitializedCapacity: ys.count) { yp, count in
+            withValue(x) { xp in
+                withValue(weight) { wp in
+                    withValue(bias) { bp in
                         for item in 0..<xs.batch {
                             kernels.forward(input: xp + item * cin * n, inChannels: cin, weights: wp, bias: bp,
                                             outChannels: cout, output: yp.baseAddress! + item * cout * n,
@@ -40,6 +40,7 @@ extension Tape {
                     }
                 }
             }
+            count = ys.count
         }
         return record(ys, y, inputs: [x, weight, bias]) { [unowned self] out in
             withGradient(out) { activated in
@@ -78,20 +79,21 @@ extension Tape {
         }
         precondition(ws.channels == cs.channels + ss.channels, "convolution weight \(ws) does not fit inputs \(cs) and \(ss)")
         let ys = ss.with(channels: ws.batch)
-        var y = [Float](repeating: 0, count: ys.count)
-        withValue(coarse) { cp in
-            withValue(skip) { sp in
-                withValue(weight) { wp in
-                    withValue(bias) { bp in
-                        y.withUnsafeMutableBufferPointer { yp in
+        let y = [Float](unsafeUninitializedCapacity: ys.count) { yp, count in
+            withValue(coarse) { cp in
+                withValue(skip) { sp in
+                    withValue(weight) { wp in
+                        withValue(bias) { bp in
                             let inputs = [WinogradConvolution<WinogradF4>.Input(values: cp, channels: cs.channels, upsampled: true),
                                           WinogradConvolution<WinogradF4>.Input(values: sp, channels: ss.channels)]
-                            WinogradConvolution<WinogradF4>(spatial: ss.spatial).forward(inputs: inputs, weights: wp, bias: bp, outChannels: ws.batch,
-                                                                             output: yp.baseAddress!, leakyReLUSlope: slope)
+                            WinogradConvolution<WinogradF4>(spatial: ss.spatial).forward(inputs: inputs, weights: wp, bias: bp,
+                                                                                         outChannels: ws.batch, output: yp.baseAddress!,
+                                                                                         leakyReLUSlope: slope)
                         }
                     }
                 }
             }
+            count = ys.count
         }
         return record(ys, y, inputs: [coarse, skip, weight, bias]) { _ in }
     }

@@ -67,25 +67,34 @@ extension Tape {
         precondition(size.x > 0 && size.y > 0 && size.z > 0, "maxPool: \(xs) is too small to halve")
         let ys = xs.with(spatial: size), planes = xs.batch * xs.channels
         var y = [Float](repeating: 0, count: ys.count)
-        var argmax = [Int32](repeating: 0, count: ys.count)
+        // Where each maximum came from, kept only for a gradient.
+        let tracking = needsGradient[x.id]
+        var argmax = [Int32](repeating: 0, count: tracking ? ys.count : 0)
         let (inN, outN) = (xs.spatialCount, ys.spatialCount)
         withValue(x) { xv in
-            for plane in 0..<planes {
-                for z in 0..<size.z {
-                    for yy in 0..<size.y {
-                        for xx in 0..<size.x {
-                            var best = -Float.infinity, at = 0
-                            for a in 0..<factor.z {
-                                for b in 0..<2 {
-                                    for c in 0..<2 {
-                                        let i = ((z * factor.z + a) * xs.height + yy * 2 + b) * xs.width + xx * 2 + c
-                                        if xv[plane * inN + i] > best { best = xv[plane * inN + i]; at = i }
+            y.withUnsafeMutableBufferPointer { yb in
+                argmax.withUnsafeMutableBufferPointer { ab in
+                    let (sx, sy, sa) = (UnsafeSendable(xv), UnsafeSendable(yb.baseAddress!), UnsafeSendable(ab.baseAddress!))
+                    parallelFor(count: planes * size.z, chunkSize: 8) { slabs in
+                        for slab in slabs {
+                            let plane = slab / size.z, z = slab - plane * size.z
+                            let source = sx.value + plane * inN
+                            for yy in 0..<size.y {
+                                for xx in 0..<size.x {
+                                    var best = -Float.infinity, at = 0
+                                    for a in 0..<factor.z {
+                                        for b in 0..<2 {
+                                            for c in 0..<2 {
+                                                let i = ((z * factor.z + a) * xs.height + yy * 2 + b) * xs.width + xx * 2 + c
+                                                if source[i] > best { best = source[i]; at = i }
+                                            }
+                                        }
                                     }
+                                    let o = plane * outN + (z * size.y + yy) * size.x + xx
+                                    sy.value[o] = best
+                                    if tracking { sa.value[o] = Int32(at) }
                                 }
                             }
-                            let o = plane * outN + (z * size.y + yy) * size.x + xx
-                            y[o] = best
-                            argmax[o] = Int32(at)
                         }
                     }
                 }

@@ -1,4 +1,5 @@
 import COpenBLAS
+import CPrefetch
 import RegCore
 
 /// Same-padded 3×3×3 convolution, stride 1, by Winograd's minimal filtering F(m×m×m, 3×3×3)
@@ -157,8 +158,31 @@ struct WinogradConvolution<Tile: WinogradTile> {
                         }
                     }
                 }
+                if local + 1 < input.channels { prefetchLines(input, channel: local + 1, row: row) }
                 transformChannel(c, channels: channels, lines: lines, into: v, column: column, stride: stride, s1: s1, s2: s2)
                 c += 1
+            }
+        }
+    }
+
+    /// Asks the cache for the input lines that a row of tiles reads of one channel, so that they
+    /// arrive while the previous channel is transformed.
+    @inline(__always)
+    func prefetchLines(_ input: Input, channel: Int, row: Int) {
+        let (nx, ny, nz) = (spatial.x, spatial.y, spatial.z)
+        let m = Tile.outputs, α = Tile.inputs
+        let tz = row / tiles.y, ty = row - tz * tiles.y
+        let n = nx * ny * nz
+        for a in 0..<α {
+            let z = m * tz - 1 + a
+            guard z >= 0 && z < nz else { continue }
+            for b in 0..<α {
+                let y = m * ty - 1 + b
+                guard y >= 0 && y < ny else { continue }
+                let line = input.upsampled ? input.values + (channel * n / 8 + ((z / 2) * (ny / 2) + y / 2) * (nx / 2))
+                                           : input.values + (channel * n + (z * ny + y) * nx)
+                var x = 0
+                while x < (input.upsampled ? nx / 2 : nx) { swiftreg_prefetch(line + x); x &+= 16 }
             }
         }
     }
@@ -226,7 +250,15 @@ struct WinogradConvolution<Tile: WinogradTile> {
                     guard yy < ny else { continue }
                     let target = y + (c * n + (z * ny + yy) * nx)
                     let phases = s3 + (p * k + q) * k * tx
-                    for x in 0..<nx {
+                    // Tile t holds x = k·t … k·t + k − 1 in its k phases (a loop the compiler interleaves).
+                    let whole = nx / k
+                    for t in 0..<whole {
+                        for r in 0..<k {
+                            let value = phases[r &* tx &+ t] + offset
+                            target[k &* t &+ r] = value > 0 ? value : slope * value
+                        }
+                    }
+                    for x in (whole * k)..<nx {
                         let value = phases[(x % k) &* tx &+ x / k] + offset
                         target[x] = value > 0 ? value : slope * value
                     }
