@@ -156,17 +156,18 @@ func probeLoss(_ tape: Tape, _ y: Variable, seed: UInt64 = 5) -> Variable {
     /// last layer, with the affine stage's own similarity term. The images are smooth: a weight of
     /// the affine network moves every sample at once, and on noise the kinks of linear
     /// interpolation that so many samples cross within one step spoil the central differences.
-    @Test func affineObjectiveGradientMatchesFiniteDifferences() throws {
-        let arch = NetworkArchitecture(dimension: 2, encoder: [4, 4], decoder: [4, 4, 4], affine: [4, 4])
+    /// In a plane (6 affine parameters) and in a volume (12).
+    @Test(arguments: [2, 3]) func affineObjectiveGradientMatchesFiniteDifferences(dimension: Int) throws {
+        let arch = NetworkArchitecture(dimension: dimension, encoder: [4, 4], decoder: [4, 4, 4], affine: [4, 4])
         var net = try VoxelMorphNetwork(architecture: arch, seed: 6)
         let uNetLast = 2 * (arch.uNetLayerCount - 1), linear = net.weights.count - 2
         net.weights[uNetLast].values = net.weights[uNetLast].values.indices.map { Float(($0 * 37) % 11 - 5) * 0.02 }
         net.weights[linear].values = net.weights[linear].values.indices.map { Float(($0 * 29) % 7 - 3) * 0.05 }
-        let s = TensorShape(channels: 1, height: 12, width: 16)
+        let s = TensorShape(channels: 1, depth: dimension == 2 ? 1 : 8, height: 12, width: 16)
         func smooth(_ phase: Float) -> Tensor {
             Tensor(shape: s, values: (0..<s.count).map { i in
-                let (x, y) = (Float(i % 16), Float(i / 16))
-                return 0.5 + 0.25 * sin(x / 2.5 + phase) * cos(y / 3 - phase) + 0.02 * x
+                let (x, y, z) = (Float(i % 16), Float(i / 16 % 12), Float(i / 192))
+                return 0.5 + 0.25 * sin(x / 2.5 + phase) * cos(y / 3 - phase) * cos(z / 4 + phase) + 0.02 * x
             })
         }
         let fixed = smooth(0), moving = smooth(0.7)
