@@ -45,6 +45,9 @@ public struct Trainer: Sendable {
     /// Label-map training (each drawn pair of label maps deformed and painted anew, SynthMorph) or
     /// supervised training on known warps. When nil, the drawn images are trained on as they are.
     public var synthesis: PairSynthesis?
+    /// Semi-supervised training: the drawn images' labels, one-hot over these classes, enter the
+    /// objective's Dice term (nil: the images are trained on without labels).
+    public var classes: [Int32]?
     /// Each drawn moving image (label map) is first misaligned by a random affine map, so an
     /// affine network learns on pre-aligned data.
     public var misalignment: AffineMisalignment?
@@ -68,7 +71,7 @@ public struct Trainer: Sendable {
             var (a, b) = sampler.next(using: &random)
             if let misalignment { b = try b.misaligned(by: misalignment, planar: network.architecture.dimension == 2, using: &random) }
             let pair = try synthesis.map { try $0.pair(fixed: a, moving: b, using: &random) }
-                ?? TrainingPair(fixed: a.tensor, moving: b.tensor)
+                ?? TrainingPair(fixed: a.tensor, moving: b.tensor, fixedLabels: a.oneHot(classes ?? []), movingLabels: b.oneHot(classes ?? []))
             let losses = network.train(on: pair, objective: objective, optimizer: &optimizer)
             sum = (sum.total + Double(losses.total), sum.similarity + Double(losses.similarity), sum.count + 1)
             progress(step, losses)
@@ -92,8 +95,8 @@ public struct Trainer: Sendable {
             let size = pair.fixed.geometry.size, padded = network.architecture.paddedSize(size)
             let f = NetworkImage(voxels: pair.fixed.voxels, size: size, labels: pair.fixedLabels.voxels).padded(to: padded)
             let m = NetworkImage(voxels: pair.moving.voxels, size: size, labels: pair.movingLabels.voxels).padded(to: padded)
-            // The objective's label term, when it has one, scores the classes label-map training uses.
-            let classes = synthesis?.classes ?? []
+            // The objective's label term, when it has one, scores the classes training uses.
+            let classes = synthesis?.classes ?? self.classes ?? []
             let item = TrainingPair(fixed: f.tensor, moving: m.tensor, fixedLabels: f.oneHot(classes), movingLabels: m.oneHot(classes))
             // One forward pass gives both the objective and the field the labels are warped by.
             let tape = Tape()

@@ -19,12 +19,14 @@ struct SynthCommand: ParsableCommand {
         and affine also PREFIX_true_affine.txt. A registration of PREFIX_moving to the image should
         reproduce PREFIX_true_warp: `swiftreg evaluate --warp FIELD --reference-warp PREFIX_true_warp.nii.gz`.
         contrast paints a label map with a random intensity per label, noise, blur and a bias field.
+        classes labels a brain with its 3 intensity classes (the PREFIX_labels of warp and affine).
         Examples:
           swiftreg synth warp ../shared/data/brain/symnet/image_A_full_size.nii.gz -o kw/symnetA --max-displacement 15 --seed 2
           swiftreg synth affine ../shared/data/brain/clapirn/image_B_fullsize.nii.gz -o aff/clapirnB --seed 5
           swiftreg synth contrast training_seg_01.nii.gz --shrink 2 --seed 1 -o s01.nii.gz --labels-output s01_labels.nii.gz
+          swiftreg synth classes ../shared/data/brain/symnet/image_A_full_size.nii.gz -o classes/symnetA.nii.gz
         """,
-        subcommands: [Warp.self, Affine.self, Contrast.self])
+        subcommands: [Warp.self, Affine.self, Contrast.self, Classes.self])
 
     /// Writes the moving image, the known field and the class labels of a known-transform pair.
     static func writePair(fixed: Image<Float>, truth: VectorField, inverse: PointMapping, prefix: String) throws {
@@ -114,6 +116,20 @@ struct SynthCommand: ParsableCommand {
             let map = try SynthCommand.labelMap(labels, shrink: shrink)
             try ImageFile.write(try ContrastSynthesis().image(from: map, seed: seed), to: output)
             if let labelsOutput { try ImageFile.write(map, to: labelsOutput) }
+        }
+    }
+
+    struct Classes: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Label a skull-stripped brain with 3 intensity classes (terciles of the voxels > 0, dark to bright), "
+                + "e.g. as labels for semi-supervised training on images without segmentations.")
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The brain image (voxels > 0 are the brain).") var image: String
+        @Option(name: .shortAndLong, help: "Output label map (labels 1, 2, 3; 0 outside).") var output: String
+
+        func run() throws {
+            try common.apply()
+            try ImageFile.write(TissueClasses.terciles(of: try ImageFile.read(image).image.floatImage()), to: output)
         }
     }
 }

@@ -21,10 +21,14 @@ struct TrainingConfiguration: Codable {
     var misalignment: AffineMisalignment?
     /// Training images (volumes on one grid, pre-aligned), or label maps with `labelMaps`.
     var images: [String]
+    /// Semi-supervised training: a label map for each of `images`, read through its own header
+    /// onto the image's grid; the labels in `classes` enter the objective's Dice term.
+    var labels: [String]?
     /// SynthMorph-style training: `images` are label maps, aligned to the first by label
     /// centroids; each step deforms two of them and paints them with random contrasts, and the
     /// objective's Dice term compares the labels in `classes`.
     var labelMaps: Bool?
+    /// Labels of the Dice term (label-map and semi-supervised training).
     var classes: [Int32]?
     /// Supervised training: each step deforms one training image by a random smooth diffeomorphism
     /// and the objective's `field` term compares the network's displacement with the true one.
@@ -96,7 +100,8 @@ struct TrainCommand: ParsableCommand {
         Supervised training on known random warps: knownWarps: true with objective {similarity: none, \
         field: 1}. Label-map training (SynthMorph-style): labelMaps: true, classes (labels of the Dice term), \
         synthesis {velocityScale, controlSpacing, sameContrast}, and validation entries with \
-        fixedLabels, movingLabels, contrast (t1, t2, random, or t1:t2) and seed.
+        fixedLabels, movingLabels, contrast (t1, t2, random, or t1:t2) and seed. Semi-supervised \
+        training: labels (a label map per image), classes and objective {dice}.
         Every validateEvery steps the learning curve gains a point (training loss, validation loss and \
         label Dice; OUTPUT_curve.json) and the model is saved with its optimiser and random state, so \
         --resume continues the run exactly. Results do not depend on --threads.
@@ -126,6 +131,18 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("\(config): steps and validateEvery must be positive")
         }
         let arch = try settings.architecture
+        let objective = settings.objective ?? TrainingObjective()
+        if settings.labels != nil {
+            guard settings.labelMaps != true, settings.knownWarps != true else {
+                throw ValidationError("\(config): labels are for semi-supervised training on images, not with labelMaps or knownWarps")
+            }
+            guard settings.labels?.count == settings.images.count else {
+                throw ValidationError("\(config): labels must name one label map per image (\(settings.images.count)), found \(settings.labels?.count ?? 0)")
+            }
+            guard let classes = settings.classes, !classes.isEmpty, objective.dice > 0 else {
+                throw ValidationError("\(config): semi-supervised training needs classes and objective.dice > 0")
+            }
+        }
         let shrink = settings.shrink ?? 1
         let (images, validation) = try Self.data(settings, shrink: shrink)
         let sampler = try PairSampler(images: images, planar: settings.dimension == 2)
@@ -134,7 +151,6 @@ struct TrainCommand: ParsableCommand {
         guard grid.x % multiple == 0, grid.y % multiple == 0, settings.dimension == 2 || grid.z % multiple == 0 else {
             throw ValidationError("\(config): the training grid \(grid.x)×\(grid.y)×\(grid.z) must be a multiple of \(multiple) along each axis the network sees")
         }
-        let objective = settings.objective ?? TrainingObjective()
         guard objective.similarity != .none || (settings.labelMaps == true && objective.dice > 0)
                 || (settings.knownWarps == true && objective.field > 0) else {
             throw ValidationError("\(config): the objective has no term to train on (an image similarity, dice with labelMaps, or field with knownWarps)")
@@ -161,6 +177,7 @@ struct TrainCommand: ParsableCommand {
             return try pair.misaligned(by: misalignment, planar: settings.dimension == 2, using: &rng)
         }
         trainer.validationLabels = settings.validationLabels
+        if settings.labels != nil { trainer.classes = settings.classes }
         if settings.labelMaps == true {
             guard let classes = settings.classes, !classes.isEmpty else { throw ValidationError("\(config): label-map training needs classes") }
             var synthesis = LabelMapSynthesis(classes: classes)
@@ -224,9 +241,10 @@ struct TrainCommand: ParsableCommand {
     /// The training images and the validation pairs the configuration names.
     static func data(_ settings: TrainingConfiguration, shrink: Int) throws -> ([NetworkImage], [ValidationPair]) {
         guard settings.labelMaps == true else {
-            let images = try settings.images.map { path in
+            let images = try settings.images.enumerated().map { k, path in
                 let v = try LearningData.load(path, shrink: shrink)
-                return NetworkImage(voxels: v.voxels, size: v.geometry.size)
+                let labels = try settings.labels.map { try LearningData.labels($0[k], onto: v).voxels }
+                return NetworkImage(voxels: v.voxels, size: v.geometry.size, labels: labels)
             }
             let validation = try (settings.validation ?? []).flatMap { entry -> [ValidationPair] in
                 guard let fixedPath = entry.fixed, let movingPath = entry.moving else {

@@ -62,9 +62,37 @@ let tinyArchitecture = NetworkArchitecture(dimension: 2, encoder: [8, 8], decode
         #expect(try train(threads: 1, steps: 6, from: resumed).network.weights == one.network.weights)
     }
 
-    @Test func aTrainedNetworkAlignsHeldOutDiscs() throws {
+    /// VM-1 and VM-2 in a plane: their weight counts, summed by hand layer by layer (3×3 kernels
+    /// plus biases; the decoder's inputs include the skips), and a forward pass giving a 2-channel field.
+    @Test func voxelMorphArchitecturesHaveTheirLayerWidths() throws {
+        // VM-1: encoder 2→16→32→32→32; decoder 32→32, 64→32 (×3), 48→32, 32→16, 16→16; flow 16→2.
+        // VM-2: every width doubled; the decoder's first three skip steps read 128 channels, the last 96.
+        let layers: [(Int, [(Int, Int)])] = [
+            (109_170, [(2, 16), (16, 32), (32, 32), (32, 32), (32, 32), (64, 32), (64, 32), (64, 32), (48, 32), (32, 16), (16, 16), (16, 2)]),
+            (434_914, [(2, 32), (32, 64), (64, 64), (64, 64), (64, 64), (128, 64), (128, 64), (128, 64), (96, 64), (64, 32), (32, 32), (32, 2)]),
+        ]
+        for (arch, (expected, widths)) in zip([NetworkArchitecture.vm1(dimension: 2), .vm2(dimension: 2)], layers) {
+            #expect(widths.reduce(0) { $0 + $1.0 * $1.1 * 9 + $1.1 } == expected)
+            let net = try VoxelMorphNetwork(architecture: arch, seed: 1)
+            #expect(net.weightCount == expected)
+            let tape = Tape()
+            let image = discImages(count: 1, seed: 5)[0].tensor
+            let out = net.forward(on: tape, fixed: tape.constant(image), moving: tape.constant(image))
+            #expect(tape.shape(out.displacement) == image.shape.with(channels: 2))
+        }
+    }
+
+    /// Trained on the images (unsupervised), or on their labels alone (the semi-supervised Dice
+    /// term with no image term), the network aligns held-out discs.
+    @Test(arguments: [false, true]) func aTrainedNetworkAlignsHeldOutDiscs(fromLabelsOnly: Bool) throws {
         var t = try trainer()
-        try t.run(until: 300, validateEvery: 1000) { _, _ in }
+        if fromLabelsOnly {
+            t.objective = TrainingObjective(similarity: .none, smoothness: 0.01, dice: 1)
+            t.classes = [1]
+        }
+        try t.run(until: 300, validateEvery: 1000, progress: { _, losses in
+            #expect((losses.dice > 0) == fromLabelsOnly, "the Dice term is \(losses.dice)")
+        }) { _, _ in }
         // Held-out pairs: Dice of the label discs before and after the predicted warp.
         let test = discImages(count: 6, seed: 77)
         var before = 0.0, after = 0.0

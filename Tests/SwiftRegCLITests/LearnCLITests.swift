@@ -81,6 +81,38 @@ struct LearnCLITests {
         #expect(wrong.status != 0 && wrong.stderr.contains("2-D model"))
     }
 
+    /// Semi-supervised: a label map per image (here their intensity classes, by `synth classes`),
+    /// and a clear error when the lists do not match.
+    @Test func semiSupervisedTrainingReadsALabelMapPerImage() throws {
+        let images = try (0..<3).map { try writeVolume("s\($0).nii.gz", shift: Double($0) - 1) }
+        let labels = images.map { $0.replacingOccurrences(of: ".nii.gz", with: "_classes.nii.gz") }
+        for (image, label) in zip(images, labels) {
+            let r = try CLI.run(["synth", "classes", image, "-o", label])
+            #expect(r.status == 0, "\(r.stderr)")
+            let classes = try ImageFile.read(label).image.labelImage()
+            #expect(Set(classes.voxels) == [0, 1, 2, 3])
+        }
+        func config(labels: [String]) throws -> String {
+            let path = folder.file("semi\(labels.count).yaml")
+            try TextFile.write("""
+                model: vm1
+                dimension: 2
+                images: [\(images.joined(separator: ", "))]
+                labels: [\(labels.joined(separator: ", "))]
+                classes: [1, 2, 3]
+                objective: {similarity: mse, smoothness: 0.01, dice: 1}
+                steps: 4
+                validateEvery: 2
+                output: \(folder.file("semi.safetensors"))
+                """, to: path)
+            return path
+        }
+        let train = try CLI.run(["train", "--config", try config(labels: labels), "--quiet"])
+        #expect(train.status == 0 && train.stdout.contains("step      4"), "\(train.stderr)")
+        let wrong = try CLI.run(["train", "--config", try config(labels: Array(labels.prefix(2))), "--quiet"])
+        #expect(wrong.status != 0 && wrong.stderr.contains("semi2.yaml") && wrong.stderr.contains("one label map per image"), "\(wrong.stderr)")
+    }
+
     @Test func aDamagedModelFileIsNamed() throws {
         let model = folder.file("broken.safetensors")
         try TextFile.write("not a model", to: model)
