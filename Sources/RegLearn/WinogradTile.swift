@@ -33,24 +33,36 @@ extension WinogradTile {
     /// Inputs per tile and axis, α = m + 2.
     static var inputs: Int { outputs + 2 }
 
-    /// Bᵀ over `count` columns: 16 lanes, then 8, then one at a time.
+    /// Bᵀ over `count` columns.
     @inline(__always)
     static func transformInput(_ d: UnsafePointer<Float>, rows: SIMD8<Int>, count: Int, into out: UnsafeMutablePointer<Float>,
                                step: Int) {
-        var t = 0
-        while t &+ 16 <= count { transformInput(SIMD16<Float>.self, d, rows: rows, at: t, into: out, step: step); t &+= 16 }
-        if t &+ 8 <= count { transformInput(SIMD8<Float>.self, d, rows: rows, at: t, into: out, step: step); t &+= 8 }
-        while t < count { transformInput(Float.self, d, rows: rows, at: t, into: out, step: step); t &+= 1 }
+        transform(.input, d, rows: rows, count: count, into: out, step: step)
     }
 
-    /// Aᵀ over `count` columns: 16 lanes, then 8, then one at a time.
+    /// Aᵀ over `count` columns.
     @inline(__always)
     static func transformOutput(_ m: UnsafePointer<Float>, rows: SIMD8<Int>, count: Int, into out: UnsafeMutablePointer<Float>,
                                 step: Int) {
+        transform(.output, m, rows: rows, count: count, into: out, step: step)
+    }
+
+    /// Bᵀ or Aᵀ over `count` columns: 16 lanes, then 8, then one at a time (`pass` is a constant
+    /// wherever this is inlined, so the choice costs nothing).
+    @inline(__always)
+    static func transform(_ pass: WinogradPass, _ d: UnsafePointer<Float>, rows: SIMD8<Int>, count: Int,
+                          into out: UnsafeMutablePointer<Float>, step: Int) {
+        @inline(__always)
+        func columns<L: WinogradLanes>(_ lanes: L.Type, at t: Int) {
+            switch pass {
+            case .input: transformInput(lanes, d, rows: rows, at: t, into: out, step: step)
+            case .output: transformOutput(lanes, d, rows: rows, at: t, into: out, step: step)
+            }
+        }
         var t = 0
-        while t &+ 16 <= count { transformOutput(SIMD16<Float>.self, m, rows: rows, at: t, into: out, step: step); t &+= 16 }
-        if t &+ 8 <= count { transformOutput(SIMD8<Float>.self, m, rows: rows, at: t, into: out, step: step); t &+= 8 }
-        while t < count { transformOutput(Float.self, m, rows: rows, at: t, into: out, step: step); t &+= 1 }
+        while t &+ 16 <= count { columns(SIMD16<Float>.self, at: t); t &+= 16 }
+        if t &+ 8 <= count { columns(SIMD8<Float>.self, at: t); t &+= 8 }
+        while t < count { columns(Float.self, at: t); t &+= 1 }
     }
 
     /// Splits the line x (`count` values) into the m phases of `tiles` + 1 values, `stride` apart.
@@ -134,6 +146,9 @@ enum WinogradF4: WinogradTile {
         odd.store(phases + 1)
     }
 }
+
+/// The transform into Winograd's domain (Bᵀ) or back out of it (Aᵀ).
+enum WinogradPass { case input, output }
 
 /// Floats or vectors of them, so that one transform serves the vector body and the tail.
 protocol WinogradLanes {
