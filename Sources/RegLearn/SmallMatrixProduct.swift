@@ -1,11 +1,11 @@
 /// C = A · B for the many small products of `WinogradConvolution` (a few dozen rows and inner
-/// values, a hundred or so columns), in 16-lane vectors held in registers: each 4 × 32 block of
-/// C is summed over the inner dimension in order, so the result does not depend on threads.
+/// values, a few dozen columns), in 16-lane vectors held in registers: each 4 × 32 (or 4 × 16)
+/// block of C is summed over the inner dimension in order, so the result does not depend on threads.
 ///
 /// Builds tuned for the CPU (`scripts/build.sh`, which defines `SWIFTREG_NATIVE`) use fused
 /// multiply–adds and take these products instead of OpenBLAS, without its per-call packing and
-/// locking: 3-D VM-1 inference took 4.3–4.4 s with them against 5.1–5.7 s with OpenBLAS's AVX2
-/// kernels on this project's AVX-512 machine. Portable builds keep OpenBLAS (there a fused
+/// locking: with F(2, 3) tiles, 3-D VM-1 inference took 4.3–4.4 s with them against 5.1–5.7 s
+/// with OpenBLAS's AVX2 kernels on this project's AVX-512 machine. Portable builds keep OpenBLAS (there a fused
 /// multiply–add may be a library call).
 ///
 /// ```swift
