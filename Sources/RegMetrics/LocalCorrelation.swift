@@ -32,8 +32,10 @@ public enum LocalCorrelation {
         let counts = (0..<3).map { a in (0..<size[a]).map { Float(BoxSums.axisCount($0, size[a], radius)) } }
         // Seven channels of n values in one buffer: first ΣI, ΣJ, ΣI², ΣJ², ΣIJ; then, per
         // window, α, αμI, αμJ, βJ, βJ·μJ, βI, βI·μI, box-summed again.
-        var work = [Float](repeating: 0, count: 7 * n)
-        var dI = [Float](repeating: 0, count: n), dJ = dI
+        // Every channel and both derivatives are written whole before they are read: no zero fill.
+        var work = [Float](unsafeUninitializedCapacity: 7 * n) { _, count in count = 7 * n }
+        var dI = [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
+        var dJ = [Float](unsafeUninitializedCapacity: n) { _, count in count = n }
         let totals = work.withUnsafeMutableBufferPointer { buffer in
             fixed.voxels.withUnsafeBufferPointer { fb in
                 moving.voxels.withUnsafeBufferPointer { mb in
