@@ -19,6 +19,21 @@ public struct VectorField: Sendable, Equatable {
         self.vectors = [Float](repeating: 0, count: 3 * geometry.voxelCount)
     }
 
+    /// A field whose 3 × voxelCount values `fill` writes, every one of them (no zero fill first),
+    /// through a pointer it may hand to parallel workers.
+    ///
+    /// ```swift
+    /// let u = VectorField(geometry: g) { p in for i in 0..<(3 * g.voxelCount) { p[i] = 0.5 } }
+    /// ```
+    public init(geometry: Geometry, writingEveryValue fill: (UnsafeMutablePointer<Float>) -> Void) {
+        self.geometry = geometry
+        let count = 3 * geometry.voxelCount
+        self.vectors = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            fill(buffer.baseAddress!)
+            initialized = count
+        }
+    }
+
     /// A field from an image with 2 or 3 components per voxel (a displacement file).
     public init(image: Image<Float>) throws {
         let n = image.geometry.voxelCount

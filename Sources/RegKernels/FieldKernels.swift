@@ -20,11 +20,11 @@ public enum FieldKernels {
         let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
         let m = Matrix3Float(g.physicalToIndex)
         let (lastX, lastY, lastZ) = (Float(nx - 1), Float(ny - 1), Float(nz - 1))
-        var out = VectorField(geometry: g)
-        u.vectors.withUnsafeBufferPointer { ub in
-            v.vectors.withUnsafeBufferPointer { vb in
-                out.vectors.withUnsafeMutableBufferPointer { ob in
-                    let up = UnsafeSendable(ub.baseAddress!), vp = UnsafeSendable(vb.baseAddress!), op = UnsafeSendable(ob.baseAddress!)
+        // Every value is written below: the field starts uninitialised.
+        return VectorField(geometry: g) { outputs in
+            u.vectors.withUnsafeBufferPointer { ub in
+                v.vectors.withUnsafeBufferPointer { vb in
+                    let up = UnsafeSendable(ub.baseAddress!), vp = UnsafeSendable(vb.baseAddress!), op = UnsafeSendable(outputs)
                     parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
                         let uu = up.value, vv = vp.value, o = op.value
                         let strideY = nx, strideZ = nx &* ny
@@ -52,7 +52,6 @@ public enum FieldKernels {
                 }
             }
         }
-        return out
     }
 
     /// `exp(v)` of a stationary velocity field by scaling and squaring: `v / 2ⁿ` composed with
@@ -120,14 +119,14 @@ public enum FieldKernels {
     public static func force(weights w: [Float], image: Image<Float>) -> VectorField {
         let g = image.geometry
         precondition(w.count == g.voxelCount && image.components == 1)
-        var out = VectorField(geometry: g)
         let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
         let inv = 1 / g.spacing, dir = g.direction
         let (r0, r1, r2) = (SIMD3<Float>(dir.row0 * inv), SIMD3<Float>(dir.row1 * inv), SIMD3<Float>(dir.row2 * inv))
-        w.withUnsafeBufferPointer { wb in
-            image.voxels.withUnsafeBufferPointer { ib in
-                out.vectors.withUnsafeMutableBufferPointer { ob in
-                    let wp = UnsafeSendable(wb.baseAddress!), ip = UnsafeSendable(ib.baseAddress!), op = UnsafeSendable(ob.baseAddress!)
+        // Every value is written below (zeros where w is 0): the field starts uninitialised.
+        return VectorField(geometry: g) { outputs in
+            w.withUnsafeBufferPointer { wb in
+                image.voxels.withUnsafeBufferPointer { ib in
+                    let wp = UnsafeSendable(wb.baseAddress!), ip = UnsafeSendable(ib.baseAddress!), op = UnsafeSendable(outputs)
                     parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
                         let s = ip.value, o = op.value, weights = wp.value
                         let slice = nx &* ny
@@ -139,8 +138,11 @@ public enum FieldKernels {
                             let upY = (yp &- y) &* nx, downY = (y &- ym) &* nx, upZ = (zp &- z) &* slice, downZ = (z &- zm) &* slice
                             for x in 0..<nx {
                                 let wx = weights[base &+ x]
-                                if wx == 0 { continue }
                                 let i = base &+ x
+                                guard wx != 0 else {
+                                    o[3 &* i] = 0; o[3 &* i &+ 1] = 0; o[3 &* i &+ 2] = 0
+                                    continue
+                                }
                                 let xm = x > 0 ? i &- 1 : i, xp = x < nx &- 1 ? i &+ 1 : i
                                 let sx: Float = xp &- xm == 2 ? 0.5 : (xp > xm ? 1 : 0)
                                 let gi = SIMD3<Float>((s[xp] - s[xm]) * sx, (s[i &+ upY] - s[i &- downY]) * sy,
@@ -155,7 +157,6 @@ public enum FieldKernels {
                 }
             }
         }
-        return out
     }
 
     /// The field read trilinearly at the voxels of another grid (for a change of level); points
@@ -243,25 +244,26 @@ struct Matrix3Float {
 extension VectorField {
     /// Every vector multiplied by `factor`.
     public func scaled(by factor: Float) -> VectorField {
-        var out = self
-        out.vectors.withUnsafeMutableBufferPointer { b in
-            let p = UnsafeSendable(b.baseAddress!)
-            parallelFor(count: b.count, chunkSize: 1 << 16) { r in for i in r { p.value[i] *= factor } }
+        // Written into a new field in parallel: a copy of `self` first would be one more serial pass.
+        VectorField(geometry: geometry) { out in
+            vectors.withUnsafeBufferPointer { b in
+                let (p, o) = (UnsafeSendable(b.baseAddress!), UnsafeSendable(out))
+                parallelFor(count: b.count, chunkSize: 1 << 16) { r in for i in r { o.value[i] = p.value[i] * factor } }
+            }
         }
-        return out
     }
 
     /// `self + factor·other`, vector by vector (same grid).
     public func adding(_ other: VectorField, scaledBy factor: Float = 1) -> VectorField {
         precondition(other.vectors.count == vectors.count)
-        var out = self
-        out.vectors.withUnsafeMutableBufferPointer { b in
-            other.vectors.withUnsafeBufferPointer { o in
-                let (bp, op) = (UnsafeSendable(b.baseAddress!), UnsafeSendable(o.baseAddress!))
-                parallelFor(count: b.count, chunkSize: 1 << 16) { r in for i in r { bp.value[i] += factor * op.value[i] } }
+        return VectorField(geometry: geometry) { out in
+            vectors.withUnsafeBufferPointer { b in
+                other.vectors.withUnsafeBufferPointer { o in
+                    let (bp, op, sp) = (UnsafeSendable(b.baseAddress!), UnsafeSendable(o.baseAddress!), UnsafeSendable(out))
+                    parallelFor(count: b.count, chunkSize: 1 << 16) { r in for i in r { sp.value[i] = bp.value[i] + factor * op.value[i] } }
+                }
             }
         }
-        return out
     }
 
     /// The largest absolute component, in mm.
