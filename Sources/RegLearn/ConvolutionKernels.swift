@@ -50,8 +50,8 @@ public struct ConvolutionKernels: Sendable {
                         bias: UnsafePointer<Float>?, outChannels: Int, output: UnsafeMutablePointer<Float>,
                         leakyReLUSlope: Float? = nil) {
         if kernel == SIMD3(3, 3, 3) {
-            WinogradConvolution<WinogradF4>(spatial: spatial).forward(input: input, inChannels: inChannels, weights: weights, bias: bias,
-                                                          outChannels: outChannels, output: output, leakyReLUSlope: leakyReLUSlope)
+            VolumeConvolution(spatial: spatial).forward(input: input, inChannels: inChannels, weights: weights, bias: bias,
+                                                        outChannels: outChannels, output: output, leakyReLUSlope: leakyReLUSlope)
             return
         }
         let (sx, sw, sy) = (UnsafeSendable(input), UnsafeSendable(weights), UnsafeSendable(output))

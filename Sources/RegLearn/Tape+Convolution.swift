@@ -84,11 +84,10 @@ extension Tape {
                 withValue(skip) { sp in
                     withValue(weight) { wp in
                         withValue(bias) { bp in
-                            let inputs = [WinogradConvolution<WinogradF4>.Input(values: cp, channels: cs.channels, upsampled: true),
-                                          WinogradConvolution<WinogradF4>.Input(values: sp, channels: ss.channels)]
-                            WinogradConvolution<WinogradF4>(spatial: ss.spatial).forward(inputs: inputs, weights: wp, bias: bp,
-                                                                                         outChannels: ws.batch, output: yp.baseAddress!,
-                                                                                         leakyReLUSlope: slope)
+                            let inputs = [VolumeConvolution.Input(values: cp, channels: cs.channels, upsampled: true),
+                                          VolumeConvolution.Input(values: sp, channels: ss.channels)]
+                            VolumeConvolution(spatial: ss.spatial).forward(inputs: inputs, weights: wp, bias: bp, outChannels: ws.batch,
+                                                                           output: yp.baseAddress!, leakyReLUSlope: slope)
                         }
                     }
                 }

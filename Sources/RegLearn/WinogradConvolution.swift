@@ -14,7 +14,7 @@ import RegCore
 /// for any thread count. It differs from the direct sum by rounding only (see the tiles).
 ///
 /// ```swift
-/// let conv = WinogradConvolution<WinogradF4>(spatial: SIMD3(160, 192, 224))
+/// let conv = VolumeConvolution(spatial: SIMD3(160, 192, 224))
 /// conv.forward(input: x, inChannels: 48, weights: w, bias: b, outChannels: 32, output: y)
 /// ```
 struct WinogradConvolution<Tile: WinogradTile> {
@@ -267,3 +267,6 @@ struct WinogradConvolution<Tile: WinogradTile> {
         }
     }
 }
+
+/// The 3×3×3 convolution every volume layer runs: Winograd's F(4×4×4, 3×3×3).
+typealias VolumeConvolution = WinogradConvolution<WinogradF4>

@@ -151,9 +151,9 @@ struct TrainCommand: ParsableCommand {
         guard grid.x % multiple == 0, grid.y % multiple == 0, settings.dimension == 2 || grid.z % multiple == 0 else {
             throw ValidationError("\(config): the training grid \(grid.x)×\(grid.y)×\(grid.z) must be a multiple of \(multiple) along each axis the network sees")
         }
-        guard objective.similarity != .none || (settings.labelMaps == true && objective.dice > 0)
+        guard objective.similarity != .none || ((settings.labelMaps == true || settings.labels != nil) && objective.dice > 0)
                 || (settings.knownWarps == true && objective.field > 0) else {
-            throw ValidationError("\(config): the objective has no term to train on (an image similarity, dice with labelMaps, or field with knownWarps)")
+            throw ValidationError("\(config): the objective has no term to train on (an image similarity, dice with labelMaps or labels, or field with knownWarps)")
         }
         let seed = settings.seed ?? 1
         var trainer: Trainer

@@ -82,7 +82,7 @@ struct LearnCLITests {
     }
 
     /// Semi-supervised: a label map per image (here their intensity classes, by `synth classes`),
-    /// and a clear error when the lists do not match.
+    /// trained on the Dice term alone, and a clear error when the lists do not match.
     @Test func semiSupervisedTrainingReadsALabelMapPerImage() throws {
         let images = try (0..<3).map { try writeVolume("s\($0).nii.gz", shift: Double($0) - 1) }
         let labels = images.map { $0.replacingOccurrences(of: ".nii.gz", with: "_classes.nii.gz") }
@@ -100,7 +100,7 @@ struct LearnCLITests {
                 images: [\(images.joined(separator: ", "))]
                 labels: [\(labels.joined(separator: ", "))]
                 classes: [1, 2, 3]
-                objective: {similarity: mse, smoothness: 0.01, dice: 1}
+                objective: {similarity: none, smoothness: 0.01, dice: 1}
                 steps: 4
                 validateEvery: 2
                 output: \(folder.file("semi.safetensors"))
