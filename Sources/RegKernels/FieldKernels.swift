@@ -84,33 +84,75 @@ public enum FieldKernels {
     /// spacing are honoured. Central differences inside, one-sided at the edges; 2-D fields
     /// give the in-plane determinant.
     public static func jacobianDeterminant(of u: VectorField) -> Image<Float> {
+        determinants(of: u, logarithmFloor: nil)
+    }
+
+    /// `log det J` of `x ↦ x + u(x)` (as `jacobianDeterminant`), with determinants below `floor`
+    /// taken as `floor` so folded voxels give a large finite value.
+    ///
+    /// ```swift
+    /// let logJ = FieldKernels.logJacobianDeterminant(of: phi)   // 0 where volume is kept
+    /// ```
+    public static func logJacobianDeterminant(of u: VectorField, floor: Float = 1e-3) -> Image<Float> {
+        determinants(of: u, logarithmFloor: floor)
+    }
+
+    private static func determinants(of u: VectorField, logarithmFloor: Float?) -> Image<Float> {
         let g = u.geometry
+        let takeLog = logarithmFloor != nil, floor = logarithmFloor ?? 0
         let p = g.physicalToIndex
+        let (p0, p1, p2) = (SIMD3<Float>(p.row0), SIMD3<Float>(p.row1), SIMD3<Float>(p.row2))
         let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
-        var out = Image<Float>(geometry: g)
-        u.vectors.withUnsafeBufferPointer { src in
-            out.voxels.withUnsafeMutableBufferPointer { dst in
-                let s = UnsafeSendable(src.baseAddress!), d = UnsafeSendable(dst.baseAddress!)
+        // Every value is written below: the image starts uninitialised.
+        let values = [Float](unsafeUninitializedCapacity: g.voxelCount) { buffer, count in
+            u.vectors.withUnsafeBufferPointer { src in
+                let s = UnsafeSendable(src.baseAddress!), d = UnsafeSendable(buffer.baseAddress!)
                 parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
+                    let v = s.value, out = d.value
+                    let slice = nx &* ny
                     for row in rows {
                         let y = row % ny, z = row / ny
                         let (ym, yp) = (max(0, y - 1), min(ny - 1, y + 1)), (zm, zp) = (max(0, z - 1), min(nz - 1, z + 1))
-                        let sy = yp > ym ? 1 / Double(yp - ym) : 0, sz = zp > zm ? 1 / Double(zp - zm) : 0
+                        let sy: Float = yp > ym ? 1 / Float(yp - ym) : 0, sz: Float = zp > zm ? 1 / Float(zp - zm) : 0
+                        let base = row &* nx
+                        let upY = (yp &- y) &* nx, downY = (y &- ym) &* nx, upZ = (zp &- z) &* slice, downZ = (z &- zm) &* slice
                         for x in 0..<nx {
-                            let (xm, xp) = (max(0, x - 1), min(nx - 1, x + 1))
-                            let sx = xp > xm ? 1 / Double(xp - xm) : 0
-                            let dx = (vector(s.value, g.offset(xp, y, z)) - vector(s.value, g.offset(xm, y, z))) * sx
-                            let dy = (vector(s.value, g.offset(x, yp, z)) - vector(s.value, g.offset(x, ym, z))) * sy
-                            let dz = (vector(s.value, g.offset(x, y, zp)) - vector(s.value, g.offset(x, y, zm))) * sz
-                            // J = I + G·P, G's columns the index derivatives of u.
-                            let gm = Matrix3(rows: SIMD3(dx.x, dy.x, dz.x), SIMD3(dx.y, dy.y, dz.y), SIMD3(dx.z, dy.z, dz.z))
-                            d.value[row &* nx &+ x] = Float((Matrix3.identity + gm * p).determinant)
+                            let i = base &+ x
+                            let xm = x > 0 ? i &- 1 : i, xp = x < nx &- 1 ? i &+ 1 : i
+                            let sx: Float = xp &- xm == 2 ? 0.5 : (xp > xm ? 1 : 0)
+                            let dx = (vector3(v, xp) - vector3(v, xm)) * sx
+                            let dy = (vector3(v, i &+ upY) - vector3(v, i &- downY)) * sy
+                            let dz = (vector3(v, i &+ upZ) - vector3(v, i &- downZ)) * sz
+                            // J = I + G·P with G's columns dx, dy, dz (the index derivatives of u).
+                            let c0 = dx * p0.x + dy * p1.x + dz * p2.x + SIMD3(1, 0, 0)
+                            let c1 = dx * p0.y + dy * p1.y + dz * p2.y + SIMD3(0, 1, 0)
+                            let c2 = dx * p0.z + dy * p1.z + dz * p2.z + SIMD3(0, 0, 1)
+                            let cross = SIMD3(c1.y * c2.z - c1.z * c2.y, c1.z * c2.x - c1.x * c2.z, c1.x * c2.y - c1.y * c2.x)
+                            let det = (c0 * cross).sum()
+                            out[i] = takeLog ? logarithm(max(det, floor)) : det
                         }
                     }
                 }
             }
+            count = g.voxelCount
         }
-        return out
+        return try! Image(geometry: g, voxels: values)
+    }
+
+    /// The natural logarithm of a positive normal `Float`, within about 2e-7 of `log`, in
+    /// straight-line arithmetic (no call) so the loops around it stay tight: `x = m·2ᵉ` with
+    /// `m` in [√½, √2), and `log m = 2 atanh((m − 1)/(m + 1))` by its series to t¹¹.
+    @inline(__always) static func logarithm(_ x: Float) -> Float {
+        let bits = x.bitPattern
+        let e = Int32(bitPattern: bits &- 0x3F35_04F3) >> 23      // 0x3F3504F3: √½
+        let m = Float(bitPattern: bits &- (UInt32(bitPattern: e) << 23))
+        let t = (m - 1) / (m + 1), t2 = t * t
+        let series: Float = 2 + t2 * (2 / 3 + t2 * (2 / 5 + t2 * (2 / 7 + t2 * (2 / 9 + t2 * (2 / 11)))))
+        return Float(e) * 0.693_147_18 + t * series
+    }
+
+    @inline(__always) static func vector3(_ p: UnsafePointer<Float>, _ voxel: Int) -> SIMD3<Float> {
+        SIMD3(p[3 &* voxel], p[3 &* voxel &+ 1], p[3 &* voxel &+ 2])
     }
 
     /// The force field `w(x)·∇I(x)`: a voxel-wise metric derivative `w = ∂C/∂I(x)` times the
@@ -151,6 +193,52 @@ public enum FieldKernels {
                                 o[k] = wx * (r0 * gi).sum()
                                 o[k &+ 1] = wx * (r1 * gi).sum()
                                 o[k &+ 2] = wx * (r2 * gi).sum()
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `scale·u(x) + weight·∇ᵢl(x)` with `∇ᵢl` the central-difference gradient of the scalar image
+    /// `l` in index units (one-sided at the edges), carried to LPS mm through the spacing and
+    /// direction cosines: a step of `weight` voxels per unit of `l`'s change per voxel, added to
+    /// an update. Fields and image share one grid.
+    ///
+    /// ```swift
+    /// // SyN's volume penalty: the update plus κ·∇(log det J) of the half field.
+    /// let step = FieldKernels.adding(voxelGradientOf: logJ, weight: 0.5, to: update, scale: 0.1)
+    /// ```
+    public static func adding(voxelGradientOf l: Image<Float>, weight: Float, to u: VectorField, scale: Float) -> VectorField {
+        let g = u.geometry
+        precondition(l.geometry.sameGrid(as: g) && l.components == 1, "a scalar image on the field's grid")
+        let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
+        let dir = g.direction, s = g.spacing
+        let (r0, r1, r2) = (SIMD3<Float>(dir.row0 * s) * weight, SIMD3<Float>(dir.row1 * s) * weight, SIMD3<Float>(dir.row2 * s) * weight)
+        return VectorField(geometry: g) { outputs in
+            l.voxels.withUnsafeBufferPointer { lb in
+                u.vectors.withUnsafeBufferPointer { ub in
+                    let lp = UnsafeSendable(lb.baseAddress!), up = UnsafeSendable(ub.baseAddress!), op = UnsafeSendable(outputs)
+                    parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
+                        let s = lp.value, v = up.value, o = op.value
+                        let slice = nx &* ny
+                        for row in rows {
+                            let y = row % ny, z = row / ny
+                            let (ym, yp) = (max(0, y - 1), min(ny - 1, y + 1)), (zm, zp) = (max(0, z - 1), min(nz - 1, z + 1))
+                            let sy: Float = yp > ym ? 1 / Float(yp - ym) : 0, sz: Float = zp > zm ? 1 / Float(zp - zm) : 0
+                            let base = row &* nx
+                            let upY = (yp &- y) &* nx, downY = (y &- ym) &* nx, upZ = (zp &- z) &* slice, downZ = (z &- zm) &* slice
+                            for x in 0..<nx {
+                                let i = base &+ x
+                                let xm = x > 0 ? i &- 1 : i, xp = x < nx &- 1 ? i &+ 1 : i
+                                let sx: Float = xp &- xm == 2 ? 0.5 : (xp > xm ? 1 : 0)
+                                let gi = SIMD3<Float>((s[xp] - s[xm]) * sx, (s[i &+ upY] - s[i &- downY]) * sy,
+                                                      (s[i &+ upZ] - s[i &- downZ]) * sz)
+                                let k = 3 &* i
+                                o[k] = scale * v[k] + (r0 * gi).sum()
+                                o[k &+ 1] = scale * v[k &+ 1] + (r1 * gi).sum()
+                                o[k &+ 2] = scale * v[k &+ 2] + (r2 * gi).sum()
                             }
                         }
                     }

@@ -24,6 +24,9 @@ public struct DemonsRegistration: Sendable {
     public func run(fixed: Image<Float>, moving: Image<Float>, affine: AffineMap = .identity,
                     fixedMask: Image<UInt8>? = nil, movingMask: Image<UInt8>? = nil) throws -> DeformableResult {
         let start = DispatchTime.now().uptimeNanoseconds
+        guard stage.volumePenalty == 0 else {
+            throw RegError.invalidArgument(name: "volume penalty", reason: "applies to SyN; demons regularises with its sigmas")
+        }
         var fields = [VectorField(geometry: fixed.geometry)]
         let reports = try DenseSetup.runLevels(stage, name: "demons", fixed: fixed, moving: moving, fixedMask: fixedMask,
                                                movingMask: movingMask, fields: &fields, progress: progress) { level, fields in

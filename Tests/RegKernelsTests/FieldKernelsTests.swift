@@ -1,6 +1,6 @@
 import Foundation
 import RegCore
-import RegKernels
+@testable import RegKernels
 import RegTestSupport
 import Testing
 
@@ -51,6 +51,44 @@ func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
         // A fold: x ↦ −x along one physical axis has det −1, whatever the grid's direction.
         let mirror = Fields.linear(Matrix3.diagonal(SIMD3(-1, 1, 1)), .zero)
         #expect(FieldKernels.jacobianDeterminant(of: mirror).voxels.allSatisfy { abs($0 + 1) < 1e-4 })
+    }
+
+    @Test func logJacobianOfALinearMapIsTheLogOfItsDeterminantAndFloorsFolds() {
+        let logJ = FieldKernels.logJacobianDeterminant(of: Fields.linear(a, SIMD3(1, -2, 0.5)))
+        let expected = log(a.determinant)
+        #expect(abs(expected) > 0.02)
+        #expect(logJ.voxels.allSatisfy { abs(Double($0) - expected) < 1e-4 }, "expected \(expected) everywhere")
+        let mirror = FieldKernels.logJacobianDeterminant(of: Fields.linear(Matrix3.diagonal(SIMD3(-1, 1, 1)), .zero), floor: 0.01)
+        #expect(mirror.voxels.allSatisfy { abs(Double($0) - log(0.01)) < 1e-5 })
+    }
+
+    @Test func logarithmMatchesFoundationFromAThousandthToAThousand() {
+        var worst = 0.0, x = 1e-3
+        while x < 1e3 {
+            let value = Float(x)
+            worst = max(worst, abs(Double(FieldKernels.logarithm(value)) - log(Double(value))))
+            x *= 1.0173
+        }
+        #expect(worst < 5e-7, "largest error \(worst)")
+    }
+
+    @Test func addingAVoxelGradientStepsAlongTheIndexGradientInMillimetres() {
+        let g = Fields.grid
+        // l = 0.3 i − 0.2 j + 0.5 k: the index gradient is exact, one-sided edges included.
+        var l = Image<Float>(geometry: g)
+        for z in 0..<g.size.z { for y in 0..<g.size.y { for x in 0..<g.size.x {
+            l.voxels[x + g.size.x * (y + g.size.y * z)] = Float(0.3 * Double(x) - 0.2 * Double(y) + 0.5 * Double(z))
+        } } }
+        let u = Fields.linear(a, SIMD3(1, -2, 0.5))
+        let out = FieldKernels.adding(voxelGradientOf: l, weight: 0.8, to: u, scale: 0.5)
+        // A step of 0.8·(0.3, −0.2, 0.5) voxels is the physical vector D·diag(spacing)·that.
+        let step = g.direction * (g.spacing * SIMD3(0.24, -0.16, 0.4))
+        #expect(abs(step.x) + abs(step.y) + abs(step.z) > 0.5)
+        var worst = 0.0
+        for i in 0..<g.voxelCount {
+            for c in 0..<3 { worst = max(worst, abs(Double(out.vectors[3 * i + c]) - (0.5 * Double(u.vectors[3 * i + c]) + step[c]))) }
+        }
+        #expect(worst < 1e-5)
     }
 
     @Test func compositionOfLinearFieldsIsTheProductMap() {

@@ -2,7 +2,7 @@ import Foundation
 import RegCore
 import RegIO
 import RegKernels
-import RegMethods
+@testable import RegMethods
 import RegMetrics
 import RegTestSupport
 import RegTransforms
@@ -111,6 +111,84 @@ enum DeformableCases {
         Parallelism.threadCount = 2
         let two = try SyNRegistration(stage: stage).run(fixed: fixed, moving: moving)
         #expect(one.forward == two.forward && one.inverse == two.inverse)
+    }
+}
+
+/// SyN's penalty on `log det J` of the half fields.
+@Suite struct VolumePenaltyTests {
+    /// The log-Jacobian's standard deviation and mean square over the grid's interior.
+    static func spread(_ u: VectorField) -> (sd: Double, meanSquare: Double) {
+        let g = u.geometry, logJ = FieldKernels.logJacobianDeterminant(of: u)
+        var values: [Double] = []
+        for z in 2..<(g.size.z - 2) { for y in 2..<(g.size.y - 2) { for x in 2..<(g.size.x - 2) {
+            values.append(Double(logJ.voxels[x + g.size.x * (y + g.size.y * z)]))
+        } } }
+        let mean = values.reduce(0, +) / Double(values.count)
+        let sd = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+        return (sd, values.map { $0 * $0 }.reduce(0, +) / Double(values.count))
+    }
+
+    @Test func stepsOfThePenaltyAloneDiffuseALocalExpansion() throws {
+        let g = DeformablePhantomTests.grid, c = DeformablePhantomTests.center
+        // A ball about the centre swells by up to about 95 % in volume (log det J 0.67).
+        var field = VectorField(geometry: g)
+        for z in 0..<g.size.z { for y in 0..<g.size.y { for x in 0..<g.size.x {
+            let d = g.physicalPoint(ofIndex: SIMD3(Double(x), Double(y), Double(z))) - c
+            field[x, y, z] = SIMD3<Float>(0.25 * d * exp(-(d * d).sum() / 50))
+        } } }
+        let syn = SyNRegistration(stage: DeformableStage(metric: .meanSquares, updateSigma: 1, volumePenalty: 1))
+        let noUpdate = VectorField(geometry: g)
+        let first = Self.spread(field)
+        #expect(first.sd > 0.04)
+        var last = first
+        for _ in 0..<6 {
+            field = syn.step(field, update: noUpdate, scale: 0)
+            let now = Self.spread(field)
+            #expect(now.sd < last.sd && now.meanSquare < last.meanSquare, "\(last) → \(now)")
+            last = now
+        }
+        #expect(last.sd < 0.6 * first.sd, "SD of log det J \(first.sd) → \(last.sd)")
+        #expect(JacobianStatistics(determinant: FieldKernels.jacobianDeterminant(of: field)).folded == 0)
+    }
+
+    @Test func synWithThePenaltyAlignsAsWellWithAMoreRegularJacobian() throws {
+        let grid = DeformablePhantomTests.grid, center = DeformablePhantomTests.center
+        let fixed = DeformableCases.blob(on: grid, center: center, axes: SIMD3(9, 9, 9))
+        let moving = DeformableCases.blob(on: grid, center: center + SIMD3(1, -1, 0.5), axes: SIMD3(12, 8, 7))
+        let levels = [Level(shrink: 2, sigma: .voxels(1), iterations: 60), Level(shrink: 1, sigma: .voxels(0), iterations: 40)]
+        let inside = try Image<UInt8>(geometry: grid, voxels: fixed.voxels.map { $0 > 0.05 ? 1 : 0 })
+        var outcomes: [(dice: Double, sdLogJ: Double)] = []
+        for penalty in [0.0, 1.0] {
+            let stage = DeformableStage(metric: .meanSquares, levels: levels, step: 0.3, updateSigma: 2, totalSigma: 0, volumePenalty: penalty)
+            let result = try SyNRegistration(stage: stage).run(fixed: fixed, moving: moving)
+            let warped = try Resampler.resample(moving, onto: grid, mapping: PointMapping(displacement: result.forward.field))
+            let j = JacobianStatistics(determinant: result.forward.jacobianDeterminant, mask: inside)
+            #expect(j.folded == 0)
+            outcomes.append((DeformableCases.dice(fixed, warped), j.sdLogJ))
+        }
+        #expect(outcomes[1].dice > 0.95, "\(outcomes)")
+        #expect(outcomes[1].sdLogJ < 0.7 * outcomes[0].sdLogJ, "\(outcomes)")
+    }
+
+    @Test func unstablePenaltiesAreRefusedAndOldPlansReadAsNone() throws {
+        #expect(abs(DeformableStage.volumePenaltyLimit(updateSigma: 0, dimension: 3) - 2.0 / 3) < 1e-3)
+        #expect(abs(DeformableStage.volumePenaltyLimit(updateSigma: 0, dimension: 2) - 1) < 1e-3)
+        #expect(DeformableStage.volumePenaltyLimit(updateSigma: 3, dimension: 3) > 20)
+        let grid = DeformablePhantomTests.grid
+        let image = DeformableCases.blob(on: grid, center: DeformablePhantomTests.center, axes: SIMD3(9, 9, 9))
+        let unstable = DeformableStage(metric: .meanSquares, updateSigma: 0, totalSigma: 0, volumePenalty: 1)
+        #expect(throws: RegError.self) { try SyNRegistration(stage: unstable).run(fixed: image, moving: image) }
+        var demons = DeformableStage.demons
+        demons.volumePenalty = 0.5
+        #expect(throws: RegError.self) { try DemonsRegistration(stage: demons).run(fixed: image, moving: image) }
+        // A plan written before the penalty existed has no key for it.
+        var json = String(decoding: try JSONEncoder().encode(DeformableStage.synLocalCorrelation), as: UTF8.self)
+        #expect(json.contains("\"volumePenalty\""))
+        json = json.replacingOccurrences(of: #",?"volumePenalty":[0-9.e+-]+"#, with: "", options: .regularExpression)
+        let old = try JSONDecoder().decode(DeformableStage.self, from: Data(json.utf8))
+        var expected = DeformableStage.synLocalCorrelation
+        expected.volumePenalty = 0
+        #expect(old == expected)
     }
 }
 

@@ -131,6 +131,17 @@ struct DeformableCLITests {
         try Data(printed.stdout.utf8).write(to: URL(fileURLWithPath: plan))
         let again = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--plan", plan, "--print-plan"])
         #expect(again.stdout == printed.stdout)
+        // Plans written before the volume penalty existed read it as 0.
+        let penalty = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "syn", "--volume-penalty", "1.5", "--print-plan"])
+        #expect(penalty.status == 0 && penalty.stdout.contains("volumePenalty: 1.5"), "\(penalty.stdout)\(penalty.stderr)")
+        let older = folder.file("older.yaml")
+        let withoutPenalty = printed.stdout.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.contains("volumePenalty") }
+        #expect(withoutPenalty.count < printed.stdout.split(separator: "\n", omittingEmptySubsequences: false).count)
+        try Data(withoutPenalty.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: older))
+        let read = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--plan", older, "--print-plan"])
+        #expect(read.status == 0 && read.stdout.contains("volumePenalty: 0"), "\(read.stdout)\(read.stderr)")
+        let demons = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "demons", "--volume-penalty", "1", "--print-plan"])
+        #expect(demons.status == 2 && demons.stderr.contains("--volume-penalty"), "\(demons.stderr)")
         let bad = folder.file("bad.yaml")
         try Data(printed.stdout.replacingOccurrences(of: "step:", with: "stride:").utf8).write(to: URL(fileURLWithPath: bad))
         let r = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--plan", bad, "--print-plan"])
