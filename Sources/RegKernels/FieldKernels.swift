@@ -116,21 +116,22 @@ public enum FieldKernels {
                         let sy: Float = yp > ym ? 1 / Float(yp - ym) : 0, sz: Float = zp > zm ? 1 / Float(zp - zm) : 0
                         let base = row &* nx
                         let upY = (yp &- y) &* nx, downY = (y &- ym) &* nx, upZ = (zp &- z) &* slice, downZ = (z &- zm) &* slice
-                        for x in 0..<nx {
-                            let i = base &+ x
-                            let xm = x > 0 ? i &- 1 : i, xp = x < nx &- 1 ? i &+ 1 : i
-                            let sx: Float = xp &- xm == 2 ? 0.5 : (xp > xm ? 1 : 0)
+                        // J = I + G·P with G's columns dx, dy, dz (the index derivatives of u).
+                        @inline(__always) func determinant(_ i: Int, _ xm: Int, _ xp: Int, _ sx: Float) -> Float {
                             let dx = (vector3(v, xp) - vector3(v, xm)) * sx
                             let dy = (vector3(v, i &+ upY) - vector3(v, i &- downY)) * sy
                             let dz = (vector3(v, i &+ upZ) - vector3(v, i &- downZ)) * sz
-                            // J = I + G·P with G's columns dx, dy, dz (the index derivatives of u).
                             let c0 = dx * p0.x + dy * p1.x + dz * p2.x + SIMD3(1, 0, 0)
                             let c1 = dx * p0.y + dy * p1.y + dz * p2.y + SIMD3(0, 1, 0)
                             let c2 = dx * p0.z + dy * p1.z + dz * p2.z + SIMD3(0, 0, 1)
                             let cross = SIMD3(c1.y * c2.z - c1.z * c2.y, c1.z * c2.x - c1.x * c2.z, c1.x * c2.y - c1.y * c2.x)
                             let det = (c0 * cross).sum()
-                            out[i] = takeLog ? logarithm(max(det, floor)) : det
+                            return takeLog ? logarithm(max(det, floor)) : det
                         }
+                        // The edges apart, so the interior loop has no branch and vectorises.
+                        out[base] = determinant(base, base, base &+ min(1, nx &- 1), nx > 1 ? 1 : 0)
+                        if nx > 2 { for i in (base &+ 1)..<(base &+ nx &- 1) { out[i] = determinant(i, i &- 1, i &+ 1, 0.5) } }
+                        if nx > 1 { out[base &+ nx &- 1] = determinant(base &+ nx &- 1, base &+ nx &- 2, base &+ nx &- 1, 1) }
                     }
                 }
             }
@@ -178,22 +179,20 @@ public enum FieldKernels {
                             let sy: Float = yp > ym ? 1 / Float(yp - ym) : 0, sz: Float = zp > zm ? 1 / Float(zp - zm) : 0
                             let base = row &* nx
                             let upY = (yp &- y) &* nx, downY = (y &- ym) &* nx, upZ = (zp &- z) &* slice, downZ = (z &- zm) &* slice
-                            for x in 0..<nx {
-                                let wx = weights[base &+ x]
-                                let i = base &+ x
-                                guard wx != 0 else {
-                                    o[3 &* i] = 0; o[3 &* i &+ 1] = 0; o[3 &* i &+ 2] = 0
-                                    continue
-                                }
-                                let xm = x > 0 ? i &- 1 : i, xp = x < nx &- 1 ? i &+ 1 : i
-                                let sx: Float = xp &- xm == 2 ? 0.5 : (xp > xm ? 1 : 0)
+                            @inline(__always) func write(_ i: Int, _ xm: Int, _ xp: Int, _ sx: Float) {
+                                let wx = weights[i]
                                 let gi = SIMD3<Float>((s[xp] - s[xm]) * sx, (s[i &+ upY] - s[i &- downY]) * sy,
                                                       (s[i &+ upZ] - s[i &- downZ]) * sz)
                                 let k = 3 &* i
-                                o[k] = wx * (r0 * gi).sum()
-                                o[k &+ 1] = wx * (r1 * gi).sum()
-                                o[k &+ 2] = wx * (r2 * gi).sum()
+                                // 0 where w is 0, whatever the gradient.
+                                o[k] = wx == 0 ? 0 : wx * (r0 * gi).sum()
+                                o[k &+ 1] = wx == 0 ? 0 : wx * (r1 * gi).sum()
+                                o[k &+ 2] = wx == 0 ? 0 : wx * (r2 * gi).sum()
                             }
+                            // The edges apart, so the interior loop has no branch.
+                            write(base, base, base &+ min(1, nx &- 1), nx > 1 ? 1 : 0)
+                            if nx > 2 { for i in (base &+ 1)..<(base &+ nx &- 1) { write(i, i &- 1, i &+ 1, 0.5) } }
+                            if nx > 1 { write(base &+ nx &- 1, base &+ nx &- 2, base &+ nx &- 1, 1) }
                         }
                     }
                 }
@@ -229,10 +228,7 @@ public enum FieldKernels {
                             let sy: Float = yp > ym ? 1 / Float(yp - ym) : 0, sz: Float = zp > zm ? 1 / Float(zp - zm) : 0
                             let base = row &* nx
                             let upY = (yp &- y) &* nx, downY = (y &- ym) &* nx, upZ = (zp &- z) &* slice, downZ = (z &- zm) &* slice
-                            for x in 0..<nx {
-                                let i = base &+ x
-                                let xm = x > 0 ? i &- 1 : i, xp = x < nx &- 1 ? i &+ 1 : i
-                                let sx: Float = xp &- xm == 2 ? 0.5 : (xp > xm ? 1 : 0)
+                            @inline(__always) func write(_ i: Int, _ xm: Int, _ xp: Int, _ sx: Float) {
                                 let gi = SIMD3<Float>((s[xp] - s[xm]) * sx, (s[i &+ upY] - s[i &- downY]) * sy,
                                                       (s[i &+ upZ] - s[i &- downZ]) * sz)
                                 let k = 3 &* i
@@ -240,6 +236,10 @@ public enum FieldKernels {
                                 o[k &+ 1] = scale * v[k &+ 1] + (r1 * gi).sum()
                                 o[k &+ 2] = scale * v[k &+ 2] + (r2 * gi).sum()
                             }
+                            // The edges apart, so the interior loop has no branch.
+                            write(base, base, base &+ min(1, nx &- 1), nx > 1 ? 1 : 0)
+                            if nx > 2 { for i in (base &+ 1)..<(base &+ nx &- 1) { write(i, i &- 1, i &+ 1, 0.5) } }
+                            if nx > 1 { write(base &+ nx &- 1, base &+ nx &- 2, base &+ nx &- 1, 1) }
                         }
                     }
                 }
