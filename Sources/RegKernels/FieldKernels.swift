@@ -200,47 +200,45 @@ public enum FieldKernels {
         }
     }
 
-    /// `scale·u(x) + weight·∇ᵢl(x)` with `∇ᵢl` the central-difference gradient of the scalar image
-    /// `l` in index units (one-sided at the edges), carried to LPS mm through the spacing and
-    /// direction cosines: a step of `weight` voxels per unit of `l`'s change per voxel, added to
-    /// an update. Fields and image share one grid.
+    /// Replaces `u(x)` by `scale·u(x) + weight·∇ᵢl(x)`, with `∇ᵢl` the central-difference gradient
+    /// of the scalar image `l` in index units (one-sided at the edges), carried to LPS mm through
+    /// the spacing and direction cosines: a step of `weight` voxels per unit of `l`'s change per
+    /// voxel, added to an update in place. Field and image share one grid.
     ///
     /// ```swift
     /// // SyN's volume penalty: the update plus κ·∇(log det J) of the half field.
-    /// let step = FieldKernels.adding(voxelGradientOf: logJ, weight: 0.5, to: update, scale: 0.1)
+    /// FieldKernels.add(voxelGradientOf: logJ, weight: 1.25, to: &update, scale: 0.1)
     /// ```
-    public static func adding(voxelGradientOf l: Image<Float>, weight: Float, to u: VectorField, scale: Float) -> VectorField {
+    public static func add(voxelGradientOf l: Image<Float>, weight: Float, to u: inout VectorField, scale: Float) {
         let g = u.geometry
         precondition(l.geometry.sameGrid(as: g) && l.components == 1, "a scalar image on the field's grid")
         let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
         let dir = g.direction, s = g.spacing
         let (r0, r1, r2) = (SIMD3<Float>(dir.row0 * s) * weight, SIMD3<Float>(dir.row1 * s) * weight, SIMD3<Float>(dir.row2 * s) * weight)
-        return VectorField(geometry: g) { outputs in
-            l.voxels.withUnsafeBufferPointer { lb in
-                u.vectors.withUnsafeBufferPointer { ub in
-                    let lp = UnsafeSendable(lb.baseAddress!), up = UnsafeSendable(ub.baseAddress!), op = UnsafeSendable(outputs)
-                    parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
-                        let s = lp.value, v = up.value, o = op.value
-                        let slice = nx &* ny
-                        for row in rows {
-                            let y = row % ny, z = row / ny
-                            let (ym, yp) = (max(0, y - 1), min(ny - 1, y + 1)), (zm, zp) = (max(0, z - 1), min(nz - 1, z + 1))
-                            let sy: Float = yp > ym ? 1 / Float(yp - ym) : 0, sz: Float = zp > zm ? 1 / Float(zp - zm) : 0
-                            let base = row &* nx
-                            let upY = (yp &- y) &* nx, downY = (y &- ym) &* nx, upZ = (zp &- z) &* slice, downZ = (z &- zm) &* slice
-                            @inline(__always) func write(_ i: Int, _ xm: Int, _ xp: Int, _ sx: Float) {
-                                let gi = SIMD3<Float>((s[xp] - s[xm]) * sx, (s[i &+ upY] - s[i &- downY]) * sy,
-                                                      (s[i &+ upZ] - s[i &- downZ]) * sz)
-                                let k = 3 &* i
-                                o[k] = scale * v[k] + (r0 * gi).sum()
-                                o[k &+ 1] = scale * v[k &+ 1] + (r1 * gi).sum()
-                                o[k &+ 2] = scale * v[k &+ 2] + (r2 * gi).sum()
-                            }
-                            // The edges apart, so the interior loop has no branch.
-                            write(base, base, base &+ min(1, nx &- 1), nx > 1 ? 1 : 0)
-                            if nx > 2 { for i in (base &+ 1)..<(base &+ nx &- 1) { write(i, i &- 1, i &+ 1, 0.5) } }
-                            if nx > 1 { write(base &+ nx &- 1, base &+ nx &- 2, base &+ nx &- 1, 1) }
+        l.voxels.withUnsafeBufferPointer { lb in
+            u.vectors.withUnsafeMutableBufferPointer { ub in
+                let lp = UnsafeSendable(lb.baseAddress!), up = UnsafeSendable(ub.baseAddress!)
+                parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
+                    let s = lp.value, o = up.value
+                    let slice = nx &* ny
+                    for row in rows {
+                        let y = row % ny, z = row / ny
+                        let (ym, yp) = (max(0, y - 1), min(ny - 1, y + 1)), (zm, zp) = (max(0, z - 1), min(nz - 1, z + 1))
+                        let sy: Float = yp > ym ? 1 / Float(yp - ym) : 0, sz: Float = zp > zm ? 1 / Float(zp - zm) : 0
+                        let base = row &* nx
+                        let upY = (yp &- y) &* nx, downY = (y &- ym) &* nx, upZ = (zp &- z) &* slice, downZ = (z &- zm) &* slice
+                        @inline(__always) func write(_ i: Int, _ xm: Int, _ xp: Int, _ sx: Float) {
+                            let gi = SIMD3<Float>((s[xp] - s[xm]) * sx, (s[i &+ upY] - s[i &- downY]) * sy,
+                                                  (s[i &+ upZ] - s[i &- downZ]) * sz)
+                            let k = 3 &* i
+                            o[k] = scale * o[k] + (r0 * gi).sum()
+                            o[k &+ 1] = scale * o[k &+ 1] + (r1 * gi).sum()
+                            o[k &+ 2] = scale * o[k &+ 2] + (r2 * gi).sum()
                         }
+                        // The edges apart, so the interior loop has no branch.
+                        write(base, base, base &+ min(1, nx &- 1), nx > 1 ? 1 : 0)
+                        if nx > 2 { for i in (base &+ 1)..<(base &+ nx &- 1) { write(i, i &- 1, i &+ 1, 0.5) } }
+                        if nx > 1 { write(base &+ nx &- 1, base &+ nx &- 2, base &+ nx &- 1, 1) }
                     }
                 }
             }

@@ -80,7 +80,8 @@ func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
             l.voxels[x + g.size.x * (y + g.size.y * z)] = Float(0.3 * Double(x) - 0.2 * Double(y) + 0.5 * Double(z))
         } } }
         let u = Fields.linear(a, SIMD3(1, -2, 0.5))
-        let out = FieldKernels.adding(voxelGradientOf: l, weight: 0.8, to: u, scale: 0.5)
+        var out = u
+        FieldKernels.add(voxelGradientOf: l, weight: 0.8, to: &out, scale: 0.5)
         // A step of 0.8·(0.3, −0.2, 0.5) voxels is the physical vector D·diag(spacing)·that.
         let step = g.direction * (g.spacing * SIMD3(0.24, -0.16, 0.4))
         #expect(abs(step.x) + abs(step.y) + abs(step.z) > 0.5)

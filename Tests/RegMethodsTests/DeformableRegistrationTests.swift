@@ -103,7 +103,8 @@ enum DeformableCases {
         let fixed = DeformableCases.blob(on: Self.grid, center: Self.center, axes: SIMD3(9, 9, 9))
         let moving = DeformableCases.blob(on: Self.grid, center: Self.center, axes: SIMD3(11, 8, 8))
         let stage = DeformableStage(metric: .localCorrelation(radius: 2), levels: [Level(shrink: 2, sigma: .voxels(1), iterations: 10),
-                                                                                    Level(shrink: 1, sigma: .voxels(0), iterations: 5)])
+                                                                                    Level(shrink: 1, sigma: .voxels(0), iterations: 5)],
+                                    totalSigma: 0.5, volumePenalty: 1)
         let saved = Parallelism.threadCount
         defer { Parallelism.threadCount = saved }
         Parallelism.threadCount = 1
@@ -137,12 +138,12 @@ enum DeformableCases {
             field[x, y, z] = SIMD3<Float>(0.25 * d * exp(-(d * d).sum() / 50))
         } } }
         let syn = SyNRegistration(stage: DeformableStage(metric: .meanSquares, updateSigma: 1, volumePenalty: 1))
-        let noUpdate = VectorField(geometry: g)
+        var noUpdate = VectorField(geometry: g)
         let first = Self.spread(field)
         #expect(first.sd > 0.04)
         var last = first
         for _ in 0..<6 {
-            field = syn.step(field, update: noUpdate, scale: 0)
+            field = syn.step(field, update: &noUpdate, scale: 0)
             let now = Self.spread(field)
             #expect(now.sd < last.sd && now.meanSquare < last.meanSquare, "\(last) → \(now)")
             last = now
