@@ -3,12 +3,12 @@
 on the lapirn pair (the data behind the `syn` preset's choice).
 
 Each setting runs `swiftreg register --preset syn` with the given --update-sigma, --total-sigma,
---volume-penalty, --step and --deformable-iterations, then `swiftreg evaluate` scores it: mean Dice of labels 1 and 2 (nearest-neighbour
+--volume-penalty, --volume-tolerance, --step and --deformable-iterations, then `swiftreg evaluate` scores it: mean Dice of labels 1 and 2 (nearest-neighbour
 warp of the moving labels), det J ≤ 0 % and SDlogJ of the whole transform over the fixed brain, and the
 registration's wall time. Results go to bench/results/syn_tradeoff.json (syn_tradeoff_GRID.json for the
 other grids) and a Markdown table to stdout.
 
-Usage: bench/syn_tradeoff.py [--threads 2] [--direction AB|BA|both] [--grid default|small|volume]
+Usage: bench/syn_tradeoff.py [--threads 2] [--direction AB|BA|both] [--grid default|small|volume|tolerance]
 """
 import argparse
 import itertools
@@ -22,9 +22,12 @@ sys.path.insert(0, os.path.join(ROOT, "bench"))
 from run import run  # noqa: E402  (the same command runner as the benchmark)
 
 GRIDS = {
-    "default": {"update": [3, 4, 5], "total": [0.5, 0.75, 1.0], "volume": [0], "step": [0.25], "iterations": ["100x70x20"]},
-    "small": {"update": [3, 5], "total": [0.5, 1.0], "volume": [0], "step": [0.25], "iterations": ["100x70x20"]},
-    "volume": {"update": [2.5, 3], "total": [0], "volume": [0, 1, 1.25, 1.5], "step": [0.25], "iterations": ["100x70x20"]},
+    "default": {"update": [3, 4, 5], "total": [0.5, 0.75, 1.0], "volume": [0], "tolerance": [0], "step": [0.25],
+                "iterations": ["100x70x20"]},
+    "small": {"update": [3, 5], "total": [0.5, 1.0], "volume": [0], "tolerance": [0], "step": [0.25], "iterations": ["100x70x20"]},
+    "volume": {"update": [2.5, 3], "total": [0], "volume": [0, 1, 1.25, 1.5], "tolerance": [0], "step": [0.25],
+               "iterations": ["100x70x20"]},
+    "tolerance": {"update": [3], "total": [0.25], "volume": [2, 2.5], "tolerance": [0.15], "step": [0.25], "iterations": ["100x70x20"]},
 }
 
 
@@ -36,6 +39,7 @@ def main():
     parser.add_argument("--update", help="comma-separated update sigmas (overrides the grid)")
     parser.add_argument("--total", help="comma-separated total-field sigmas (overrides the grid)")
     parser.add_argument("--volume", help="comma-separated volume penalties (overrides the grid)")
+    parser.add_argument("--tolerance", help="comma-separated volume tolerances (overrides the grid)")
     parser.add_argument("--step", help="comma-separated steps (overrides the grid)")
     parser.add_argument("--iterations", help="comma-separated iteration schedules such as 100x70x20 (overrides the grid)")
     parser.add_argument("--data", default=os.path.join(ROOT, "../shared/data"))
@@ -44,7 +48,7 @@ def main():
     args = parser.parse_args()
     grid = dict(GRIDS[args.grid])
     args.out = args.out or os.path.join(ROOT, "bench/results", "syn_tradeoff" + ("" if args.grid == "default" else "_" + args.grid) + ".json")
-    for key, cast in (("update", float), ("total", float), ("volume", float), ("step", float), ("iterations", str)):
+    for key, cast in (("update", float), ("total", float), ("volume", float), ("tolerance", float), ("step", float), ("iterations", str)):
         if getattr(args, key):
             grid[key] = [cast(v) for v in getattr(args, key).split(",")]
     swiftreg = os.path.join(ROOT, ".build/release/swiftreg")
@@ -60,14 +64,15 @@ def main():
     seg = {"A": seg_a, "B": f"{lap}/image_B_160x192x144_seg.nii.gz"}
     directions = [("A", "B"), ("B", "A")] if args.direction == "both" else [(args.direction[0], args.direction[1])]
     rows = []
-    print("| moving → fixed | update σ | total σ | volume penalty | step | iterations | Dice | det J ≤ 0 % | SDlogJ | s |\n"
-          "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|")
-    for (m, f), update, total, volume, step, its in itertools.product(directions, grid["update"], grid["total"], grid["volume"],
-                                                                      grid["step"], grid["iterations"]):
-        p = os.path.join(args.work, f"{m}{f}_u{update}_t{total}_v{volume}_s{step}_{its}")
+    print("| moving → fixed | update σ | total σ | volume penalty | tolerance | step | iterations | Dice | det J ≤ 0 % | SDlogJ | s |\n"
+          "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
+    for (m, f), update, total, volume, tolerance, step, its in itertools.product(
+            directions, grid["update"], grid["total"], grid["volume"], grid["tolerance"], grid["step"], grid["iterations"]):
+        p = os.path.join(args.work, f"{m}{f}_u{update}_t{total}_v{volume}_tol{tolerance}_s{step}_{its}")
         t0 = time.time()
         run([swiftreg, "register", "-f", image[f], "-m", image[m], "-o", p, "--preset", "syn", "--update-sigma", str(update),
-             "--total-sigma", str(total), "--volume-penalty", str(volume), "--step", str(step), "--deformable-iterations", its, "--threads", str(args.threads),
+             "--total-sigma", str(total), "--volume-penalty", str(volume),
+             "--volume-tolerance", str(tolerance), "--step", str(step), "--deformable-iterations", its, "--threads", str(args.threads),
              "--quiet"], lg)
         seconds = time.time() - t0
         chain = ["-t", p + "_warp.nii.gz", "-t", p + "_affine.txt"]
@@ -76,12 +81,13 @@ def main():
         run([swiftreg, "evaluate", "--labels", seg[f], p + "_labels.nii.gz", "--no-distances", "--warp", p + "_field.nii.gz",
              "--mask", seg[f], "--json", p + "_evaluation.json"], lg)
         e = json.load(open(p + "_evaluation.json"))
-        row = {"moving": m, "fixed": f, "update_sigma": update, "total_sigma": total, "volume_penalty": volume, "step": step,
+        row = {"moving": m, "fixed": f, "update_sigma": update, "total_sigma": total, "volume_penalty": volume, "volume_tolerance": tolerance,
+               "step": step,
                "iterations": its,
                "dice": e["labels"]["meanDice"], "folded_percent": 100 * e["jacobian"]["foldedFraction"],
                "sdlogj": e["jacobian"]["sdLogJ"], "seconds": round(seconds, 1)}
         rows.append(row)
-        print(f"| {m} → {f} | {update:g} | {total:g} | {volume:g} | {step:g} | {its} | {row['dice']:.4f} | {row['folded_percent']:.3f} | "
+        print(f"| {m} → {f} | {update:g} | {total:g} | {volume:g} | {tolerance:g} | {step:g} | {its} | {row['dice']:.4f} | {row['folded_percent']:.3f} | "
               f"{row['sdlogj']:.3f} | {seconds:.1f} |", flush=True)
         for suffix in ("_warp.nii.gz", "_inverse_warp.nii.gz", "_warped.nii.gz", "_jacobian.nii.gz", "_field.nii.gz"):
             if os.path.exists(p + suffix):

@@ -84,20 +84,22 @@ public enum FieldKernels {
     /// spacing are honoured. Central differences inside, one-sided at the edges; 2-D fields
     /// give the in-plane determinant.
     public static func jacobianDeterminant(of u: VectorField) -> Image<Float> {
-        determinants(of: u, logarithmFloor: nil)
+        determinants(of: u, logarithmFloor: nil, tolerance: 0)
     }
 
     /// `log det J` of `x ↦ x + u(x)` (as `jacobianDeterminant`), with determinants below `floor`
-    /// taken as `floor` so folded voxels give a large finite value.
+    /// taken as `floor` so folded voxels give a large finite value. With a `tolerance` τ > 0 each
+    /// value is shrunk toward 0 by τ (`sign(l)·max(|l| − τ, 0)`): the volume change beyond ±τ.
     ///
     /// ```swift
-    /// let logJ = FieldKernels.logJacobianDeterminant(of: phi)   // 0 where volume is kept
+    /// let logJ = FieldKernels.logJacobianDeterminant(of: phi)                   // 0 where volume is kept
+    /// let excess = FieldKernels.logJacobianDeterminant(of: phi, tolerance: 0.15) // 0 within ±0.15
     /// ```
-    public static func logJacobianDeterminant(of u: VectorField, floor: Float = 1e-3) -> Image<Float> {
-        determinants(of: u, logarithmFloor: floor)
+    public static func logJacobianDeterminant(of u: VectorField, floor: Float = 1e-3, tolerance: Float = 0) -> Image<Float> {
+        determinants(of: u, logarithmFloor: floor, tolerance: tolerance)
     }
 
-    private static func determinants(of u: VectorField, logarithmFloor: Float?) -> Image<Float> {
+    private static func determinants(of u: VectorField, logarithmFloor: Float?, tolerance: Float) -> Image<Float> {
         let g = u.geometry
         let takeLog = logarithmFloor != nil, floor = logarithmFloor ?? 0
         let p = g.physicalToIndex
@@ -126,7 +128,9 @@ public enum FieldKernels {
                             let c2 = dx * p0.z + dy * p1.z + dz * p2.z + SIMD3(0, 0, 1)
                             let cross = SIMD3(c1.y * c2.z - c1.z * c2.y, c1.z * c2.x - c1.x * c2.z, c1.x * c2.y - c1.y * c2.x)
                             let det = (c0 * cross).sum()
-                            return takeLog ? logarithm(max(det, floor)) : det
+                            guard takeLog else { return det }
+                            let l = logarithm(max(det, floor))
+                            return l > tolerance ? l - tolerance : (l < -tolerance ? l + tolerance : 0)
                         }
                         // The edges apart, so the interior loop has no branch and vectorises.
                         out[base] = determinant(base, base, base &+ min(1, nx &- 1), nx > 1 ? 1 : 0)

@@ -9,7 +9,8 @@ import RegTransforms
 /// The settings of a dense deformable stage (SyN or demons), over levels.
 ///
 /// ```swift
-/// let syn = DeformableStage(metric: .localCorrelation(radius: 2), step: 0.25, updateSigma: 2.5, totalSigma: 0, volumePenalty: 1.25)
+/// let syn = DeformableStage(metric: .localCorrelation(radius: 2), step: 0.25, updateSigma: 3, totalSigma: 0.25,
+///                            volumePenalty: 2.5, volumeTolerance: 0.15)
 /// ```
 public struct DeformableStage: Equatable, Sendable, Codable {
     /// Similarity and its weight; several are summed.
@@ -21,41 +22,48 @@ public struct DeformableStage: Equatable, Sendable, Codable {
     public var updateSigma: Double
     /// Gaussian sigma (voxels) for the accumulated field after each update: elastic-like.
     public var totalSigma: Double
-    /// SyN only: the weight κ of a penalty on `½‖log det J‖²` of each half field. Every update
-    /// also moves each voxel by `κ·∇(G ∗ log det J)` voxels (`G` the update's Gaussian), which
-    /// diffuses local volume change (κ voxels² per iteration) and leaves rotation and shear free:
-    /// the Jacobian becomes far more regular at the same label overlap than with a larger
-    /// `totalSigma`. 0 turns it off; `volumePenaltyLimit` bounds it.
+    /// SyN only: the weight κ of a penalty on `½‖(|log det J| − τ)₊‖²` of each half field (τ =
+    /// `volumeTolerance`). Every update also moves each voxel by `κ·∇(G ∗ e)` voxels, with `e`
+    /// the log-Jacobian beyond ±τ and `G` the update's Gaussian, which diffuses excess local
+    /// volume change (κ voxels² per iteration) and leaves rotation and shear free: the Jacobian
+    /// becomes far more regular at the same label overlap than with a larger `totalSigma`.
+    /// 0 turns it off; `volumePenaltyLimit` bounds it.
     public var volumePenalty: Double
+    /// SyN only: the local volume change `|log det J|` of a half field that the volume penalty
+    /// leaves free. Without it (0) the penalty also shrinks true volume changes; 0.15 keeps
+    /// the recovery of known warps.
+    public var volumeTolerance: Double
     public var convergence: ConvergenceMonitor
 
     public init(metric: VoxelwiseMetric, levels: [Level] = DeformableStage.defaultLevels, step: Double = 0.25,
-                updateSigma: Double = 3, totalSigma: Double = 0.5, volumePenalty: Double = 0,
+                updateSigma: Double = 3, totalSigma: Double = 0.5, volumePenalty: Double = 0, volumeTolerance: Double = 0,
                 convergence: ConvergenceMonitor = ConvergenceMonitor(window: 10, threshold: 1e-6)) {
         self.init(metrics: [WeightedMetric(metric, weight: 1)], levels: levels, step: step, updateSigma: updateSigma,
-                  totalSigma: totalSigma, volumePenalty: volumePenalty, convergence: convergence)
+                  totalSigma: totalSigma, volumePenalty: volumePenalty, volumeTolerance: volumeTolerance, convergence: convergence)
     }
 
     public init(metrics: [WeightedMetric], levels: [Level], step: Double, updateSigma: Double, totalSigma: Double,
-                volumePenalty: Double = 0, convergence: ConvergenceMonitor) {
+                volumePenalty: Double = 0, volumeTolerance: Double = 0, convergence: ConvergenceMonitor) {
         self.metrics = metrics
         self.levels = levels
         self.step = step
         self.updateSigma = updateSigma
         self.totalSigma = totalSigma
         self.volumePenalty = volumePenalty
+        self.volumeTolerance = volumeTolerance
         self.convergence = convergence
     }
 
-    enum CodingKeys: String, CodingKey { case metrics, levels, step, updateSigma, totalSigma, volumePenalty, convergence }
+    enum CodingKeys: String, CodingKey { case metrics, levels, step, updateSigma, totalSigma, volumePenalty, volumeTolerance, convergence }
 
-    /// Decodes a stage; plans written before `volumePenalty` existed read it as 0.
+    /// Decodes a stage; plans written before the volume penalty existed read it as off.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(metrics: try c.decode([WeightedMetric].self, forKey: .metrics), levels: try c.decode([Level].self, forKey: .levels),
                   step: try c.decode(Double.self, forKey: .step), updateSigma: try c.decode(Double.self, forKey: .updateSigma),
                   totalSigma: try c.decode(Double.self, forKey: .totalSigma),
                   volumePenalty: try c.decodeIfPresent(Double.self, forKey: .volumePenalty) ?? 0,
+                  volumeTolerance: try c.decodeIfPresent(Double.self, forKey: .volumeTolerance) ?? 0,
                   convergence: try c.decode(ConvergenceMonitor.self, forKey: .convergence))
     }
 
@@ -166,11 +174,11 @@ public struct SyNRegistration: Sendable {
     }
 
     /// A half field after one update: the scaled metric update, plus the volume penalty's step
-    /// `κ·∇(G ∗ log det J)` when it is on (added into `update` in place), composed into the
-    /// field (applied first).
+    /// `κ·∇(G ∗ e)` (`e` the log-Jacobian beyond ±τ) when it is on (added into `update` in
+    /// place), composed into the field (applied first).
     func step(_ field: VectorField, update: inout VectorField, scale: Float) -> VectorField {
         guard stage.volumePenalty > 0 else { return FieldKernels.compose(field, after: update, scale: scale) }
-        var logJ = FieldKernels.logJacobianDeterminant(of: field)
+        var logJ = FieldKernels.logJacobianDeterminant(of: field, tolerance: Float(stage.volumeTolerance))
         if stage.updateSigma > 0 { logJ = GaussianSmoothing.smooth(logJ, sigma: .voxels(stage.updateSigma)) }
         FieldKernels.add(voxelGradientOf: logJ, weight: Float(stage.volumePenalty), to: &update, scale: scale)
         return FieldKernels.compose(field, after: update)
@@ -265,6 +273,9 @@ enum DenseSetup {
         }
         guard stage.volumePenalty >= 0 else {
             throw RegError.invalidArgument(name: "volume penalty", reason: "must be ≥ 0, found \(stage.volumePenalty)")
+        }
+        guard stage.volumeTolerance >= 0 else {
+            throw RegError.invalidArgument(name: "volume tolerance", reason: "must be ≥ 0, found \(stage.volumeTolerance)")
         }
     }
 

@@ -67,6 +67,7 @@ struct RegisterCommand: ParsableCommand {
     @Option(name: .customLong("update-sigma"), help: "Deformable stage: Gaussian sigma of each update, voxels (fluid).") var updateSigma: Double?
     @Option(name: .customLong("total-sigma"), help: "Deformable stage: Gaussian sigma of the whole field, voxels (elastic).") var totalSigma: Double?
     @Option(name: .customLong("volume-penalty"), help: "SyN: weight of the penalty on log det J of each half field, voxels² per iteration (0 turns it off).") var volumePenalty: Double?
+    @Option(name: .customLong("volume-tolerance"), help: "SyN: |log det J| of a half field that the volume penalty leaves free.") var volumeTolerance: Double?
     @Option(help: "Deformable stage: local correlation window radius, voxels.") var radius: Int?
     @Option(name: .customLong("grid-spacing"), help: "B-spline stage: control-point spacing of the last level, mm (coarser levels double it).")
     var gridSpacing: Double?
@@ -211,12 +212,14 @@ struct RegisterCommand: ParsableCommand {
             try applyDenseOptions(to: &stage, levels: levels)
             plan.deformable = .syn(stage)
         case .demons(var stage):
-            if volumePenalty != nil { throw ValidationError("--volume-penalty applies to syn; demons regularises with its sigmas") }
+            if volumePenalty != nil || volumeTolerance != nil {
+                throw ValidationError("--volume-penalty and --volume-tolerance apply to syn; demons regularises with its sigmas")
+            }
             try applyDenseOptions(to: &stage, levels: levels)
             plan.deformable = .demons(stage)
         case .bspline(var stage):
-            if step != nil || updateSigma != nil || totalSigma != nil || volumePenalty != nil {
-                throw ValidationError("--step, --update-sigma, --total-sigma and --volume-penalty apply to syn (the first three to demons too); a B-spline stage takes --grid-spacing and --bending")
+            if step != nil || updateSigma != nil || totalSigma != nil || volumePenalty != nil || volumeTolerance != nil {
+                throw ValidationError("--step, --update-sigma, --total-sigma, --volume-penalty and --volume-tolerance apply to syn (the first three to demons too); a B-spline stage takes --grid-spacing and --bending")
             }
             if let levels {
                 stage.levels = levels
@@ -228,7 +231,7 @@ struct RegisterCommand: ParsableCommand {
             plan.deformable = .bspline(stage)
         case nil:
             if gridSpacing != nil || bending != nil || step != nil || updateSigma != nil || totalSigma != nil || volumePenalty != nil
-                || levels != nil {
+                || volumeTolerance != nil || levels != nil {
                 throw ValidationError("deformable options need a deformable preset (syn, syn-mi, quick, demons, bspline) or plan")
             }
         }
@@ -242,6 +245,7 @@ struct RegisterCommand: ParsableCommand {
         if let updateSigma { stage.updateSigma = updateSigma }
         if let totalSigma { stage.totalSigma = totalSigma }
         if let volumePenalty { stage.volumePenalty = volumePenalty }
+        if let volumeTolerance { stage.volumeTolerance = volumeTolerance }
         if let levels { stage.levels = levels }
         stage.metrics = withRadius(stage.metrics)
     }

@@ -60,6 +60,12 @@ func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
         #expect(logJ.voxels.allSatisfy { abs(Double($0) - expected) < 1e-4 }, "expected \(expected) everywhere")
         let mirror = FieldKernels.logJacobianDeterminant(of: Fields.linear(Matrix3.diagonal(SIMD3(-1, 1, 1)), .zero), floor: 0.01)
         #expect(mirror.voxels.allSatisfy { abs(Double($0) - log(0.01)) < 1e-5 })
+        // A tolerance shrinks values toward 0 by itself, and zeroes those within it.
+        let beyond = FieldKernels.logJacobianDeterminant(of: Fields.linear(a, SIMD3(1, -2, 0.5)), tolerance: 0.01)
+        let shrunk = expected > 0 ? expected - 0.01 : expected + 0.01
+        #expect(beyond.voxels.allSatisfy { abs(Double($0) - shrunk) < 1e-4 }, "expected \(shrunk) everywhere")
+        let within = FieldKernels.logJacobianDeterminant(of: Fields.linear(a, SIMD3(1, -2, 0.5)), tolerance: Float(abs(expected) + 0.01))
+        #expect(within.voxels.allSatisfy { $0 == 0 })
     }
 
     @Test func logarithmMatchesFoundationFromAThousandthToAThousand() {

@@ -150,6 +150,10 @@ enum DeformableCases {
         }
         #expect(last.sd < 0.6 * first.sd, "SD of log det J \(first.sd) → \(last.sd)")
         #expect(JacobianStatistics(determinant: FieldKernels.jacobianDeterminant(of: field)).folded == 0)
+        // A tolerance above the swelling's largest log det J (0.67) leaves the field as it is.
+        let tolerant = SyNRegistration(stage: DeformableStage(metric: .meanSquares, updateSigma: 1, volumePenalty: 1, volumeTolerance: 0.7))
+        let swollen = field
+        #expect(tolerant.step(swollen, update: &noUpdate, scale: 0) == swollen)
     }
 
     @Test func synWithThePenaltyAlignsAsWellWithAMoreRegularJacobian() throws {
@@ -185,10 +189,12 @@ enum DeformableCases {
         // A plan written before the penalty existed has no key for it.
         var json = String(decoding: try JSONEncoder().encode(DeformableStage.synLocalCorrelation), as: UTF8.self)
         #expect(json.contains("\"volumePenalty\""))
-        json = json.replacingOccurrences(of: #",?"volumePenalty":[0-9.e+-]+"#, with: "", options: .regularExpression)
+        #expect(json.contains("\"volumeTolerance\""))
+        json = json.replacingOccurrences(of: #",?"volume(Penalty|Tolerance)":[0-9.e+-]+"#, with: "", options: .regularExpression)
         let old = try JSONDecoder().decode(DeformableStage.self, from: Data(json.utf8))
         var expected = DeformableStage.synLocalCorrelation
         expected.volumePenalty = 0
+        expected.volumeTolerance = 0
         #expect(old == expected)
     }
 }
