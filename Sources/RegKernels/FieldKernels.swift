@@ -111,13 +111,8 @@ public enum FieldKernels {
                 let s = UnsafeSendable(src.baseAddress!), d = UnsafeSendable(buffer.baseAddress!)
                 parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
                     let v = s.value, out = d.value
-                    let slice = nx &* ny
                     for row in rows {
-                        let y = row % ny, z = row / ny
-                        let (ym, yp) = (max(0, y - 1), min(ny - 1, y + 1)), (zm, zp) = (max(0, z - 1), min(nz - 1, z + 1))
-                        let sy: Float = yp > ym ? 1 / Float(yp - ym) : 0, sz: Float = zp > zm ? 1 / Float(zp - zm) : 0
-                        let base = row &* nx
-                        let upY = (yp &- y) &* nx, downY = (y &- ym) &* nx, upZ = (zp &- z) &* slice, downZ = (z &- zm) &* slice
+                        let (base, upY, downY, upZ, downZ, sy, sz) = RowStencil(row: row, nx: nx, ny: ny, nz: nz).parts
                         // J = I + G·P with G's columns dx, dy, dz (the index derivatives of u).
                         @inline(__always) func determinant(_ i: Int, _ xm: Int, _ xp: Int, _ sx: Float) -> Float {
                             let dx = (vector3(v, xp) - vector3(v, xm)) * sx
@@ -176,13 +171,8 @@ public enum FieldKernels {
                     let wp = UnsafeSendable(wb.baseAddress!), ip = UnsafeSendable(ib.baseAddress!), op = UnsafeSendable(outputs)
                     parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
                         let s = ip.value, o = op.value, weights = wp.value
-                        let slice = nx &* ny
                         for row in rows {
-                            let y = row % ny, z = row / ny
-                            let (ym, yp) = (max(0, y - 1), min(ny - 1, y + 1)), (zm, zp) = (max(0, z - 1), min(nz - 1, z + 1))
-                            let sy: Float = yp > ym ? 1 / Float(yp - ym) : 0, sz: Float = zp > zm ? 1 / Float(zp - zm) : 0
-                            let base = row &* nx
-                            let upY = (yp &- y) &* nx, downY = (y &- ym) &* nx, upZ = (zp &- z) &* slice, downZ = (z &- zm) &* slice
+                            let (base, upY, downY, upZ, downZ, sy, sz) = RowStencil(row: row, nx: nx, ny: ny, nz: nz).parts
                             @inline(__always) func write(_ i: Int, _ xm: Int, _ xp: Int, _ sx: Float) {
                                 let wx = weights[i]
                                 let gi = SIMD3<Float>((s[xp] - s[xm]) * sx, (s[i &+ upY] - s[i &- downY]) * sy,
@@ -224,13 +214,8 @@ public enum FieldKernels {
                 let lp = UnsafeSendable(lb.baseAddress!), up = UnsafeSendable(ub.baseAddress!)
                 parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
                     let s = lp.value, o = up.value
-                    let slice = nx &* ny
                     for row in rows {
-                        let y = row % ny, z = row / ny
-                        let (ym, yp) = (max(0, y - 1), min(ny - 1, y + 1)), (zm, zp) = (max(0, z - 1), min(nz - 1, z + 1))
-                        let sy: Float = yp > ym ? 1 / Float(yp - ym) : 0, sz: Float = zp > zm ? 1 / Float(zp - zm) : 0
-                        let base = row &* nx
-                        let upY = (yp &- y) &* nx, downY = (y &- ym) &* nx, upZ = (zp &- z) &* slice, downZ = (z &- zm) &* slice
+                        let (base, upY, downY, upZ, downZ, sy, sz) = RowStencil(row: row, nx: nx, ny: ny, nz: nz).parts
                         @inline(__always) func write(_ i: Int, _ xm: Int, _ xp: Int, _ sx: Float) {
                             let gi = SIMD3<Float>((s[xp] - s[xm]) * sx, (s[i &+ upY] - s[i &- downY]) * sy,
                                                   (s[i &+ upZ] - s[i &- downZ]) * sz)
@@ -378,4 +363,18 @@ extension VectorField {
         return (sums.x / Double(max(1, n)), sums.y)
     }
 
+}
+
+/// One grid row's central differences along y and z: the row's first voxel, the offsets to the
+/// neighbours above and below (0 at an edge, where the difference is one-sided) and the factors
+/// that turn the differences into derivatives per voxel (½ inside, 1 at an edge, 0 on a one-voxel axis).
+struct RowStencil {
+    let parts: (base: Int, upY: Int, downY: Int, upZ: Int, downZ: Int, sy: Float, sz: Float)
+
+    @inline(__always) init(row: Int, nx: Int, ny: Int, nz: Int) {
+        let y = row % ny, z = row / ny, slice = nx &* ny
+        let (ym, yp) = (max(0, y - 1), min(ny - 1, y + 1)), (zm, zp) = (max(0, z - 1), min(nz - 1, z + 1))
+        parts = (row &* nx, (yp &- y) &* nx, (y &- ym) &* nx, (zp &- z) &* slice, (z &- zm) &* slice,
+                 yp > ym ? 1 / Float(yp - ym) : 0, zp > zm ? 1 / Float(zp - zm) : 0)
+    }
 }
