@@ -187,10 +187,10 @@ enum DeformableCases {
         demons.volumePenalty = 0.5
         #expect(throws: RegError.self) { try DemonsRegistration(stage: demons).run(fixed: image, moving: image) }
         // A plan written before the penalty existed has no key for it.
-        var json = String(decoding: try JSONEncoder().encode(DeformableStage.synLocalCorrelation), as: UTF8.self)
-        #expect(json.contains("\"volumePenalty\""))
-        #expect(json.contains("\"volumeTolerance\""))
-        json = json.replacingOccurrences(of: #",?"volume(Penalty|Tolerance)":[0-9.e+-]+"#, with: "", options: .regularExpression)
+        var object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(DeformableStage.synLocalCorrelation))
+                                  as? [String: Any])
+        #expect(object.removeValue(forKey: "volumePenalty") != nil && object.removeValue(forKey: "volumeTolerance") != nil)
+        let json = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
         let old = try JSONDecoder().decode(DeformableStage.self, from: Data(json.utf8))
         var expected = DeformableStage.synLocalCorrelation
         expected.volumePenalty = 0
