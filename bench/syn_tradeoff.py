@@ -3,10 +3,10 @@
 on the lapirn pair (the data behind the `syn` preset's choice).
 
 Each setting runs `swiftreg register --preset syn` with the given --update-sigma, --total-sigma,
---volume-penalty, --volume-tolerance, --step and --deformable-iterations, then `swiftreg evaluate` scores it: mean Dice of labels 1 and 2 (nearest-neighbour
-warp of the moving labels), det J ≤ 0 % and SDlogJ of the whole transform over the fixed brain, and the
-registration's wall time. Results go to bench/results/syn_tradeoff.json (syn_tradeoff_GRID.json for the
-other grids) and a Markdown table to stdout.
+--volume-penalty, --volume-tolerance, --step and --deformable-iterations, then `swiftreg evaluate`
+scores it: mean Dice of labels 1 and 2 (nearest-neighbour warp of the moving labels), det J ≤ 0 % and
+SDlogJ of the whole transform over the fixed brain, and the registration's wall time. Results go to
+bench/results/syn_tradeoff.json (syn_tradeoff_GRID.json for the other grids) and a Markdown table to stdout.
 
 Usage: bench/syn_tradeoff.py [--threads 2] [--direction AB|BA|both] [--grid default|small|volume|tolerance]
 """

@@ -129,8 +129,8 @@ public struct DeformableResult: Sendable {
 /// the voxel-wise metric derivative times the image gradient as the force on each side,
 /// smooths it (`updateSigma`), scales it so no voxel moves more than `step` voxels, adds the
 /// volume penalty's step (`volumePenalty`), composes it into its field and smooths the field
-/// (`totalSigma`). The result is `φ_M ∘ φ_F⁻¹` and its
-/// inverse `φ_F ∘ φ_M⁻¹`, the half fields inverted by damped fixed-point iteration at the end.
+/// (`totalSigma`). The result is `φ_M ∘ φ_F⁻¹` and its inverse `φ_F ∘ φ_M⁻¹`, the half fields
+/// inverted by damped fixed-point iteration at the end.
 ///
 /// ```swift
 /// let syn = SyNRegistration(stage: DeformableStage(metric: .localCorrelation(radius: 2)))
