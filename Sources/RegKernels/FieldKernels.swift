@@ -20,6 +20,13 @@ public enum FieldKernels {
         let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
         let m = Matrix3Float(g.physicalToIndex)
         let (lastX, lastY, lastZ) = (Float(nx - 1), Float(ny - 1), Float(nz - 1))
+        // Corners below these indices have a neighbour along every axis (a single-voxel axis
+        // has none: its offset is 0 and its fraction 0).
+        let (limitX, limitY, limitZ) = (UInt32(max(1, nx - 1)), UInt32(max(1, ny - 1)), UInt32(max(1, nz - 1)))
+        let (dx, dy, dz) = (nx > 1 ? 3 : 0, ny > 1 ? 3 * nx : 0, nz > 1 ? 3 * nx * ny : 0)
+        // Pass 2 reads 4 floats per corner: the cell whose far corner is the last voxel goes
+        // through the edge path, which reads 3.
+        let cornerLimit = 3 * nx * ny * nz - 3 - (dx + dy + dz)
         // Every value is written below: the field starts uninitialised.
         return VectorField(geometry: g) { outputs in
             u.vectors.withUnsafeBufferPointer { ub in
@@ -28,30 +35,82 @@ public enum FieldKernels {
                     parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
                         let uu = up.value, vv = vp.value, o = op.value
                         let strideY = nx, strideZ = nx &* ny
+                        // Pass 1 (vectorised by the compiler) computes a row's clamped sample points:
+                        // the corner's offset, or -1 at the grid's last face, and the fractions.
+                        // Pass 2 gathers and interpolates: fewer live registers in each loop.
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * nx)
+                        let corners = UnsafeMutablePointer<Int>.allocate(capacity: nx)
+                        defer { scratch.deallocate(); corners.deallocate() }
+                        let tx = scratch, ty = scratch + nx, tz = scratch + 2 * nx
                         for row in rows {
                             let y = Float(row % ny), z = Float(row / ny)
+                            let vr = vv + 3 &* row &* nx, or = o + 3 &* row &* nx
                             for x in 0..<nx {
-                                let i = row &* nx &+ x
-                                let own = SIMD3<Float>(vv[3 &* i], vv[3 &* i &+ 1], vv[3 &* i &+ 2]) * scale
+                                let own = SIMD3<Float>(vr[3 &* x], vr[3 &* x &+ 1], vr[3 &* x &+ 2]) * scale
                                 let j = SIMD3<Float>(Float(x), y, z) + m.apply(own)
-                                // Clamped to the grid with scalar min/max (the generic SIMD clamp is not inlined).
                                 let jx = min(max(j.x, 0), lastX), jy = min(max(j.y, 0), lastY), jz = min(max(j.z, 0), lastZ)
-                                // Non-negative after the clamp, so truncation is the floor.
-                                let ix = Int(jx), iy = Int(jy), iz = Int(jz)
-                                let t = SIMD3<Float>(jx - Float(ix), jy - Float(iy), jz - Float(iz))
-                                let dx = ix < nx &- 1 ? 3 : 0, dy = iy < ny &- 1 ? 3 &* strideY : 0, dz = iz < nz &- 1 ? 3 &* strideZ : 0
-                                let c = uu + 3 &* (ix &+ iy &* strideY &+ iz &* strideZ)
-                                let c00 = lerp(c, c + dx, t.x), c10 = lerp(c + dy, c + dy + dx, t.x)
-                                let c01 = lerp(c + dz, c + dz + dx, t.x), c11 = lerp(c + dz + dy, c + dz + dy + dx, t.x)
-                                let s = (c00 + (c10 - c00) * t.y) * (1 - t.z) + (c01 + (c11 - c01) * t.y) * t.z
-                                let r = s + own
-                                o[3 &* i] = r.x; o[3 &* i &+ 1] = r.y; o[3 &* i &+ 2] = r.z
+                                let (ix, fx) = Resampler.floorOfSmall(jx), (iy, fy) = Resampler.floorOfSmall(jy)
+                                let (iz, fz) = Resampler.floorOfSmall(jz)
+                                tx[x] = jx - fx; ty[x] = jy - fy; tz[x] = jz - fz
+                                // Negative indices (only from a NaN) become large unsigned ones.
+                                let inside = UInt32(bitPattern: ix) < limitX && UInt32(bitPattern: iy) < limitY
+                                    && UInt32(bitPattern: iz) < limitZ
+                                let corner = 3 &* (Int(ix) &+ Int(iy) &* strideY &+ Int(iz) &* strideZ)
+                                corners[x] = inside && corner < cornerLimit ? corner : -1
+                            }
+                            // Pass 2 reads corner 0 for edge voxels, pass 3 redoes them: no call in
+                            // pass 2's loop, so its constants stay in registers.
+                            var edges = 0
+                            for x in 0..<nx {
+                                let own = SIMD3<Float>(vr[3 &* x], vr[3 &* x &+ 1], vr[3 &* x &+ 2]) * scale
+                                let corner = corners[x]
+                                edges &+= corner < 0 ? 1 : 0
+                                let s = trilinear4(uu + max(corner, 0), dx, dy, dz, SIMD3(tx[x], ty[x], tz[x]))
+                                let r = SIMD3(s.x, s.y, s.z) + own
+                                or[3 &* x] = r.x; or[3 &* x &+ 1] = r.y; or[3 &* x &+ 2] = r.z
+                            }
+                            guard edges > 0 else { continue }
+                            for x in 0..<nx where corners[x] < 0 {
+                                let own = SIMD3<Float>(vr[3 &* x], vr[3 &* x &+ 1], vr[3 &* x &+ 2]) * scale
+                                let r = clampedTrilinear(uu, at: SIMD3<Float>(Float(x), y, z) + m.apply(own), size: (nx, ny, nz)) + own
+                                or[3 &* x] = r.x; or[3 &* x &+ 1] = r.y; or[3 &* x &+ 2] = r.z
                             }
                         }
                     }
                 }
             }
         }
+    }
+
+    /// The trilinear value of a field at corner `c` + fractions `t`, with the offsets to the
+    /// next corner along x, y and z (0 on the grid's last face, where the fraction is 0).
+    @inline(__always) static func trilinear(_ c: UnsafePointer<Float>, _ dx: Int, _ dy: Int, _ dz: Int, _ t: SIMD3<Float>) -> SIMD3<Float> {
+        let c00 = lerp(c, c + dx, t.x), c10 = lerp(c + dy, c + dy + dx, t.x)
+        let c01 = lerp(c + dz, c + dz + dx, t.x), c11 = lerp(c + dz + dy, c + dz + dy + dx, t.x)
+        return (c00 + (c10 - c00) * t.y) * (1 - t.z) + (c01 + (c11 - c01) * t.y) * t.z
+    }
+
+    /// `trilinear` reading each corner as 4 floats (one load), the 4th lane ignored: the caller
+    /// ensures the far corner is not the last voxel.
+    @inline(__always) static func trilinear4(_ c: UnsafePointer<Float>, _ dx: Int, _ dy: Int, _ dz: Int, _ t: SIMD3<Float>) -> SIMD4<Float> {
+        @inline(__always) func lerp4(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ t: Float) -> SIMD4<Float> {
+            let va = UnsafeRawPointer(a).loadUnaligned(as: SIMD4<Float>.self), vb = UnsafeRawPointer(b).loadUnaligned(as: SIMD4<Float>.self)
+            return va + (vb - va) * t
+        }
+        let c00 = lerp4(c, c + dx, t.x), c10 = lerp4(c + dy, c + dy + dx, t.x)
+        let c01 = lerp4(c + dz, c + dz + dx, t.x), c11 = lerp4(c + dz + dy, c + dz + dy + dx, t.x)
+        return (c00 + (c10 - c00) * t.y) * (1 - t.z) + (c01 + (c11 - c01) * t.y) * t.z
+    }
+
+    /// The trilinear value of a field of `size` voxels at continuous index `j`, clamped to the grid.
+    @inline(never) static func clampedTrilinear(_ u: UnsafePointer<Float>, at j: SIMD3<Float>, size: (Int, Int, Int)) -> SIMD3<Float> {
+        let (nx, ny, nz) = size
+        let jx = min(max(j.x, 0), Float(nx - 1)), jy = min(max(j.y, 0), Float(ny - 1)), jz = min(max(j.z, 0), Float(nz - 1))
+        // Non-negative after the clamp, so truncation is the floor.
+        let ix = Int(jx), iy = Int(jy), iz = Int(jz)
+        let t = SIMD3<Float>(jx - Float(ix), jy - Float(iy), jz - Float(iz))
+        let dx = ix < nx &- 1 ? 3 : 0, dy = iy < ny &- 1 ? 3 &* nx : 0, dz = iz < nz &- 1 ? 3 &* nx &* ny : 0
+        return trilinear(u + 3 &* (ix &+ iy &* nx &+ iz &* nx &* ny), dx, dy, dz, t)
     }
 
     /// `exp(v)` of a stationary velocity field by scaling and squaring: `v / 2ⁿ` composed with

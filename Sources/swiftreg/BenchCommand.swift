@@ -14,7 +14,8 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time the core kernels and a linear registration on a volume (default 160×192×224 floats).",
         discussion: """
         Reports the median and best of --repeats runs for: trilinear warp by a dense displacement \
-        field, Gaussian smoothing (σ = 2 voxels), B-spline resampling, gradient, shrinking, an affine \
+        field, Gaussian smoothing (σ = 2 voxels), B-spline resampling, gradient, shrinking, SyN's field \
+        passes (Gaussian σ = 3 voxels of a vector field, composition, fixed-point inverse), an affine \
         registration (rigid → affine, MI, 3 levels) to a rotated copy, `evaluate` of two 256³ label maps \
         with 50 labels (overlap, HD95, ASSD), reading a .nii.gz float \
         volume, and the networks: a VM-1 training step on a 160×192 plane (forward, backward, Adam), \
@@ -74,6 +75,10 @@ struct BenchCommand: ParsableCommand {
         try measure("warp, cubic B-spline (with prefilter)") { _ = try Resampler.warp(image, by: field, interpolation: .bspline) }
         try measure("gradient (central differences)") { _ = ImageGradient.gradient(of: image) }
         try measure("shrink ×2") { _ = try Shrink.shrink(image, factors: SIMD3(2, 2, 2)) }
+        // SyN's per-iteration field passes at full resolution.
+        try measure("field: gaussian σ=3 vox (3 components)") { _ = GaussianSmoothing.smooth(field, sigma: .voxels(3)) }
+        try measure("field: compose") { _ = FieldKernels.compose(field, after: field, scale: 0.5) }
+        try measure("field: inverse") { _ = FieldKernels.inverse(of: field) }
         if wanted("metric") {
             // The similarity terms of deformable registration: value and voxel-wise derivatives
             // of the image against its warped copy.
