@@ -123,31 +123,40 @@ public enum GaussianSmoothing {
                             kernel k: [Float], line: UnsafeMutablePointer<Float>) {
         let r = k.count - 1, pad = c * r, length = c * n
         k.withUnsafeBufferPointer { w in
-            withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: 2 * r + 1) { taps in
-                /// Outputs `count` values from `centre`, whose taps all lie in readable memory.
-                func convolve(_ centre: UnsafePointer<Float>, count: Int, into out: UnsafeMutablePointer<Float>) {
-                    for t in 1...r { taps[2 * t - 1] = centre - c * t; taps[2 * t] = centre + c * t }
-                    weightedSum(centre, taps: taps.baseAddress!, weights: w.baseAddress!, radius: r, count: count, into: out)
-                }
-                /// Fills `line` with `pad` copies of the first voxel, `count` values of `from`, and
-                /// `pad` copies of the last voxel.
-                func padded(_ from: UnsafePointer<Float>, count: Int) {
-                    for i in 0..<r {
-                        for j in 0..<c { line[c * i + j] = src[j]; line[pad + count + c * i + j] = src[length - c + j] }
-                    }
-                    (line + pad).update(from: from, count: count)
-                }
-                guard length >= 2 * pad else {
-                    padded(src, count: length)
-                    convolve(line + pad, count: length, into: dst)
-                    return
-                }
-                convolve(src + pad, count: length - 2 * pad, into: dst + pad)
-                padded(src, count: 2 * pad)
-                convolve(line + pad, count: pad, into: dst)
-                padded(src + length - 2 * pad, count: 2 * pad)
-                convolve(line + 2 * pad, count: pad, into: dst + length - pad)
+            let w = w.baseAddress!
+            guard length >= 2 * pad else {
+                padRow(src, length: length, components: c, radius: r, from: 0, count: length, into: line)
+                convolveLine(line + pad, step: c, weights: w, radius: r, count: length, into: dst)
+                return
             }
+            convolveLine(src + pad, step: c, weights: w, radius: r, count: length - 2 * pad, into: dst + pad)
+            padRow(src, length: length, components: c, radius: r, from: 0, count: 2 * pad, into: line)
+            convolveLine(line + pad, step: c, weights: w, radius: r, count: pad, into: dst)
+            padRow(src, length: length, components: c, radius: r, from: length - 2 * pad, count: 2 * pad, into: line)
+            convolveLine(line + 2 * pad, step: c, weights: w, radius: r, count: pad, into: dst + length - pad)
+        }
+    }
+
+    /// `line` = `r` copies of the row's first voxel, `count` values of the row from `from`, and
+    /// `r` copies of its last voxel (`c` components each).
+    @inline(__always)
+    static func padRow(_ src: UnsafePointer<Float>, length: Int, components c: Int, radius r: Int, from: Int, count: Int,
+                       into line: UnsafeMutablePointer<Float>) {
+        let pad = c * r
+        for i in 0..<r {
+            for j in 0..<c { line[c * i + j] = src[j]; line[pad + count + c * i + j] = src[length - c + j] }
+        }
+        (line + pad).update(from: src + from, count: count)
+    }
+
+    /// `count` outputs of a convolution along a line whose neighbours lie `step` apart; every
+    /// tap from `centre − step·r` to `centre + step·(count − 1 + r)` must be readable.
+    @inline(__always)
+    static func convolveLine(_ centre: UnsafePointer<Float>, step: Int, weights w: UnsafePointer<Float>, radius r: Int, count: Int,
+                             into out: UnsafeMutablePointer<Float>) {
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: 2 * r + 1) { taps in
+            for t in 1...r { taps[2 * t - 1] = centre - step * t; taps[2 * t] = centre + step * t }
+            weightedSum(centre, taps: taps.baseAddress!, weights: w, radius: r, count: count, into: out)
         }
     }
 

@@ -49,7 +49,7 @@ public enum LocalCorrelation {
                             p[i] = a; p[n &+ i] = b; p[2 &* n &+ i] = a * a; p[3 &* n &+ i] = b * b; p[4 &* n &+ i] = a * b
                         }
                     }
-                    for k in 0..<5 { BoxSums.sum(c.value + k * n, size: size, radius: radius) }
+                    BoxSums.sum(c.value, channels: 5, size: size, radius: radius)
                     let totals = parallelReduce(count: rows, chunkSize: rowChunk, initial: SIMD2<Double>.zero, combine: +) { rowRange in
                         var s = SIMD2<Double>.zero
                         let p = c.value
@@ -79,7 +79,7 @@ public enum LocalCorrelation {
                         }
                         return s
                     }
-                    for k in 0..<7 { BoxSums.sum(c.value + k * n, size: size, radius: radius) }
+                    BoxSums.sum(c.value, channels: 7, size: size, radius: radius)
                     let scale = Float(1 / max(1, totals.y))
                     dI.withUnsafeMutableBufferPointer { dib in
                         dJ.withUnsafeMutableBufferPointer { djb in
