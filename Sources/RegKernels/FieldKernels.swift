@@ -17,67 +17,139 @@ public enum FieldKernels {
     public static func compose(_ u: VectorField, after v: VectorField, scale: Float = 1) -> VectorField {
         precondition(u.geometry.sameGrid(as: v.geometry), "fields on different grids")
         let g = v.geometry
-        let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
-        let m = Matrix3Float(g.physicalToIndex)
-        let (lastX, lastY, lastZ) = (Float(nx - 1), Float(ny - 1), Float(nz - 1))
-        // Corners below these indices have a neighbour along every axis (a single-voxel axis
-        // has none: its offset is 0 and its fraction 0).
-        let (limitX, limitY, limitZ) = (UInt32(max(1, nx - 1)), UInt32(max(1, ny - 1)), UInt32(max(1, nz - 1)))
-        let (dx, dy, dz) = (nx > 1 ? 3 : 0, ny > 1 ? 3 * nx : 0, nz > 1 ? 3 * nx * ny : 0)
-        // Pass 2 reads 4 floats per corner: the cell whose far corner is the last voxel goes
-        // through the edge path, which reads 3.
-        let cornerLimit = 3 * nx * ny * nz - 3 - (dx + dy + dz)
+        let composition = Composition(grid: g, scale: scale)
         // Every value is written below: the field starts uninitialised.
         return VectorField(geometry: g) { outputs in
             u.vectors.withUnsafeBufferPointer { ub in
                 v.vectors.withUnsafeBufferPointer { vb in
                     let up = UnsafeSendable(ub.baseAddress!), vp = UnsafeSendable(vb.baseAddress!), op = UnsafeSendable(outputs)
-                    parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
-                        let uu = up.value, vv = vp.value, o = op.value
-                        let strideY = nx, strideZ = nx &* ny
-                        // Pass 1 (vectorised by the compiler) computes a row's clamped sample points:
-                        // the corner's offset, or -1 at the grid's last face, and the fractions.
-                        // Pass 2 gathers and interpolates: fewer live registers in each loop.
-                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * nx)
-                        let corners = UnsafeMutablePointer<Int>.allocate(capacity: nx)
-                        defer { scratch.deallocate(); corners.deallocate() }
-                        let tx = scratch, ty = scratch + nx, tz = scratch + 2 * nx
+                    parallelFor(count: g.size.y * g.size.z, chunkSize: max(1, g.size.y / 4)) { rows in
+                        let scratch = Composition.Scratch(width: g.size.x)
+                        defer { scratch.deallocate() }
                         for row in rows {
-                            let y = Float(row % ny), z = Float(row / ny)
-                            let vr = vv + 3 &* row &* nx, or = o + 3 &* row &* nx
-                            for x in 0..<nx {
-                                let own = SIMD3<Float>(vr[3 &* x], vr[3 &* x &+ 1], vr[3 &* x &+ 2]) * scale
-                                let j = SIMD3<Float>(Float(x), y, z) + m.apply(own)
-                                let jx = min(max(j.x, 0), lastX), jy = min(max(j.y, 0), lastY), jz = min(max(j.z, 0), lastZ)
-                                let (ix, fx) = Resampler.floorOfSmall(jx), (iy, fy) = Resampler.floorOfSmall(jy)
-                                let (iz, fz) = Resampler.floorOfSmall(jz)
-                                tx[x] = jx - fx; ty[x] = jy - fy; tz[x] = jz - fz
-                                // Negative indices (only from a NaN) become large unsigned ones.
-                                let inside = UInt32(bitPattern: ix) < limitX && UInt32(bitPattern: iy) < limitY
-                                    && UInt32(bitPattern: iz) < limitZ
-                                let corner = 3 &* (Int(ix) &+ Int(iy) &* strideY &+ Int(iz) &* strideZ)
-                                corners[x] = inside && corner < cornerLimit ? corner : -1
-                            }
-                            // Pass 2 reads corner 0 for edge voxels, pass 3 redoes them: no call in
-                            // pass 2's loop, so its constants stay in registers.
-                            var edges = 0
-                            for x in 0..<nx {
-                                let own = SIMD3<Float>(vr[3 &* x], vr[3 &* x &+ 1], vr[3 &* x &+ 2]) * scale
-                                let corner = corners[x]
-                                edges &+= corner < 0 ? 1 : 0
-                                let s = trilinear4(uu + max(corner, 0), dx, dy, dz, SIMD3(tx[x], ty[x], tz[x]))
-                                let r = SIMD3(s.x, s.y, s.z) + own
-                                or[3 &* x] = r.x; or[3 &* x &+ 1] = r.y; or[3 &* x &+ 2] = r.z
-                            }
-                            guard edges > 0 else { continue }
-                            for x in 0..<nx where corners[x] < 0 {
-                                let own = SIMD3<Float>(vr[3 &* x], vr[3 &* x &+ 1], vr[3 &* x &+ 2]) * scale
-                                let r = clampedTrilinear(uu, at: SIMD3<Float>(Float(x), y, z) + m.apply(own), size: (nx, ny, nz)) + own
-                                or[3 &* x] = r.x; or[3 &* x &+ 1] = r.y; or[3 &* x &+ 2] = r.z
-                            }
+                            let start = 3 &* row &* g.size.x
+                            composition.row(row, x: 0..<g.size.x, u: up.value, v: vp.value + start, into: op.value + start, scratch: scratch)
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// One step of the damped fixed-point inversion of `u`: the residual `r = w + u(x + w(x))`
+    /// of the estimate `w`, its mean and largest length, and the next estimate `w − λ·r`, in one
+    /// pass (the same values as `compose`, `meanAndMaxNorm` and `adding`).
+    static func inversionStep(of u: VectorField, estimate w: VectorField, damping: Float) -> (mean: Double, max: Double, next: VectorField) {
+        let g = w.geometry
+        let (nx, n) = (g.size.x, g.voxelCount)
+        let composition = Composition(grid: g, scale: 1)
+        var sums = SIMD2<Double>.zero
+        let next = VectorField(geometry: g) { outputs in
+            u.vectors.withUnsafeBufferPointer { ub in
+                w.vectors.withUnsafeBufferPointer { wb in
+                    let up = UnsafeSendable(ub.baseAddress!), wp = UnsafeSendable(wb.baseAddress!), op = UnsafeSendable(outputs)
+                    sums = parallelReduce(count: n, chunkSize: 1 << 15, initial: SIMD2<Double>.zero,
+                                          combine: { SIMD2($0.x + $1.x, max($0.y, $1.y)) }) { range in
+                        let scratch = Composition.Scratch(width: nx)
+                        let residual = UnsafeMutablePointer<Float>.allocate(capacity: 3 * nx)
+                        defer { scratch.deallocate(); residual.deallocate() }
+                        var total = 0.0, largest: Float = 0
+                        for row in (range.lowerBound / nx)...((range.upperBound - 1) / nx) {
+                            let x0 = max(0, range.lowerBound - row * nx), x1 = min(nx, range.upperBound - row * nx)
+                            let start = 3 &* row &* nx
+                            let estimate = wp.value + start, out = op.value + start
+                            composition.row(row, x: x0..<x1, u: up.value, v: estimate, into: residual, scratch: scratch)
+                            for x in x0..<x1 {
+                                let r = SIMD3<Float>(residual[3 &* x], residual[3 &* x &+ 1], residual[3 &* x &+ 2])
+                                let length = (r * r).sum().squareRoot()
+                                total += Double(length); largest = max(largest, length)
+                                for c in 0..<3 { out[3 &* x &+ c] = estimate[3 &* x &+ c] + -damping * r[c] }
+                            }
+                        }
+                        return SIMD2(total, Double(largest))
+                    }
+                }
+            }
+        }
+        return (sums.x / Double(max(1, n)), sums.y, next)
+    }
+
+    /// The constants of `(id + u) ∘ (id + s·v)` on one grid, and its row kernel.
+    struct Composition {
+        let nx: Int, ny: Int, nz: Int
+        let scale: Float
+        let m: Matrix3Float
+        let lastX: Float, lastY: Float, lastZ: Float
+        /// Corners below these indices have a neighbour along every axis (a single-voxel axis
+        /// has none: its offset is 0 and its fraction 0).
+        let limitX: UInt32, limitY: UInt32, limitZ: UInt32
+        let dx: Int, dy: Int, dz: Int
+        /// Pass 2 reads 4 floats per corner: the cell whose far corner is the last voxel goes
+        /// through the edge path, which reads 3.
+        let cornerLimit: Int
+
+        init(grid g: Geometry, scale: Float) {
+            (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
+            self.scale = scale
+            m = Matrix3Float(g.physicalToIndex)
+            (lastX, lastY, lastZ) = (Float(nx - 1), Float(ny - 1), Float(nz - 1))
+            (limitX, limitY, limitZ) = (UInt32(max(1, nx - 1)), UInt32(max(1, ny - 1)), UInt32(max(1, nz - 1)))
+            (dx, dy, dz) = (nx > 1 ? 3 : 0, ny > 1 ? 3 * nx : 0, nz > 1 ? 3 * nx * ny : 0)
+            cornerLimit = 3 * nx * ny * nz - 3 - (dx + dy + dz)
+        }
+
+        /// Per-thread buffers for one row: fractions and corner offsets.
+        struct Scratch {
+            let fractions: UnsafeMutablePointer<Float>, corners: UnsafeMutablePointer<Int>
+            let width: Int
+            init(width: Int) {
+                self.width = width
+                fractions = .allocate(capacity: 3 * width)
+                corners = .allocate(capacity: width)
+            }
+            func deallocate() { fractions.deallocate(); corners.deallocate() }
+        }
+
+        /// Voxels `xs` of grid row `row`: `out[3x…] = s·v(x) + u(x + s·v(x))`, with `v` and `out`
+        /// pointing at the row's first vector and `u` at the whole field.
+        @inline(__always)
+        func row(_ row: Int, x xs: Range<Int>, u uu: UnsafePointer<Float>, v vr: UnsafePointer<Float>, into or: UnsafeMutablePointer<Float>,
+                 scratch: Scratch) {
+            let strideY = nx, strideZ = nx &* ny
+            let (tx, ty, tz) = (scratch.fractions, scratch.fractions + scratch.width, scratch.fractions + 2 &* scratch.width)
+            let corners = scratch.corners
+            let y = Float(row % ny), z = Float(row / ny)
+            // Pass 1 (vectorised by the compiler) computes the clamped sample points: the
+            // corner's offset, or -1 at the grid's last face, and the fractions. Pass 2 gathers
+            // and interpolates: fewer live registers in each loop.
+            for x in xs {
+                let own = SIMD3<Float>(vr[3 &* x], vr[3 &* x &+ 1], vr[3 &* x &+ 2]) * scale
+                let j = SIMD3<Float>(Float(x), y, z) + m.apply(own)
+                let jx = min(max(j.x, 0), lastX), jy = min(max(j.y, 0), lastY), jz = min(max(j.z, 0), lastZ)
+                let (ix, fx) = Resampler.floorOfSmall(jx), (iy, fy) = Resampler.floorOfSmall(jy)
+                let (iz, fz) = Resampler.floorOfSmall(jz)
+                tx[x] = jx - fx; ty[x] = jy - fy; tz[x] = jz - fz
+                // Negative indices (only from a NaN) become large unsigned ones.
+                let inside = UInt32(bitPattern: ix) < limitX && UInt32(bitPattern: iy) < limitY && UInt32(bitPattern: iz) < limitZ
+                let corner = 3 &* (Int(ix) &+ Int(iy) &* strideY &+ Int(iz) &* strideZ)
+                corners[x] = inside && corner < cornerLimit ? corner : -1
+            }
+            // Pass 2 reads corner 0 for edge voxels, pass 3 redoes them: no call in pass 2's
+            // loop, so its constants stay in registers.
+            var edges = 0
+            for x in xs {
+                let own = SIMD3<Float>(vr[3 &* x], vr[3 &* x &+ 1], vr[3 &* x &+ 2]) * scale
+                let corner = corners[x]
+                edges &+= corner < 0 ? 1 : 0
+                let s = trilinear4(uu + max(corner, 0), dx, dy, dz, SIMD3(tx[x], ty[x], tz[x]))
+                let r = SIMD3(s.x, s.y, s.z) + own
+                or[3 &* x] = r.x; or[3 &* x &+ 1] = r.y; or[3 &* x &+ 2] = r.z
+            }
+            guard edges > 0 else { return }
+            for x in xs where corners[x] < 0 {
+                let own = SIMD3<Float>(vr[3 &* x], vr[3 &* x &+ 1], vr[3 &* x &+ 2]) * scale
+                let r = clampedTrilinear(uu, at: SIMD3<Float>(Float(x), y, z) + m.apply(own), size: (nx, ny, nz)) + own
+                or[3 &* x] = r.x; or[3 &* x &+ 1] = r.y; or[3 &* x &+ 2] = r.z
             }
         }
     }
@@ -130,10 +202,9 @@ public enum FieldKernels {
                                maxTolerance: Double = 0.1, damping: Float = 0.5) -> VectorField {
         var w = u.scaled(by: -1)
         for _ in 0..<iterations {
-            let residual = compose(u, after: w)
-            let (mean, largest) = residual.meanAndMaxNorm
+            let (mean, largest, next) = inversionStep(of: u, estimate: w, damping: damping)
             if mean < meanTolerance && largest < maxTolerance { break }
-            w = w.adding(residual, scaledBy: -damping)
+            w = next
         }
         return w
     }
