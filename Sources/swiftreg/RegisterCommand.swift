@@ -140,7 +140,7 @@ struct RegisterCommand: ParsableCommand {
         if let deformable = result.deformable, let detJ {
             try TransformFile.writeDisplacementField(deformable.forward.field, to: output + "_warp.nii.gz")
             try TransformFile.writeDisplacementField(deformable.inverse.field, to: output + "_inverse_warp.nii.gz")
-            try ImageFile.write(detJ, to: output + "_jacobian.nii.gz")
+            try ImageFile.write(detJ, to: output + "_jacobian.nii.gz", options: .entropyCoded)
         }
         try ImageFile.write(warped, to: output + "_warped.nii.gz")
         try TextFile.write(json, to: output + "_summary.json")
