@@ -4,8 +4,9 @@ import RegCore
 ///
 /// Sigmas are per axis, in voxels or mm (`Sigma.mm`); an axis with sigma 0 (or a single voxel)
 /// is left alone. The kernel is the sampled Gaussian truncated at 3σ and normalised to sum 1.
-/// x and y run fused per slice, z as a second pass over strips of all slices; every output
-/// value is summed in registers, 16 at a time along x, and written once.
+/// x and y run per slice; z reads a ring of in-plane smoothed slices when they fit in cache,
+/// else runs as a second pass over strips of all slices. Every output value is summed in
+/// registers, 16 at a time along the line, and written once.
 ///
 /// ```swift
 /// let smooth = GaussianSmoothing.smooth(image, sigma: .voxels(2))
@@ -43,77 +44,189 @@ public enum GaussianSmoothing {
 
     /// A smoothed copy of an image; each component of a multi-component image is smoothed alone.
     public static func smooth(_ image: Image<Float>, sigma: Sigma) -> Image<Float> {
-        let s = sigma.inVoxels(image.geometry)
-        let size = image.geometry.size
-        let kx = size.x > 1 ? halfKernel(sigma: s.x) : []
-        let ky = size.y > 1 ? halfKernel(sigma: s.y) : []
-        let kz = size.z > 1 ? halfKernel(sigma: s.z) : []
-        if kx.isEmpty && ky.isEmpty && kz.isEmpty { return image }
-        // Components are interleaved: a row of nx voxels is a line of c·nx values in which
-        // neighbours along x lie c apart, and whole rows or slices convolve as wider lines.
-        let c = image.components
-        let (nx, ny, nz) = (size.x, size.y, size.z)
-        let rowLength = c * nx, sliceSize = c * nx * ny, count = sliceSize * nz
-        // Outputs are written whole before they are read, so they start uninitialised: no copy
-        // of the input, no zero fill. The in-plane pass writes the output itself, or a scratch
-        // volume that the through-plane pass reads.
-        let voxels = [Float](unsafeUninitializedCapacity: count) { outBuf, initialized in
-            // Allocated after the output and freed first, so the next call reuses the same block.
-            var scratch = kz.isEmpty ? [] : [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
-            image.voxels.withUnsafeBufferPointer { srcBuf in
-                scratch.withUnsafeMutableBufferPointer { scratchBuf in
-                    let src = UnsafeSendable(srcBuf.baseAddress!)
-                    let dst = UnsafeSendable(kz.isEmpty ? outBuf.baseAddress! : scratchBuf.baseAddress!)
-                    if !kx.isEmpty || !ky.isEmpty {
-                        // In-plane pass: slice z of src → slice z of dst.
-                        parallelFor(count: nz, chunkSize: 1) { zs in
-                            var line = [Float](repeating: 0, count: rowLength + 2 * c * kx.count)
-                            var plane = [Float](repeating: 0, count: kx.isEmpty || ky.isEmpty ? 0 : sliceSize)
-                            for z in zs {
-                                let s0 = src.value + z * sliceSize, d0 = dst.value + z * sliceSize
-                                plane.withUnsafeMutableBufferPointer { p in
-                                    // x writes the slice's final values when y is not smoothed.
-                                    let xOut = ky.isEmpty ? d0 : p.baseAddress!
-                                    if !kx.isEmpty {
-                                        line.withUnsafeMutableBufferPointer { l in
-                                            for y in 0..<ny {
-                                                convolveRow(s0 + y * rowLength, into: xOut + y * rowLength, count: nx,
-                                                            components: c, kernel: kx, line: l.baseAddress!)
-                                            }
-                                        }
-                                    }
-                                    if !ky.isEmpty {
-                                        convolveAcross(kx.isEmpty ? s0 : UnsafePointer(p.baseAddress!), into: d0, lines: ny,
-                                                       width: rowLength, kernel: ky)
-                                    }
-                                }
-                            }
-                        }
-                    } else {
-                        dst.value.update(from: src.value, count: count)
+        let kernels = Kernels(sigma: sigma, geometry: image.geometry)
+        if kernels.isEmpty { return image }
+        let sliceSize = image.components * image.geometry.size.x * image.geometry.size.y
+        let voxels = image.voxels.withUnsafeBufferPointer { src in
+            let input = UnsafeSendable(src.baseAddress!)
+            return smoothSlices(size: image.geometry.size, components: image.components, kernels: kernels,
+                                source: { z, _ in input.value + z * sliceSize })
+        }
+        return try! Image(geometry: image.geometry, components: image.components, voxels: voxels)
+    }
+
+    /// The truncated half kernels along x, y and z of a sigma on a grid (empty where an axis
+    /// is not smoothed: sigma 0 or a single voxel).
+    public struct Kernels: Sendable {
+        public let x: [Float], y: [Float], z: [Float]
+        public init(sigma: Sigma, geometry: Geometry) {
+            let s = sigma.inVoxels(geometry), size = geometry.size
+            x = size.x > 1 ? halfKernel(sigma: s.x) : []
+            y = size.y > 1 ? halfKernel(sigma: s.y) : []
+            z = size.z > 1 ? halfKernel(sigma: s.z) : []
+        }
+        public var isEmpty: Bool { x.isEmpty && y.isEmpty && z.isEmpty }
+    }
+
+    /// Smooths a volume that `source` hands over slice by slice: `source(z, scratch)` returns
+    /// slice `z` (`c·nx·ny` values), from its own memory or written into `scratch`.
+    /// `finished(values, count)`, when given, sees every run of finished output values (whole
+    /// voxels) once, while it is in cache, in no fixed order. x and y run per slice. When the
+    /// slices that the z taps span fit in cache, each thread keeps them in a ring and writes
+    /// each output slice at once; otherwise z runs as a second pass over strips of a scratch
+    /// volume. Every output value is computed the same way in either case, for any split.
+    ///
+    /// ```swift
+    /// let values = GaussianSmoothing.smoothSlices(size: g.size, components: 3, kernels: .init(sigma: .voxels(3), geometry: g),
+    ///                                             source: { z, scratch in fillForce(z, scratch); return UnsafePointer(scratch) })
+    /// ```
+    public static func smoothSlices(size: SIMD3<Int>, components c: Int, kernels: Kernels,
+                                    source: (Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>,
+                                    finished: ((UnsafePointer<Float>, Int) -> Void)? = nil) -> [Float] {
+        let plane = InPlane(size: size, components: c, kernels: kernels)
+        let count = plane.sliceSize * size.z
+        // Written whole before it is read, so it starts uninitialised.
+        return [Float](unsafeUninitializedCapacity: count) { outBuf, initialized in
+            let out = UnsafeSendable(outBuf.baseAddress!)
+            let kz = kernels.z, rz = kz.count - 1
+            if kz.isEmpty {
+                parallelFor(count: size.z, chunkSize: 1) { zs in
+                    let buffers = plane.buffers()
+                    defer { buffers.deallocate() }
+                    for z in zs {
+                        let dst = out.value + z * plane.sliceSize
+                        plane.smooth(source(z, buffers.input), into: dst, buffers: buffers)
+                        finished?(dst, plane.sliceSize)
                     }
-                    if !kz.isEmpty {
-                        // Through-plane pass, in strips of each slice across all slices, so a strip's
-                        // column stays in cache while every tap reads it: scratch → output.
-                        let planes = UnsafeSendable(UnsafePointer(dst.value)), out = UnsafeSendable(outBuf.baseAddress!)
-                        let strips = (sliceSize + stripWidth - 1) / stripWidth
-                        parallelFor(count: strips, chunkSize: 1) { ss in
-                            for strip in ss {
-                                let offset = strip * stripWidth, width = min(stripWidth, sliceSize - offset)
-                                convolveAcross(planes.value + offset, into: out.value + offset, lines: nz, lineStride: sliceSize,
-                                               width: width, kernel: kz)
+                }
+            } else if (2 * rz + 1) * plane.sliceSize * MemoryLayout<Float>.size <= ringBytes {
+                throughPlaneByRing(plane, nz: size.z, kernel: kz, source: source, into: out.value, finished: finished)
+            } else {
+                throughPlaneByStrips(plane, nz: size.z, kernel: kz, source: source, into: out.value, finished: finished)
+            }
+            initialized = count
+        }
+    }
+
+    /// The most bytes of in-plane smoothed slices a thread keeps for the z taps (fits in a 2 MB
+    /// L2 cache with room to spare).
+    static let ringBytes = 1_200_000
+
+    /// z from a ring of in-plane smoothed slices: each thread takes a run of slices and makes
+    /// the in-plane slices its taps need (its own and up to r beyond each end).
+    static func throughPlaneByRing(_ plane: InPlane, nz: Int, kernel kz: [Float],
+                                   source: (Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>,
+                                   into out: UnsafeMutablePointer<Float>, finished: ((UnsafePointer<Float>, Int) -> Void)?) {
+        let rz = kz.count - 1, ringCount = 2 * rz + 1, sliceSize = plane.sliceSize
+        let output = UnsafeSendable(out)
+        let runs = min(nz, Parallelism.threadCount)
+        parallelFor(count: runs, chunkSize: 1) { runRange in
+            let buffers = plane.buffers()
+            let ring = UnsafeMutablePointer<Float>.allocate(capacity: ringCount * sliceSize)
+            defer { buffers.deallocate(); ring.deallocate() }
+            @inline(__always) func slot(_ k: Int) -> UnsafeMutablePointer<Float> { ring + (k % ringCount) * sliceSize }
+            kz.withUnsafeBufferPointer { w in
+                withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: 2 * rz + 1) { taps in
+                    for run in runRange {
+                        var computed = -1   // the highest slice in the ring
+                        for z in (run * nz / runs)..<((run + 1) * nz / runs) {
+                            let lo = max(0, z - rz), hi = min(nz - 1, z + rz)
+                            for k in max(computed + 1, lo)..<(hi + 1) { plane.smooth(source(k, buffers.input), into: slot(k), buffers: buffers) }
+                            computed = max(computed, hi)
+                            for t in 1...rz {
+                                taps[2 * t - 1] = UnsafePointer(slot(max(0, z - t)))
+                                taps[2 * t] = UnsafePointer(slot(min(nz - 1, z + t)))
+                            }
+                            let dst = output.value + z * sliceSize
+                            weightedSum(slot(z), taps: taps.baseAddress!, weights: w.baseAddress!, radius: rz, count: sliceSize, into: dst)
+                            finished?(dst, sliceSize)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// x and y into a scratch volume, then z over strips of it, each strip's column across all
+    /// slices staying in cache while every tap reads it.
+    static func throughPlaneByStrips(_ plane: InPlane, nz: Int, kernel kz: [Float],
+                                     source: (Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>,
+                                     into out: UnsafeMutablePointer<Float>, finished: ((UnsafePointer<Float>, Int) -> Void)?) {
+        let sliceSize = plane.sliceSize, count = sliceSize * nz, r = kz.count - 1
+        // Allocated after the output and freed first, so the next call reuses the same block.
+        var scratch = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
+        scratch.withUnsafeMutableBufferPointer { scratchBuf in
+            let planes = UnsafeSendable(scratchBuf.baseAddress!), output = UnsafeSendable(out)
+            parallelFor(count: nz, chunkSize: 1) { zs in
+                let buffers = plane.buffers()
+                defer { buffers.deallocate() }
+                for z in zs { plane.smooth(source(z, buffers.input), into: planes.value + z * sliceSize, buffers: buffers) }
+            }
+            let strips = (sliceSize + stripWidth - 1) / stripWidth
+            parallelFor(count: strips, chunkSize: 1) { ss in
+                kz.withUnsafeBufferPointer { w in
+                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: 2 * r + 1) { taps in
+                        for strip in ss {
+                            let offset = strip * stripWidth, width = min(stripWidth, sliceSize - offset)
+                            let src = UnsafePointer(planes.value) + offset
+                            for z in 0..<nz {
+                                for t in 1...r {
+                                    taps[2 * t - 1] = src + max(0, z - t) * sliceSize
+                                    taps[2 * t] = src + min(nz - 1, z + t) * sliceSize
+                                }
+                                let dst = output.value + z * sliceSize + offset
+                                weightedSum(src + z * sliceSize, taps: taps.baseAddress!, weights: w.baseAddress!, radius: r, count: width,
+                                            into: dst)
+                                finished?(dst, width)
                             }
                         }
                     }
                 }
             }
-            initialized = count
         }
-        return try! Image(geometry: image.geometry, components: c, voxels: voxels)
     }
 
-    /// Values per strip of the through-plane pass: a strip's column over 200 slices is 1.6 MB.
-    static let stripWidth = 2048
+    /// The x and y smoothing of one slice of interleaved components.
+    struct InPlane {
+        let nx: Int, ny: Int, c: Int
+        let kx: [Float], ky: [Float]
+        var rowLength: Int { c * nx }
+        var sliceSize: Int { c * nx * ny }
+
+        init(size: SIMD3<Int>, components: Int, kernels: Kernels) {
+            (nx, ny, c, kx, ky) = (size.x, size.y, components, kernels.x, kernels.y)
+        }
+
+        /// One thread's buffers: a source slice, the x-smoothed slice, a padded row.
+        struct Buffers {
+            let input: UnsafeMutablePointer<Float>, plane: UnsafeMutablePointer<Float>, line: UnsafeMutablePointer<Float>
+            func deallocate() { input.deallocate(); plane.deallocate(); line.deallocate() }
+        }
+
+        func buffers() -> Buffers {
+            Buffers(input: .allocate(capacity: sliceSize), plane: .allocate(capacity: kx.isEmpty || ky.isEmpty ? 0 : sliceSize),
+                    line: .allocate(capacity: rowLength + 2 * c * kx.count))
+        }
+
+        /// Slice `src` smoothed along x and y into `dst`.
+        func smooth(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, buffers: Buffers) {
+            if kx.isEmpty && ky.isEmpty { dst.update(from: src, count: sliceSize); return }
+            // x writes the slice's final values when y is not smoothed.
+            let xOut = ky.isEmpty ? dst : buffers.plane
+            if !kx.isEmpty {
+                for y in 0..<ny {
+                    convolveRow(src + y * rowLength, into: xOut + y * rowLength, count: nx, components: c, kernel: kx, line: buffers.line)
+                }
+            }
+            if !ky.isEmpty {
+                convolveAcross(kx.isEmpty ? src : UnsafePointer(buffers.plane), into: dst, lines: ny, width: rowLength, kernel: ky)
+            }
+        }
+    }
+
+    /// Values per strip of the through-plane pass: a strip's column over 200 slices is 1.7 MB.
+    /// A multiple of 48, so strips hold whole voxels of 1 or 3 components and whole 16-value blocks.
+    static let stripWidth = 2064
 
     /// Convolves one contiguous row of `n` voxels of `c` interleaved components with edge
     /// replication. The interior reads the row itself; each edge (or a row shorter than the
@@ -160,12 +273,12 @@ public enum GaussianSmoothing {
         }
     }
 
-    /// Convolves across `lines` lines of `width` values, `stride` apart, with edge replication
-    /// (y within a slice, or z within a strip of slices).
+    /// Convolves across `lines` contiguous lines of `width` values (y within a slice) with edge
+    /// replication.
     @inline(__always)
-    static func convolveAcross(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, lines: Int, lineStride: Int? = nil,
-                               width: Int, kernel k: [Float]) {
-        let r = k.count - 1, step = lineStride ?? width
+    static func convolveAcross(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, lines: Int, width: Int,
+                               kernel k: [Float]) {
+        let r = k.count - 1, step = width
         k.withUnsafeBufferPointer { w in
             withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: 2 * r + 1) { taps in
                 for l in 0..<lines {

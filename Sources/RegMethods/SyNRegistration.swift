@@ -160,8 +160,12 @@ public struct SyNRegistration: Sendable {
             let similarity = DenseSetup.similarity(stage.metrics, fixed: warpedF, moving: warpedM, mask: mask)
             // One side after the other, so only one update field is alive at a time.
             for (side, derivative, image) in [(0, similarity.fixedDerivative, warpedF), (1, similarity.movingDerivative, warpedM)] {
-                var update = DenseSetup.update(FieldKernels.force(weights: derivative, image: image), stage: stage)
-                fields[side] = DenseSetup.smoothTotal(self.step(fields[side], update: &update.field, scale: update.scale), stage: stage)
+                do {
+                    var update = DenseSetup.update(weights: derivative, image: image, stage: stage)
+                    fields[side] = self.step(fields[side], update: &update.field, scale: update.scale)
+                }
+                // The update and the previous field are gone before the smoothing allocates.
+                fields[side] = DenseSetup.smoothTotal(fields[side], stage: stage)
             }
             return similarity.value
         }
@@ -340,11 +344,10 @@ enum DenseSetup {
         metrics.map { $0.weight == 1 ? $0.metric.name : "\($0.weight)·\($0.metric.name)" }.joined(separator: " + ")
     }
 
-    /// A force field smoothed by the update sigma, and the factor that makes its largest vector
-    /// `step` voxels long.
-    static func update(_ force: VectorField, stage: DeformableStage) -> (field: VectorField, scale: Float) {
-        let smoothed = stage.updateSigma > 0 ? GaussianSmoothing.smooth(force, sigma: .voxels(stage.updateSigma)) : force
-        let largest = FieldKernels.maxVoxelNorm(of: smoothed)
+    /// The force field `w·∇I` smoothed by the update sigma, and the factor that makes its
+    /// largest vector `step` voxels long.
+    static func update(weights: [Float], image: Image<Float>, stage: DeformableStage) -> (field: VectorField, scale: Float) {
+        let (smoothed, largest) = FieldKernels.smoothedForce(weights: weights, image: image, sigma: .voxels(stage.updateSigma))
         return (smoothed, largest > 0 ? Float(stage.step / largest) : 0)
     }
 

@@ -200,6 +200,20 @@ func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
         #expect(worst < 0.05)
     }
 
+    /// The fused pass gives exactly the three steps apart, on both through-plane paths (a wide
+    /// grid goes through strips) and without smoothing.
+    @Test(arguments: [(SIMD3(21, 18, 15), 3.0), (SIMD3(230, 190, 4), 1.5), (SIMD3(21, 18, 15), 0.0)])
+    func smoothedForceIsTheSmoothedForceAndItsLargestStep(size: SIMD3<Int>, sigma: Double) throws {
+        let g = try Geometry(size: size, spacing: SIMD3(1.3, 0.9, 1.7), origin: SIMD3(-12, 30, 7.5), direction: Fields.grid.direction)
+        let image = Phantoms.randomImage(Float.self, on: g, seed: 3)
+        var weights = Phantoms.randomValues(count: g.voxelCount, seed: 5, range: -1...1).map { Float($0) }
+        for i in stride(from: 0, to: weights.count, by: 7) { weights[i] = 0 }
+        let (fused, largest) = FieldKernels.smoothedForce(weights: weights, image: image, sigma: .voxels(sigma))
+        let apart = GaussianSmoothing.smooth(FieldKernels.force(weights: weights, image: image), sigma: .voxels(sigma))
+        #expect(fused.vectors == apart.vectors)
+        #expect(largest == FieldKernels.maxVoxelNorm(of: apart) && largest > 0)
+    }
+
     @Test func forceIsTheWeightTimesThePhysicalGradient() {
         let g = Fields.grid
         let image = Phantoms.image(on: g) { p in 0.3 * p.x - 0.2 * p.y + 0.5 * p.z }
