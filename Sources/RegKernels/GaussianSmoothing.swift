@@ -294,25 +294,30 @@ public enum GaussianSmoothing {
     }
 
     /// `out[x] = w₀·centre[x] + Σₜ wₜ·(taps[2t−1][x] + taps[2t][x])` for t = 1…r, summed in that
-    /// order for every x, 16 values at a time in registers: one write per output value.
+    /// order for every x, 16 values at a time in registers: one write per output value. A count
+    /// that is not a multiple of 16 ends with a block overlapping the one before, which writes
+    /// the same values again (`out` must not overlap the inputs).
     @inline(__always)
     static func weightedSum(_ centre: UnsafePointer<Float>, taps: UnsafePointer<UnsafePointer<Float>>, weights w: UnsafePointer<Float>,
                             radius r: Int, count n: Int, into out: UnsafeMutablePointer<Float>) {
         typealias Block = SIMD16<Float>
         @inline(__always) func load(_ p: UnsafePointer<Float>) -> Block { UnsafeRawPointer(p).loadUnaligned(as: Block.self) }
         let w0 = w[0]
+        guard n >= 16 else {
+            for x in 0..<n {
+                var acc = w0 * centre[x]
+                for t in 1...r { acc += w[t] * (taps[2 &* t &- 1][x] + taps[2 &* t][x]) }
+                out[x] = acc
+            }
+            return
+        }
         var x = 0
-        while x &+ 16 <= n {
+        while true {
             var acc = Block(repeating: w0) * load(centre + x)
             for t in 1...r { acc += Block(repeating: w[t]) * (load(taps[2 &* t &- 1] + x) + load(taps[2 &* t] + x)) }
             UnsafeMutableRawPointer(out + x).storeBytes(of: acc, as: Block.self)
-            x &+= 16
-        }
-        while x < n {
-            var acc = w0 * centre[x]
-            for t in 1...r { acc += w[t] * (taps[2 &* t &- 1][x] + taps[2 &* t][x]) }
-            out[x] = acc
-            x &+= 1
+            if x &+ 16 == n { break }
+            x = min(x &+ 16, n &- 16)
         }
     }
 }
