@@ -38,6 +38,39 @@ public enum BoxSums {
         sum(generic: values, channels: channels, size: size, radius: r)
     }
 
+    /// The x and y window sums of one slice of `width × height` values (the volume sum's first
+    /// pass), from `src` into `dst` through `scratch` (one slice); `src` and `dst` may be the
+    /// same slice only when both axes are longer than one value. For pipelines that sum slices
+    /// as they are made; `sum(arrays:)` then adds the z window.
+    ///
+    /// ```swift
+    /// BoxSums.sumSlice(products, into: ring + k * sliceSize, scratch: scratch, width: nx, height: ny, radius: 2)
+    /// ```
+    public static func sumSlice(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                                width nx: Int, height ny: Int, radius r: Int) {
+        sliceSums(src, into: dst, scratch: scratch, width: nx, height: ny, radius: r)
+    }
+
+    /// `out[x] = arrays[0][x] + arrays[1][x] + …` over `count` arrays, added in that order (the
+    /// volume sum's z pass over lines held anywhere), 8 values at a time in registers.
+    public static func sum(arrays: UnsafePointer<UnsafePointer<Float>>, count: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+        sumArrays(arrays, count: count, width: width, into: out)
+    }
+
+    @inline(__always)
+    static func sliceSums<T: BinaryFloatingPoint & SIMDScalar>(_ src: UnsafePointer<T>, into dst: UnsafeMutablePointer<T>,
+                                                               scratch: UnsafeMutablePointer<T>, width nx: Int, height ny: Int, radius r: Int) {
+        guard r > 0 else { if UnsafePointer(dst) != src { dst.update(from: src, count: nx * ny) }; return }
+        switch (nx > 1, ny > 1) {
+        case (true, true):
+            runningSumsAlongRows(src, rows: ny, count: nx, radius: r, into: scratch)
+            runningRows(scratch, into: dst, lines: ny, width: nx, radius: r)
+        case (true, false): runningSumsAlongRows(src, rows: ny, count: nx, radius: r, into: dst)
+        case (false, true): runningRows(src, into: dst, lines: ny, width: nx, radius: r)
+        case (false, false): if UnsafePointer(dst) != src { dst.update(from: src, count: nx * ny) }
+        }
+    }
+
     /// Two passes over memory: x then y within each slice while it is in cache, then z in
     /// strips of columns. Every value is summed in a fixed order, whatever the thread count.
     static func sum<T: BinaryFloatingPoint & SIMDScalar>(generic values: UnsafeMutablePointer<T>, channels: Int, size: SIMD3<Int>,
@@ -53,17 +86,12 @@ public enum BoxSums {
                 for index in slices {
                     let offset: Int = (index / nz) &* volume &+ (index % nz) &* sliceSize
                     let slice = p.value + offset
-                    switch (nx > 1, ny > 1) {
-                    case (true, true):
+                    if nx > 1 && ny > 1 {
                         // x from the slice into the copy, y from the copy back.
-                        runningSumsAlongRows(slice, rows: ny, count: nx, radius: r, into: copy)
-                        runningRows(copy, into: slice, lines: ny, width: nx, radius: r)
-                    case (true, false):
+                        sliceSums(slice, into: slice, scratch: copy, width: nx, height: ny, radius: r)
+                    } else {
                         copy.update(from: slice, count: sliceSize)
-                        runningSumsAlongRows(copy, rows: ny, count: nx, radius: r, into: slice)
-                    default:
-                        copy.update(from: slice, count: sliceSize)
-                        runningRows(copy, into: slice, lines: ny, width: nx, radius: r)
+                        sliceSums(copy, into: slice, scratch: copy, width: nx, height: ny, radius: r)
                     }
                 }
             }
@@ -163,25 +191,33 @@ public enum BoxSums {
         for l in 0..<lines { sumLines(src, line: l, lines: lines, width: width, radius: r, into: dst + l &* width) }
     }
 
-    /// Output line `l`: the sum of source lines `l − r … l + r` that exist, added in that order
-    /// for every value, 8 values at a time in registers.
+    /// Output line `l`: the sum of source lines `l − r … l + r` that exist, added in that order.
     @inline(__always)
     static func sumLines<T: BinaryFloatingPoint & SIMDScalar>(_ src: UnsafePointer<T>, line l: Int, lines: Int, width: Int, radius r: Int,
                                                  into out: UnsafeMutablePointer<T>) {
         let lo = max(0, l - r), hi = min(lines - 1, l + r)
-        let first = src + lo &* width
+        withUnsafeTemporaryAllocation(of: UnsafePointer<T>.self, capacity: hi - lo + 1) { arrays in
+            for k in lo...hi { arrays[k - lo] = src + k &* width }
+            sumArrays(arrays.baseAddress!, count: hi - lo + 1, width: width, into: out)
+        }
+    }
+
+    @inline(__always)
+    static func sumArrays<T: BinaryFloatingPoint & SIMDScalar>(_ arrays: UnsafePointer<UnsafePointer<T>>, count: Int, width: Int,
+                                                               into out: UnsafeMutablePointer<T>) {
+        let first = arrays[0]
         var x = 0
         while x &+ 8 <= width {
             var acc = UnsafeRawPointer(first + x).loadUnaligned(as: SIMD8<T>.self)
-            var k = lo &+ 1
-            while k <= hi { acc += UnsafeRawPointer(src + (k &* width &+ x)).loadUnaligned(as: SIMD8<T>.self); k &+= 1 }
+            var k = 1
+            while k < count { acc += UnsafeRawPointer(arrays[k] + x).loadUnaligned(as: SIMD8<T>.self); k &+= 1 }
             UnsafeMutableRawPointer(out + x).storeBytes(of: acc, as: SIMD8<T>.self)
             x &+= 8
         }
         while x < width {
             var acc = first[x]
-            var k = lo &+ 1
-            while k <= hi { acc += src[k &* width &+ x]; k &+= 1 }
+            var k = 1
+            while k < count { acc += arrays[k][x]; k &+= 1 }
             out[x] = acc
             x &+= 1
         }

@@ -66,6 +66,25 @@ import Testing
         #expect(worst < 0.03 * scale, "\(metric.name): worst difference \(worst) against derivatives up to \(scale)")
     }
 
+    /// Each thread runs its own slices through the pipeline (with the slices its windows reach
+    /// beyond them): 1, 2 and 3 threads give the same bits, with and without a mask.
+    @Test func localCorrelationIsTheSameForAnyThreadCount() {
+        var mask = Image<UInt8>(geometry: Self.grid)
+        for i in stride(from: 0, to: Self.grid.voxelCount, by: 3) { mask.voxels[i] = 1 }
+        let saved = Parallelism.threadCount
+        defer { Parallelism.threadCount = saved }
+        for m in [nil, mask] {
+            let runs = [1, 2, 3].map { threads -> VoxelwiseSimilarity in
+                Parallelism.threadCount = threads
+                return LocalCorrelation.evaluate(fixed: Self.fixed, moving: Self.moving, radius: 2, mask: m)
+            }
+            for s in runs.dropFirst() {
+                #expect(s.value == runs[0].value)
+                #expect(s.fixedDerivative == runs[0].fixedDerivative && s.movingDerivative == runs[0].movingDerivative)
+            }
+        }
+    }
+
     @Test func maskRestrictsTheWindows() {
         var mask = Image<UInt8>(geometry: Self.grid)
         for i in 0..<(Self.grid.voxelCount / 2) { mask.voxels[i] = 1 }
