@@ -45,7 +45,8 @@ public struct UnsafeSendable<Value>: @unchecked Sendable {
 ///
 /// The partition depends only on `count` and `chunkSize`, never on the thread count, so a
 /// reduction that combines per-chunk results in chunk order is bitwise identical for any
-/// number of threads. Chunks are dealt round-robin to `Parallelism.threadCount` workers.
+/// number of threads. `Parallelism.threadCount` workers take the chunks in order, each the
+/// next one left when it is free, so a worker slowed down does not hold the others up.
 ///
 /// ```swift
 /// parallelFor(count: geometry.size.z, chunkSize: 1) { slabs in
@@ -61,13 +62,14 @@ public func parallelFor(count: Int, chunkSize: Int = 1, _ body: (Range<Int>) -> 
         for c in 0..<chunks { body(c * chunk..<min(count, (c + 1) * chunk)) }
         return
     }
+    let next = Atomic<Int>(0)
     withoutActuallyEscaping(body) { body in
         let shared = UnsafeSendable(body)
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var c = w
-            while c < chunks {
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let c = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard c < chunks else { return }
                 shared.value(c * chunk..<min(count, (c + 1) * chunk))
-                c += workers
             }
         }
     }
