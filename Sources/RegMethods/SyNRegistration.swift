@@ -182,8 +182,7 @@ public struct SyNRegistration: Sendable {
     /// place), composed into the field (applied first).
     func step(_ field: VectorField, update: inout VectorField, scale: Float) -> VectorField {
         guard stage.volumePenalty > 0 else { return FieldKernels.compose(field, after: update, scale: scale) }
-        var logJ = FieldKernels.logJacobianDeterminant(of: field, tolerance: Float(stage.volumeTolerance))
-        if stage.updateSigma > 0 { logJ = GaussianSmoothing.smooth(logJ, sigma: .voxels(stage.updateSigma)) }
+        let logJ = FieldKernels.smoothedLogJacobian(of: field, tolerance: Float(stage.volumeTolerance), sigma: .voxels(stage.updateSigma))
         FieldKernels.add(voxelGradientOf: logJ, weight: Float(stage.volumePenalty), to: &update, scale: scale)
         return FieldKernels.compose(field, after: update)
     }

@@ -214,6 +214,18 @@ func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
         #expect(largest == FieldKernels.maxVoxelNorm(of: apart) && largest > 0)
     }
 
+    /// The fused pass gives exactly the log-Jacobian's excess smoothed apart, on both
+    /// through-plane paths and without smoothing.
+    @Test(arguments: [(SIMD3(21, 18, 15), 3.0), (SIMD3(330, 260, 4), 2.0), (SIMD3(21, 18, 15), 0.0)])
+    func smoothedLogJacobianIsTheSmoothedLogJacobian(size: SIMD3<Int>, sigma: Double) throws {
+        let g = try Geometry(size: size, spacing: SIMD3(1.3, 0.9, 1.7), origin: SIMD3(-12, 30, 7.5), direction: Fields.grid.direction)
+        let u = Fields.field(on: g) { p in SIMD3(2 * sin(0.3 * p.x), 1.5 * cos(0.2 * p.y + p.z), 0.7 * sin(0.25 * p.z - 0.1 * p.x)) }
+        let fused = FieldKernels.smoothedLogJacobian(of: u, tolerance: 0.1, sigma: .voxels(sigma))
+        let apart = GaussianSmoothing.smooth(FieldKernels.logJacobianDeterminant(of: u, tolerance: 0.1), sigma: .voxels(sigma))
+        #expect(fused.geometry == g && fused.voxels == apart.voxels)
+        #expect(fused.voxels.contains { $0 != 0 })
+    }
+
     @Test func forceIsTheWeightTimesThePhysicalGradient() {
         let g = Fields.grid
         let image = Phantoms.image(on: g) { p in 0.3 * p.x - 0.2 * p.y + 0.5 * p.z }
