@@ -73,6 +73,14 @@ public struct ImageWriteOptions: Sendable {
     /// ```
     public static let entropyCoded = ImageWriteOptions(entropyCodingOnly: true)
 
+    /// Gzip framing around stored (uncompressed) deflate blocks: for float vector fields, whose
+    /// bytes entropy coding shrinks by only 7–8 %, at 5× its speed; every gzip reader opens it.
+    ///
+    /// ```swift
+    /// try ImageFile.write(AnyImage(field.image), to: "warp.nii.gz", options: .stored)
+    /// ```
+    public static let stored = ImageWriteOptions(compressionLevel: 0)
+
     /// The zlib strategy these options ask for.
     var zlibStrategy: Int32 { entropyCodingOnly ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY }
 }
