@@ -18,7 +18,7 @@ public enum FieldKernels {
     public static func compose(_ u: VectorField, after v: VectorField, scale: Float = 1) -> VectorField {
         precondition(u.geometry.sameGrid(as: v.geometry), "fields on different grids")
         let g = v.geometry
-        let composition = Composition(grid: g, scale: scale)
+        let composition = Composition(grid: g)
         // Every value is written below: the field starts uninitialised.
         return VectorField(geometry: g) { outputs in
             u.vectors.withUnsafeBufferPointer { ub in
@@ -29,7 +29,8 @@ public enum FieldKernels {
                         defer { scratch.deallocate() }
                         for row in rows {
                             let start = 3 &* row &* g.size.x
-                            composition.row(row, x: 0..<g.size.x, u: up.value, v: vp.value + start, into: op.value + start, scratch: scratch)
+                            composition.row(row, x: 0..<g.size.x, u: up.value, steps: ScaledField(vp.value, nx: g.size.x, scale: scale),
+                                            into: op.value + start, scratch: scratch)
                         }
                     }
                 }
@@ -43,7 +44,7 @@ public enum FieldKernels {
     static func inversionStep(of u: VectorField, estimate w: VectorField, damping: Float) -> (mean: Double, max: Double, next: VectorField) {
         let g = w.geometry
         let (nx, n) = (g.size.x, g.voxelCount)
-        let composition = Composition(grid: g, scale: 1)
+        let composition = Composition(grid: g)
         var sums = SIMD2<Double>.zero
         let next = VectorField(geometry: g) { outputs in
             u.vectors.withUnsafeBufferPointer { ub in
@@ -59,7 +60,8 @@ public enum FieldKernels {
                             let x0 = max(0, range.lowerBound - row * nx), x1 = min(nx, range.upperBound - row * nx)
                             let start = 3 &* row &* nx
                             let estimate = wp.value + start, out = op.value + start
-                            composition.row(row, x: x0..<x1, u: up.value, v: estimate, into: residual, scratch: scratch)
+                            composition.row(row, x: x0..<x1, u: up.value, steps: ScaledField(wp.value, nx: nx, scale: 1),
+                                            into: residual, scratch: scratch)
                             for x in x0..<x1 {
                                 let r = SIMD3<Float>(residual[3 &* x], residual[3 &* x &+ 1], residual[3 &* x &+ 2])
                                 let length = (r * r).sum().squareRoot()
@@ -75,10 +77,10 @@ public enum FieldKernels {
         return (sums.x / Double(max(1, n)), sums.y, next)
     }
 
-    /// The constants of `(id + u) ∘ (id + s·v)` on one grid, and its row kernel.
+    /// The constants of `(id + u) ∘ (id + w)` on one grid, and its row kernel, for a step field
+    /// `w` that a `StepSource` gives voxel by voxel.
     struct Composition {
         let nx: Int, ny: Int, nz: Int
-        let scale: Float
         let m: Matrix3Float
         let lastX: Float, lastY: Float, lastZ: Float
         /// Corners below these indices have a neighbour along every axis (a single-voxel axis
@@ -89,9 +91,8 @@ public enum FieldKernels {
         /// through the edge path, which reads 3.
         let cornerLimit: Int
 
-        init(grid g: Geometry, scale: Float) {
+        init(grid g: Geometry) {
             (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
-            self.scale = scale
             m = Matrix3Float(g.physicalToIndex)
             (lastX, lastY, lastZ) = (Float(nx - 1), Float(ny - 1), Float(nz - 1))
             (limitX, limitY, limitZ) = (UInt32(max(1, nx - 1)), UInt32(max(1, ny - 1)), UInt32(max(1, nz - 1)))
@@ -99,32 +100,37 @@ public enum FieldKernels {
             cornerLimit = 3 * nx * ny * nz - 3 - (dx + dy + dz)
         }
 
-        /// Per-thread buffers for one row: fractions and corner offsets.
+        /// Per-thread buffers for one row: each voxel's step, fractions and corner offset.
         struct Scratch {
-            let fractions: UnsafeMutablePointer<Float>, corners: UnsafeMutablePointer<Int>
+            let steps: UnsafeMutablePointer<Float>, fractions: UnsafeMutablePointer<Float>, corners: UnsafeMutablePointer<Int>
             let width: Int
             init(width: Int) {
                 self.width = width
+                steps = .allocate(capacity: 3 * width)
                 fractions = .allocate(capacity: 3 * width)
                 corners = .allocate(capacity: width)
             }
-            func deallocate() { fractions.deallocate(); corners.deallocate() }
+            func deallocate() { steps.deallocate(); fractions.deallocate(); corners.deallocate() }
         }
 
-        /// Voxels `xs` of grid row `row`: `out[3x…] = s·v(x) + u(x + s·v(x))`, with `v` and `out`
-        /// pointing at the row's first vector and `u` at the whole field.
+        /// Voxels `xs` of grid row `row`: `out[3x…] = w(x) + u(x + w(x))`, with `out` pointing at
+        /// the row's first vector and `u` at the whole field.
         @inline(__always)
-        func row(_ row: Int, x xs: Range<Int>, u uu: UnsafePointer<Float>, v vr: UnsafePointer<Float>, into or: UnsafeMutablePointer<Float>,
-                 scratch: Scratch) {
+        func row<Source: StepSource>(_ row: Int, x xs: Range<Int>, u uu: UnsafePointer<Float>, steps source: Source,
+                                     into or: UnsafeMutablePointer<Float>, scratch: Scratch) {
             let strideY = nx, strideZ = nx &* ny
-            let (tx, ty, tz) = (scratch.fractions, scratch.fractions + scratch.width, scratch.fractions + 2 &* scratch.width)
+            let w = scratch.width
+            let (sx, sy, sz) = (scratch.steps, scratch.steps + w, scratch.steps + 2 &* w)
+            let (tx, ty, tz) = (scratch.fractions, scratch.fractions + w, scratch.fractions + 2 &* w)
             let corners = scratch.corners
             let y = Float(row % ny), z = Float(row / ny)
-            // Pass 1 (vectorised by the compiler) computes the clamped sample points: the
-            // corner's offset, or -1 at the grid's last face, and the fractions. Pass 2 gathers
-            // and interpolates: fewer live registers in each loop.
+            let rowSource = source.row(row)
+            // Pass 1 (vectorised by the compiler) computes the steps and the clamped sample
+            // points: the corner's offset, or -1 at the grid's last face, and the fractions.
+            // Pass 2 gathers and interpolates: fewer live registers in each loop.
             for x in xs {
-                let own = SIMD3<Float>(vr[3 &* x], vr[3 &* x &+ 1], vr[3 &* x &+ 2]) * scale
+                let own = rowSource.step(x)
+                sx[x] = own.x; sy[x] = own.y; sz[x] = own.z
                 let j = SIMD3<Float>(Float(x), y, z) + m.apply(own)
                 let jx = min(max(j.x, 0), lastX), jy = min(max(j.y, 0), lastY), jz = min(max(j.z, 0), lastZ)
                 let (ix, fx) = Resampler.floorOfSmall(jx), (iy, fy) = Resampler.floorOfSmall(jy)
@@ -139,16 +145,15 @@ public enum FieldKernels {
             // loop, so its constants stay in registers.
             var edges = 0
             for x in xs {
-                let own = SIMD3<Float>(vr[3 &* x], vr[3 &* x &+ 1], vr[3 &* x &+ 2]) * scale
                 let corner = corners[x]
                 edges &+= corner < 0 ? 1 : 0
                 let s = trilinear4(uu + max(corner, 0), dx, dy, dz, SIMD3(tx[x], ty[x], tz[x]))
-                let r = SIMD3(s.x, s.y, s.z) + own
+                let r = SIMD3(s.x, s.y, s.z) + SIMD3(sx[x], sy[x], sz[x])
                 or[3 &* x] = r.x; or[3 &* x &+ 1] = r.y; or[3 &* x &+ 2] = r.z
             }
             guard edges > 0 else { return }
             for x in xs where corners[x] < 0 {
-                let own = SIMD3<Float>(vr[3 &* x], vr[3 &* x &+ 1], vr[3 &* x &+ 2]) * scale
+                let own = SIMD3(sx[x], sy[x], sz[x])
                 let r = clampedTrilinear(uu, at: SIMD3<Float>(Float(x), y, z) + m.apply(own), size: (nx, ny, nz)) + own
                 or[3 &* x] = r.x; or[3 &* x &+ 1] = r.y; or[3 &* x &+ 2] = r.z
             }
@@ -421,40 +426,40 @@ public enum FieldKernels {
         }
     }
 
-    /// Replaces `u(x)` by `scale·u(x) + weight·∇ᵢl(x)`, with `∇ᵢl` the central-difference gradient
-    /// of the scalar image `l` in index units (one-sided at the edges), carried to LPS mm through
-    /// the spacing and direction cosines: a step of `weight` voxels per unit of `l`'s change per
-    /// voxel, added to an update in place. Field and image share one grid.
+    /// `(id + u) ∘ (id + w)` for the step `w(x) = scale·v(x) + weight·∇ᵢl(x)`, with `∇ᵢl` the
+    /// central-difference gradient of the scalar image `l` in index units (one-sided at the
+    /// edges) carried to LPS mm through the spacing and direction cosines: a step of `weight`
+    /// voxels per unit of `l`'s change per voxel. The step is made voxel by voxel as the
+    /// composition reads it. Fields and image share one grid.
     ///
     /// ```swift
-    /// // SyN's volume penalty: the update plus κ·∇(log det J) of the half field.
-    /// FieldKernels.add(voxelGradientOf: logJ, weight: 1.25, to: &update, scale: 0.1)
+    /// // SyN's volume penalty: the scaled update plus κ·∇(G ∗ log det J), composed into the half field.
+    /// let next = FieldKernels.compose(phi, after: update, scale: 0.1, plusVoxelGradientOf: logJ, weight: 1.25)
     /// ```
-    public static func add(voxelGradientOf l: Image<Float>, weight: Float, to u: inout VectorField, scale: Float) {
-        let g = u.geometry
+    public static func compose(_ u: VectorField, after v: VectorField, scale: Float, plusVoxelGradientOf l: Image<Float>,
+                               weight: Float) -> VectorField {
+        let g = v.geometry
+        precondition(u.geometry.sameGrid(as: g), "fields on different grids")
         precondition(l.geometry.sameGrid(as: g) && l.components == 1, "a scalar image on the field's grid")
-        let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
-        let dir = g.direction, s = g.spacing
-        let (r0, r1, r2) = (SIMD3<Float>(dir.row0 * s) * weight, SIMD3<Float>(dir.row1 * s) * weight, SIMD3<Float>(dir.row2 * s) * weight)
-        l.voxels.withUnsafeBufferPointer { lb in
-            u.vectors.withUnsafeMutableBufferPointer { ub in
-                let lp = UnsafeSendable(lb.baseAddress!), up = UnsafeSendable(ub.baseAddress!)
-                parallelFor(count: ny * nz, chunkSize: max(1, ny / 4)) { rows in
-                    let s = lp.value, o = up.value
-                    for row in rows {
-                        let (base, upY, downY, upZ, downZ, sy, sz) = RowStencil(row: row, nx: nx, ny: ny, nz: nz).parts
-                        @inline(__always) func write(_ i: Int, _ xm: Int, _ xp: Int, _ sx: Float) {
-                            let gi = SIMD3<Float>((s[xp] - s[xm]) * sx, (s[i &+ upY] - s[i &- downY]) * sy,
-                                                  (s[i &+ upZ] - s[i &- downZ]) * sz)
-                            let k = 3 &* i
-                            o[k] = scale * o[k] + (r0 * gi).sum()
-                            o[k &+ 1] = scale * o[k &+ 1] + (r1 * gi).sum()
-                            o[k &+ 2] = scale * o[k &+ 2] + (r2 * gi).sum()
+        let composition = Composition(grid: g)
+        let dir = g.direction, spacing = g.spacing
+        let rows = (SIMD3<Float>(dir.row0 * spacing) * weight, SIMD3<Float>(dir.row1 * spacing) * weight,
+                    SIMD3<Float>(dir.row2 * spacing) * weight)
+        return VectorField(geometry: g) { outputs in
+            u.vectors.withUnsafeBufferPointer { ub in
+                v.vectors.withUnsafeBufferPointer { vb in
+                    l.voxels.withUnsafeBufferPointer { lb in
+                        let up = UnsafeSendable(ub.baseAddress!), vp = UnsafeSendable(vb.baseAddress!)
+                        let lp = UnsafeSendable(lb.baseAddress!), op = UnsafeSendable(outputs)
+                        parallelFor(count: g.size.y * g.size.z, chunkSize: max(1, g.size.y / 4)) { rowRange in
+                            let scratch = Composition.Scratch(width: g.size.x)
+                            defer { scratch.deallocate() }
+                            let steps = StepWithGradient(v: vp.value, scale: scale, l: lp.value, size: g.size, rows: rows)
+                            for row in rowRange {
+                                composition.row(row, x: 0..<g.size.x, u: up.value, steps: steps, into: op.value + 3 &* row &* g.size.x,
+                                                scratch: scratch)
+                            }
                         }
-                        // The edges apart, so the interior loop has no branch.
-                        write(base, base, base &+ min(1, nx &- 1), nx > 1 ? 1 : 0)
-                        if nx > 2 { for i in (base &+ 1)..<(base &+ nx &- 1) { write(i, i &- 1, i &+ 1, 0.5) } }
-                        if nx > 1 { write(base &+ nx &- 1, base &+ nx &- 2, base &+ nx &- 1, 1) }
                     }
                 }
             }
@@ -590,6 +595,60 @@ extension VectorField {
         return (sums.x / Double(max(1, n)), sums.y)
     }
 
+}
+
+/// Where a composition's step field comes from, row by row; specialised, so no call per voxel.
+protocol StepSource {
+    associatedtype Row: StepRow
+    func row(_ row: Int) -> Row
+}
+
+/// One grid row of a step field.
+protocol StepRow {
+    /// The step at voxel `x` of the row.
+    func step(_ x: Int) -> SIMD3<Float>
+}
+
+/// The step `s·v(x)` of a field.
+struct ScaledField: StepSource {
+    let v: UnsafePointer<Float>, nx: Int, scale: Float
+    init(_ v: UnsafePointer<Float>, nx: Int, scale: Float) { (self.v, self.nx, self.scale) = (v, nx, scale) }
+
+    struct Row: StepRow {
+        let v: UnsafePointer<Float>, scale: Float
+        @inline(__always) func step(_ x: Int) -> SIMD3<Float> { SIMD3<Float>(v[3 &* x], v[3 &* x &+ 1], v[3 &* x &+ 2]) * scale }
+    }
+
+    @inline(__always) func row(_ row: Int) -> Row { Row(v: v + 3 &* row &* nx, scale: scale) }
+}
+
+/// The step `s·v(x) + R·∇ᵢl(x)` (`R` the weighted index-to-mm rows) of a field and a scalar image.
+struct StepWithGradient: StepSource {
+    let v: UnsafePointer<Float>, scale: Float, l: UnsafePointer<Float>
+    let size: SIMD3<Int>
+    let rows: (SIMD3<Float>, SIMD3<Float>, SIMD3<Float>)
+
+    struct Row: StepRow {
+        let v: UnsafePointer<Float>, scale: Float, l: UnsafePointer<Float>, nx: Int
+        let stencil: (base: Int, upY: Int, downY: Int, upZ: Int, downZ: Int, sy: Float, sz: Float)
+        let r0: SIMD3<Float>, r1: SIMD3<Float>, r2: SIMD3<Float>
+
+        @inline(__always) func step(_ x: Int) -> SIMD3<Float> {
+            let (base, upY, downY, upZ, downZ, sy, sz) = stencil
+            let i = base &+ x
+            // Central differences inside, one-sided at the row's ends, none on a single voxel.
+            let xm = x > 0 ? i &- 1 : i, xp = x < nx &- 1 ? i &+ 1 : i
+            let sx: Float = nx == 1 ? 0 : (x > 0 && x < nx &- 1 ? 0.5 : 1)
+            let gi = SIMD3<Float>((l[xp] - l[xm]) * sx, (l[i &+ upY] - l[i &- downY]) * sy, (l[i &+ upZ] - l[i &- downZ]) * sz)
+            let k = 3 &* x
+            return SIMD3(scale * v[k] + (r0 * gi).sum(), scale * v[k &+ 1] + (r1 * gi).sum(), scale * v[k &+ 2] + (r2 * gi).sum())
+        }
+    }
+
+    @inline(__always) func row(_ row: Int) -> Row {
+        Row(v: v + 3 &* row &* size.x, scale: scale, l: l, nx: size.x,
+            stencil: RowStencil(row: row, nx: size.x, ny: size.y, nz: size.z).parts, r0: rows.0, r1: rows.1, r2: rows.2)
+    }
 }
 
 /// One grid row's central differences along y and z: the row's first voxel, the offsets to the

@@ -161,8 +161,8 @@ public struct SyNRegistration: Sendable {
             // One side after the other, so only one update field is alive at a time.
             for (side, derivative, image) in [(0, similarity.fixedDerivative, warpedF), (1, similarity.movingDerivative, warpedM)] {
                 do {
-                    var update = DenseSetup.update(weights: derivative, image: image, stage: stage)
-                    fields[side] = self.step(fields[side], update: &update.field, scale: update.scale)
+                    let update = DenseSetup.update(weights: derivative, image: image, stage: stage)
+                    fields[side] = self.step(fields[side], update: update.field, scale: update.scale)
                 }
                 // The update and the previous field are gone before the smoothing allocates.
                 fields[side] = DenseSetup.smoothTotal(fields[side], stage: stage)
@@ -178,13 +178,12 @@ public struct SyNRegistration: Sendable {
     }
 
     /// A half field after one update: the scaled metric update, plus the volume penalty's step
-    /// `κ·∇(G ∗ e)` (`e` the log-Jacobian beyond ±τ) when it is on (added into `update` in
-    /// place), composed into the field (applied first).
-    func step(_ field: VectorField, update: inout VectorField, scale: Float) -> VectorField {
+    /// `κ·∇(G ∗ e)` (`e` the log-Jacobian beyond ±τ) when it is on, composed into the field
+    /// (applied first).
+    func step(_ field: VectorField, update: VectorField, scale: Float) -> VectorField {
         guard stage.volumePenalty > 0 else { return FieldKernels.compose(field, after: update, scale: scale) }
         let logJ = FieldKernels.smoothedLogJacobian(of: field, tolerance: Float(stage.volumeTolerance), sigma: .voxels(stage.updateSigma))
-        FieldKernels.add(voxelGradientOf: logJ, weight: Float(stage.volumePenalty), to: &update, scale: scale)
-        return FieldKernels.compose(field, after: update)
+        return FieldKernels.compose(field, after: update, scale: scale, plusVoxelGradientOf: logJ, weight: Float(stage.volumePenalty))
     }
 }
 

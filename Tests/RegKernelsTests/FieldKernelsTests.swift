@@ -78,24 +78,27 @@ func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
         #expect(worst < 5e-7, "largest error \(worst)")
     }
 
-    @Test func addingAVoxelGradientStepsAlongTheIndexGradientInMillimetres() {
+    @Test func aStepWithAVoxelGradientMovesAlongTheIndexGradientInMillimetres() {
         let g = Fields.grid
         // l = 0.3 i − 0.2 j + 0.5 k: the index gradient is exact, one-sided edges included.
         var l = Image<Float>(geometry: g)
         for z in 0..<g.size.z { for y in 0..<g.size.y { for x in 0..<g.size.x {
             l.voxels[x + g.size.x * (y + g.size.y * z)] = Float(0.3 * Double(x) - 0.2 * Double(y) + 0.5 * Double(z))
         } } }
-        let u = Fields.linear(a, SIMD3(1, -2, 0.5))
-        var out = u
-        FieldKernels.add(voxelGradientOf: l, weight: 0.8, to: &out, scale: 0.5)
-        // A step of 0.8·(0.3, −0.2, 0.5) voxels is the physical vector D·diag(spacing)·that.
+        let v = Fields.linear(a, SIMD3(1, -2, 0.5))
+        // Composed after the zero field, the step itself: 0.5·v plus 0.8·(0.3, −0.2, 0.5) voxels,
+        // the physical vector D·diag(spacing)·that.
+        let stepField = FieldKernels.compose(VectorField(geometry: g), after: v, scale: 0.5, plusVoxelGradientOf: l, weight: 0.8)
         let step = g.direction * (g.spacing * SIMD3(0.24, -0.16, 0.4))
         #expect(abs(step.x) + abs(step.y) + abs(step.z) > 0.5)
         var worst = 0.0
         for i in 0..<g.voxelCount {
-            for c in 0..<3 { worst = max(worst, abs(Double(out.vectors[3 * i + c]) - (0.5 * Double(u.vectors[3 * i + c]) + step[c]))) }
+            for c in 0..<3 { worst = max(worst, abs(Double(stepField.vectors[3 * i + c]) - (0.5 * Double(v.vectors[3 * i + c]) + step[c]))) }
         }
         #expect(worst < 1e-5)
+        // Any field composed after it is the plain composition after the step field.
+        let u = Fields.linear(b, SIMD3(-0.5, 0.6, 0.2))
+        #expect(FieldKernels.compose(u, after: v, scale: 0.5, plusVoxelGradientOf: l, weight: 0.8) == FieldKernels.compose(u, after: stepField))
     }
 
     @Test func compositionOfLinearFieldsIsTheProductMap() {
