@@ -53,6 +53,10 @@ public enum BoxSums {
 
     /// `out[x] = arrays[0][x] + arrays[1][x] + …` over `count` arrays, added in that order (the
     /// volume sum's z pass over lines held anywhere), 8 values at a time in registers.
+    ///
+    /// ```swift
+    /// BoxSums.sum(arrays: ringSlices, count: 5, width: nx * ny, into: windowSums)   // z window of radius 2
+    /// ```
     public static func sum(arrays: UnsafePointer<UnsafePointer<Float>>, count: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
         sumArrays(arrays, count: count, width: width, into: out)
     }

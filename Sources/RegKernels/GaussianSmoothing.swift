@@ -57,6 +57,10 @@ public enum GaussianSmoothing {
 
     /// The truncated half kernels along x, y and z of a sigma on a grid (empty where an axis
     /// is not smoothed: sigma 0 or a single voxel).
+    ///
+    /// ```swift
+    /// let k = GaussianSmoothing.Kernels(sigma: .mm(2), geometry: image.geometry)   // k.z is empty on a 2-D grid
+    /// ```
     public struct Kernels: Sendable {
         public let x: [Float], y: [Float], z: [Float]
         public init(sigma: Sigma, geometry: Geometry) {
