@@ -136,10 +136,12 @@ public enum FieldKernels {
                 let (ix, fx) = Resampler.floorOfSmall(jx), (iy, fy) = Resampler.floorOfSmall(jy)
                 let (iz, fz) = Resampler.floorOfSmall(jz)
                 tx[x] = jx - fx; ty[x] = jy - fy; tz[x] = jz - fz
-                // Negative indices (only from a NaN) become large unsigned ones.
-                let inside = UInt32(bitPattern: ix) < limitX && UInt32(bitPattern: iy) < limitY && UInt32(bitPattern: iz) < limitZ
+                // Negative indices (only from a NaN) become large unsigned ones. The tests are
+                // combined without short-circuits, so the loop has no branch.
                 let corner = 3 &* (Int(ix) &+ Int(iy) &* strideY &+ Int(iz) &* strideZ)
-                corners[x] = inside && corner < cornerLimit ? corner : -1
+                let outside = (UInt32(bitPattern: ix) < limitX ? 0 : 1) | (UInt32(bitPattern: iy) < limitY ? 0 : 1)
+                    | (UInt32(bitPattern: iz) < limitZ ? 0 : 1) | (corner < cornerLimit ? 0 : 1)
+                corners[x] = outside == 0 ? corner : -1
             }
             // Pass 2 reads corner 0 for edge voxels, pass 3 redoes them: no call in pass 2's
             // loop, so its constants stay in registers.
