@@ -76,9 +76,9 @@ public enum GaussianSmoothing {
     /// slice `z` (`c·nx·ny` values), from its own memory or written into `scratch`.
     /// `finished(values, count)`, when given, sees every run of finished output values (whole
     /// voxels) once, while it is in cache, in no fixed order. x and y run per slice. When the
-    /// slices that the z taps span fit in cache, each thread keeps them in a ring and writes
-    /// each output slice at once; otherwise z runs as a second pass over strips of a scratch
-    /// volume. Every output value is computed the same way in either case, for any split.
+    /// slices that the z taps span fit in cache and the volume does not, each thread keeps them
+    /// in a ring and writes each output slice at once; otherwise z runs as a second pass over
+    /// strips of a scratch volume. Every output value is computed the same way in either case, for any split.
     ///
     /// ```swift
     /// let values = GaussianSmoothing.smoothSlices(size: g.size, components: 3, kernels: .init(sigma: .voxels(3), geometry: g),
@@ -87,6 +87,15 @@ public enum GaussianSmoothing {
     public static func smoothSlices(size: SIMD3<Int>, components c: Int, kernels: Kernels,
                                     source: (Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>,
                                     finished: ((UnsafePointer<Float>, Int) -> Void)? = nil) -> [Float] {
+        smoothSlices(size: size, components: c, kernels: kernels, throughPlane: .bySize, source: source, finished: finished)
+    }
+
+    /// How the z taps are applied: by size (`smoothSlices`' rule), or one way for tests.
+    enum ThroughPlane { case bySize, ring, strips }
+
+    static func smoothSlices(size: SIMD3<Int>, components c: Int, kernels: Kernels, throughPlane: ThroughPlane,
+                             source: (Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>,
+                             finished: ((UnsafePointer<Float>, Int) -> Void)? = nil) -> [Float] {
         let plane = InPlane(size: size, components: c, kernels: kernels)
         let count = plane.sliceSize * size.z
         // Written whole before it is read, so it starts uninitialised.
@@ -103,7 +112,9 @@ public enum GaussianSmoothing {
                         finished?(dst, plane.sliceSize)
                     }
                 }
-            } else if (2 * rz + 1) * plane.sliceSize * MemoryLayout<Float>.size <= ringBytes {
+            } else if throughPlane == .ring || throughPlane == .bySize
+                        && (2 * rz + 1) * plane.sliceSize * MemoryLayout<Float>.size <= ringBytes
+                        && count * MemoryLayout<Float>.size >= ringVolumeBytes {
                 throughPlaneByRing(plane, nz: size.z, kernel: kz, source: source, into: out.value, finished: finished)
             } else {
                 throughPlaneByStrips(plane, nz: size.z, kernel: kz, source: source, into: out.value, finished: finished)
@@ -115,6 +126,10 @@ public enum GaussianSmoothing {
     /// The most bytes of in-plane smoothed slices a thread keeps for the z taps (fits in a 2 MB
     /// L2 cache with room to spare).
     static let ringBytes = 1_200_000
+
+    /// The least volume for the ring: a smaller scratch volume stays in the last-level cache, and
+    /// the ring's in-plane slices beyond each thread's run are repeated work.
+    static let ringVolumeBytes = 16 << 20
 
     /// z from a ring of in-plane smoothed slices: each thread takes a run of slices and makes
     /// the in-plane slices its taps need (its own and up to r beyond each end).

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import RegCore
-import RegKernels
+@testable import RegKernels
 import RegTestSupport
 
 @Suite struct ResamplerTests {
@@ -172,6 +172,32 @@ import RegTestSupport
         // Values span 0…100: Float rounding stays near 1e-5.
         let worst = zip(out.voxels, values).map { abs(Double($0) - $1) }.max()!
         #expect(worst < 1e-4)
+    }
+
+    /// Both through-plane paths give the same bits as the one the size picks (checked against
+    /// direct convolution above), whatever the thread count: the ring with each thread's slices
+    /// and those its taps reach beyond them, and the strips of a scratch volume.
+    @Test(arguments: [1, 3])
+    func gaussianThroughPlanePathsAgree(components: Int) throws {
+        let g = try Geometry(size: SIMD3(37, 20, 23), spacing: SIMD3(0.8, 1.1, 2.3), origin: SIMD3(4, -9, 20),
+                             direction: Phantoms.rotation(12, -5, 30))
+        let image = Phantoms.randomImage(Float.self, on: g, components: components, seed: 8)
+        let kernels = GaussianSmoothing.Kernels(sigma: .perAxisVoxels(SIMD3(1.2, 0.7, 1.9)), geometry: g)
+        let expected = GaussianSmoothing.smooth(image, sigma: .perAxisVoxels(SIMD3(1.2, 0.7, 1.9))).voxels
+        let sliceSize = components * g.size.x * g.size.y
+        let saved = Parallelism.threadCount
+        defer { Parallelism.threadCount = saved }
+        for threads in [1, 2, 3] {
+            Parallelism.threadCount = threads
+            for path in [GaussianSmoothing.ThroughPlane.ring, .strips] {
+                let values = image.voxels.withUnsafeBufferPointer { src in
+                    let input = UnsafeSendable(src.baseAddress!)
+                    return GaussianSmoothing.smoothSlices(size: g.size, components: components, kernels: kernels, throughPlane: path,
+                                                          source: { z, _ in input.value + z * sliceSize })
+                }
+                #expect(values == expected, "\(path), \(threads) threads")
+            }
+        }
     }
 
     @Test func gaussianKeepsConstantsAndLeaves2DSlicesAlone() throws {
