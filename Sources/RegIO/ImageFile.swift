@@ -65,8 +65,8 @@ public struct ImageWriteOptions: Sendable {
         self.entropyCodingOnly = entropyCodingOnly
     }
 
-    /// Entropy coding only: for float maps whose bytes seldom repeat (displacement fields,
-    /// Jacobian determinants), where it is as small as full deflate and 3–4× faster.
+    /// Entropy coding only: for float maps whose bytes seldom repeat (Jacobian determinants),
+    /// where it is as small as full deflate and 3–4× faster.
     ///
     /// ```swift
     /// try ImageFile.write(detJ, to: "jacobian.nii.gz", options: .entropyCoded)

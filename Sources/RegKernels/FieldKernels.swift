@@ -380,12 +380,7 @@ public enum FieldKernels {
                                  firstVoxel: z * sliceVoxels)
                     return UnsafePointer(slice)
                 }, finished: { values, count in
-                    var best: Float = 0
-                    for i in 0..<(count / 3) {
-                        let j = m.apply(SIMD3<Float>(values[3 &* i], values[3 &* i &+ 1], values[3 &* i &+ 2]))
-                        best = max(best, (j * j).sum())
-                    }
-                    largest.max(best.bitPattern, ordering: .relaxed)
+                    largest.max(largestSquaredVoxelLength(values, voxels: count / 3, m).bitPattern, ordering: .relaxed)
                 })
             }
         }
@@ -520,19 +515,19 @@ public enum FieldKernels {
         return u.vectors.withUnsafeBufferPointer { b in
             let bp = UnsafeSendable(b.baseAddress!)
             return parallelReduce(count: u.geometry.voxelCount, chunkSize: 1 << 15, initial: 0.0, combine: max) { range in
-                var best: Float = 0
-                for i in range {
-                    let v = SIMD3<Float>(bp.value[3 &* i], bp.value[3 &* i &+ 1], bp.value[3 &* i &+ 2])
-                    let j = m.apply(v)
-                    best = max(best, (j * j).sum())
-                }
-                return Double(best).squareRoot()
+                Double(largestSquaredVoxelLength(bp.value + 3 &* range.lowerBound, voxels: range.count, m)).squareRoot()
             }
         }
     }
 
-    @inline(__always) static func vector(_ p: UnsafePointer<Float>, _ offset: Int) -> SIMD3<Double> {
-        SIMD3(Double(p[3 &* offset]), Double(p[3 &* offset &+ 1]), Double(p[3 &* offset &+ 2]))
+    /// The largest `‖m·v‖²` over `voxels` vectors from `p` (0 for none).
+    @inline(__always) static func largestSquaredVoxelLength(_ p: UnsafePointer<Float>, voxels: Int, _ m: Matrix3Float) -> Float {
+        var best: Float = 0
+        for i in 0..<voxels {
+            let j = m.apply(SIMD3<Float>(p[3 &* i], p[3 &* i &+ 1], p[3 &* i &+ 2]))
+            best = max(best, (j * j).sum())
+        }
+        return best
     }
 
     @inline(__always) static func lerp(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ t: Float) -> SIMD3<Float> {
@@ -558,19 +553,6 @@ extension VectorField {
             vectors.withUnsafeBufferPointer { b in
                 let (p, o) = (UnsafeSendable(b.baseAddress!), UnsafeSendable(out))
                 parallelFor(count: b.count, chunkSize: 1 << 16) { r in for i in r { o.value[i] = p.value[i] * factor } }
-            }
-        }
-    }
-
-    /// `self + factor·other`, vector by vector (same grid).
-    public func adding(_ other: VectorField, scaledBy factor: Float = 1) -> VectorField {
-        precondition(other.vectors.count == vectors.count)
-        return VectorField(geometry: geometry) { out in
-            vectors.withUnsafeBufferPointer { b in
-                other.vectors.withUnsafeBufferPointer { o in
-                    let (bp, op, sp) = (UnsafeSendable(b.baseAddress!), UnsafeSendable(o.baseAddress!), UnsafeSendable(out))
-                    parallelFor(count: b.count, chunkSize: 1 << 16) { r in for i in r { sp.value[i] = bp.value[i] + factor * op.value[i] } }
-                }
             }
         }
     }

@@ -171,7 +171,7 @@ public enum GaussianSmoothing {
     static func throughPlaneByStrips(_ plane: InPlane, nz: Int, kernel kz: [Float],
                                      source: (Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>,
                                      into out: UnsafeMutablePointer<Float>, finished: ((UnsafePointer<Float>, Int) -> Void)?) {
-        let sliceSize = plane.sliceSize, count = sliceSize * nz, r = kz.count - 1
+        let sliceSize = plane.sliceSize, count = sliceSize * nz
         // Allocated after the output and freed first, so the next call reuses the same block.
         var scratch = [Float](unsafeUninitializedCapacity: count) { _, n in n = count }
         scratch.withUnsafeMutableBufferPointer { scratchBuf in
@@ -183,23 +183,11 @@ public enum GaussianSmoothing {
             }
             let strips = (sliceSize + stripWidth - 1) / stripWidth
             parallelFor(count: strips, chunkSize: 1) { ss in
-                kz.withUnsafeBufferPointer { w in
-                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: 2 * r + 1) { taps in
-                        for strip in ss {
-                            let offset = strip * stripWidth, width = min(stripWidth, sliceSize - offset)
-                            let src = UnsafePointer(planes.value) + offset
-                            for z in 0..<nz {
-                                for t in 1...r {
-                                    taps[2 * t - 1] = src + max(0, z - t) * sliceSize
-                                    taps[2 * t] = src + min(nz - 1, z + t) * sliceSize
-                                }
-                                let dst = output.value + z * sliceSize + offset
-                                weightedSum(src + z * sliceSize, taps: taps.baseAddress!, weights: w.baseAddress!, radius: r, count: width,
-                                            into: dst)
-                                finished?(dst, width)
-                            }
-                        }
-                    }
+                for strip in ss {
+                    let offset = strip * stripWidth, width = min(stripWidth, sliceSize - offset)
+                    let dst = output.value + offset
+                    convolveAcross(UnsafePointer(planes.value) + offset, into: dst, lines: nz, lineStride: sliceSize, width: width, kernel: kz)
+                    if let finished { for z in 0..<nz { finished(dst + z * sliceSize, width) } }
                 }
             }
         }
@@ -292,12 +280,12 @@ public enum GaussianSmoothing {
         }
     }
 
-    /// Convolves across `lines` contiguous lines of `width` values (y within a slice) with edge
-    /// replication.
+    /// Convolves across `lines` lines of `width` values, `lineStride` apart (contiguous when
+    /// nil), with edge replication: y within a slice, or z within a strip of slices.
     @inline(__always)
-    static func convolveAcross(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, lines: Int, width: Int,
-                               kernel k: [Float]) {
-        let r = k.count - 1, step = width
+    static func convolveAcross(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, lines: Int, lineStride: Int? = nil,
+                               width: Int, kernel k: [Float]) {
+        let r = k.count - 1, step = lineStride ?? width
         k.withUnsafeBufferPointer { w in
             withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: 2 * r + 1) { taps in
                 for l in 0..<lines {

@@ -56,17 +56,15 @@ public enum LocalCorrelation {
             }
         }
         let totals = perSlice.reduce(SIMD2<Double>.zero, +)
-        // The derivatives so far are per window sum; the mean over the windows that count.
-        let scale = Float(1 / max(1, totals.y))
-        for buffer in [0, 1] {
-            let apply = { (values: inout [Float]) in
-                values.withUnsafeMutableBufferPointer { b in
-                    let p = UnsafeSendable(b.baseAddress!)
-                    parallelFor(count: n, chunkSize: 1 << 16) { r in for i in r { p.value[i] = scale * p.value[i] } }
-                }
+        // The derivatives so far are per window sum; the mean is over the windows that count.
+        func scale(_ values: inout [Float], by factor: Float) {
+            values.withUnsafeMutableBufferPointer { b in
+                let p = UnsafeSendable(b.baseAddress!)
+                parallelFor(count: n, chunkSize: 1 << 16) { r in for i in r { p.value[i] = factor * p.value[i] } }
             }
-            if buffer == 0 { apply(&dI) } else { apply(&dJ) }
         }
+        scale(&dI, by: Float(1 / max(1, totals.y)))
+        scale(&dJ, by: Float(1 / max(1, totals.y)))
         return VoxelwiseSimilarity(value: totals.x / max(1, totals.y), fixedDerivative: dI, movingDerivative: dJ)
     }
 
