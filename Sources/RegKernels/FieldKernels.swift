@@ -14,71 +14,54 @@ import Synchronization
 /// ```
 public enum FieldKernels {
     /// `(id + u) ∘ (id + s·v)`: the map that applies `s·v` first, as the displacement
-    /// `s·v(x) + u(x + s·v(x))` on the common grid (`s` = `scale`, 1 by default).
-    public static func compose(_ u: VectorField, after v: VectorField, scale: Float = 1) -> VectorField {
+    /// `s·v(x) + u(x + s·v(x))` on the common grid (`s` = `scale`, 1 by default), then smoothed
+    /// by a Gaussian of `smoothing` when it is not 0: the composition is made slice by slice as
+    /// the smoothing reads it (the same values as `GaussianSmoothing.smooth` of the composition).
+    public static func compose(_ u: VectorField, after v: VectorField, scale: Float = 1,
+                               smoothing: GaussianSmoothing.Sigma = .voxels(0)) -> VectorField {
         precondition(u.geometry.sameGrid(as: v.geometry), "fields on different grids")
-        let g = v.geometry
-        let composition = Composition(grid: g)
-        // Every value is written below: the field starts uninitialised.
-        return VectorField(geometry: g) { outputs in
-            u.vectors.withUnsafeBufferPointer { ub in
-                v.vectors.withUnsafeBufferPointer { vb in
-                    let up = UnsafeSendable(ub.baseAddress!), vp = UnsafeSendable(vb.baseAddress!), op = UnsafeSendable(outputs)
-                    parallelFor(count: g.size.y * g.size.z, chunkSize: max(1, g.size.y / 4)) { rows in
-                        let scratch = Composition.Scratch(width: g.size.x)
-                        defer { scratch.deallocate() }
-                        for row in rows {
-                            let start = 3 &* row &* g.size.x
-                            composition.row(row, x: 0..<g.size.x, u: up.value, steps: ScaledField(vp.value, nx: g.size.x, scale: scale),
-                                            into: op.value + start, scratch: scratch)
-                        }
-                    }
-                }
-            }
+        return v.vectors.withUnsafeBufferPointer { vb in
+            composed(u, steps: ScaledField(vb.baseAddress!, nx: v.geometry.size.x, scale: scale), smoothing: smoothing)
         }
     }
 
-    /// One step of the damped fixed-point inversion of `u`: the residual `r = w + u(x + w(x))`
-    /// of the estimate `w`, its mean and largest length, and the next estimate `w − λ·r`, in one
-    /// pass (the same values as `compose`, `meanAndMaxNorm` and `adding`).
-    static func inversionStep(of u: VectorField, estimate w: VectorField, damping: Float) -> (mean: Double, max: Double, next: VectorField) {
-        let g = w.geometry
-        let (nx, n) = (g.size.x, g.voxelCount)
+    /// `(id + u) ∘ (id + w)` on `u`'s grid for the step field `w` of `steps`, rows in parallel;
+    /// smoothed by a Gaussian of `smoothing` as the rows are made, a slice at a time.
+    static func composed<Steps: StepSource>(_ u: VectorField, steps: Steps, smoothing: GaussianSmoothing.Sigma) -> VectorField {
+        let g = u.geometry
         let composition = Composition(grid: g)
-        var sums = SIMD2<Double>.zero
-        let next = VectorField(geometry: g) { outputs in
-            u.vectors.withUnsafeBufferPointer { ub in
-                w.vectors.withUnsafeBufferPointer { wb in
-                    let up = UnsafeSendable(ub.baseAddress!), wp = UnsafeSendable(wb.baseAddress!), op = UnsafeSendable(outputs)
-                    sums = parallelReduce(count: n, chunkSize: 1 << 15, initial: SIMD2<Double>.zero,
-                                          combine: { SIMD2($0.x + $1.x, max($0.y, $1.y)) }) { range in
-                        let scratch = Composition.Scratch(width: nx)
-                        let residual = UnsafeMutablePointer<Float>.allocate(capacity: 3 * nx)
-                        defer { scratch.deallocate(); residual.deallocate() }
-                        var total = 0.0, largest: Float = 0
-                        for row in (range.lowerBound / nx)...((range.upperBound - 1) / nx) {
-                            let x0 = max(0, range.lowerBound - row * nx), x1 = min(nx, range.upperBound - row * nx)
-                            let start = 3 &* row &* nx
-                            let estimate = wp.value + start, out = op.value + start
-                            composition.row(row, x: x0..<x1, u: up.value, steps: ScaledField(wp.value, nx: nx, scale: 1),
-                                            into: residual, scratch: scratch)
-                            for x in x0..<x1 {
-                                let r = SIMD3<Float>(residual[3 &* x], residual[3 &* x &+ 1], residual[3 &* x &+ 2])
-                                let length = (r * r).sum().squareRoot()
-                                total += Double(length); largest = max(largest, length)
-                                for c in 0..<3 { out[3 &* x &+ c] = estimate[3 &* x &+ c] + -damping * r[c] }
-                            }
-                        }
-                        return SIMD2(total, Double(largest))
+        let (nx, ny) = (g.size.x, g.size.y)
+        let kernels = GaussianSmoothing.Kernels(sigma: smoothing, geometry: g)
+        let sendableSteps = UnsafeSendable(steps)
+        return u.vectors.withUnsafeBufferPointer { ub in
+            let up = UnsafeSendable(ub.baseAddress!)
+            @inline(__always) func rows(_ rows: Range<Int>, into first: UnsafeMutablePointer<Float>) {
+                let scratch = Composition.Scratch(width: nx)
+                defer { scratch.deallocate() }
+                for row in rows {
+                    composition.row(row, u: up.value, steps: sendableSteps.value,
+                                    into: first + 3 &* (row &- rows.lowerBound) &* nx, scratch: scratch)
+                }
+            }
+            guard !kernels.isEmpty else {
+                // Every value is written below: the field starts uninitialised.
+                return VectorField(geometry: g) { outputs in
+                    let op = UnsafeSendable(outputs)
+                    parallelFor(count: ny * g.size.z, chunkSize: max(1, ny / 4)) { range in
+                        rows(range, into: op.value + 3 &* range.lowerBound &* nx)
                     }
                 }
             }
+            let values = GaussianSmoothing.smoothSlices(size: g.size, components: 3, kernels: kernels) { z, slice in
+                rows(z &* ny..<(z &+ 1) &* ny, into: slice)
+                return UnsafePointer(slice)
+            }
+            return try! VectorField(image: Image(geometry: g, components: 3, voxels: values))
         }
-        return (sums.x / Double(max(1, n)), sums.y, next)
     }
 
     /// The constants of `(id + u) ∘ (id + w)` on one grid, and its row kernel, for a step field
-    /// `w` that a `StepSource` gives voxel by voxel.
+    /// `w` that a `StepSource` gives a row at a time.
     struct Composition {
         let nx: Int, ny: Int, nz: Int
         let m: Matrix3Float
@@ -113,10 +96,10 @@ public enum FieldKernels {
             func deallocate() { steps.deallocate(); fractions.deallocate(); corners.deallocate() }
         }
 
-        /// Voxels `xs` of grid row `row`: `out[3x…] = w(x) + u(x + w(x))`, with `out` pointing at
-        /// the row's first vector and `u` at the whole field.
+        /// Grid row `row`: `out[3x…] = w(x) + u(x + w(x))`, with `out` pointing at the row's first
+        /// vector and `u` at the whole field.
         @inline(__always)
-        func row<Source: StepSource>(_ row: Int, x xs: Range<Int>, u uu: UnsafePointer<Float>, steps source: Source,
+        func row<Source: StepSource>(_ row: Int, u uu: UnsafePointer<Float>, steps source: Source,
                                      into or: UnsafeMutablePointer<Float>, scratch: Scratch) {
             let strideY = nx, strideZ = nx &* ny
             let w = scratch.width
@@ -124,13 +107,13 @@ public enum FieldKernels {
             let (tx, ty, tz) = (scratch.fractions, scratch.fractions + w, scratch.fractions + 2 &* w)
             let corners = scratch.corners
             let y = Float(row % ny), z = Float(row / ny)
-            let rowSource = source.row(row)
-            // Pass 1 (vectorised by the compiler) computes the steps and the clamped sample
-            // points: the corner's offset, or -1 at the grid's last face, and the fractions.
-            // Pass 2 gathers and interpolates: fewer live registers in each loop.
+            let xs = 0..<nx
+            source.fill(row: row, x: sx, y: sy, z: sz)
+            // Pass 1 (vectorised by the compiler) computes the clamped sample points: the
+            // corner's offset, or -1 at the grid's last face, and the fractions. Pass 2 gathers
+            // and interpolates: fewer live registers in each loop.
             for x in xs {
-                let own = rowSource.step(x)
-                sx[x] = own.x; sy[x] = own.y; sz[x] = own.z
+                let own = SIMD3(sx[x], sy[x], sz[x])
                 let j = SIMD3<Float>(Float(x), y, z) + m.apply(own)
                 let jx = min(max(j.x, 0), lastX), jy = min(max(j.y, 0), lastY), jz = min(max(j.z, 0), lastZ)
                 let (ix, fx) = Resampler.floorOfSmall(jx), (iy, fy) = Resampler.floorOfSmall(jy)
@@ -201,20 +184,111 @@ public enum FieldKernels {
         return u
     }
 
-    /// The inverse displacement `w` with `(id + u) ∘ (id + w) = id`, by the damped iteration
-    /// `w ← w − λ·(w + u(x + w(x)))` (as ITK's `InvertDisplacementFieldImageFilter`), which
-    /// converges where `id + u` is invertible and its Jacobian's eigenvalues stay below `2/λ`;
-    /// λ = 0.5 covers expansions up to 4×. Stops after `iterations`, or once the residual
-    /// `‖w + u(x + w(x))‖` is below `meanTolerance` mm on average and `maxTolerance` mm everywhere.
-    public static func inverse(of u: VectorField, iterations: Int = 30, meanTolerance: Double = 1e-3,
-                               maxTolerance: Double = 0.1, damping: Float = 0.5) -> VectorField {
-        var w = u.scaled(by: -1)
-        for _ in 0..<iterations {
-            let (mean, largest, next) = inversionStep(of: u, estimate: w, damping: damping)
-            if mean < meanTolerance && largest < maxTolerance { break }
-            w = next
+    /// The inverse displacement `w` with `(id + u) ∘ (id + w) = id`, solved voxel by voxel: the
+    /// residual `r(w) = w + u(x + w)` depends on `w(x)` alone, so each voxel runs Newton's method
+    /// on the trilinear interpolant of `u` (clamped to the grid, as `compose` samples it) from
+    /// `w = −u(x)`, halving a step that does not shrink `‖r‖`, until `‖r‖ < tolerance` mm or
+    /// `iterations` steps. Where `id + u` folds, a voxel keeps its smallest residual. Voxels are
+    /// independent, so the result is the same for any thread count.
+    ///
+    /// ```swift
+    /// let back = FieldKernels.inverse(of: u)
+    /// let identity = FieldKernels.compose(u, after: back)   // ≈ 0 inside the grid
+    /// ```
+    public static func inverse(of u: VectorField, tolerance: Float = 1e-2, iterations: Int = 20) -> VectorField {
+        let g = u.geometry
+        let solver = PointInversion(grid: g, tolerance: tolerance, iterations: iterations)
+        return VectorField(geometry: g) { outputs in
+            u.vectors.withUnsafeBufferPointer { ub in
+                let up = UnsafeSendable(ub.baseAddress!), op = UnsafeSendable(outputs)
+                parallelFor(count: g.size.y * g.size.z, chunkSize: max(1, g.size.y / 8)) { rows in
+                    for row in rows { solver.row(row, u: up.value, into: op.value) }
+                }
+            }
         }
-        return w
+    }
+
+    /// Newton's method for `w + u(x + w) = 0` at single voxels, on one grid.
+    struct PointInversion {
+        let nx: Int, ny: Int, nz: Int
+        let m: Matrix3Float
+        let last: SIMD3<Float>
+        let lastCell: (x: Int, y: Int, z: Int)
+        let dx: Int, dy: Int, dz: Int
+        let toleranceSquared: Float, iterations: Int
+
+        init(grid g: Geometry, tolerance: Float, iterations: Int) {
+            (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
+            m = Matrix3Float(g.physicalToIndex)
+            last = SIMD3(Float(nx - 1), Float(ny - 1), Float(nz - 1))
+            lastCell = (max(0, nx - 2), max(0, ny - 2), max(0, nz - 2))
+            (dx, dy, dz) = (nx > 1 ? 3 : 0, ny > 1 ? 3 * nx : 0, nz > 1 ? 3 * nx * ny : 0)
+            (toleranceSquared, self.iterations) = (tolerance * tolerance, max(0, iterations))
+        }
+
+        /// The residual `w + u(j)` at continuous index `j`, and the index-space derivatives of
+        /// `u` there (0 along an axis where `j` lies beyond the grid, as the clamp holds `u` constant).
+        @inline(__always)
+        func residual(_ w: SIMD3<Float>, at j: SIMD3<Float>, u: UnsafePointer<Float>)
+            -> (r: SIMD3<Float>, ux: SIMD3<Float>, uy: SIMD3<Float>, uz: SIMD3<Float>) {
+            let c = SIMD3(min(max(j.x, 0), last.x), min(max(j.y, 0), last.y), min(max(j.z, 0), last.z))
+            // The cell below the last face: the fraction is then 1 there (0 on a one-voxel axis).
+            let ix = min(Int(c.x), lastCell.x), iy = min(Int(c.y), lastCell.y), iz = min(Int(c.z), lastCell.z)
+            let t = c - SIMD3(Float(ix), Float(iy), Float(iz))
+            let p = u + 3 &* (ix &+ iy &* nx &+ iz &* nx &* ny)
+            let c000 = vector3(p, 0), c100 = vector3(p + dx, 0), c010 = vector3(p + dy, 0), c110 = vector3(p + dy + dx, 0)
+            let c001 = vector3(p + dz, 0), c101 = vector3(p + dz + dx, 0), c011 = vector3(p + dz + dy, 0)
+            let c111 = vector3(p + dz + dy + dx, 0)
+            let d00 = c100 - c000, d10 = c110 - c010, d01 = c101 - c001, d11 = c111 - c011
+            let a00 = c000 + d00 * t.x, a10 = c010 + d10 * t.x, a01 = c001 + d01 * t.x, a11 = c011 + d11 * t.x
+            let b0 = a00 + (a10 - a00) * t.y, b1 = a01 + (a11 - a01) * t.y
+            let e0 = d00 + (d10 - d00) * t.y, e1 = d01 + (d11 - d01) * t.y
+            let ux = j.x == c.x ? e0 + (e1 - e0) * t.z : .zero
+            let uy = j.y == c.y ? (a10 - a00) + ((a11 - a01) - (a10 - a00)) * t.z : .zero
+            let uz = j.z == c.z ? b1 - b0 : .zero
+            return (w + b0 + (b1 - b0) * t.z, ux, uy, uz)
+        }
+
+        /// Solves the voxels of grid row `row`, writing their vectors to `out` (the whole field).
+        @inline(__always)
+        func row(_ row: Int, u: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+            let y = Float(row % ny), z = Float(row / ny)
+            let (m, toleranceSquared, iterations) = (m, toleranceSquared, iterations)
+            for x in 0..<nx {
+                let voxel = row &* nx &+ x
+                let origin = SIMD3<Float>(Float(x), y, z)
+                var w = -vector3(u, voxel)
+                var (r, ux, uy, uz) = residual(w, at: origin + m.apply(w), u: u)
+                var size = (r * r).sum()
+                var steps = 0
+                while size >= toleranceSquared && steps < iterations {
+                    // J = I + (∂u/∂j)·P: its columns, then Cramer's rule for J·s = r.
+                    let c0 = ux * m.r0.x + uy * m.r1.x + uz * m.r2.x + SIMD3(1, 0, 0)
+                    let c1 = ux * m.r0.y + uy * m.r1.y + uz * m.r2.y + SIMD3(0, 1, 0)
+                    let c2 = ux * m.r0.z + uy * m.r1.z + uz * m.r2.z + SIMD3(0, 0, 1)
+                    let c12 = cross(c1, c2), det = (c0 * c12).sum()
+                    // A folded or nearly singular Jacobian gets a damped fixed-point step instead.
+                    var s = det > 1e-3 ? SIMD3((r * c12).sum(), (c0 * cross(r, c2)).sum(), (c0 * cross(c1, r)).sum()) / det : 0.5 * r
+                    while true {
+                        steps &+= 1
+                        let next = w - s
+                        let trial = residual(next, at: origin + m.apply(next), u: u)
+                        let trialSize = (trial.r * trial.r).sum()
+                        if trialSize < size {
+                            (w, r, ux, uy, uz, size) = (next, trial.r, trial.ux, trial.uy, trial.uz, trialSize)
+                            break
+                        }
+                        guard steps < iterations else { break }
+                        s *= 0.5
+                    }
+                }
+                out[3 &* voxel] = w.x; out[3 &* voxel &+ 1] = w.y; out[3 &* voxel &+ 2] = w.z
+            }
+        }
+
+        @inline(__always) func cross(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> SIMD3<Float> {
+            SIMD3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
+        }
     }
 
     /// The determinant of the Jacobian of `x ↦ x + u(x)` in physical space at every voxel:
@@ -427,38 +501,25 @@ public enum FieldKernels {
     /// central-difference gradient of the scalar image `l` in index units (one-sided at the
     /// edges) carried to LPS mm through the spacing and direction cosines: a step of `weight`
     /// voxels per unit of `l`'s change per voxel. The step is made voxel by voxel as the
-    /// composition reads it. Fields and image share one grid.
+    /// composition reads it, and the result smoothed by a Gaussian of `smoothing` as it is made
+    /// (as `compose(_:after:scale:smoothing:)`). Fields and image share one grid.
     ///
     /// ```swift
     /// // SyN's volume penalty: the scaled update plus κ·∇(G ∗ log det J), composed into the half field.
     /// let next = FieldKernels.compose(phi, after: update, scale: 0.1, plusVoxelGradientOf: logJ, weight: 1.25)
     /// ```
     public static func compose(_ u: VectorField, after v: VectorField, scale: Float, plusVoxelGradientOf l: Image<Float>,
-                               weight: Float) -> VectorField {
+                               weight: Float, smoothing: GaussianSmoothing.Sigma = .voxels(0)) -> VectorField {
         let g = v.geometry
         precondition(u.geometry.sameGrid(as: g), "fields on different grids")
         precondition(l.geometry.sameGrid(as: g) && l.components == 1, "a scalar image on the field's grid")
-        let composition = Composition(grid: g)
         let dir = g.direction, spacing = g.spacing
         let rows = (SIMD3<Float>(dir.row0 * spacing) * weight, SIMD3<Float>(dir.row1 * spacing) * weight,
                     SIMD3<Float>(dir.row2 * spacing) * weight)
-        return VectorField(geometry: g) { outputs in
-            u.vectors.withUnsafeBufferPointer { ub in
-                v.vectors.withUnsafeBufferPointer { vb in
-                    l.voxels.withUnsafeBufferPointer { lb in
-                        let up = UnsafeSendable(ub.baseAddress!), vp = UnsafeSendable(vb.baseAddress!)
-                        let lp = UnsafeSendable(lb.baseAddress!), op = UnsafeSendable(outputs)
-                        parallelFor(count: g.size.y * g.size.z, chunkSize: max(1, g.size.y / 4)) { rowRange in
-                            let scratch = Composition.Scratch(width: g.size.x)
-                            defer { scratch.deallocate() }
-                            let steps = StepWithGradient(v: vp.value, scale: scale, l: lp.value, size: g.size, rows: rows)
-                            for row in rowRange {
-                                composition.row(row, x: 0..<g.size.x, u: up.value, steps: steps, into: op.value + 3 &* row &* g.size.x,
-                                                scratch: scratch)
-                            }
-                        }
-                    }
-                }
+        return v.vectors.withUnsafeBufferPointer { vb in
+            l.voxels.withUnsafeBufferPointer { lb in
+                composed(u, steps: StepWithGradient(v: vb.baseAddress!, scale: scale, l: lb.baseAddress!, size: g.size, rows: rows),
+                         smoothing: smoothing)
             }
         }
     }
@@ -581,16 +642,11 @@ extension VectorField {
 
 }
 
-/// Where a composition's step field comes from, row by row; specialised, so no call per voxel.
+/// Where a composition's step field comes from, a grid row at a time; specialised, so no call
+/// per voxel.
 protocol StepSource {
-    associatedtype Row: StepRow
-    func row(_ row: Int) -> Row
-}
-
-/// One grid row of a step field.
-protocol StepRow {
-    /// The step at voxel `x` of the row.
-    func step(_ x: Int) -> SIMD3<Float>
+    /// Writes the steps of grid row `row` as three planes of the row's length (x, y and z parts).
+    func fill(row: Int, x: UnsafeMutablePointer<Float>, y: UnsafeMutablePointer<Float>, z: UnsafeMutablePointer<Float>)
 }
 
 /// The step `s·v(x)` of a field.
@@ -598,12 +654,11 @@ struct ScaledField: StepSource {
     let v: UnsafePointer<Float>, nx: Int, scale: Float
     init(_ v: UnsafePointer<Float>, nx: Int, scale: Float) { (self.v, self.nx, self.scale) = (v, nx, scale) }
 
-    struct Row: StepRow {
-        let v: UnsafePointer<Float>, scale: Float
-        @inline(__always) func step(_ x: Int) -> SIMD3<Float> { SIMD3<Float>(v[3 &* x], v[3 &* x &+ 1], v[3 &* x &+ 2]) * scale }
+    @inline(__always)
+    func fill(row: Int, x sx: UnsafeMutablePointer<Float>, y sy: UnsafeMutablePointer<Float>, z sz: UnsafeMutablePointer<Float>) {
+        let (v, scale) = (v + 3 &* row &* nx, scale)
+        for x in 0..<nx { sx[x] = v[3 &* x] * scale; sy[x] = v[3 &* x &+ 1] * scale; sz[x] = v[3 &* x &+ 2] * scale }
     }
-
-    @inline(__always) func row(_ row: Int) -> Row { Row(v: v + 3 &* row &* nx, scale: scale) }
 }
 
 /// The step `s·v(x) + R·∇ᵢl(x)` (`R` the weighted index-to-mm rows) of a field and a scalar image.
@@ -612,26 +667,24 @@ struct StepWithGradient: StepSource {
     let size: SIMD3<Int>
     let rows: (SIMD3<Float>, SIMD3<Float>, SIMD3<Float>)
 
-    struct Row: StepRow {
-        let v: UnsafePointer<Float>, scale: Float, l: UnsafePointer<Float>, nx: Int
-        let stencil: (base: Int, upY: Int, downY: Int, upZ: Int, downZ: Int, sy: Float, sz: Float)
-        let r0: SIMD3<Float>, r1: SIMD3<Float>, r2: SIMD3<Float>
-
-        @inline(__always) func step(_ x: Int) -> SIMD3<Float> {
-            let (base, upY, downY, upZ, downZ, sy, sz) = stencil
+    @inline(__always)
+    func fill(row: Int, x sx: UnsafeMutablePointer<Float>, y sy: UnsafeMutablePointer<Float>, z sz: UnsafeMutablePointer<Float>) {
+        let nx = size.x
+        let (base, upY, downY, upZ, downZ, fy, fz) = RowStencil(row: row, nx: nx, ny: size.y, nz: size.z).parts
+        let (v, scale, l, r0, r1, r2) = (v + 3 &* row &* nx, scale, l, rows.0, rows.1, rows.2)
+        // Central differences inside, one-sided at the row's ends, none on a single voxel.
+        @inline(__always) func write(_ x: Int, _ xm: Int, _ xp: Int, _ fx: Float) {
             let i = base &+ x
-            // Central differences inside, one-sided at the row's ends, none on a single voxel.
-            let xm = x > 0 ? i &- 1 : i, xp = x < nx &- 1 ? i &+ 1 : i
-            let sx: Float = nx == 1 ? 0 : (x > 0 && x < nx &- 1 ? 0.5 : 1)
-            let gi = SIMD3<Float>((l[xp] - l[xm]) * sx, (l[i &+ upY] - l[i &- downY]) * sy, (l[i &+ upZ] - l[i &- downZ]) * sz)
+            let gi = SIMD3<Float>((l[xp] - l[xm]) * fx, (l[i &+ upY] - l[i &- downY]) * fy, (l[i &+ upZ] - l[i &- downZ]) * fz)
             let k = 3 &* x
-            return SIMD3(scale * v[k] + (r0 * gi).sum(), scale * v[k &+ 1] + (r1 * gi).sum(), scale * v[k &+ 2] + (r2 * gi).sum())
+            sx[x] = scale * v[k] + (r0 * gi).sum()
+            sy[x] = scale * v[k &+ 1] + (r1 * gi).sum()
+            sz[x] = scale * v[k &+ 2] + (r2 * gi).sum()
         }
-    }
-
-    @inline(__always) func row(_ row: Int) -> Row {
-        Row(v: v + 3 &* row &* size.x, scale: scale, l: l, nx: size.x,
-            stencil: RowStencil(row: row, nx: size.x, ny: size.y, nz: size.z).parts, r0: rows.0, r1: rows.1, r2: rows.2)
+        // The ends apart, so the interior loop has no branch and vectorises.
+        write(0, base, base &+ min(1, nx &- 1), nx > 1 ? 1 : 0)
+        if nx > 2 { for x in 1..<(nx &- 1) { write(x, base &+ x &- 1, base &+ x &+ 1, 0.5) } }
+        if nx > 1 { write(nx &- 1, base &+ nx &- 2, base &+ nx &- 1, 1) }
     }
 }
 

@@ -32,9 +32,10 @@ public struct DisplacementField: Sendable, Equatable {
         return FieldKernels.trilinear(field, at: j.clamped(lowerBound: .zero, upperBound: last))
     }
 
-    /// The inverse transform on the same grid, by damped fixed-point iteration (see `FieldKernels.inverse`).
-    public func inverse(iterations: Int = 30) -> DisplacementField {
-        DisplacementField(FieldKernels.inverse(of: field, iterations: iterations))
+    /// The inverse transform on the same grid, solved voxel by voxel by Newton's method to within
+    /// `tolerance` mm (see `FieldKernels.inverse`).
+    public func inverse(tolerance: Float = 1e-2) -> DisplacementField {
+        DisplacementField(FieldKernels.inverse(of: field, tolerance: tolerance))
     }
 
     /// det of the physical Jacobian of `x ↦ x + u(x)` at every voxel.
