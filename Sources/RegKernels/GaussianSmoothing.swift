@@ -301,9 +301,9 @@ public enum GaussianSmoothing {
     }
 
     /// `out[x] = w₀·centre[x] + Σₜ wₜ·(taps[2t−1][x] + taps[2t][x])` for t = 1…r, summed in that
-    /// order for every x, 16 values at a time in registers: one write per output value. A count
-    /// that is not a multiple of 16 ends with a block overlapping the one before, which writes
-    /// the same values again (`out` must not overlap the inputs).
+    /// order for every x, 16 values at a time in registers (64 while they fit): one write per
+    /// output value. A count that is not a multiple of 16 ends with a block overlapping the one
+    /// before, which writes the same values again (`out` must not overlap the inputs).
     @inline(__always)
     static func weightedSum(_ centre: UnsafePointer<Float>, taps: UnsafePointer<UnsafePointer<Float>>, weights w: UnsafePointer<Float>,
                             radius r: Int, count n: Int, into out: UnsafeMutablePointer<Float>) {
@@ -318,13 +318,40 @@ public enum GaussianSmoothing {
             }
             return
         }
+        // Eight blocks at a time while they fit: each tap's pointers and weight serve 128 values.
         var x = 0
-        while true {
+        while x &+ 128 <= n {
+            let c = Block(repeating: w0)
+            var a = (c * load(centre + x), c * load(centre + (x &+ 16)), c * load(centre + (x &+ 32)), c * load(centre + (x &+ 48)),
+                     c * load(centre + (x &+ 64)), c * load(centre + (x &+ 80)), c * load(centre + (x &+ 96)), c * load(centre + (x &+ 112)))
+            for t in 1...r {
+                let wt = Block(repeating: w[t]), lo = taps[2 &* t &- 1] + x, hi = taps[2 &* t] + x
+                a.0 += wt * (load(lo) + load(hi))
+                a.1 += wt * (load(lo + 16) + load(hi + 16))
+                a.2 += wt * (load(lo + 32) + load(hi + 32))
+                a.3 += wt * (load(lo + 48) + load(hi + 48))
+                a.4 += wt * (load(lo + 64) + load(hi + 64))
+                a.5 += wt * (load(lo + 80) + load(hi + 80))
+                a.6 += wt * (load(lo + 96) + load(hi + 96))
+                a.7 += wt * (load(lo + 112) + load(hi + 112))
+            }
+            let o = UnsafeMutableRawPointer(out + x)
+            o.storeBytes(of: a.0, as: Block.self)
+            o.storeBytes(of: a.1, toByteOffset: 64, as: Block.self)
+            o.storeBytes(of: a.2, toByteOffset: 128, as: Block.self)
+            o.storeBytes(of: a.3, toByteOffset: 192, as: Block.self)
+            o.storeBytes(of: a.4, toByteOffset: 256, as: Block.self)
+            o.storeBytes(of: a.5, toByteOffset: 320, as: Block.self)
+            o.storeBytes(of: a.6, toByteOffset: 384, as: Block.self)
+            o.storeBytes(of: a.7, toByteOffset: 448, as: Block.self)
+            x &+= 128
+        }
+        while x < n {
+            x = min(x, n &- 16)
             var acc = Block(repeating: w0) * load(centre + x)
             for t in 1...r { acc += Block(repeating: w[t]) * (load(taps[2 &* t &- 1] + x) + load(taps[2 &* t] + x)) }
             UnsafeMutableRawPointer(out + x).storeBytes(of: acc, as: Block.self)
-            if x &+ 16 == n { break }
-            x = min(x &+ 16, n &- 16)
+            x &+= 16
         }
     }
 }

@@ -96,8 +96,8 @@ struct RegisterCommand: ParsableCommand {
             print(try PlanFile.yaml(plan))
             return
         }
-        let fixedImage = try ImageFile.read(fixed).image.floatImage()
-        let movingImage = try ImageFile.read(moving).image.floatImage()
+        let (fixedImage, movingImage) = try concurrently({ try ImageFile.read(fixed).image.floatImage() },
+                                                         { try ImageFile.read(moving).image.floatImage() })
         let pairs = try landmarks.isEmpty ? nil : (LandmarkFile.read(landmarks[0]), LandmarkFile.read(landmarks[1]))
         var reg = Registration(plan)
         let display = ProgressDisplay(log)
@@ -134,16 +134,18 @@ struct RegisterCommand: ParsableCommand {
             summary.jacobianInsideFixed = JacobianStatistics(determinant: detJ, mask: fMask ?? fixedImage.foreground)
         }
         let json = try JSONText.encode(summary)
-        // Everything is computed; now write, each file atomically.
-        try TransformFile.write([record], to: output + "_affine.txt")
-        try TransformFile.write([record], to: output + "_affine.mat")
+        // Everything is computed; now write, each file atomically, the largest first, at once.
+        var writes: [() throws -> Void] = []
         if let deformable = result.deformable, let detJ {
-            try TransformFile.writeDisplacementField(deformable.forward.field, to: output + "_warp.nii.gz")
-            try TransformFile.writeDisplacementField(deformable.inverse.field, to: output + "_inverse_warp.nii.gz")
-            try ImageFile.write(detJ, to: output + "_jacobian.nii.gz", options: .entropyCoded)
+            writes += [{ try TransformFile.writeDisplacementField(deformable.forward.field, to: output + "_warp.nii.gz") },
+                       { try TransformFile.writeDisplacementField(deformable.inverse.field, to: output + "_inverse_warp.nii.gz") },
+                       { try ImageFile.write(detJ, to: output + "_jacobian.nii.gz", options: .entropyCoded) }]
         }
-        try ImageFile.write(warped, to: output + "_warped.nii.gz")
-        try TextFile.write(json, to: output + "_summary.json")
+        writes += [{ try ImageFile.write(warped, to: output + "_warped.nii.gz") },
+                   { try TransformFile.write([record], to: output + "_affine.txt") },
+                   { try TransformFile.write([record], to: output + "_affine.mat") },
+                   { try TextFile.write(json, to: output + "_summary.json") }]
+        try runConcurrently(writes)
         if report {
             let page = try QCReport(fixedPath: fixed, movingPath: moving, fixed: fixedImage, moving: movingImage, chain: chain,
                                     warp: result.deformable?.forward, summary: summary, landmarks: pairs, options: reportOptions).build()
