@@ -129,13 +129,17 @@ public enum FieldKernels {
             // Pass 2 reads corner 0 for edge voxels, pass 3 redoes them: no call in pass 2's
             // loop, so its constants stay in registers.
             var edges = 0
-            for x in xs {
+            @inline(__always) func composed(_ x: Int) -> SIMD4<Float> {
                 let corner = corners[x]
                 edges &+= corner < 0 ? 1 : 0
-                let s = trilinear4(uu + max(corner, 0), dx, dy, dz, SIMD3(tx[x], ty[x], tz[x]))
-                let r = SIMD3(s.x, s.y, s.z) + SIMD3(sx[x], sy[x], sz[x])
-                or[3 &* x] = r.x; or[3 &* x &+ 1] = r.y; or[3 &* x &+ 2] = r.z
+                return trilinear4(uu + max(corner, 0), dx, dy, dz, SIMD3(tx[x], ty[x], tz[x])) + SIMD4(sx[x], sy[x], sz[x], 0)
             }
+            // Each vector is stored as 4 floats, the 4th overwritten by the next voxel; the
+            // row's last vector as 3, so no write leaves the row.
+            let last = nx &- 1
+            for x in 0..<last { UnsafeMutableRawPointer(or + 3 &* x).storeBytes(of: composed(x), as: SIMD4<Float>.self) }
+            let r = composed(last)
+            or[3 &* last] = r.x; or[3 &* last &+ 1] = r.y; or[3 &* last &+ 2] = r.z
             guard edges > 0 else { return }
             for x in xs where corners[x] < 0 {
                 let own = SIMD3(sx[x], sy[x], sz[x])
