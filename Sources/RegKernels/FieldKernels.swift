@@ -71,29 +71,68 @@ public enum FieldKernels {
         let limitX: UInt32, limitY: UInt32, limitZ: UInt32
         let dx: Int, dy: Int, dz: Int
         /// Pass 2 reads 4 floats per corner: the cell whose far corner is the last voxel goes
-        /// through the edge path, which reads 3.
-        let cornerLimit: Int
+        /// through the edge path, which reads 3. In voxels.
+        let cornerLimit: Int32
 
         init(grid g: Geometry) {
             (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
+            precondition(g.voxelCount < Int(Int32.max), "a field of \(g.voxelCount) voxels: corners are indexed by 32-bit integers")
             m = Matrix3Float(g.physicalToIndex)
             (lastX, lastY, lastZ) = (Float(nx - 1), Float(ny - 1), Float(nz - 1))
             (limitX, limitY, limitZ) = (UInt32(max(1, nx - 1)), UInt32(max(1, ny - 1)), UInt32(max(1, nz - 1)))
             (dx, dy, dz) = (nx > 1 ? 3 : 0, ny > 1 ? 3 * nx : 0, nz > 1 ? 3 * nx * ny : 0)
-            cornerLimit = 3 * nx * ny * nz - 3 - (dx + dy + dz)
+            cornerLimit = Int32(nx * ny * nz - 1 - (dx + dy + dz) / 3)
         }
 
-        /// Per-thread buffers for one row: each voxel's step, fractions and corner offset.
+        /// Per-thread buffers for one row (at least 16 voxels wide, for pass 1's blocks): each
+        /// voxel's step, fractions and corner voxel.
         struct Scratch {
-            let steps: UnsafeMutablePointer<Float>, fractions: UnsafeMutablePointer<Float>, corners: UnsafeMutablePointer<Int>
+            let steps: UnsafeMutablePointer<Float>, fractions: UnsafeMutablePointer<Float>, corners: UnsafeMutablePointer<Int32>
             let width: Int
             init(width: Int) {
-                self.width = width
-                steps = .allocate(capacity: 3 * width)
-                fractions = .allocate(capacity: 3 * width)
-                corners = .allocate(capacity: width)
+                self.width = max(16, width)
+                steps = .allocate(capacity: 3 * self.width)
+                fractions = .allocate(capacity: 3 * self.width)
+                corners = .allocate(capacity: self.width)
+                // Lanes past a row shorter than 16 compute from zero steps, and are not read.
+                steps.initialize(repeating: 0, count: 3 * self.width)
             }
             func deallocate() { steps.deallocate(); fractions.deallocate(); corners.deallocate() }
+        }
+
+        /// Pass 1 for the 16 voxels from `x0` of a row at index (·, y, z): each one's clamped
+        /// sample point `(x, y, z) + P·w` split into the corner voxel (-1 where a neighbour is
+        /// missing: the grid's last face, or a NaN) and the fractions, as the scalar
+        /// `min(max(j, 0), last)` and `Resampler.floorOfSmall` give them.
+        @inline(__always)
+        func samplePoints(_ x0: Int, y: Float, z: Float, scratch: Scratch) {
+            typealias F = Lanes16.F
+            typealias I = SIMD16<Int32>
+            @inline(__always) func load(_ p: UnsafeMutablePointer<Float>) -> F { Lanes16.load(p + x0) }
+            @inline(__always) func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<V.Scalar>) { Lanes16.store(v, p + x0) }
+            @inline(__always) func clampedFloor(_ j: F, last: Float) -> (index: I, fraction: F) {
+                let low = j.replacing(with: 0, where: F.zero .>= j)
+                let c = low.replacing(with: last, where: F(repeating: last) .< low)
+                let rounded = I(truncatingIfNeeded: unsafeBitCast(c + F(repeating: 8388608), to: SIMD16<UInt32>.self) & 0x7F_FFFF)
+                let r = F(rounded), down = r .> c
+                return (rounded.replacing(with: rounded &- 1, where: down), c - r.replacing(with: r - 1, where: down))
+            }
+            let w = scratch.width
+            let (ox, oy, oz) = (load(scratch.steps), load(scratch.steps + w), load(scratch.steps + 2 &* w))
+            let lanes = F(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+            // (r · w) summed as SIMD3's sum() does: ((r.x·w.x + r.y·w.y) + r.z·w.z).
+            let jx = (F(repeating: Float(x0)) + lanes) + (m.r0.x * ox + m.r0.y * oy + m.r0.z * oz)
+            let jy = F(repeating: y) + (m.r1.x * ox + m.r1.y * oy + m.r1.z * oz)
+            let jz = F(repeating: z) + (m.r2.x * ox + m.r2.y * oy + m.r2.z * oz)
+            let (ix, tx) = clampedFloor(jx, last: lastX), (iy, ty) = clampedFloor(jy, last: lastY)
+            let (iz, tz) = clampedFloor(jz, last: lastZ)
+            store(tx, scratch.fractions); store(ty, scratch.fractions + w); store(tz, scratch.fractions + 2 &* w)
+            // Negative indices (only from a NaN) are large unsigned ones; within the limits on
+            // every axis the corner cannot overflow.
+            let corner = ix &+ iy &* Int32(truncatingIfNeeded: nx) &+ iz &* Int32(truncatingIfNeeded: nx &* ny)
+            let outside = SIMD16<UInt32>(truncatingIfNeeded: ix) .>= limitX .| SIMD16<UInt32>(truncatingIfNeeded: iy) .>= limitY
+                .| SIMD16<UInt32>(truncatingIfNeeded: iz) .>= limitZ .| corner .>= cornerLimit
+            store(corner.replacing(with: -1, where: outside), scratch.corners)
         }
 
         /// Grid row `row`: `out[3x…] = w(x) + u(x + w(x))`, with `out` pointing at the row's first
@@ -101,7 +140,6 @@ public enum FieldKernels {
         @inline(__always)
         func row<Source: StepSource>(_ row: Int, u uu: UnsafePointer<Float>, steps source: Source,
                                      into or: UnsafeMutablePointer<Float>, scratch: Scratch) {
-            let strideY = nx, strideZ = nx &* ny
             let w = scratch.width
             let (sx, sy, sz) = (scratch.steps, scratch.steps + w, scratch.steps + 2 &* w)
             let (tx, ty, tz) = (scratch.fractions, scratch.fractions + w, scratch.fractions + 2 &* w)
@@ -109,30 +147,21 @@ public enum FieldKernels {
             let y = Float(row % ny), z = Float(row / ny)
             let xs = 0..<nx
             source.fill(row: row, x: sx, y: sy, z: sz)
-            // Pass 1 (vectorised by the compiler) computes the clamped sample points: the
-            // corner's offset, or -1 at the grid's last face, and the fractions. Pass 2 gathers
-            // and interpolates: fewer live registers in each loop.
-            for x in xs {
-                let own = SIMD3(sx[x], sy[x], sz[x])
-                let j = SIMD3<Float>(Float(x), y, z) + m.apply(own)
-                let jx = min(max(j.x, 0), lastX), jy = min(max(j.y, 0), lastY), jz = min(max(j.z, 0), lastZ)
-                let (ix, fx) = Resampler.floorOfSmall(jx), (iy, fy) = Resampler.floorOfSmall(jy)
-                let (iz, fz) = Resampler.floorOfSmall(jz)
-                tx[x] = jx - fx; ty[x] = jy - fy; tz[x] = jz - fz
-                // Negative indices (only from a NaN) become large unsigned ones. The tests are
-                // combined without short-circuits, so the loop has no branch.
-                let corner = 3 &* (Int(ix) &+ Int(iy) &* strideY &+ Int(iz) &* strideZ)
-                let outside = (UInt32(bitPattern: ix) < limitX ? 0 : 1) | (UInt32(bitPattern: iy) < limitY ? 0 : 1)
-                    | (UInt32(bitPattern: iz) < limitZ ? 0 : 1) | (corner < cornerLimit ? 0 : 1)
-                corners[x] = outside == 0 ? corner : -1
+            // Pass 1 computes the clamped sample points 16 at a time (a row that is not a
+            // multiple of 16 ends with a block overlapping the one before); pass 2 gathers and
+            // interpolates: fewer live registers in each loop.
+            if nx >= 16 {
+                Lanes16.blocks(0..<nx) { samplePoints($0, y: y, z: z, scratch: scratch) }
+            } else {
+                samplePoints(0, y: y, z: z, scratch: scratch)
             }
             // Pass 2 reads corner 0 for edge voxels, pass 3 redoes them: no call in pass 2's
             // loop, so its constants stay in registers.
             var edges = 0
             @inline(__always) func composed(_ x: Int) -> SIMD4<Float> {
-                let corner = corners[x]
+                let corner = Int(corners[x])
                 edges &+= corner < 0 ? 1 : 0
-                return trilinear4(uu + max(corner, 0), dx, dy, dz, SIMD3(tx[x], ty[x], tz[x])) + SIMD4(sx[x], sy[x], sz[x], 0)
+                return trilinear4(uu + 3 &* max(corner, 0), dx, dy, dz, SIMD3(tx[x], ty[x], tz[x])) + SIMD4(sx[x], sy[x], sz[x], 0)
             }
             // Each vector is stored as 4 floats, the 4th overwritten by the next voxel; the
             // row's last vector as 3, so no write leaves the row.
@@ -689,6 +718,27 @@ struct StepWithGradient: StepSource {
         write(0, base, base &+ min(1, nx &- 1), nx > 1 ? 1 : 0)
         if nx > 2 { for x in 1..<(nx &- 1) { write(x, base &+ x &- 1, base &+ x &+ 1, 0.5) } }
         if nx > 1 { write(nx &- 1, base &+ nx &- 2, base &+ nx &- 1, 1) }
+    }
+}
+
+/// Row passes 16 lanes at a time.
+enum Lanes16 {
+    typealias F = SIMD16<Float>
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> F { UnsafeRawPointer(p).loadUnaligned(as: F.self) }
+
+    @inline(__always) static func store<V: SIMD>(_ v: V, _ p: UnsafeMutablePointer<V.Scalar>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    /// Calls `body` with the first index of each block of 16 covering `range` (16 or more long);
+    /// the last block overlaps the one before unless the count is a multiple of 16.
+    @inline(__always) static func blocks(_ range: Range<Int>, _ body: (Int) -> Void) {
+        var x = range.lowerBound
+        while x < range.upperBound {
+            body(min(x, range.upperBound &- 16))
+            x &+= 16
+        }
     }
 }
 
