@@ -2,7 +2,7 @@ import RegCore
 import Synchronization
 
 /// The dense-field passes of deformable registration: composition, scaling and squaring,
-/// fixed-point inversion, Jacobian determinants and forces. Fields are displacements in LPS mm
+/// inversion (Newton per voxel), Jacobian determinants and forces. Fields are displacements in LPS mm
 /// on one grid; `x ↦ x + u(x)`. Every pass runs over rows in parallel and is bitwise identical
 /// for any thread count.
 ///
