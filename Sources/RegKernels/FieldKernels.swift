@@ -14,49 +14,32 @@ import Synchronization
 /// ```
 public enum FieldKernels {
     /// `(id + u) ∘ (id + s·v)`: the map that applies `s·v` first, as the displacement
-    /// `s·v(x) + u(x + s·v(x))` on the common grid (`s` = `scale`, 1 by default), then smoothed
-    /// by a Gaussian of `smoothing` when it is not 0: the composition is made slice by slice as
-    /// the smoothing reads it (the same values as `GaussianSmoothing.smooth` of the composition).
-    public static func compose(_ u: VectorField, after v: VectorField, scale: Float = 1,
-                               smoothing: GaussianSmoothing.Sigma = .voxels(0)) -> VectorField {
+    /// `s·v(x) + u(x + s·v(x))` on the common grid (`s` = `scale`, 1 by default).
+    public static func compose(_ u: VectorField, after v: VectorField, scale: Float = 1) -> VectorField {
         precondition(u.geometry.sameGrid(as: v.geometry), "fields on different grids")
         return v.vectors.withUnsafeBufferPointer { vb in
-            composed(u, steps: ScaledField(vb.baseAddress!, nx: v.geometry.size.x, scale: scale), smoothing: smoothing)
+            composed(u, steps: ScaledField(vb.baseAddress!, nx: v.geometry.size.x, scale: scale))
         }
     }
 
-    /// `(id + u) ∘ (id + w)` on `u`'s grid for the step field `w` of `steps`, rows in parallel;
-    /// smoothed by a Gaussian of `smoothing` as the rows are made, a slice at a time.
-    static func composed<Steps: StepSource>(_ u: VectorField, steps: Steps, smoothing: GaussianSmoothing.Sigma) -> VectorField {
+    /// `(id + u) ∘ (id + w)` on `u`'s grid for the step field `w` of `steps`, rows in parallel.
+    static func composed<Steps: StepSource>(_ u: VectorField, steps: Steps) -> VectorField {
         let g = u.geometry
         let composition = Composition(grid: g)
         let (nx, ny) = (g.size.x, g.size.y)
-        let kernels = GaussianSmoothing.Kernels(sigma: smoothing, geometry: g)
         let sendableSteps = UnsafeSendable(steps)
-        return u.vectors.withUnsafeBufferPointer { ub in
-            let up = UnsafeSendable(ub.baseAddress!)
-            @inline(__always) func rows(_ rows: Range<Int>, into first: UnsafeMutablePointer<Float>) {
-                let scratch = Composition.Scratch(width: nx)
-                defer { scratch.deallocate() }
-                for row in rows {
-                    composition.row(row, u: up.value, steps: sendableSteps.value,
-                                    into: first + 3 &* (row &- rows.lowerBound) &* nx, scratch: scratch)
-                }
-            }
-            guard !kernels.isEmpty else {
-                // Every value is written below: the field starts uninitialised.
-                return VectorField(geometry: g) { outputs in
-                    let op = UnsafeSendable(outputs)
-                    parallelFor(count: ny * g.size.z, chunkSize: max(1, ny / 4)) { range in
-                        rows(range, into: op.value + 3 &* range.lowerBound &* nx)
+        // Every value is written below: the field starts uninitialised.
+        return VectorField(geometry: g) { outputs in
+            u.vectors.withUnsafeBufferPointer { ub in
+                let up = UnsafeSendable(ub.baseAddress!), op = UnsafeSendable(outputs)
+                parallelFor(count: ny * g.size.z, chunkSize: max(1, ny / 4)) { rows in
+                    let scratch = Composition.Scratch(width: nx)
+                    defer { scratch.deallocate() }
+                    for row in rows {
+                        composition.row(row, u: up.value, steps: sendableSteps.value, into: op.value + 3 &* row &* nx, scratch: scratch)
                     }
                 }
             }
-            let values = GaussianSmoothing.smoothSlices(size: g.size, components: 3, kernels: kernels) { z, slice in
-                rows(z &* ny..<(z &+ 1) &* ny, into: slice)
-                return UnsafePointer(slice)
-            }
-            return try! VectorField(image: Image(geometry: g, components: 3, voxels: values))
         }
     }
 
@@ -534,15 +517,14 @@ public enum FieldKernels {
     /// central-difference gradient of the scalar image `l` in index units (one-sided at the
     /// edges) carried to LPS mm through the spacing and direction cosines: a step of `weight`
     /// voxels per unit of `l`'s change per voxel. The step is made voxel by voxel as the
-    /// composition reads it, and the result smoothed by a Gaussian of `smoothing` as it is made
-    /// (as `compose(_:after:scale:smoothing:)`). Fields and image share one grid.
+    /// composition reads it. Fields and image share one grid.
     ///
     /// ```swift
     /// // SyN's volume penalty: the scaled update plus κ·∇(G ∗ log det J), composed into the half field.
     /// let next = FieldKernels.compose(phi, after: update, scale: 0.1, plusVoxelGradientOf: logJ, weight: 1.25)
     /// ```
     public static func compose(_ u: VectorField, after v: VectorField, scale: Float, plusVoxelGradientOf l: Image<Float>,
-                               weight: Float, smoothing: GaussianSmoothing.Sigma = .voxels(0)) -> VectorField {
+                               weight: Float) -> VectorField {
         let g = v.geometry
         precondition(u.geometry.sameGrid(as: g), "fields on different grids")
         precondition(l.geometry.sameGrid(as: g) && l.components == 1, "a scalar image on the field's grid")
@@ -551,8 +533,7 @@ public enum FieldKernels {
                     SIMD3<Float>(dir.row2 * spacing) * weight)
         return v.vectors.withUnsafeBufferPointer { vb in
             l.voxels.withUnsafeBufferPointer { lb in
-                composed(u, steps: StepWithGradient(v: vb.baseAddress!, scale: scale, l: lb.baseAddress!, size: g.size, rows: rows),
-                         smoothing: smoothing)
+                composed(u, steps: StepWithGradient(v: vb.baseAddress!, scale: scale, l: lb.baseAddress!, size: g.size, rows: rows))
             }
         }
     }

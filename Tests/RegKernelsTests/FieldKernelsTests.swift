@@ -218,7 +218,7 @@ func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
         #expect(FieldKernels.jacobianDeterminant(of: u).voxels.contains { $0 < 0 })
     }
 
-    @Test func inverseAndSmoothedCompositionAreTheSameForAnyThreadCount() {
+    @Test func inverseAndCompositionAreTheSameForAnyThreadCount() {
         let g = Fields.grid
         let u = Fields.field(on: g) { p in SIMD3(3 * sin(0.2 * p.x), -2 * cos(0.15 * p.y + 0.1 * p.z), 1.5 * sin(0.25 * p.z)) }
         let v = Fields.field(on: g) { p in SIMD3(cos(0.3 * p.y), sin(0.2 * p.x), -cos(0.1 * p.z)) }
@@ -227,25 +227,9 @@ func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
         var outputs: [[Float]] = []
         for threads in [1, 2, 3] {
             Parallelism.threadCount = threads
-            outputs.append(FieldKernels.inverse(of: u).vectors + FieldKernels.compose(u, after: v, scale: 0.7, smoothing: .voxels(1.2)).vectors)
+            outputs.append(FieldKernels.inverse(of: u).vectors + FieldKernels.compose(u, after: v, scale: 0.7).vectors)
         }
         #expect(outputs[0] == outputs[1] && outputs[1] == outputs[2])
-    }
-
-    /// The smoothing made as the composition writes gives the same bits as smoothing after it,
-    /// with and without the voxel-gradient step, in 3-D and 2-D.
-    @Test(arguments: [SIMD3(21, 18, 15), SIMD3(23, 19, 1)])
-    func smoothedCompositionIsTheCompositionSmoothed(size: SIMD3<Int>) throws {
-        let g = try Geometry(size: size, spacing: SIMD3(1.3, 0.9, 1.7), origin: SIMD3(-12, 30, 7.5), direction: Fields.grid.direction)
-        let u = Fields.field(on: g) { p in SIMD3(2 * sin(0.3 * p.x), 1.5 * cos(0.2 * p.y + p.z), 0.7 * sin(0.25 * p.z - 0.1 * p.x)) }
-        let v = Fields.field(on: g) { p in SIMD3(3 * cos(0.2 * p.y), -2 * sin(0.3 * p.x + 0.1 * p.z), 2 * cos(0.15 * p.z)) }
-        let l = Phantoms.randomImage(Float.self, on: g)
-        for sigma in [GaussianSmoothing.Sigma.voxels(0.25), .voxels(2)] {
-            #expect(FieldKernels.compose(u, after: v, scale: 0.6, smoothing: sigma)
-                    == GaussianSmoothing.smooth(FieldKernels.compose(u, after: v, scale: 0.6), sigma: sigma))
-            #expect(FieldKernels.compose(u, after: v, scale: 0.6, plusVoxelGradientOf: l, weight: 0.4, smoothing: sigma)
-                    == GaussianSmoothing.smooth(FieldKernels.compose(u, after: v, scale: 0.6, plusVoxelGradientOf: l, weight: 0.4), sigma: sigma))
-        }
     }
 
     @Test func resampledFieldKeepsALinearFieldAndCarriesEdgesOut() throws {
