@@ -273,6 +273,22 @@ func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
         #expect(worst < 0.05)
     }
 
+    /// 16 vectors at a time and the rest one by one give the largest length of the plain loop.
+    @Test(arguments: [0, 5, 16, 37, 100])
+    func largestVoxelLengthIsThePlainLoopsMaximum(voxels: Int) {
+        let m = Matrix3Float(Fields.grid.physicalToIndex)
+        let values = Phantoms.randomValues(count: 3 * voxels, seed: 9, range: -4...4).map { Float($0) }
+        var expected: Float = 0
+        for i in 0..<voxels {
+            let v = SIMD3(values[3 * i], values[3 * i + 1], values[3 * i + 2])
+            let j = SIMD3((m.r0 * v).sum(), (m.r1 * v).sum(), (m.r2 * v).sum())
+            expected = max(expected, (j * j).sum())
+        }
+        let found = values.withUnsafeBufferPointer { FieldKernels.largestSquaredVoxelLength($0.baseAddress!, voxels: voxels, m) }
+        #expect(found == expected)
+        #expect(voxels == 0 || found > 0)
+    }
+
     /// The fused pass gives exactly the three steps apart, on both through-plane paths (a wide
     /// grid goes through strips) and without smoothing.
     @Test(arguments: [(SIMD3(21, 18, 15), 3.0), (SIMD3(230, 190, 4), 1.5), (SIMD3(21, 18, 15), 0.0)])
