@@ -279,9 +279,7 @@ public enum FieldKernels {
                 var steps = 0
                 while size >= toleranceSquared && steps < iterations {
                     // J = I + (∂u/∂j)·P: its columns, then Cramer's rule for J·s = r.
-                    let c0 = ux * m.r0.x + uy * m.r1.x + uz * m.r2.x + SIMD3(1, 0, 0)
-                    let c1 = ux * m.r0.y + uy * m.r1.y + uz * m.r2.y + SIMD3(0, 1, 0)
-                    let c2 = ux * m.r0.z + uy * m.r1.z + uz * m.r2.z + SIMD3(0, 0, 1)
+                    let (c0, c1, c2) = m.identityPlus(ux, uy, uz)
                     let c12 = cross(c1, c2), det = (c0 * c12).sum()
                     // A folded or nearly singular Jacobian gets a damped fixed-point step instead.
                     var s = det > 1e-3 ? SIMD3((r * c12).sum(), (c0 * cross(r, c2)).sum(), (c0 * cross(c1, r)).sum()) / det : 0.5 * r
@@ -301,10 +299,10 @@ public enum FieldKernels {
                 out[3 &* voxel] = w.x; out[3 &* voxel &+ 1] = w.y; out[3 &* voxel &+ 2] = w.z
             }
         }
+    }
 
-        @inline(__always) func cross(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> SIMD3<Float> {
-            SIMD3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
-        }
+    @inline(__always) static func cross(_ a: SIMD3<Float>, _ b: SIMD3<Float>) -> SIMD3<Float> {
+        SIMD3(a.y * b.z - a.z * b.y, a.z * b.x - a.x * b.z, a.x * b.y - a.y * b.x)
     }
 
     /// The determinant of the Jacobian of `x ↦ x + u(x)` in physical space at every voxel:
@@ -368,13 +366,12 @@ public enum FieldKernels {
     /// The Jacobian determinant's constants on one grid, and its row kernel.
     struct DeterminantStencil {
         let nx: Int, ny: Int, nz: Int
-        let p0: SIMD3<Float>, p1: SIMD3<Float>, p2: SIMD3<Float>
+        let m: Matrix3Float
         let takeLog: Bool, floor: Float, tolerance: Float
 
         init(geometry g: Geometry, logarithmFloor: Float?, tolerance: Float) {
             (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
-            let p = g.physicalToIndex
-            (p0, p1, p2) = (SIMD3<Float>(p.row0), SIMD3<Float>(p.row1), SIMD3<Float>(p.row2))
+            m = Matrix3Float(g.physicalToIndex)
             (takeLog, floor, self.tolerance) = (logarithmFloor != nil, logarithmFloor ?? 0, tolerance)
         }
 
@@ -382,7 +379,7 @@ public enum FieldKernels {
         /// voxel `firstVoxel` on.
         @inline(__always)
         func rows(_ rows: Range<Int>, field v: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, firstVoxel: Int) {
-            let (nx, ny, nz, p0, p1, p2, takeLog, floor, tolerance) = (nx, ny, nz, p0, p1, p2, takeLog, floor, tolerance)
+            let (nx, ny, nz, m, takeLog, floor, tolerance) = (nx, ny, nz, m, takeLog, floor, tolerance)
             for row in rows {
                 let (base, upY, downY, upZ, downZ, sy, sz) = RowStencil(row: row, nx: nx, ny: ny, nz: nz).parts
                 // J = I + G·P with G's columns dx, dy, dz (the index derivatives of u).
@@ -390,11 +387,8 @@ public enum FieldKernels {
                     let dx = (vector3(v, xp) - vector3(v, xm)) * sx
                     let dy = (vector3(v, i &+ upY) - vector3(v, i &- downY)) * sy
                     let dz = (vector3(v, i &+ upZ) - vector3(v, i &- downZ)) * sz
-                    let c0 = dx * p0.x + dy * p1.x + dz * p2.x + SIMD3(1, 0, 0)
-                    let c1 = dx * p0.y + dy * p1.y + dz * p2.y + SIMD3(0, 1, 0)
-                    let c2 = dx * p0.z + dy * p1.z + dz * p2.z + SIMD3(0, 0, 1)
-                    let cross = SIMD3(c1.y * c2.z - c1.z * c2.y, c1.z * c2.x - c1.x * c2.z, c1.x * c2.y - c1.y * c2.x)
-                    let det = (c0 * cross).sum()
+                    let (c0, c1, c2) = m.identityPlus(dx, dy, dz)
+                    let det = (c0 * cross(c1, c2)).sum()
                     guard takeLog else { return det }
                     let l = logarithm(max(det, floor))
                     return l > tolerance ? l - tolerance : (l < -tolerance ? l + tolerance : 0)
@@ -516,7 +510,7 @@ public enum FieldKernels {
     /// `(id + u) ∘ (id + w)` for the step `w(x) = scale·v(x) + weight·∇ᵢl(x)`, with `∇ᵢl` the
     /// central-difference gradient of the scalar image `l` in index units (one-sided at the
     /// edges) carried to LPS mm through the spacing and direction cosines: a step of `weight`
-    /// voxels per unit of `l`'s change per voxel. The step is made voxel by voxel as the
+    /// voxels per unit of `l`'s change per voxel. The step is made a row at a time as the
     /// composition reads it. Fields and image share one grid.
     ///
     /// ```swift
@@ -631,6 +625,14 @@ struct Matrix3Float {
     init(_ m: Matrix3) { r0 = SIMD3<Float>(m.row0); r1 = SIMD3<Float>(m.row1); r2 = SIMD3<Float>(m.row2) }
     @inline(__always) func apply(_ v: SIMD3<Float>) -> SIMD3<Float> {
         SIMD3((r0 * v).sum(), (r1 * v).sum(), (r2 * v).sum())
+    }
+
+    /// The columns of `I + [a b c]·self` for the index derivatives `a, b, c` of a displacement
+    /// (`self` the physical-to-index matrix): the physical Jacobian of `x ↦ x + u(x)`.
+    @inline(__always) func identityPlus(_ a: SIMD3<Float>, _ b: SIMD3<Float>, _ c: SIMD3<Float>)
+        -> (SIMD3<Float>, SIMD3<Float>, SIMD3<Float>) {
+        (a * r0.x + b * r1.x + c * r2.x + SIMD3(1, 0, 0), a * r0.y + b * r1.y + c * r2.y + SIMD3(0, 1, 0),
+         a * r0.z + b * r1.z + c * r2.z + SIMD3(0, 0, 1))
     }
 }
 

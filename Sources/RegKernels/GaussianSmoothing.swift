@@ -301,7 +301,7 @@ public enum GaussianSmoothing {
     }
 
     /// `out[x] = w₀·centre[x] + Σₜ wₜ·(taps[2t−1][x] + taps[2t][x])` for t = 1…r, summed in that
-    /// order for every x, 16 values at a time in registers (64 while they fit): one write per
+    /// order for every x, 16 values at a time in registers (128 while they fit): one write per
     /// output value. A count that is not a multiple of 16 ends with a block overlapping the one
     /// before, which writes the same values again (`out` must not overlap the inputs).
     @inline(__always)

@@ -134,8 +134,8 @@ struct RegisterCommand: ParsableCommand {
             summary.jacobianInsideFixed = JacobianStatistics(determinant: detJ, mask: fMask ?? fixedImage.foreground)
         }
         let json = try JSONText.encode(summary)
-        // Everything is computed; now write, each file atomically. One after the other: two
-        // fields encoded at once would hold twice their bytes (0.2 GB more on a 1 mm brain).
+        // Everything is computed; now write, each file atomically, one after the other so that
+        // only one field's encoded bytes are held at a time.
         try TransformFile.write([record], to: output + "_affine.txt")
         try TransformFile.write([record], to: output + "_affine.mat")
         if let deformable = result.deformable, let detJ {
