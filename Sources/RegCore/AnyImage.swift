@@ -5,7 +5,6 @@ public protocol TypedImage: Sendable {
     var geometry: Geometry { get }
     var components: Int { get }
     var valueRange: ClosedRange<Double>? { get }
-    func converted<T: VoxelScalar>(to type: T.Type) -> Image<T>
     /// The raw voxel bytes (host order, component-interleaved).
     func withVoxelBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R
     /// The same voxels on another grid with the same voxel count.
@@ -91,21 +90,41 @@ public enum AnyImage: Sendable, Equatable {
     }
 
     /// The voxels as `Float`.
-    public func floatImage() -> Image<Float> { typed.converted(to: Float.self) }
+    public func floatImage() -> Image<Float> { converted(to: Float.self) }
     /// The voxels as `Int32` labels (rounded).
-    public func labelImage() -> Image<Int32> { typed.converted(to: Int32.self) }
+    public func labelImage() -> Image<Int32> { converted(to: Int32.self) }
+
+    /// The voxels converted to `T` (rounded and clamped for integer types). Each stored type is
+    /// a case of its own, so the conversion loop is specialised for both types (a call through
+    /// `typed` would convert every voxel through protocol witnesses).
+    ///
+    /// ```swift
+    /// let doubles = try ImageFile.read("t1.nii.gz").image.converted(to: Double.self)
+    /// ```
+    public func converted<T: VoxelScalar>(to type: T.Type) -> Image<T> {
+        switch self {
+        case let .uint8(i): return i.converted(to: type)
+        case let .int8(i): return i.converted(to: type)
+        case let .int16(i): return i.converted(to: type)
+        case let .uint16(i): return i.converted(to: type)
+        case let .int32(i): return i.converted(to: type)
+        case let .uint32(i): return i.converted(to: type)
+        case let .float32(i): return i.converted(to: type)
+        case let .float64(i): return i.converted(to: type)
+        }
+    }
 
     /// The same voxels converted to `type` (rounded and clamped for integer types).
     public func converted(to type: VoxelType) -> AnyImage {
         switch type {
-        case .uint8: return .uint8(typed.converted(to: UInt8.self))
-        case .int8: return .int8(typed.converted(to: Int8.self))
-        case .int16: return .int16(typed.converted(to: Int16.self))
-        case .uint16: return .uint16(typed.converted(to: UInt16.self))
-        case .int32: return .int32(typed.converted(to: Int32.self))
-        case .uint32: return .uint32(typed.converted(to: UInt32.self))
-        case .float32: return .float32(typed.converted(to: Float.self))
-        case .float64: return .float64(typed.converted(to: Double.self))
+        case .uint8: return .uint8(converted(to: UInt8.self))
+        case .int8: return .int8(converted(to: Int8.self))
+        case .int16: return .int16(converted(to: Int16.self))
+        case .uint16: return .uint16(converted(to: UInt16.self))
+        case .int32: return .int32(converted(to: Int32.self))
+        case .uint32: return .uint32(converted(to: UInt32.self))
+        case .float32: return .float32(converted(to: Float.self))
+        case .float64: return .float64(converted(to: Double.self))
         }
     }
 

@@ -46,16 +46,17 @@ public struct Image<Voxel: VoxelScalar>: Sendable, Equatable {
     /// The same voxels converted to another scalar type (rounded and clamped for integers).
     public func converted<T: VoxelScalar>(to type: T.Type) -> Image<T> {
         if let same = self as? Image<T> { return same }
-        var out = Image<T>(geometry: geometry, components: components)
-        voxels.withUnsafeBufferPointer { src in
-            out.voxels.withUnsafeMutableBufferPointer { dst in
-                let s = UnsafeSendable(src), d = UnsafeSendable(dst)
+        // Every value is written below: no zero fill first.
+        let values = voxels.withUnsafeBufferPointer { src in
+            [T](unsafeUninitializedCapacity: src.count) { dst, n in
+                let s = UnsafeSendable(src.baseAddress!), d = UnsafeSendable(dst.baseAddress!)
                 parallelFor(count: src.count, chunkSize: 1 << 16) { r in
-                    for i in r { d.value[i] = T(clampingDouble: s.value[i].doubleValue) }
+                    for i in r { (d.value + i).initialize(to: T(clampingDouble: s.value[i].doubleValue)) }
                 }
+                n = src.count
             }
         }
-        return out
+        return try! Image<T>(geometry: geometry, components: components, voxels: values)
     }
 
     /// Component `c` as a scalar image.

@@ -21,25 +21,47 @@ enum FileBytes {
     /// Writes `chunks` to a temporary file beside `path`, then renames it to `path`, so that a
     /// failed write never leaves a partial output.
     static func writeAtomically(_ chunks: [[UInt8]], to path: String) throws {
+        try writeAtomically(to: path) { write in
+            for chunk in chunks { try chunk.withUnsafeBytes(write) }
+        }
+    }
+
+    /// Writes the bytes that `produce` hands to its `write` function, in order, to a temporary
+    /// file beside `path`, then syncs it and renames it to `path`. A failure (the file system's,
+    /// thrown as `RegError.unwritableFile` naming `path`, or `produce`'s own error, rethrown as
+    /// it is) removes the temporary file: no partial output is ever left.
+    ///
+    /// ```swift
+    /// try FileBytes.writeAtomically(to: "out.raw") { write in try header.withUnsafeBytes(write) }
+    /// ```
+    static func writeAtomically(to path: String, _ produce: (_ write: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let temp = (dir.isEmpty ? "." : dir) + "/.\(url.lastPathComponent).partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        guard FileManager.default.createFile(atPath: temp, contents: nil) else {
-            throw RegError.unwritableFile(path: path, reason: "cannot create a file in \(dir.isEmpty ? "." : dir)")
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
+        guard fd >= 0 else {
+            throw RegError.unwritableFile(path: path, reason: "cannot create a file in \(dir.isEmpty ? "." : dir): \(String(cString: strerror(errno)))")
         }
+        func systemError() -> RegError { RegError.unwritableFile(path: path, reason: String(cString: strerror(errno))) }
+        var isOpen = true
         do {
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temp))
-            defer { try? handle.close() }
-            for chunk in chunks { try handle.write(contentsOf: chunk) }
-            try handle.synchronize()
+            try produce { bytes in
+                var done = 0
+                while done < bytes.count {
+                    let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else { throw systemError() }
+                    done += n
+                }
+            }
+            guard fsync(fd) == 0 else { throw systemError() }
+            isOpen = false
+            guard close(fd) == 0 else { throw systemError() }
+            guard rename(temp, path) == 0 else { throw systemError() }
         } catch {
-            try? FileManager.default.removeItem(atPath: temp)
-            throw RegError.unwritableFile(path: path, reason: error.localizedDescription)
-        }
-        if rename(temp, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(atPath: temp)
-            throw RegError.unwritableFile(path: path, reason: reason)
+            if isOpen { close(fd) }   // never twice: another thread may own the number by then
+            unlink(temp)
+            throw error   // the file system's, as RegError, or the producer's own
         }
     }
 }

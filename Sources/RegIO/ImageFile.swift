@@ -54,24 +54,25 @@ public struct ImageWriteOptions: Sendable {
     public var compressionLevel: Int32 = 6
     /// Compress MetaImage and NRRD voxel data (gzip/zlib).
     public var compress: Bool = false
-    /// Entropy coding only (zlib's Huffman-only strategy): 3–4× faster and as small for float
-    /// vector fields, whose bytes seldom repeat; larger for images with runs of equal values.
-    public var entropyCodingOnly: Bool = false
+    /// Runs and entropy coding only (zlib's run-length strategy): for float images, whose bytes
+    /// seldom repeat except in runs of background, as small as full deflate and 3–5× faster
+    /// (the lapirn warped image: 8.81 against 8.83 MB; a Jacobian map 14.91 against 14.95 MB).
+    /// Label maps, with repeats at longer distances, shrink far more with full deflate.
+    public var runLengthOnly: Bool = false
 
-    public init(niftiVersion: Int = 1, compressionLevel: Int32 = 6, compress: Bool = false, entropyCodingOnly: Bool = false) {
+    public init(niftiVersion: Int = 1, compressionLevel: Int32 = 6, compress: Bool = false, runLengthOnly: Bool = false) {
         self.niftiVersion = niftiVersion
         self.compressionLevel = compressionLevel
         self.compress = compress
-        self.entropyCodingOnly = entropyCodingOnly
+        self.runLengthOnly = runLengthOnly
     }
 
-    /// Entropy coding only: for float maps whose bytes seldom repeat (Jacobian determinants),
-    /// where it is as small as full deflate and 3–4× faster.
+    /// Runs and entropy coding only: for float images (warped images, Jacobian maps).
     ///
     /// ```swift
-    /// try ImageFile.write(detJ, to: "jacobian.nii.gz", options: .entropyCoded)
+    /// try ImageFile.write(detJ, to: "jacobian.nii.gz", options: .runLength)
     /// ```
-    public static let entropyCoded = ImageWriteOptions(entropyCodingOnly: true)
+    public static let runLength = ImageWriteOptions(runLengthOnly: true)
 
     /// Gzip framing around stored (uncompressed) deflate blocks: for float vector fields, whose
     /// bytes entropy coding shrinks by only 7–8 %, at 5× its speed; every gzip reader opens it.
@@ -82,7 +83,7 @@ public struct ImageWriteOptions: Sendable {
     public static let stored = ImageWriteOptions(compressionLevel: 0)
 
     /// The zlib strategy these options ask for.
-    var zlibStrategy: Int32 { entropyCodingOnly ? Z_HUFFMAN_ONLY : Z_DEFAULT_STRATEGY }
+    var zlibStrategy: Int32 { runLengthOnly ? Z_RLE : Z_DEFAULT_STRATEGY }
 }
 
 /// Reads and writes images in any supported format, chosen by the file's extension.

@@ -357,11 +357,20 @@ enum NIfTI {
             w.put(Int32(intent), at: 504)
             if intent == vectorIntent { w.put("vector", at: 508, max: 16) }
         }
-        let data = VoxelCodec.encode(image, planar: true)
-        if path.lowercased().hasSuffix(".gz") {
-            try FileBytes.writeAtomically(Gzip.gzipMembers([w.bytes, data], level: options.compressionLevel, strategy: options.zlibStrategy), to: path)
-        } else {
-            try FileBytes.writeAtomically([w.bytes, data], to: path)
+        let header = w.bytes
+        let compressed = path.lowercased().hasSuffix(".gz")
+        if compressed && options.compressionLevel > 0 {
+            let data = VoxelCodec.encode(image, planar: true)
+            try FileBytes.writeAtomically(Gzip.gzipMembers([header, data], level: options.compressionLevel, strategy: options.zlibStrategy), to: path)
+            return
+        }
+        // Uncompressed or stored: the voxels stream to the file a piece at a time.
+        func bytes(_ write: (UnsafeRawBufferPointer) throws -> Void) throws {
+            try header.withUnsafeBytes(write)
+            try VoxelCodec.encode(image, planar: true, write)
+        }
+        try FileBytes.writeAtomically(to: path) { sink in
+            if compressed { try Gzip.stored(into: sink, bytes) } else { try bytes(sink) }
         }
     }
 }

@@ -40,7 +40,7 @@ enum PNGFile {
             throw RegError.unwritableFile(path: path, reason: "PNG holds one 2-D grey slice; this image is \(g.dimension)-D with \(image.components) component(s)")
         }
         guard let range = image.valueRange else { throw RegError.unwritableFile(path: path, reason: "image has no finite values") }
-        let values = image.typed.converted(to: Double.self).voxels
+        let values = image.converted(to: Double.self).voxels
         let integral = values.allSatisfy { $0 == $0.rounded() }
         guard integral, range.lowerBound >= 0, range.upperBound <= 65535 else {
             throw RegError.unwritableFile(path: path, reason: "PNG stores integers 0…65535; values span \(range.lowerBound)…\(range.upperBound) (rescale first)")

@@ -31,23 +31,56 @@ enum VoxelCodec {
 
     /// Raw little-endian (or big-endian) bytes of an image.
     static func encode(_ image: AnyImage, bigEndian: Bool = false, planar: Bool) -> [UInt8] {
-        let width = image.voxelType.byteSize
-        let c = image.components
-        var bytes = image.typed.withVoxelBytes { src -> [UInt8] in
-            guard planar && c > 1 else { return [UInt8](src) }
-            let n = src.count / (width * c)
-            return [UInt8](unsafeUninitializedCapacity: src.count) { out, count in
-                for k in 0..<c {
-                    for i in 0..<n {
-                        let from = (i * c + k) * width, to = (k * n + i) * width
-                        for b in 0..<width { out[to + b] = src[from + b] }
-                    }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(image.geometry.voxelCount * image.components * image.voxelType.byteSize)
+        encode(image, bigEndian: bigEndian, planar: planar) { bytes.append(contentsOf: $0) }
+        return bytes
+    }
+
+    /// The bytes of `encode(_:bigEndian:planar:)` handed to `body` in order, a piece of at most
+    /// `chunkValues` values at a time, so that no copy of the whole image is made.
+    ///
+    /// ```swift
+    /// try VoxelCodec.encode(image, planar: true) { piece in try write(piece) }
+    /// ```
+    static func encode(_ image: AnyImage, bigEndian: Bool = false, planar: Bool, chunkValues: Int = 1 << 18,
+                       _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let width = image.voxelType.byteSize, c = image.components
+        let reorder = planar && c > 1, swap = bigEndian != isBigEndianHost
+        try image.typed.withVoxelBytes { src in
+            guard reorder || swap else {
+                for start in stride(from: 0, to: src.count, by: chunkValues * width) {
+                    try body(UnsafeRawBufferPointer(rebasing: src[start..<min(src.count, start + chunkValues * width)]))
                 }
-                count = src.count
+                return
+            }
+            let n = src.count / (width * c)
+            let piece = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkValues * width, alignment: 8)
+            defer { piece.deallocate() }
+            // Values moved as integers of their width: component k of voxels `first..<first + m`.
+            func gather<W: FixedWidthInteger>(_: W.Type, component k: Int, first: Int, count m: Int) {
+                let (from, to) = (src.baseAddress!, piece.baseAddress!)
+                for i in 0..<m {
+                    let value = reorder ? (first &+ i) &* c &+ k : first &+ i
+                    to.storeBytes(of: from.loadUnaligned(fromByteOffset: value &* width, as: W.self), toByteOffset: i &* width, as: W.self)
+                }
+            }
+            let (planes, perPlane) = reorder ? (c, n) : (1, n * c)
+            for k in 0..<planes {
+                for first in stride(from: 0, to: perPlane, by: chunkValues) {
+                    let m = min(chunkValues, perPlane - first)
+                    switch width {
+                    case 1: gather(UInt8.self, component: k, first: first, count: m)
+                    case 2: gather(UInt16.self, component: k, first: first, count: m)
+                    case 4: gather(UInt32.self, component: k, first: first, count: m)
+                    default: gather(UInt64.self, component: k, first: first, count: m)
+                    }
+                    let bytes = UnsafeMutableRawBufferPointer(rebasing: piece[0..<m * width])
+                    if swap { swapBytes(bytes, width: width) }
+                    try body(UnsafeRawBufferPointer(bytes))
+                }
             }
         }
-        if bigEndian != isBigEndianHost { bytes.withUnsafeMutableBytes { swapBytes($0, width: width) } }
-        return bytes
     }
 
     static let isBigEndianHost = 1.bigEndian == 1

@@ -1,3 +1,4 @@
+import Foundation
 import RegCore
 
 /// Two values made at once on the worker threads (`--threads`), as when two files are read;
@@ -18,4 +19,31 @@ func concurrently<A, B>(_ a: () throws -> A, _ b: () throws -> B) throws -> (A, 
         }
     }
     return (try first!.get(), try second!.get())
+}
+
+/// Work on a thread of its own while the caller goes on, as when finished fields stream to
+/// their files while the rest of the outputs are made; `wait()` returns once it has ended and
+/// rethrows its error. Wait before leaving, on errors too, or a file may stay half written.
+///
+/// ```swift
+/// let writes = BackgroundJob { try TransformFile.writeDisplacementField(field, to: "out_warp.nii.gz") }
+/// let warped = try Resampler.resample(moving, onto: fixed.geometry, mapping: mapping)
+/// try writes.wait()
+/// ```
+final class BackgroundJob: @unchecked Sendable {
+    private let finished = DispatchSemaphore(value: 0)
+    private var outcome: Result<Void, any Error> = .success(())   // written before `finished` is signalled
+
+    init(_ work: @escaping @Sendable () throws -> Void) {
+        Thread { [self] in
+            outcome = Result { try work() }
+            finished.signal()
+        }.start()
+    }
+
+    func wait() throws {
+        finished.wait()
+        finished.signal()   // a second wait returns at once
+        try outcome.get()
+    }
 }

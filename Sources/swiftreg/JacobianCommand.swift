@@ -42,8 +42,8 @@ struct JacobianCommand: ParsableCommand {
             for i in l.voxels.indices { l.voxels[i] = Foundation.log(max(l.voxels[i], 1e-6)) }
             logImage = l
         }
-        try ImageFile.write(detJ, to: output, options: .entropyCoded)
-        if let log, let logImage { try ImageFile.write(logImage, to: log, options: .entropyCoded) }
+        try ImageFile.write(detJ, to: output, options: .runLength)
+        if let log, let logImage { try ImageFile.write(logImage, to: log, options: .runLength) }
         print(String(format: "det J over %d voxels: min %.4f, max %.4f, folded %d (%.4f %%), SDlogJ %.4f",
                      stats.voxels, stats.minimum, stats.maximum, stats.folded, 100 * stats.foldedFraction, stats.sdLogJ))
     }

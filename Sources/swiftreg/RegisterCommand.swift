@@ -111,54 +111,63 @@ struct RegisterCommand: ParsableCommand {
             linear.preprocessing = linearOptions
         }
         display.finish()
-        let chain = result.chain
-        let warped = try Resampler.resample(movingImage, onto: fixedImage.geometry, mapping: chain.mapping(onto: fixedImage.geometry),
-                                            interpolation: .linear)
-        let before = pearsonCorrelation(fixedImage.voxels, try Resampler.resample(movingImage, onto: fixedImage.geometry, interpolation: .linear).voxels)
-        let after = pearsonCorrelation(fixedImage.voxels, warped.voxels)
-        let map = result.affine
-        let record = LinearTransformRecord(map: map, center: result.linear?.transform.center ?? .zero, dimension: fixedImage.geometry.dimension)
-        let detJ = result.deformable?.forward.jacobianDeterminant
-        var summary = Summary(fixed: fixed, moving: moving, preset: preset, plan: plan, linearLevels: result.linear?.levels ?? [],
-                              deformableLevels: result.deformable?.levels ?? [], seconds: result.seconds,
-                              parameters: result.linear?.transform.parameters ?? [], model: result.linear?.transform.model,
-                              matrix: map.matrix.rowMajor, translation: [map.translation.x, map.translation.y, map.translation.z],
-                              center: [record.center.x, record.center.y, record.center.z],
-                              correlationBefore: before, correlationAfter: after)
-        if let linear = result.linear, let pairs {
-            let (f, m) = try pairs.0.paired(with: pairs.1)
-            summary.landmarkRMS = LandmarkDistance(fixed: f.points, moving: m.points).rms(linear.transform)
+        // The two fields stream to their files on a thread of their own (a megabyte of buffer
+        // each) while the warped image and the Jacobian are made.
+        let fieldWrites = result.deformable.map { [output] deformable in
+            BackgroundJob {
+                try TransformFile.writeDisplacementField(deformable.forward.field, to: output + "_warp.nii.gz")
+                try TransformFile.writeDisplacementField(deformable.inverse.field, to: output + "_inverse_warp.nii.gz")
+            }
         }
-        if let detJ {
-            summary.jacobian = JacobianStatistics(determinant: detJ)
-            summary.jacobianInsideFixed = JacobianStatistics(determinant: detJ, mask: fMask ?? fixedImage.foreground)
+        do {
+            let chain = result.chain
+            let warped = try Resampler.resample(movingImage, onto: fixedImage.geometry, mapping: chain.mapping(onto: fixedImage.geometry),
+                                                interpolation: .linear)
+            let before = pearsonCorrelation(fixedImage.voxels, try Resampler.resample(movingImage, onto: fixedImage.geometry, interpolation: .linear).voxels)
+            let after = pearsonCorrelation(fixedImage.voxels, warped.voxels)
+            let map = result.affine
+            let record = LinearTransformRecord(map: map, center: result.linear?.transform.center ?? .zero, dimension: fixedImage.geometry.dimension)
+            let detJ = result.deformable?.forward.jacobianDeterminant
+            var summary = Summary(fixed: fixed, moving: moving, preset: preset, plan: plan, linearLevels: result.linear?.levels ?? [],
+                                  deformableLevels: result.deformable?.levels ?? [], seconds: result.seconds,
+                                  parameters: result.linear?.transform.parameters ?? [], model: result.linear?.transform.model,
+                                  matrix: map.matrix.rowMajor, translation: [map.translation.x, map.translation.y, map.translation.z],
+                                  center: [record.center.x, record.center.y, record.center.z],
+                                  correlationBefore: before, correlationAfter: after)
+            if let linear = result.linear, let pairs {
+                let (f, m) = try pairs.0.paired(with: pairs.1)
+                summary.landmarkRMS = LandmarkDistance(fixed: f.points, moving: m.points).rms(linear.transform)
+            }
+            if let detJ {
+                summary.jacobian = JacobianStatistics(determinant: detJ)
+                summary.jacobianInsideFixed = JacobianStatistics(determinant: detJ, mask: fMask ?? fixedImage.foreground)
+            }
+            let json = try JSONText.encode(summary)
+            // Everything else is computed; now write, each file atomically.
+            try TransformFile.write([record], to: output + "_affine.txt")
+            try TransformFile.write([record], to: output + "_affine.mat")
+            if let detJ { try ImageFile.write(detJ, to: output + "_jacobian.nii.gz", options: .runLength) }
+            try ImageFile.write(warped, to: output + "_warped.nii.gz", options: .runLength)
+            try TextFile.write(json, to: output + "_summary.json")
+            if report {
+                let page = try QCReport(fixedPath: fixed, movingPath: moving, fixed: fixedImage, moving: movingImage, chain: chain,
+                                        warp: result.deformable?.forward, summary: summary, landmarks: pairs, options: reportOptions).build()
+                try TextFile.write(page.html, to: output + "_report.html")
+            }
+            try fieldWrites?.wait()
+            guard !log.quiet else { return }
+            if report { print("report: \(output)_report.html") }
+            print(String(format: "done in %.2f s; correlation %.4f → %.4f", result.seconds, before, after))
+            if let j = summary.jacobianInsideFixed {
+                print(String(format: "det J inside the fixed foreground: min %.3f, max %.3f, folded %.4f %%, SDlogJ %.3f",
+                             j.minimum, j.maximum, 100 * j.foldedFraction, j.sdLogJ))
+            }
+            let names = result.deformable == nil ? [output + "_affine.txt"] : [output + "_warp.nii.gz", output + "_affine.txt"]
+            print(TransformChain(chain.elements, names: names))
+        } catch {
+            try? fieldWrites?.wait()
+            throw error
         }
-        let json = try JSONText.encode(summary)
-        // Everything is computed; now write, each file atomically, one after the other so that
-        // only one field's encoded bytes are held at a time.
-        try TransformFile.write([record], to: output + "_affine.txt")
-        try TransformFile.write([record], to: output + "_affine.mat")
-        if let deformable = result.deformable, let detJ {
-            try TransformFile.writeDisplacementField(deformable.forward.field, to: output + "_warp.nii.gz")
-            try TransformFile.writeDisplacementField(deformable.inverse.field, to: output + "_inverse_warp.nii.gz")
-            try ImageFile.write(detJ, to: output + "_jacobian.nii.gz", options: .entropyCoded)
-        }
-        try ImageFile.write(warped, to: output + "_warped.nii.gz")
-        try TextFile.write(json, to: output + "_summary.json")
-        if report {
-            let page = try QCReport(fixedPath: fixed, movingPath: moving, fixed: fixedImage, moving: movingImage, chain: chain,
-                                    warp: result.deformable?.forward, summary: summary, landmarks: pairs, options: reportOptions).build()
-            try TextFile.write(page.html, to: output + "_report.html")
-        }
-        guard !log.quiet else { return }
-        if report { print("report: \(output)_report.html") }
-        print(String(format: "done in %.2f s; correlation %.4f → %.4f", result.seconds, before, after))
-        if let j = summary.jacobianInsideFixed {
-            print(String(format: "det J inside the fixed foreground: min %.3f, max %.3f, folded %.4f %%, SDlogJ %.3f",
-                         j.minimum, j.maximum, 100 * j.foldedFraction, j.sdLogJ))
-        }
-        let names = result.deformable == nil ? [output + "_affine.txt"] : [output + "_warp.nii.gz", output + "_affine.txt"]
-        print(TransformChain(chain.elements, names: names))
     }
 
     /// The plan: a preset or a plan file, with the command line's changes.

@@ -11,6 +11,7 @@ import RegTestSupport
         ("a.nii", .init(), 1e-5),
         ("a.nii.gz", .init(), 1e-5),
         ("a2.nii.gz", .init(niftiVersion: 2), 1e-12),
+        ("s.nii.gz", .stored, 1e-5),
         ("a.mha", .init(), 0),
         ("a.mhd", .init(), 0),
         ("z.mha", .init(compress: true), 0),
@@ -130,5 +131,24 @@ import RegTestSupport
         // A second gzip member starts somewhere after the first.
         let b = [UInt8](bytes[0])
         #expect((1..<b.count - 2).contains { b[$0] == 0x1f && b[$0 + 1] == 0x8b && b[$0 + 2] == 8 })
+    }
+
+    /// A stored (uncompressed) gzip stream of a field spanning many 64 KiB blocks and several
+    /// flushes reads back exactly (zlib checks the member's CRC and length as it reads), and
+    /// is the size of its data plus the framing.
+    @Test func storedFieldStreamsReadBack() throws {
+        let folder = TemporaryFolder()
+        let field = Phantoms.randomImage(Float.self, on: Phantoms.obliqueGeometry(size: SIMD3(61, 53, 47)), components: 3, seed: 5)
+        let path = folder.file("field.nii.gz")
+        try ImageFile.write(AnyImage(field), to: path, options: .stored)
+        let back = try ImageFile.read(path).image
+        #expect(back.components == 3)
+        #expect(back.floatImage().voxels == field.voxels)
+        // Gzip header and trailer (18 bytes), and 5 per deflate block: the NIfTI header's block,
+        // each component plane's blocks of at most 65535 bytes, the final empty block.
+        let plane = 4 * field.geometry.voxelCount, blocks = 1 + 3 * ((plane + 65534) / 65535) + 1
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(size == 18 + 352 + 3 * plane + 5 * blocks)
+        #expect(folder.contents == ["field.nii.gz"])
     }
 }
