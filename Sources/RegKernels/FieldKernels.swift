@@ -543,32 +543,36 @@ public enum FieldKernels {
         let steps = toSource * target.indexToPhysical
         let (nx, ny) = (target.size.x, target.size.y)
         let last = SIMD3<Double>(src.size &- 1)
-        var out = VectorField(geometry: target)
-        out.vectors.withUnsafeMutableBufferPointer { ob in
-            let op = UnsafeSendable(ob.baseAddress!)
-            parallelFor(count: target.size.y * target.size.z, chunkSize: max(1, ny / 4)) { rows in
-                for row in rows {
-                    for x in 0..<nx {
-                        let j = (base + steps * SIMD3(Double(x), Double(row % ny), Double(row / ny))).clamped(lowerBound: .zero, upperBound: last)
-                        let v = trilinear(u, at: j)
-                        let k = 3 &* (row &* nx &+ x)
-                        op.value[k] = Float(v.x); op.value[k &+ 1] = Float(v.y); op.value[k &+ 2] = Float(v.z)
+        return VectorField(geometry: target) { outputs in
+            u.vectors.withUnsafeBufferPointer { ub in
+                let up = UnsafeSendable(ub.baseAddress!), op = UnsafeSendable(outputs)
+                parallelFor(count: target.size.y * target.size.z, chunkSize: max(1, ny / 4)) { rows in
+                    for row in rows {
+                        for x in 0..<nx {
+                            let j = (base + steps * SIMD3(Double(x), Double(row % ny), Double(row / ny))).clamped(lowerBound: .zero, upperBound: last)
+                            let v = trilinear(up.value, size: src.size, at: j)
+                            let k = 3 &* (row &* nx &+ x)
+                            op.value[k] = Float(v.x); op.value[k &+ 1] = Float(v.y); op.value[k &+ 2] = Float(v.z)
+                        }
                     }
                 }
             }
         }
-        return out
     }
 
     /// `u` at a continuous index inside its grid (clamp it first).
     @inline(__always) public static func trilinear(_ u: VectorField, at j: SIMD3<Double>) -> SIMD3<Double> {
-        let g = u.geometry
+        u.vectors.withUnsafeBufferPointer { trilinear($0.baseAddress!, size: u.geometry.size, at: j) }
+    }
+
+    /// `trilinear(_:at:)` on the vectors of a field of `size` voxels.
+    @inline(__always) static func trilinear(_ u: UnsafePointer<Float>, size: SIMD3<Int>, at j: SIMD3<Double>) -> SIMD3<Double> {
         let f = j.rounded(.down), t = j - f
-        let i0 = SIMD3<Int>(f)
-        let i1 = SIMD3<Int>(min(i0.x + 1, g.size.x - 1), min(i0.y + 1, g.size.y - 1), min(i0.z + 1, g.size.z - 1))
-        func at(_ x: Int, _ y: Int, _ z: Int) -> SIMD3<Double> {
-            let o = 3 * g.offset(x, y, z)
-            return SIMD3(Double(u.vectors[o]), Double(u.vectors[o + 1]), Double(u.vectors[o + 2]))
+        let i0 = SIMD3<Int>(Int(f.x), Int(f.y), Int(f.z))
+        let i1 = SIMD3<Int>(min(i0.x &+ 1, size.x &- 1), min(i0.y &+ 1, size.y &- 1), min(i0.z &+ 1, size.z &- 1))
+        @inline(__always) func at(_ x: Int, _ y: Int, _ z: Int) -> SIMD3<Double> {
+            let o = 3 &* (x &+ size.x &* (y &+ size.y &* z))
+            return SIMD3(Double(u[o]), Double(u[o &+ 1]), Double(u[o &+ 2]))
         }
         let c00 = at(i0.x, i0.y, i0.z) * (1 - t.x) + at(i1.x, i0.y, i0.z) * t.x
         let c10 = at(i0.x, i1.y, i0.z) * (1 - t.x) + at(i1.x, i1.y, i0.z) * t.x
