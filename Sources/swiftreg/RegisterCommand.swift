@@ -62,7 +62,7 @@ struct RegisterCommand: ParsableCommand {
     @Option(help: "Linear stages: iterations per level, e.g. 200x100x50.") var iterations: String?
     @Option(name: .customLong("deformable-shrink"), help: "Deformable stage: shrink factors per level (4x2x1).") var deformableShrink: String?
     @Option(name: .customLong("deformable-sigmas"), help: "Deformable stage: smoothing sigmas per level (2x1x0).") var deformableSigmas: String?
-    @Option(name: .customLong("deformable-iterations"), help: "Deformable stage: iterations per level (100x70x20).") var deformableIterations: String?
+    @Option(name: .customLong("deformable-iterations"), help: "Deformable stage: iterations per level (syn: 100x70x15).") var deformableIterations: String?
     @Option(help: "Deformable stage: largest update per iteration, in voxels.") var step: Double?
     @Option(name: .customLong("update-sigma"), help: "Deformable stage: Gaussian sigma of each update, voxels (fluid).") var updateSigma: Double?
     @Option(name: .customLong("total-sigma"), help: "Deformable stage: Gaussian sigma of the whole field, voxels (elastic).") var totalSigma: Double?
@@ -215,8 +215,16 @@ struct RegisterCommand: ParsableCommand {
     }
 
     func applyDeformableOptions(to plan: inout RegistrationPlan) throws {
+        let presetLevels: [Level]
+        switch plan.deformable {
+        case .syn(let stage), .demons(let stage): presetLevels = stage.levels
+        case .bspline(let stage): presetLevels = stage.levels
+        case nil: presetLevels = DeformableStage.defaultLevels
+        }
+        // Iterations not given are the preset's own (syn: 100x70x15).
         let levels = deformableShrink != nil || deformableSigmas != nil || deformableIterations != nil
-            ? try parseLevels(deformableShrink ?? "4x2x1", deformableSigmas ?? "2x1x0", deformableIterations ?? "100x70x20") : nil
+            ? try parseLevels(deformableShrink ?? "4x2x1", deformableSigmas ?? "2x1x0",
+                              deformableIterations ?? presetLevels.map { String($0.iterations) }.joined(separator: "x")) : nil
         switch plan.deformable {
         case .syn(var stage):
             try applyDenseOptions(to: &stage, levels: levels)
