@@ -8,7 +8,7 @@ scores it: mean Dice of labels 1 and 2 (nearest-neighbour warp of the moving lab
 SDlogJ of the whole transform over the fixed brain, and the registration's wall time. Results go to
 bench/results/syn_tradeoff.json (syn_tradeoff_GRID.json for the other grids) and a Markdown table to stdout.
 
-Usage: bench/syn_tradeoff.py [--threads 2] [--direction AB|BA|both] [--grid default|small|volume|tolerance]
+Usage: bench/syn_tradeoff.py [--threads 2] [--direction AB|BA|both] [--grid default|small|volume|tolerance|iterations]
 """
 import argparse
 import itertools
@@ -28,6 +28,9 @@ GRIDS = {
     "volume": {"update": [2.5, 3], "total": [0], "volume": [0, 1, 1.25, 1.5], "tolerance": [0], "step": [0.25],
                "iterations": ["100x70x20"]},
     "tolerance": {"update": [3], "total": [0.25], "volume": [2, 2.5], "tolerance": [0.15], "step": [0.25], "iterations": ["100x70x20"]},
+    "iterations": {"update": [3], "total": [0.25], "volume": [2.5], "tolerance": [0.15], "step": [0.25],
+                   "iterations": ["100x70x20", "100x70x18", "100x70x17", "100x70x16", "100x70x15", "100x70x12", "100x100x15",
+                                  "100x100x12", "60x70x16"]},
 }
 
 
