@@ -11,6 +11,8 @@ public enum RegError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidHeader(path: String, field: String, reason: String)
     /// The file's voxel data are shorter than the header promises, or corrupt.
     case truncatedData(path: String, expectedBytes: Int, foundBytes: Int)
+    /// A voxel value the file's kind of data cannot hold (a displacement that is not finite).
+    case invalidVoxel(path: String, voxel: SIMD3<Int>, reason: String)
     /// A datatype the format allows but SwiftReg does not handle.
     case unsupportedDatatype(path: String, field: String, value: String)
     /// The extension names no supported format.
@@ -30,6 +32,7 @@ public enum RegError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .invalidHeader(path, field, reason): return "\(path): \(field): \(reason)"
         case let .truncatedData(path, expected, found):
             return "\(path): voxel data truncated: expected \(expected) bytes, found \(found)"
+        case let .invalidVoxel(path, voxel, reason): return "\(path): voxel (\(voxel.x), \(voxel.y), \(voxel.z)): \(reason)"
         case let .unsupportedDatatype(path, field, value): return "\(path): \(field): unsupported datatype \(value)"
         case let .unsupportedFormat(path, supported):
             return "\(path): unknown image format; supported extensions: \(supported.joined(separator: ", "))"

@@ -8,12 +8,18 @@ extension TransformFile {
     /// let u = try TransformFile.readDisplacementField("reg_warp.nii.gz")   // VectorField
     /// ```
     /// - Throws: `RegError.invalidHeader` naming the file when the image is not a vector image
-    ///   with one component per spatial dimension.
+    ///   with one component per spatial dimension; `RegError.invalidVoxel` naming the first voxel
+    ///   whose displacement is NaN or infinite.
     public static func readDisplacementField(_ path: String) throws -> VectorField {
         let image = try ImageFile.read(path).image.floatImage()
         guard image.components == image.geometry.dimension else {
             throw RegError.invalidHeader(path: path, field: "components",
                                          reason: "a \(image.geometry.dimension)-D displacement field needs \(image.geometry.dimension) components per voxel, found \(image.components)")
+        }
+        if let bad = image.voxels.firstIndex(where: { !$0.isFinite }) {
+            let n = bad / image.components, size = image.geometry.size
+            throw RegError.invalidVoxel(path: path, voxel: SIMD3(n % size.x, n / size.x % size.y, n / (size.x * size.y)),
+                                        reason: "displacement component \(bad % image.components) is \(image.voxels[bad]); a displacement field must be finite everywhere")
         }
         return try VectorField(image: image)
     }

@@ -113,4 +113,19 @@ import RegTestSupport
     @Test func missingFile() {
         expectError(folder.file("nothere.nii.gz"), mentions: ["no such file"])
     }
+
+    /// A displacement that is not finite would warp to garbage (or trap in an index conversion):
+    /// the field is refused on reading, naming the file and the first such voxel.
+    @Test func nonFiniteDisplacement() throws {
+        let g = Phantoms.obliqueGeometry(size: SIMD3(5, 4, 3))
+        var field = Phantoms.randomImage(Float.self, on: g, components: 3, seed: 2)
+        field.voxels[3 * g.offset(2, 1, 2) + 1] = .nan
+        field.voxels[3 * g.offset(4, 3, 2)] = .infinity
+        let path = folder.file("nan_warp.nii.gz")
+        try TransformFile.writeDisplacementField(try VectorField(image: field), to: path)
+        #expect(throws: RegError.invalidVoxel(path: path, voxel: SIMD3(2, 1, 2),
+                                              reason: "displacement component 1 is nan; a displacement field must be finite everywhere")) {
+            try TransformFile.readDisplacementField(path)
+        }
+    }
 }
