@@ -24,6 +24,7 @@ func concurrently<A, B>(_ a: () throws -> A, _ b: () throws -> B) throws -> (A, 
 /// Work on a thread of its own while the caller goes on, as when finished fields stream to
 /// their files while the rest of the outputs are made; `wait()` returns once it has ended and
 /// rethrows its error. Wait before leaving, on errors too, or a file may stay half written.
+/// With one thread allowed (`--threads 1`) the work runs at once, before `init` returns.
 ///
 /// ```swift
 /// let writes = BackgroundJob { try TransformFile.writeDisplacementField(field, to: "out_warp.nii.gz") }
@@ -35,6 +36,11 @@ final class BackgroundJob: @unchecked Sendable {
     private var outcome: Result<Void, any Error> = .success(())   // written before `finished` is signalled
 
     init(_ work: @escaping @Sendable () throws -> Void) {
+        guard Parallelism.threadCount > 1 else {
+            outcome = Result { try work() }
+            finished.signal()
+            return
+        }
         Thread { [self] in
             outcome = Result { try work() }
             finished.signal()
