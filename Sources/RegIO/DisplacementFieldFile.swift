@@ -25,8 +25,8 @@ extension TransformFile {
     }
 
     /// Writes a displacement field as ANTs does (float32, `dim[5]` = components, intent 1007 in NIfTI).
-    /// A `.nii.gz` holds stored deflate blocks: float vectors compress by only 7–8 % (entropy
-    /// coding, 5× slower; full deflate, 15× slower and no smaller).
+    /// A `.nii.gz` holds stored deflate blocks, streamed a megabyte at a time: float vectors
+    /// compress by only 7–8 % (entropy coding, 5× slower; full deflate, 15× slower and no smaller).
     public static func writeDisplacementField(_ field: VectorField, to path: String) throws {
         try ImageFile.write(AnyImage(field.image), to: path, options: .stored)
     }

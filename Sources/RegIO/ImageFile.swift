@@ -50,7 +50,8 @@ public struct LoadedImage: Sendable {
 public struct ImageWriteOptions: Sendable {
     /// NIfTI version to write (1 or 2). Version 2 is chosen anyway when a size exceeds 32767.
     public var niftiVersion: Int = 1
-    /// zlib level (1–9) for `.nii.gz`, compressed `.mha` and gzip NRRD.
+    /// zlib level (1–9) for `.nii.gz`, compressed `.mha` and gzip NRRD; 0 stores the bytes
+    /// uncompressed in the gzip or zlib framing (a `.nii.gz` then streams to its file).
     public var compressionLevel: Int32 = 6
     /// Compress MetaImage and NRRD voxel data (gzip/zlib).
     public var compress: Bool = false
