@@ -310,9 +310,16 @@ enum DenseSetup {
         let lo = sample[Int(0.005 * Double(sample.count - 1))], hi = sample[Int(0.995 * Double(sample.count - 1))]
         let scale: Float = hi > lo ? 1 / (hi - lo) : 1
         let low = hi > lo ? lo : first
-        var out = image
-        for i in out.voxels.indices { out.voxels[i] = min(max((out.voxels[i] - low) * scale, 0), 1) }
-        return out
+        let values = image.voxels.withUnsafeBufferPointer { src in
+            [Float](unsafeUninitializedCapacity: src.count) { dst, n in
+                let s = UnsafeSendable(src.baseAddress!), d = UnsafeSendable(dst.baseAddress!)
+                parallelFor(count: src.count, chunkSize: 1 << 16) { r in
+                    for i in r { (d.value + i).initialize(to: min(max((s.value[i] - low) * scale, 0), 1)) }
+                }
+                n = src.count
+            }
+        }
+        return try! Image(geometry: image.geometry, components: image.components, voxels: values)
     }
 
     /// The weighted sum of the stage's metrics.
