@@ -107,7 +107,8 @@ public enum LocalCorrelation {
                     BoxSums.sum(arrays: arrays, count: hi - lo + 1, width: s, into: slice + c * s)
                 }
             }
-            var madeProducts = -1, madeTerms = -1, next = zs.lowerBound
+            // The first term slice's window starts 2r below the run: no product slice before it.
+            var madeProducts = max(0, zs.lowerBound - 2 * r) - 1, madeTerms = -1, next = zs.lowerBound
             for k in max(0, zs.lowerBound - r)...min(nz - 1, zs.upperBound - 1 + r) {
                 // The product slices that term slice k's z window needs.
                 let top = min(nz - 1, k + r)
