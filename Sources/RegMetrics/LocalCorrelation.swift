@@ -23,10 +23,11 @@ public enum LocalCorrelation {
     /// Computes the metric and both derivatives; `mask` (nonzero = inside, on the same grid)
     /// restricts the windows that count. Intensities should be of order 1 (the sums are `Float`).
     ///
-    /// Slice by slice, so no channel crosses memory: each thread takes a run of slices and keeps
-    /// the x/y window sums of the five products, then of the seven per-window terms, in rings of
-    /// `2r + 1` slices from which the z sums are read. The values are those of whole-volume box
-    /// sums (the same additions in the same order) for any split.
+    /// Slice by slice, so no channel crosses memory: two runs work each segment of slices, one
+    /// up from its first slice and one down from its last, claiming slices until they meet, and
+    /// keep the x/y window sums of the five products, then of the seven per-window terms, in
+    /// rings of `2r + 1` slices from which the z sums are read. The values are those of
+    /// whole-volume box sums (the same additions in the same order) wherever the runs meet.
     public static func evaluate(fixed: Image<Float>, moving: Image<Float>, radius: Int, mask: Image<UInt8>? = nil) -> VoxelwiseSimilarity {
         let g = fixed.geometry
         precondition(g.sameGrid(as: moving.geometry) && fixed.components == 1 && moving.components == 1)
@@ -76,7 +77,7 @@ public enum LocalCorrelation {
         return VoxelwiseSimilarity(value: totals.x / max(1, totals.y), fixedDerivative: dI, movingDerivative: dJ)
     }
 
-    /// One evaluation's inputs, outputs and grid, and the slice pipeline of one run of slices.
+    /// One evaluation's inputs, outputs and grid, and the slice pipeline of one run.
     struct SlicePipeline: @unchecked Sendable {
         let nx: Int, ny: Int, nz: Int, r: Int
         let fixed: UnsafePointer<Float>, moving: UnsafePointer<Float>, mask: UnsafePointer<UInt8>?
