@@ -87,3 +87,23 @@ public enum BinaryFile {
     public static func read(_ path: String) throws -> [UInt8] { try FileBytes.read(path) }
     public static func write(_ bytes: [UInt8], to path: String) throws { try FileBytes.writeAtomically([bytes], to: path) }
 }
+
+/// The folder that outputs will be written to, checked before long work: a missing or read-only
+/// folder fails at once, naming it, instead of after the computation.
+///
+/// ```swift
+/// try OutputFolder.check(for: "out/syn_warp.nii.gz")   // throws when out/ is missing
+/// ```
+public enum OutputFolder {
+    /// Throws `RegError.unwritableFile` when files cannot be created beside `path`.
+    public static func check(for path: String) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw RegError.unwritableFile(path: path, reason: "the folder \(folder) does not exist")
+        }
+        guard access(folder, W_OK) == 0 else {
+            throw RegError.unwritableFile(path: path, reason: "the folder \(folder) is not writable")
+        }
+    }
+}

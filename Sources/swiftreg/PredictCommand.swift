@@ -49,6 +49,7 @@ struct PredictCommand: ParsableCommand {
     func run() throws {
         try common.apply()
         guard refine >= 0 else { throw ValidationError("--refine must be ≥ 0, found \(refine)") }
+        try OutputFolder.check(for: output + "_summary.json")
         let network = try ModelCheckpoint(decoding: try BinaryFile.read(model), path: model).network
         let fixedImage = try ImageFile.read(fixed).image.floatImage()
         let movingImage = try ImageFile.read(moving).image.floatImage()

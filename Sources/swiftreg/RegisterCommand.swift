@@ -96,6 +96,7 @@ struct RegisterCommand: ParsableCommand {
             print(try PlanFile.yaml(plan))
             return
         }
+        try OutputFolder.check(for: output + "_summary.json")
         let (fixedImage, movingImage) = try concurrently({ try ImageFile.read(fixed).image.floatImage() },
                                                          { try ImageFile.read(moving).image.floatImage() })
         let pairs = try landmarks.isEmpty ? nil : (LandmarkFile.read(landmarks[0]), LandmarkFile.read(landmarks[1]))

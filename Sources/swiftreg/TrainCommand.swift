@@ -130,6 +130,7 @@ struct TrainCommand: ParsableCommand {
         guard settings.steps > 0, (settings.validateEvery ?? 100) > 0 else {
             throw ValidationError("\(config): steps and validateEvery must be positive")
         }
+        try OutputFolder.check(for: settings.output)
         let arch = try settings.architecture
         let objective = settings.objective ?? TrainingObjective()
         if settings.labels != nil {

@@ -36,6 +36,16 @@ struct RegisterCLITests {
         }
     }
 
+    /// A prefix in a missing folder fails before the registration runs, naming the folder.
+    @Test func missingOutputFolderFailsAtOnce() throws {
+        let prefix = folder.file("no/such/folder/reg")
+        let r = try CLI.run(["register", "-f", Self.slices + "BrainProtonDensitySliceBorder20.png",
+                             "-m", Self.slices + "BrainProtonDensitySliceR10X13Y17.png", "-o", prefix, "--preset", "rigid"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains(folder.file("no/such/folder")) && r.stderr.contains("does not exist"), "\(r.stderr)")
+        #expect(!r.stderr.contains("level 1/3"), "the registration ran first: \(r.stderr)")
+    }
+
     @Test func applyPointsMapsFixedPointsIntoMovingSpaceAndInverseBack() throws {
         let t = folder.file("t.txt")
         try TransformFile.write([LinearTransformRecord(map: AffineMap(matrix: .rotation(axis: 2, angle: 0.3), translation: SIMD3(5, -2, 1)))], to: t)
