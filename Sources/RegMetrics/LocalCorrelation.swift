@@ -1,6 +1,5 @@
 import RegCore
 import RegKernels
-import Synchronization
 
 /// Local normalised cross-correlation of two images on one grid, with its exact derivative with
 /// respect to every voxel of both images (as greedy and ANTs' `CC` metric define it).
@@ -23,11 +22,10 @@ public enum LocalCorrelation {
     /// Computes the metric and both derivatives; `mask` (nonzero = inside, on the same grid)
     /// restricts the windows that count. Intensities should be of order 1 (the sums are `Float`).
     ///
-    /// Slice by slice, so no channel crosses memory: two runs work each segment of slices, one
-    /// up from its first slice and one down from its last, claiming slices until they meet, and
-    /// keep the x/y window sums of the five products, then of the seven per-window terms, in
-    /// rings of `2r + 1` slices from which the z sums are read. The values are those of
-    /// whole-volume box sums (the same additions in the same order) wherever the runs meet.
+    /// Slice by slice, so no channel crosses memory: each thread takes a run of slices and keeps
+    /// the x/y window sums of the five products, then of the seven per-window terms, in rings of
+    /// `2r + 1` slices from which the z sums are read. The values are those of whole-volume box
+    /// sums (the same additions in the same order) for any split.
     public static func evaluate(fixed: Image<Float>, moving: Image<Float>, radius: Int, mask: Image<UInt8>? = nil) -> VoxelwiseSimilarity {
         let g = fixed.geometry
         precondition(g.sameGrid(as: moving.geometry) && fixed.components == 1 && moving.components == 1)
@@ -47,16 +45,9 @@ public enum LocalCorrelation {
                                 let pipeline = SlicePipeline(size: g.size, radius: radius, fixed: fb.baseAddress!, moving: mb.baseAddress!,
                                                              mask: mask == nil ? nil : maskBuffer.baseAddress!,
                                                              dI: dib.baseAddress!, dJ: djb.baseAddress!, perSlice: sb.baseAddress!)
-                                // Each segment is worked from both ends, up and down, by two runs that
-                                // claim its slices until they meet: a run slowed down does fewer.
-                                let segments = max(1, min(nz, (Parallelism.threadCount + 1) / 2))
-                                let claims = (0..<segments).map { SliceClaims(count: ($0 + 1) * nz / segments - $0 * nz / segments) }
-                                parallelFor(count: 2 * segments, chunkSize: 1) { rs in
-                                    for run in rs {
-                                        let k = run / 2
-                                        pipeline.run(segment: (k * nz / segments)..<((k + 1) * nz / segments), downward: run % 2 == 1,
-                                                     claims: claims[k])
-                                    }
+                                let runs = min(nz, Parallelism.threadCount)
+                                parallelFor(count: runs, chunkSize: 1) { rs in
+                                    for run in rs { pipeline.run(slices: (run * nz / runs)..<((run + 1) * nz / runs)) }
                                 }
                             }
                         }
@@ -77,7 +68,7 @@ public enum LocalCorrelation {
         return VoxelwiseSimilarity(value: totals.x / max(1, totals.y), fixedDerivative: dI, movingDerivative: dJ)
     }
 
-    /// One evaluation's inputs, outputs and grid, and the slice pipeline of one run.
+    /// One evaluation's inputs, outputs and grid, and the slice pipeline of one run of slices.
     struct SlicePipeline: @unchecked Sendable {
         let nx: Int, ny: Int, nz: Int, r: Int
         let fixed: UnsafePointer<Float>, moving: UnsafePointer<Float>, mask: UnsafePointer<UInt8>?
@@ -93,13 +84,11 @@ public enum LocalCorrelation {
             counts = (0..<3).map { a in (0..<size[a]).map { Float(BoxSums.axisCount($0, size[a], radius)) } }
         }
 
-        /// The output slices of segment `zs` that this run claims from `claims`, one at a time
-        /// from its first slice up (or from its last down): their derivative slices (before the
-        /// 1/count scale) and Σ cc. Products are made up to 2r slices beyond the last slice
-        /// claimed, terms up to r beyond; a run that finds nothing left stops there.
-        func run(segment zs: Range<Int>, downward: Bool, claims: SliceClaims) {
-            guard !zs.isEmpty, !claims.exhausted else { return }
-            let s = sliceSize, ringCount = 2 * r + 1, d = downward ? -1 : 1
+        /// Output slices `zs`: the derivative slices (before the 1/count scale) and their Σ cc.
+        /// Products are made for slices up to 2r beyond the run, terms up to r beyond.
+        func run(slices zs: Range<Int>) {
+            guard !zs.isEmpty else { return }
+            let s = sliceSize, ringCount = 2 * r + 1
             // Rings of x/y-summed slices: 5 product channels, then 7 term channels.
             let products = UnsafeMutablePointer<Float>.allocate(capacity: 5 * ringCount * s)
             let terms = UnsafeMutablePointer<Float>.allocate(capacity: 7 * ringCount * s)
@@ -107,14 +96,10 @@ public enum LocalCorrelation {
             let slice = UnsafeMutablePointer<Float>.allocate(capacity: 7 * s)
             let scratch = UnsafeMutablePointer<Float>.allocate(capacity: s)
             let arrays = UnsafeMutablePointer<UnsafePointer<Float>>.allocate(capacity: ringCount)
-            // Σ cc and the window count of the term slices in the ring, kept until their slice is claimed.
-            let sums = UnsafeMutablePointer<SIMD2<Double>>.allocate(capacity: ringCount)
-            defer { products.deallocate(); terms.deallocate(); slice.deallocate(); scratch.deallocate(); arrays.deallocate(); sums.deallocate() }
+            defer { products.deallocate(); terms.deallocate(); slice.deallocate(); scratch.deallocate(); arrays.deallocate() }
             @inline(__always) func product(_ c: Int, _ k: Int) -> UnsafeMutablePointer<Float> { products + ((k % ringCount) * 5 + c) * s }
             @inline(__always) func term(_ c: Int, _ k: Int) -> UnsafeMutablePointer<Float> { terms + ((k % ringCount) * 7 + c) * s }
-            @inline(__always) func clamped(_ z: Int) -> Int { min(nz - 1, max(0, z)) }
-            /// Channel `c` of slice `k` summed over the z window from `ring`, into `slice + c·s`
-            /// (the window's slices added from the lowest up, whichever way the run goes).
+            /// Channel `c` of slice `k` summed over the z window from `ring`, into `slice + c·s`.
             func zSum(_ ring: (Int, Int) -> UnsafeMutablePointer<Float>, channels: Int, slice k: Int) {
                 let lo = max(0, k - r), hi = min(nz - 1, k + r)
                 for c in 0..<channels {
@@ -122,32 +107,29 @@ public enum LocalCorrelation {
                     BoxSums.sum(arrays: arrays, count: hi - lo + 1, width: s, into: slice + c * s)
                 }
             }
-            let first = downward ? zs.upperBound - 1 : zs.lowerBound
-            // Term slices from r before the first output slice on; product slices from 2r before.
-            var k = clamped(first - d * r), madeProducts = clamped(first - 2 * d * r) - d, next = first
-            while true {
+            // The first term slice's window starts 2r below the run: no product slice before it.
+            var madeProducts = max(0, zs.lowerBound - 2 * r) - 1, madeTerms = -1, next = zs.lowerBound
+            for k in max(0, zs.lowerBound - r)...min(nz - 1, zs.upperBound - 1 + r) {
                 // The product slices that term slice k's z window needs.
-                let far = clamped(k + d * r)
-                while madeProducts != far {
-                    madeProducts += d
+                let top = min(nz - 1, k + r)
+                while madeProducts < top {
+                    madeProducts += 1
                     makeProducts(slice: madeProducts, into: slice)
                     for c in 0..<5 {
                         BoxSums.sumSlice(slice + c * s, into: product(c, madeProducts), scratch: scratch, width: nx, height: ny, radius: r)
                     }
                 }
                 zSum(product, channels: 5, slice: k)
-                sums[k % ringCount] = makeTerms(slice: k, from: slice)
+                let sums = makeTerms(slice: k, from: slice)
+                if zs.contains(k) { perSlice[k] = sums }
                 for c in 0..<7 { BoxSums.sumSlice(slice + c * s, into: term(c, k), scratch: scratch, width: nx, height: ny, radius: r) }
-                // Every output slice whose z window of terms is complete, while one is left to claim.
-                while zs.contains(next) && d * (clamped(next + d * r) - k) <= 0 {
-                    guard claims.take() else { return }
-                    perSlice[next] = sums[next % ringCount]
+                madeTerms = k
+                // Every output slice whose z window of terms is complete.
+                while next < zs.upperBound && min(nz - 1, next + r) <= madeTerms {
                     zSum(term, channels: 7, slice: next)
                     makeDerivatives(slice: next, from: slice)
-                    next += d
+                    next += 1
                 }
-                guard zs.contains(next) else { return }
-                k += d
             }
         }
 
@@ -208,19 +190,4 @@ public enum LocalCorrelation {
             }
         }
     }
-}
-
-/// The output slices of one segment of a local NCC evaluation, taken one at a time by the run
-/// working up from its first slice and the one working down from its last, until they meet.
-final class SliceClaims: Sendable {
-    let count: Int
-    private let taken = Atomic<Int>(0)
-
-    init(count: Int) { self.count = count }
-
-    /// Takes one more slice when one is left.
-    func take() -> Bool { taken.wrappingAdd(1, ordering: .relaxed).oldValue < count }
-
-    /// True when every slice has been taken.
-    var exhausted: Bool { taken.load(ordering: .relaxed) >= count }
 }
