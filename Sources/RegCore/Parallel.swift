@@ -45,8 +45,10 @@ public struct UnsafeSendable<Value>: @unchecked Sendable {
 ///
 /// The partition depends only on `count` and `chunkSize`, never on the thread count, so a
 /// reduction that combines per-chunk results in chunk order is bitwise identical for any
-/// number of threads. `Parallelism.threadCount` workers take the chunks in order, each the
-/// next one left when it is free, so a worker slowed down does not hold the others up.
+/// number of threads. `Parallelism.threadCount` workers (the caller and threads of a pool
+/// that stay ready between calls) take the chunks in order, each the next one left when it
+/// is free, so a worker slowed down does not hold the others up. A `parallelFor` called
+/// while another runs, inside its body or from another thread, runs on its own thread alone.
 ///
 /// ```swift
 /// parallelFor(count: geometry.size.z, chunkSize: 1) { slabs in
@@ -57,21 +59,12 @@ public func parallelFor(count: Int, chunkSize: Int = 1, _ body: (Range<Int>) -> 
     guard count > 0 else { return }
     let chunk = max(1, chunkSize)
     let chunks = (count + chunk - 1) / chunk
-    let workers = min(Parallelism.threadCount, chunks)
-    if workers <= 1 {
-        for c in 0..<chunks { body(c * chunk..<min(count, (c + 1) * chunk)) }
-        return
-    }
-    let next = Atomic<Int>(0)
+    let workers = min(Parallelism.threadCount, chunks, WorkerPool.largestTeam)
+    let runAll = { (body: (Range<Int>) -> Void) in for c in 0..<chunks { body(c * chunk..<min(count, (c + 1) * chunk)) } }
+    guard workers > 1 else { return runAll(body) }
     withoutActuallyEscaping(body) { body in
-        let shared = UnsafeSendable(body)
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            while true {
-                let c = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard c < chunks else { return }
-                shared.value(c * chunk..<min(count, (c + 1) * chunk))
-            }
-        }
+        let job = WorkerPool.Job(body: body, count: count, chunk: chunk, chunks: chunks)
+        if !WorkerPool.shared.run(job, helpers: workers - 1) { runAll(body) }
     }
 }
 
@@ -96,4 +89,119 @@ public func parallelReduce<T>(count: Int, chunkSize: Int, initial: T, combine: (
         }
     }
     return partials.reduce(initial) { combine($0, $1!) }
+}
+
+/// The threads that help `parallelFor`: each spins about 0.2 ms for the next job before it
+/// sleeps, so the many short kernels of a small grid, called one after another, do not each
+/// wait for a thread to wake up (about 20 µs with Dispatch's `concurrentPerform`). One job
+/// runs at a time; the thread that starts it takes part and waits for the helpers to finish.
+final class WorkerPool: @unchecked Sendable {
+    static let shared = WorkerPool()
+    /// Helpers fit in the low byte of `state`.
+    static let largestTeam = 256
+
+    struct Job {
+        let body: (Range<Int>) -> Void
+        let count: Int, chunk: Int, chunks: Int
+    }
+
+    /// The job's serial number times 256 plus how many helpers take part; only the owner writes it.
+    private let state = Atomic<Int>(0)
+    private let owned = Atomic<Bool>(false)
+    private let nextChunk = Atomic<Int>(0)
+    private let finished = Atomic<Int>(0)
+    private let sleepers = Atomic<Int>(0)
+    /// The current job: written by its owner before `state` announces it, cleared once all helpers finished.
+    private var job: Job?
+    private var threads = 0
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let wakeUp = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    private init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wakeUp, nil)
+    }
+
+    /// Runs `job` on the calling thread and `helpers` pool threads and returns true, or false
+    /// without running anything when the pool is busy with another job.
+    func run(_ job: Job, helpers: Int) -> Bool {
+        guard owned.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        let previous = state.load(ordering: .relaxed)
+        while threads < helpers { startThread(index: threads, seen: previous); threads += 1 }
+        self.job = job
+        nextChunk.store(0, ordering: .relaxed)
+        finished.store(0, ordering: .relaxed)
+        state.store(((previous >> 8) &+ 1) << 8 | helpers, ordering: .sequentiallyConsistent)
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            pthread_mutex_lock(mutex)
+            pthread_cond_broadcast(wakeUp)
+            pthread_mutex_unlock(mutex)
+        }
+        takeChunks()
+        var spins = 0
+        while finished.load(ordering: .acquiring) < helpers {
+            spins &+= 1
+            if spins > 1000 { sched_yield() }
+        }
+        self.job = nil
+        owned.store(false, ordering: .releasing)
+        return true
+    }
+
+    private func takeChunks() {
+        let job = self.job!
+        while true {
+            let c = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
+            guard c < job.chunks else { return }
+            job.body(c * job.chunk..<min(job.count, (c + 1) * job.chunk))
+        }
+    }
+
+    /// Starts helper `index`, which waits for a state other than `seen`.
+    private func startThread(index: Int, seen: Int) {
+        final class Start {
+            let pool: WorkerPool, index: Int, seen: Int
+            init(_ pool: WorkerPool, _ index: Int, _ seen: Int) { (self.pool, self.index, self.seen) = (pool, index, seen) }
+        }
+        let start = Unmanaged.passRetained(Start(self, index, seen)).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { raw in
+            let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
+            start.pool.serve(index: start.index, seen: start.seen)
+        }, start)
+        precondition(rc == 0, "parallelFor could not start a thread (pthread_create error \(rc))")
+        pthread_detach(thread)
+    }
+
+    private func serve(index: Int, seen first: Int) -> Never {
+        var seen = first
+        while true {
+            seen = nextState(after: seen)
+            guard index < seen & 0xff else { continue }
+            takeChunks()
+            finished.wrappingAdd(1, ordering: .releasing)
+        }
+    }
+
+    /// The state once it differs from `seen`: spins about 0.2 ms, then sleeps until woken.
+    private func nextState(after seen: Int) -> Int {
+        let deadline = DispatchTime.now().uptimeNanoseconds &+ 200_000
+        var spins = 0
+        while true {
+            let now = state.load(ordering: .acquiring)
+            if now != seen { return now }
+            spins &+= 1
+            if spins & 255 == 0, DispatchTime.now().uptimeNanoseconds > deadline { break }
+        }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        defer { sleepers.wrappingSubtract(1, ordering: .relaxed) }
+        var now = state.load(ordering: .sequentiallyConsistent)
+        while now == seen {
+            pthread_cond_wait(wakeUp, mutex)
+            now = state.load(ordering: .acquiring)
+        }
+        return now
+    }
 }

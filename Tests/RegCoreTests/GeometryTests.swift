@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import Testing
 import RegCore
 import RegTestSupport
@@ -95,6 +97,31 @@ import RegTestSupport
         }
         Parallelism.threadCount = 0
         #expect(hits.allSatisfy { $0 == 1 })
+    }
+
+    /// The pool runs one job at a time: a `parallelFor` inside another's body, or started by
+    /// other threads meanwhile, runs on its caller alone; jobs far apart find the helpers asleep.
+    @Test func nestedConcurrentAndSpacedCallsVisitEveryIndexOnce() {
+        let (outer, inner, callers) = (6, 500, 3)
+        var hits = [Int](repeating: 0, count: callers * outer * inner)
+        Parallelism.threadCount = 2
+        hits.withUnsafeMutableBufferPointer { buf in
+            let b = UnsafeSendable(buf)
+            DispatchQueue.concurrentPerform(iterations: callers) { caller in
+                for round in 0..<40 {
+                    parallelFor(count: outer) { slabs in
+                        for o in slabs {
+                            parallelFor(count: inner, chunkSize: 9) { r in
+                                for i in r { b.value[(caller * outer + o) * inner + i] += 1 }
+                            }
+                        }
+                    }
+                    if round % 10 == 0 { usleep(1000) }   // past the helpers' spin: they sleep and are woken
+                }
+            }
+        }
+        Parallelism.threadCount = 0
+        #expect(hits.allSatisfy { $0 == 40 })
     }
 }
 
