@@ -20,14 +20,15 @@ public enum Parallelism {
 }
 
 enum ProcessInfoCores {
-    static var active: Int {
+    /// Online processors, read once.
+    static let active: Int = {
         #if canImport(Glibc)
         let n = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         return max(1, n)
         #else
         return 1
         #endif
-    }
+    }()
 }
 
 #if canImport(Glibc)
@@ -45,8 +46,8 @@ public struct UnsafeSendable<Value>: @unchecked Sendable {
 ///
 /// The partition depends only on `count` and `chunkSize`, never on the thread count, so a
 /// reduction that combines per-chunk results in chunk order is bitwise identical for any
-/// number of threads. `Parallelism.threadCount` workers (the caller and threads of a pool
-/// that stay ready between calls) take the chunks in order, each the next one left when it
+/// number of threads. `Parallelism.threadCount` workers, at most one per core (the caller
+/// and threads of a pool that stay ready between calls), take the chunks in order, each the next one left when it
 /// is free, so a worker slowed down does not hold the others up. A `parallelFor` called
 /// while another runs, inside its body or from another thread, runs on its own thread alone.
 ///
@@ -59,7 +60,7 @@ public func parallelFor(count: Int, chunkSize: Int = 1, _ body: (Range<Int>) -> 
     guard count > 0 else { return }
     let chunk = max(1, chunkSize)
     let chunks = (count + chunk - 1) / chunk
-    let workers = min(Parallelism.threadCount, chunks, WorkerPool.largestTeam)
+    let workers = min(Parallelism.threadCount, chunks, WorkerPool.largestTeam, ProcessInfoCores.active)
     let runAll = { (body: (Range<Int>) -> Void) in for c in 0..<chunks { body(c * chunk..<min(count, (c + 1) * chunk)) } }
     guard workers > 1 else { return runAll(body) }
     withoutActuallyEscaping(body) { body in
@@ -91,8 +92,8 @@ public func parallelReduce<T>(count: Int, chunkSize: Int, initial: T, combine: (
     return partials.reduce(initial) { combine($0, $1!) }
 }
 
-/// The threads that help `parallelFor`: each spins about 0.2 ms for the next job before it
-/// sleeps, so the many short kernels of a small grid, called one after another, do not each
+/// The threads that help `parallelFor`: each spins about 0.2 ms for the next job (yielding
+/// its core to any other thread that waits for it) before it sleeps, so the many short kernels of a small grid, called one after another, do not each
 /// wait for a thread to wake up (about 20 µs with Dispatch's `concurrentPerform`). One job
 /// runs at a time; the thread that starts it takes part and waits for the helpers to finish.
 final class WorkerPool: @unchecked Sendable {
@@ -191,7 +192,9 @@ final class WorkerPool: @unchecked Sendable {
             let now = state.load(ordering: .acquiring)
             if now != seen { return now }
             spins &+= 1
-            if spins & 255 == 0, DispatchTime.now().uptimeNanoseconds > deadline { break }
+            guard spins & 63 == 0 else { continue }
+            if DispatchTime.now().uptimeNanoseconds > deadline { break }
+            sched_yield()   // a thread of another process waiting for this core runs first
         }
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
