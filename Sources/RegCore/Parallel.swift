@@ -47,9 +47,10 @@ public struct UnsafeSendable<Value>: @unchecked Sendable {
 /// The partition depends only on `count` and `chunkSize`, never on the thread count, so a
 /// reduction that combines per-chunk results in chunk order is bitwise identical for any
 /// number of threads. `Parallelism.threadCount` workers, at most one per core (the caller
-/// and threads of a pool that stay ready between calls), take the chunks in order, each the next one left when it
-/// is free, so a worker slowed down does not hold the others up. A `parallelFor` called
-/// while another runs, inside its body or from another thread, runs on its own thread alone.
+/// and threads of a pool that stay ready between calls), take the chunks in order, each the
+/// next one left when it is free, so a worker slowed down does not hold the others up. A
+/// `parallelFor` called while another runs, inside its body or from another thread, runs on
+/// its own thread alone.
 ///
 /// ```swift
 /// parallelFor(count: geometry.size.z, chunkSize: 1) { slabs in
@@ -93,9 +94,10 @@ public func parallelReduce<T>(count: Int, chunkSize: Int, initial: T, combine: (
 }
 
 /// The threads that help `parallelFor`: each spins about 0.2 ms for the next job (yielding
-/// its core to any other thread that waits for it) before it sleeps, so the many short kernels of a small grid, called one after another, do not each
-/// wait for a thread to wake up (about 20 µs with Dispatch's `concurrentPerform`). One job
-/// runs at a time; the thread that starts it takes part and waits for the helpers to finish.
+/// its core to any other thread that waits for it) before it sleeps, so the many short
+/// kernels of a small grid, called one after another, do not each wait for a thread to wake
+/// up (about 20 µs with Dispatch's `concurrentPerform`). One job runs at a time; the thread
+/// that starts it takes part and waits for the helpers to finish.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
     /// Helpers fit in the low byte of `state`.

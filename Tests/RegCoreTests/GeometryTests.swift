@@ -101,7 +101,7 @@ import RegTestSupport
 
     /// The pool runs one job at a time: a `parallelFor` inside another's body, or started by
     /// other threads meanwhile, runs on its caller alone; jobs far apart find the helpers asleep.
-    @Test func nestedConcurrentAndSpacedCallsVisitEveryIndexOnce() {
+    @Test func nestedConcurrentAndSpacedCallsVisitEachIndexOncePerCall() {
         let (outer, inner, callers) = (6, 500, 3)
         var hits = [Int](repeating: 0, count: callers * outer * inner)
         Parallelism.threadCount = 2
