@@ -9,7 +9,8 @@ import Synchronization
 public enum Parallelism {
     private static let requested = Atomic<Int>(0)
 
-    /// Threads in use: the value set, or the number of active processors when unset (0).
+    /// Threads asked for: the value set, or the number of active processors when unset (0).
+    /// `parallelFor` uses at most one per core.
     public static var threadCount: Int {
         get {
             let n = requested.load(ordering: .relaxed)

@@ -46,7 +46,7 @@ struct SwiftReg: ParsableCommand {
 
 /// Options every subcommand takes.
 struct CommonOptions: ParsableArguments {
-    @Option(name: .long, help: "Threads to use (default: all cores). Results do not depend on it.")
+    @Option(name: .long, help: "Threads to use (default: all cores; at most one per core). Results do not depend on it.")
     var threads: Int?
 
     func apply() throws {
