@@ -111,10 +111,12 @@ public enum FieldKernels {
             let (iz, tz) = clampedFloor(jz, last: lastZ)
             store(tx, scratch.fractions); store(ty, scratch.fractions + w); store(tz, scratch.fractions + 2 &* w)
             // Negative indices (only from a NaN) are large unsigned ones; within the limits on
-            // every axis the corner cannot overflow.
+            // every axis the corner cannot overflow. Integer lanes compare with a vector: against
+            // a scalar, Swift compares them one lane at a time.
+            typealias U = SIMD16<UInt32>
             let corner = ix &+ iy &* Int32(truncatingIfNeeded: nx) &+ iz &* Int32(truncatingIfNeeded: nx &* ny)
-            let outside = SIMD16<UInt32>(truncatingIfNeeded: ix) .>= limitX .| SIMD16<UInt32>(truncatingIfNeeded: iy) .>= limitY
-                .| SIMD16<UInt32>(truncatingIfNeeded: iz) .>= limitZ .| corner .>= cornerLimit
+            let outside = U(truncatingIfNeeded: ix) .>= U(repeating: limitX) .| U(truncatingIfNeeded: iy) .>= U(repeating: limitY)
+                .| U(truncatingIfNeeded: iz) .>= U(repeating: limitZ) .| corner .>= I(repeating: cornerLimit)
             store(corner.replacing(with: -1, where: outside), scratch.corners)
         }
 
