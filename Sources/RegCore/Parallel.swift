@@ -98,10 +98,11 @@ public func parallelReduce<T>(count: Int, chunkSize: Int, initial: T, combine: (
 /// its core to any other thread that waits for it) before it sleeps, so the many short
 /// kernels of a small grid, called one after another, do not each wait for a thread to wake
 /// up (about 20 µs with Dispatch's `concurrentPerform`). One job runs at a time; the thread
-/// that starts it takes part and waits for the helpers to finish.
+/// that starts it takes part. A helper joins a job before it takes chunks, and the owner
+/// closes the job once every chunk is taken: it waits only for the helpers that joined, which
+/// are running chunks, never for one still waking up or kept off its core by another process.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
-    /// Helpers fit in the low byte of `state`.
     static let largestTeam = 256
 
     struct Job {
@@ -109,13 +110,17 @@ final class WorkerPool: @unchecked Sendable {
         let count: Int, chunk: Int, chunks: Int
     }
 
-    /// The job's serial number times 256 plus how many helpers take part; only the owner writes it.
-    private let state = Atomic<Int>(0)
+    /// The job's serial number; a change wakes the helpers. Only the owner writes it.
+    private let serial = Atomic<Int>(0)
+    /// The open job's team: how many helpers may join (high 32 bits) and have joined (low
+    /// bits); 0 when no job is open.
+    private let team = Atomic<Int>(0)
     private let owned = Atomic<Bool>(false)
     private let nextChunk = Atomic<Int>(0)
     private let finished = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
-    /// The current job: written by its owner before `state` announces it, cleared once all helpers finished.
+    /// The current job: written by its owner before `team` opens, cleared once every helper
+    /// that joined has finished.
     private var job: Job?
     private var threads = 0
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -126,24 +131,26 @@ final class WorkerPool: @unchecked Sendable {
         pthread_cond_init(wakeUp, nil)
     }
 
-    /// Runs `job` on the calling thread and `helpers` pool threads and returns true, or false
-    /// without running anything when the pool is busy with another job.
+    /// Runs `job` on the calling thread and up to `helpers` pool threads and returns true, or
+    /// false without running anything when the pool is busy with another job.
     func run(_ job: Job, helpers: Int) -> Bool {
         guard owned.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
-        let previous = state.load(ordering: .relaxed)
-        while threads < helpers { startThread(index: threads, seen: previous); threads += 1 }
+        let previous = serial.load(ordering: .relaxed)
+        while threads < helpers { startThread(seen: previous); threads += 1 }
         self.job = job
         nextChunk.store(0, ordering: .relaxed)
         finished.store(0, ordering: .relaxed)
-        state.store(((previous >> 8) &+ 1) << 8 | helpers, ordering: .sequentiallyConsistent)
+        team.store(helpers << 32, ordering: .releasing)
+        serial.store(previous &+ 1, ordering: .sequentiallyConsistent)
         if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             pthread_mutex_lock(mutex)
             pthread_cond_broadcast(wakeUp)
             pthread_mutex_unlock(mutex)
         }
-        takeChunks()
+        takeChunks(job)
+        let joined = team.exchange(0, ordering: .acquiringAndReleasing) & 0xffff_ffff
         var spins = 0
-        while finished.load(ordering: .acquiring) < helpers {
+        while finished.load(ordering: .acquiring) < joined {
             spins &+= 1
             if spins > 1000 { sched_yield() }
         }
@@ -152,8 +159,7 @@ final class WorkerPool: @unchecked Sendable {
         return true
     }
 
-    private func takeChunks() {
-        let job = self.job!
+    private func takeChunks(_ job: Job) {
         while true {
             let c = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
             guard c < job.chunks else { return }
@@ -161,38 +167,49 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Starts helper `index`, which waits for a state other than `seen`.
-    private func startThread(index: Int, seen: Int) {
-        final class Start {
-            let pool: WorkerPool, index: Int, seen: Int
-            init(_ pool: WorkerPool, _ index: Int, _ seen: Int) { (self.pool, self.index, self.seen) = (pool, index, seen) }
+    /// Joins the open job, if there is one with room for another helper.
+    private func join() -> Bool {
+        var current = team.load(ordering: .acquiring)
+        while current != 0 && current & 0xffff_ffff < current >> 32 {
+            let (exchanged, found) = team.compareExchange(expected: current, desired: current &+ 1, ordering: .acquiring)
+            if exchanged { return true }
+            current = found
         }
-        let start = Unmanaged.passRetained(Start(self, index, seen)).toOpaque()
+        return false
+    }
+
+    /// Starts a helper, which waits for a serial number other than `seen`.
+    private func startThread(seen: Int) {
+        final class Start {
+            let pool: WorkerPool, seen: Int
+            init(_ pool: WorkerPool, _ seen: Int) { (self.pool, self.seen) = (pool, seen) }
+        }
+        let start = Unmanaged.passRetained(Start(self, seen)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(&thread, nil, { raw in
             let start = Unmanaged<Start>.fromOpaque(raw!).takeRetainedValue()
-            start.pool.serve(index: start.index, seen: start.seen)
+            start.pool.serve(seen: start.seen)
         }, start)
         precondition(rc == 0, "parallelFor could not start a thread (pthread_create error \(rc))")
         pthread_detach(thread)
     }
 
-    private func serve(index: Int, seen first: Int) -> Never {
+    private func serve(seen first: Int) -> Never {
         var seen = first
         while true {
-            seen = nextState(after: seen)
-            guard index < seen & 0xff else { continue }
-            takeChunks()
+            seen = nextSerial(after: seen)
+            guard join() else { continue }
+            takeChunks(job!)
             finished.wrappingAdd(1, ordering: .releasing)
         }
     }
 
-    /// The state once it differs from `seen`: spins about 0.2 ms, then sleeps until woken.
-    private func nextState(after seen: Int) -> Int {
+    /// The serial number once it differs from `seen`: spins about 0.2 ms, then sleeps until woken.
+    private func nextSerial(after seen: Int) -> Int {
         let deadline = DispatchTime.now().uptimeNanoseconds &+ 200_000
         var spins = 0
         while true {
-            let now = state.load(ordering: .acquiring)
+            let now = serial.load(ordering: .acquiring)
             if now != seen { return now }
             spins &+= 1
             guard spins & 63 == 0 else { continue }
@@ -203,10 +220,10 @@ final class WorkerPool: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
         defer { sleepers.wrappingSubtract(1, ordering: .relaxed) }
-        var now = state.load(ordering: .sequentiallyConsistent)
+        var now = serial.load(ordering: .sequentiallyConsistent)
         while now == seen {
             pthread_cond_wait(wakeUp, mutex)
-            now = state.load(ordering: .acquiring)
+            now = serial.load(ordering: .acquiring)
         }
         return now
     }
