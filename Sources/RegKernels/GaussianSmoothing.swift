@@ -237,23 +237,25 @@ public enum GaussianSmoothing {
 
     /// Convolves one contiguous row of `n` voxels of `c` interleaved components with edge
     /// replication. The interior reads the row itself; each edge (or a row shorter than the
-    /// kernel) goes through `line`, padded with replicated end values.
+    /// kernel plus a block) goes through `line`, padded with replicated end values. An edge
+    /// is at least one 16-value block wide, so it runs vectorised; values it shares with the
+    /// interior come out the same either way.
     @inline(__always)
     static func convolveRow(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count n: Int, components c: Int,
                             kernel k: [Float], line: UnsafeMutablePointer<Float>) {
-        let r = k.count - 1, pad = c * r, length = c * n
+        let r = k.count - 1, pad = c * r, length = c * n, edge = max(pad, 16)
         k.withUnsafeBufferPointer { w in
             let w = w.baseAddress!
-            guard length >= 2 * pad else {
+            guard length >= 2 * pad + 16 else {
                 padRow(src, length: length, components: c, radius: r, from: 0, count: length, into: line)
                 convolveLine(line + pad, step: c, weights: w, radius: r, count: length, into: dst)
                 return
             }
             convolveLine(src + pad, step: c, weights: w, radius: r, count: length - 2 * pad, into: dst + pad)
-            padRow(src, length: length, components: c, radius: r, from: 0, count: 2 * pad, into: line)
-            convolveLine(line + pad, step: c, weights: w, radius: r, count: pad, into: dst)
-            padRow(src, length: length, components: c, radius: r, from: length - 2 * pad, count: 2 * pad, into: line)
-            convolveLine(line + 2 * pad, step: c, weights: w, radius: r, count: pad, into: dst + length - pad)
+            padRow(src, length: length, components: c, radius: r, from: 0, count: edge + pad, into: line)
+            convolveLine(line + pad, step: c, weights: w, radius: r, count: edge, into: dst)
+            padRow(src, length: length, components: c, radius: r, from: length - edge - pad, count: edge + pad, into: line)
+            convolveLine(line + 2 * pad, step: c, weights: w, radius: r, count: edge, into: dst + length - edge)
         }
     }
 
