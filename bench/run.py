@@ -370,8 +370,12 @@ class Bench:
             memory = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")) / 1024 ** 2
         except OSError:
             memory = 0
+        try:
+            flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split()
+        except (OSError, StopIteration):
+            flags = []
         return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory, 1), "os": platform.platform(),
-                "threads": self.threads}
+                "threads": self.threads, "avx512": "avx512f" in flags}
 
     def versions(self, tools):
         v = {}
@@ -464,7 +468,7 @@ class Bench:
                               "elastix": self.run_elastix, "niftyreg": self.run_niftyreg}[tool]
                     wall, rss = runner(case, d, lg)
                     row = self.summary(self.evaluate(case, d, lg))
-                    row.update({"wall_s": wall, "rss_mb": rss, "commands": self.timed_commands(lg)})
+                    row.update({"wall_s": wall, "rss_mb": rss, "commands": self.timed_commands(lg), "measured": time.strftime("%Y-%m-%d")})
                 except RuntimeError as error:
                     log(f"  FAILED: {error}")
                     row = {"error": str(error).splitlines()[0]}
