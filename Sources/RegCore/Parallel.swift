@@ -103,6 +103,7 @@ public func parallelReduce<T>(count: Int, chunkSize: Int, initial: T, combine: (
 /// are running chunks, never for one still waking up or kept off its core by another process.
 final class WorkerPool: @unchecked Sendable {
     static let shared = WorkerPool()
+    /// The most threads one job uses.
     static let largestTeam = 256
 
     struct Job {

@@ -146,7 +146,7 @@ import RegTestSupport
 
     /// Against direct separable convolution in Double with replicated edges, per axis sigma,
     /// for 1 and 3 components, rows not a multiple of the 16-value blocks, rows whose padded
-    /// edges overlap (x = 20: one padded line) or leave an interior (x = 37, 203), a kernel
+    /// edges would overlap (x = 20, one component: one padded line) or leave an interior, a kernel
     /// wider than the image along z, and both through-plane paths: a ring of slices that fit in
     /// cache (small slices) and strips of a scratch volume (wide slices, several strips).
     @Test(arguments: [1, 3], [SIMD3(20, 9, 4), SIMD3(37, 20, 3), SIMD3(203, 190, 5)])
