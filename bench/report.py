@@ -129,9 +129,10 @@ def main():
     doc += f"\n## This run\n\n- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; {m['os']}.\n"
     doc += f"- Every tool ran with {r['threads']} threads; mode: {r['mode']}; started {r['started']}, {r.get('total_s', 0) // 60} min in all.\n"
     days = Counter(row.get("measured", "earlier") for c in r["cases"].values() for t, row in c["tools"].items() if "wall_s" in row)
+    avx512 = "" if "avx512" not in m else f" (the latest run's host {'has' if m['avx512'] else 'lacks'} AVX-512)"
     doc += ("- Rows measured: " + ", ".join(f"{d} ({n})" for d, n in sorted(days.items())) + ". Rows of different days may come from"
             " different hosts of this kind and runs drift within an hour, so compare wall times only within a day"
-            f" (this day's host{' has' if m.get('avx512') else ' lacks'} AVX-512).\n")
+            f"{avx512}.\n")
     doc += "- Versions: " + "; ".join(f"{VERSION_NAMES.get(k, k)}: {v}" for k, v in sorted(r["versions"].items())) + ".\n"
     if r.get("skipped_tools"):
         doc += f"- Not installed, skipped: {', '.join(r['skipped_tools'])}.\n"

@@ -361,19 +361,17 @@ class Bench:
     # ---- the run -------------------------------------------------------------------------------
 
     def machine(self):
-        cpu = "unknown"
+        cpu, flags = "unknown", []
         try:
             for line in open("/proc/cpuinfo"):
-                if line.startswith("model name"):
+                if line.startswith("model name") and cpu == "unknown":
                     cpu = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = line.split(":", 1)[1].split()
                     break
             memory = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")) / 1024 ** 2
         except OSError:
             memory = 0
-        try:
-            flags = next(l for l in open("/proc/cpuinfo") if l.startswith("flags")).split()
-        except (OSError, StopIteration):
-            flags = []
         return {"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory, 1), "os": platform.platform(),
                 "threads": self.threads, "avx512": "avx512f" in flags}
 
