@@ -62,6 +62,18 @@ def run(cmd, logfile, env=None, cwd=None):
         raise RuntimeError(f"{os.path.basename(cmd[0])} exited with {code}; log {logfile}:\n{tail}")
 
 
+def require_native(binary, allow_portable=False):
+    """Exits unless `binary --version` says it is a native build (scripts/build.sh): a test build
+    (`swift build -c release --build-tests`) writes the same path with a portable binary, which
+    runs the kernels up to 1.5× slower."""
+    try:
+        version = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+    except OSError as error:
+        sys.exit(f"{binary}: {error}")
+    if "native build" not in version and not allow_portable:
+        sys.exit(f"{binary} is not a native build ('{version}'): run scripts/build.sh first, or pass --allow-portable")
+
+
 def timed(cmd, logfile, env=None, cwd=None):
     """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS in MB)."""
     tfile = logfile + ".time"
@@ -387,7 +399,7 @@ class Bench:
                 lines = [l for l in lines if re.search(pattern, l)] or lines
             return lines[0].strip() if lines else "?"
         v["swiftreg"] = "git " + first_line(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]) + ", " + \
-            first_line(["swift", "--version"], "Swift version")
+            first_line([self.swiftreg, "--version"]) + ", " + first_line(["swift", "--version"], "Swift version")
         if "ants" in tools or "ants-quick" in tools:
             v["ants"] = first_line([self.peer("antsRegistration"), "--version"], "Version") + " (PyPI antspyx " + \
                 first_line([os.path.join(self.peers, "venv/bin/python"), "-c", "import ants; print(ants.__version__)"]) + ")"
@@ -421,6 +433,7 @@ class Bench:
     def main(self):
         if not os.access(self.swiftreg, os.X_OK):
             sys.exit(f"{self.swiftreg} not found: build it first (scripts/build.sh)")
+        require_native(self.swiftreg, self.args.allow_portable)
         wanted_tools = self.args.tools.split(",") if self.args.tools else TOOLS
         tools = [t for t in wanted_tools if self.available(t)]
         skipped = [t for t in wanted_tools if t not in tools]
@@ -493,6 +506,7 @@ def main():
     parser.add_argument("--work", default=os.path.join(ROOT, "out/bench"), help="scratch folder")
     parser.add_argument("--results", default=os.path.join(ROOT, "bench/results/results.json"), help="results file")
     parser.add_argument("--keep", action="store_true", help="keep earlier results of cases and tools not rerun")
+    parser.add_argument("--allow-portable", action="store_true", help="time a portable build of swiftreg (default: native builds only)")
     Bench(parser.parse_args()).main()
 
 

@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 
+from run import require_native
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -32,12 +34,14 @@ def main():
     parser.add_argument("--binary", default=os.path.join(ROOT, ".build/release/swiftreg"), help="built by scripts/build.sh")
     parser.add_argument("--data", default=os.path.join(ROOT, "../shared/data"), help="the shared data folder")
     parser.add_argument("--results", default=os.path.join(ROOT, "bench/results/thread_scaling.json"))
+    parser.add_argument("--allow-portable", action="store_true", help="time a portable build (default: native builds only)")
     args = parser.parse_args()
     pair = os.path.join(args.data, "brain/lapirn")
     fixed, moving = (os.path.join(pair, f"image_{s}_160x192x144.nii.gz") for s in "BA")
     for path in (args.binary, fixed, moving):
         if not os.path.exists(path):
             sys.exit(f"{path} not found (build with scripts/build.sh; the images come from ../shared/data)")
+    require_native(args.binary, args.allow_portable)
 
     with tempfile.TemporaryDirectory() as work:
         def start(name, threads):

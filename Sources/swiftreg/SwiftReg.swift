@@ -15,7 +15,7 @@ struct SwiftReg: ParsableCommand {
         .nii .nii.gz .mha .mhd .nrrd .nhdr .png (read/write), .jpg .jpeg (read).
         Exit status: 0 success, 1 bad input (unreadable file, bad header), 2 bad usage.
         """,
-        version: "0.1.0",
+        version: "0.1.0 (\(buildKind) build)",
         subcommands: [InfoCommand.self, ConvertCommand.self, ResampleCommand.self, RegisterCommand.self, ApplyCommand.self, ComposeCommand.self, SynthCommand.self,
                       ApplyPointsCommand.self, JacobianCommand.self, EvaluateCommand.self, ReportCommand.self, SnapshotCommand.self, LandmarkWarpCommand.self, TrainCommand.self, PredictCommand.self, BenchCommand.self, BenchDeformableCommand.self, BenchLearnCommand.self])
 
@@ -43,6 +43,14 @@ struct SwiftReg: ParsableCommand {
         }
     }
 }
+
+/// How this binary was compiled, for `--version`: `scripts/build.sh` makes a native build (tuned
+/// for the CPU it runs on), a plain `swift build` a portable one. Benchmarks time native builds.
+#if SWIFTREG_NATIVE
+let buildKind = "native"
+#else
+let buildKind = "portable"
+#endif
 
 /// Options every subcommand takes.
 struct CommonOptions: ParsableArguments {
