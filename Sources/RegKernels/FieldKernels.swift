@@ -15,46 +15,21 @@ import Synchronization
 public enum FieldKernels {
     /// `(id + u) ∘ (id + s·v)`: the map that applies `s·v` first, as the displacement
     /// `s·v(x) + u(x + s·v(x))` on the common grid (`s` = `scale`, 1 by default).
-    /// With `smoothedBy`, the composition smoothed by a Gaussian of that sigma (as
-    /// `GaussianSmoothing.smooth` of the result, the same values), made slice by slice as the
-    /// smoothing reads it, so the unsmoothed field never crosses memory.
-    ///
-    /// ```swift
-    /// let next = FieldKernels.compose(phi, after: update, scale: 0.1, smoothedBy: .voxels(0.25))
-    /// ```
-    public static func compose(_ u: VectorField, after v: VectorField, scale: Float = 1,
-                               smoothedBy sigma: GaussianSmoothing.Sigma? = nil) -> VectorField {
+    public static func compose(_ u: VectorField, after v: VectorField, scale: Float = 1) -> VectorField {
         precondition(u.geometry.sameGrid(as: v.geometry), "fields on different grids")
         return v.vectors.withUnsafeBufferPointer { vb in
-            composed(u, steps: ScaledField(vb.baseAddress!, nx: v.geometry.size.x, scale: scale), smoothedBy: sigma)
+            composed(u, steps: ScaledField(vb.baseAddress!, nx: v.geometry.size.x, scale: scale))
         }
     }
 
-    /// `(id + u) ∘ (id + w)` on `u`'s grid for the step field `w` of `steps`, rows in parallel;
-    /// smoothed slice by slice when `sigma` smooths a 3-D grid.
-    static func composed<Steps: StepSource>(_ u: VectorField, steps: Steps, smoothedBy sigma: GaussianSmoothing.Sigma?) -> VectorField {
+    /// `(id + u) ∘ (id + w)` on `u`'s grid for the step field `w` of `steps`, rows in parallel.
+    static func composed<Steps: StepSource>(_ u: VectorField, steps: Steps) -> VectorField {
         let g = u.geometry
         let composition = Composition(grid: g)
         let (nx, ny) = (g.size.x, g.size.y)
         let sendableSteps = UnsafeSendable(steps)
-        if let sigma, g.size.z > 1, case let kernels = GaussianSmoothing.Kernels(sigma: sigma, geometry: g), !kernels.isEmpty {
-            let values = u.vectors.withUnsafeBufferPointer { ub in
-                let up = UnsafeSendable(ub.baseAddress!)
-                return GaussianSmoothing.smoothSlices(size: g.size, components: 3, kernels: kernels) { z, slice in
-                    let scratch = Composition.Scratch(width: nx)
-                    defer { scratch.deallocate() }
-                    for y in 0..<ny {
-                        composition.row(z &* ny &+ y, u: up.value, steps: sendableSteps.value, into: slice + 3 &* y &* nx, scratch: scratch)
-                    }
-                    return UnsafePointer(slice)
-                }
-            }
-            var smoothed = u
-            smoothed.vectors = values
-            return smoothed
-        }
         // Every value is written below: the field starts uninitialised.
-        let composed = VectorField(geometry: g) { outputs in
+        return VectorField(geometry: g) { outputs in
             u.vectors.withUnsafeBufferPointer { ub in
                 let up = UnsafeSendable(ub.baseAddress!), op = UnsafeSendable(outputs)
                 parallelFor(count: ny * g.size.z, chunkSize: max(1, ny / 4)) { rows in
@@ -66,8 +41,6 @@ public enum FieldKernels {
                 }
             }
         }
-        // A 2-D grid is one slice: its rows run in parallel above, then the smoothing.
-        return sigma.map { GaussianSmoothing.smooth(composed, sigma: $0) } ?? composed
     }
 
     /// The constants of `(id + u) ∘ (id + w)` on one grid, and its row kernel, for a step field
@@ -540,15 +513,14 @@ public enum FieldKernels {
     /// central-difference gradient of the scalar image `l` in index units (one-sided at the
     /// edges) carried to LPS mm through the spacing and direction cosines: a step of `weight`
     /// voxels per unit of `l`'s change per voxel. The step is made a row at a time as the
-    /// composition reads it. Fields and image share one grid. `smoothedBy` smooths the result
-    /// as it is made (as in `compose(_:after:scale:smoothedBy:)`).
+    /// composition reads it. Fields and image share one grid.
     ///
     /// ```swift
     /// // SyN's volume penalty: the scaled update plus κ·∇(G ∗ log det J), composed into the half field.
     /// let next = FieldKernels.compose(phi, after: update, scale: 0.1, plusVoxelGradientOf: logJ, weight: 1.25)
     /// ```
     public static func compose(_ u: VectorField, after v: VectorField, scale: Float, plusVoxelGradientOf l: Image<Float>,
-                               weight: Float, smoothedBy sigma: GaussianSmoothing.Sigma? = nil) -> VectorField {
+                               weight: Float) -> VectorField {
         let g = v.geometry
         precondition(u.geometry.sameGrid(as: g), "fields on different grids")
         precondition(l.geometry.sameGrid(as: g) && l.components == 1, "a scalar image on the field's grid")
@@ -557,8 +529,7 @@ public enum FieldKernels {
                     SIMD3<Float>(dir.row2 * spacing) * weight)
         return v.vectors.withUnsafeBufferPointer { vb in
             l.voxels.withUnsafeBufferPointer { lb in
-                composed(u, steps: StepWithGradient(v: vb.baseAddress!, scale: scale, l: lb.baseAddress!, size: g.size, rows: rows),
-                         smoothedBy: sigma)
+                composed(u, steps: StepWithGradient(v: vb.baseAddress!, scale: scale, l: lb.baseAddress!, size: g.size, rows: rows))
             }
         }
     }

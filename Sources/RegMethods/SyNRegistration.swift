@@ -160,8 +160,12 @@ public struct SyNRegistration: Sendable {
             let similarity = DenseSetup.similarity(stage.metrics, fixed: warpedF, moving: warpedM, mask: mask)
             // One side after the other, so only one update field is alive at a time.
             for (side, derivative, image) in [(0, similarity.fixedDerivative, warpedF), (1, similarity.movingDerivative, warpedM)] {
-                let update = DenseSetup.update(weights: derivative, image: image, stage: stage)
-                fields[side] = self.step(fields[side], update: update.field, scale: update.scale)
+                do {
+                    let update = DenseSetup.update(weights: derivative, image: image, stage: stage)
+                    fields[side] = self.step(fields[side], update: update.field, scale: update.scale)
+                }
+                // The update and the previous field are gone before the smoothing allocates.
+                fields[side] = DenseSetup.smoothTotal(fields[side], stage: stage)
             }
             return similarity.value
         }
@@ -175,13 +179,11 @@ public struct SyNRegistration: Sendable {
 
     /// A half field after one update: the scaled metric update, plus the volume penalty's step
     /// `κ·∇(G ∗ e)` (`e` the log-Jacobian beyond ±τ) when it is on, composed into the field
-    /// (applied first), and the result smoothed by the total sigma.
+    /// (applied first).
     func step(_ field: VectorField, update: VectorField, scale: Float) -> VectorField {
-        let total = DenseSetup.totalSmoothing(stage)
-        guard stage.volumePenalty > 0 else { return FieldKernels.compose(field, after: update, scale: scale, smoothedBy: total) }
+        guard stage.volumePenalty > 0 else { return FieldKernels.compose(field, after: update, scale: scale) }
         let logJ = FieldKernels.smoothedLogJacobian(of: field, tolerance: Float(stage.volumeTolerance), sigma: .voxels(stage.updateSigma))
-        return FieldKernels.compose(field, after: update, scale: scale, plusVoxelGradientOf: logJ, weight: Float(stage.volumePenalty),
-                                    smoothedBy: total)
+        return FieldKernels.compose(field, after: update, scale: scale, plusVoxelGradientOf: logJ, weight: Float(stage.volumePenalty))
     }
 }
 
@@ -354,8 +356,7 @@ enum DenseSetup {
         return (smoothed, largest > 0 ? Float(stage.step / largest) : 0)
     }
 
-    /// The smoothing of the whole field after each update (none at total sigma 0).
-    static func totalSmoothing(_ stage: DeformableStage) -> GaussianSmoothing.Sigma? {
-        stage.totalSigma > 0 ? .voxels(stage.totalSigma) : nil
+    static func smoothTotal(_ field: VectorField, stage: DeformableStage) -> VectorField {
+        stage.totalSigma > 0 ? GaussianSmoothing.smooth(field, sigma: .voxels(stage.totalSigma)) : field
     }
 }

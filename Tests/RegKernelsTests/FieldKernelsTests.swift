@@ -136,30 +136,6 @@ func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
         #expect(worst < 1e-5)
     }
 
-    /// The composition smoothed as it is made gives exactly the two steps apart, for any thread
-    /// count: through the ring of slices (a volume of at least 16 MB), through strips, on a 2-D
-    /// grid (not fused), without smoothing, and with the volume penalty's step.
-    @Test(arguments: [(SIMD3(112, 128, 100), 0.25), (SIMD3(21, 18, 15), 1.5), (SIMD3(23, 19, 1), 1.0), (SIMD3(21, 18, 15), 0.0)])
-    func composedAndSmoothedIsTheSmoothedComposition(size: SIMD3<Int>, sigma: Double) throws {
-        let g = try Geometry(size: size, spacing: SIMD3(1.3, 0.9, 1.7), origin: SIMD3(-12, 30, 7.5), direction: Fields.grid.direction)
-        let u = Fields.field(on: g) { p in SIMD3(2 * sin(0.3 * p.x), 1.5 * cos(0.2 * p.y + p.z), 0.7 * sin(0.25 * p.z - 0.1 * p.x)) }
-        let v = Fields.field(on: g) { p in SIMD3(6 * cos(0.2 * p.y), -5 * sin(0.3 * p.x + 0.1 * p.z), 4 * cos(0.15 * p.z)) }
-        let l = Phantoms.randomImage(Float.self, on: g, seed: 9, range: -1...1)
-        let plain = FieldKernels.compose(u, after: v, scale: 0.8)
-        let apart = GaussianSmoothing.smooth(plain, sigma: .voxels(sigma))
-        let penaltyApart = GaussianSmoothing.smooth(FieldKernels.compose(u, after: v, scale: 0.8, plusVoxelGradientOf: l, weight: 1.5),
-                                                    sigma: .voxels(sigma))
-        #expect((sigma > 0) == (apart != plain))
-        let saved = Parallelism.threadCount
-        defer { Parallelism.threadCount = saved }
-        for threads in [1, 2, 3] {
-            Parallelism.threadCount = threads
-            #expect(FieldKernels.compose(u, after: v, scale: 0.8, smoothedBy: .voxels(sigma)) == apart, "\(threads) threads")
-            let penalty = FieldKernels.compose(u, after: v, scale: 0.8, plusVoxelGradientOf: l, weight: 1.5, smoothedBy: .voxels(sigma))
-            #expect(penalty == penaltyApart, "\(threads) threads")
-        }
-    }
-
     @Test func exponentialOfAConstantVelocityIsATranslationAndOfALinearOneIsTheMatrixExponential() {
         let shift = Fields.field(on: Fields.grid) { _ in SIMD3(2.5, -1, 0.75) }
         let phi = FieldKernels.exponential(shift, steps: 6)
