@@ -98,4 +98,12 @@ struct CLITests {
         #expect(try CLI.run(["frobnicate"]).status == 2)
         #expect(try CLI.run(["--help"]).status == 0)
     }
+
+    /// The benchmark scripts read the build kind from here and time only native builds.
+    @Test func versionSaysWhichKindOfBuild() throws {
+        let version = try CLI.run(["--version"])
+        #expect(version.status == 0)
+        let line = version.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(line == "0.1.0 (native build)" || line == "0.1.0 (portable build)", "\(line)")
+    }
 }
