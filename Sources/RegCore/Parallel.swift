@@ -48,8 +48,10 @@ public struct UnsafeSendable<Value>: @unchecked Sendable {
 /// The partition depends only on `count` and `chunkSize`, never on the thread count, so a
 /// reduction that combines per-chunk results in chunk order is bitwise identical for any
 /// number of threads. `Parallelism.threadCount` workers, at most one per core (the caller
-/// and threads of a pool that stay ready between calls), take the chunks in order, each the
-/// next one left when it is free, so a worker slowed down does not hold the others up. A
+/// and threads of a pool that stay ready between calls), take the chunks one at a time when
+/// they are free, the caller from the front and the helpers from the back, so a worker slowed
+/// down does not hold the others up, and with two threads each keeps to its own end of the
+/// grid from one pass to the next (its caches still hold what it wrote there). A
 /// `parallelFor` called while another runs, inside its body or from another thread, runs on
 /// its own thread alone.
 ///
@@ -117,7 +119,9 @@ final class WorkerPool: @unchecked Sendable {
     /// bits); 0 when no job is open.
     private let team = Atomic<Int>(0)
     private let owned = Atomic<Bool>(false)
-    private let nextChunk = Atomic<Int>(0)
+    /// The chunks not yet taken, `front..<back` packed as `front | back << 32`: the owner takes
+    /// from the front, helpers from the back.
+    private let untaken = Atomic<Int>(0)
     private let finished = Atomic<Int>(0)
     private let sleepers = Atomic<Int>(0)
     /// The current job: written by its owner before `team` opens, cleared once every helper
@@ -139,7 +143,8 @@ final class WorkerPool: @unchecked Sendable {
         let previous = serial.load(ordering: .relaxed)
         while threads < helpers { startThread(seen: previous); threads += 1 }
         self.job = job
-        nextChunk.store(0, ordering: .relaxed)
+        precondition(job.chunks < 1 << 31, "parallelFor over \(job.chunks) chunks: at most 2³¹ − 1")
+        untaken.store(job.chunks << 32, ordering: .relaxed)
         finished.store(0, ordering: .relaxed)
         team.store(helpers << 32, ordering: .releasing)
         serial.store(previous &+ 1, ordering: .sequentiallyConsistent)
@@ -148,7 +153,7 @@ final class WorkerPool: @unchecked Sendable {
             pthread_cond_broadcast(wakeUp)
             pthread_mutex_unlock(mutex)
         }
-        takeChunks(job)
+        takeChunks(job, fromFront: true)
         let joined = team.exchange(0, ordering: .acquiringAndReleasing) & 0xffff_ffff
         var spins = 0
         while finished.load(ordering: .acquiring) < joined {
@@ -160,11 +165,20 @@ final class WorkerPool: @unchecked Sendable {
         return true
     }
 
-    private func takeChunks(_ job: Job) {
+    /// Runs chunks until none is left, the owner from the front, helpers from the back: with
+    /// two threads each keeps to one end of the grid in every pass, and finds there data that
+    /// its own caches hold from the pass before.
+    private func takeChunks(_ job: Job, fromFront: Bool) {
+        var current = untaken.load(ordering: .relaxed)
         while true {
-            let c = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
-            guard c < job.chunks else { return }
-            job.body(c * job.chunk..<min(job.count, (c + 1) * job.chunk))
+            let front = current & 0xffff_ffff, back = current >> 32
+            guard front < back else { return }
+            let taken = fromFront ? front : back &- 1
+            let remaining = fromFront ? (front &+ 1) | back << 32 : front | (back &- 1) << 32
+            let (exchanged, found) = untaken.compareExchange(expected: current, desired: remaining, ordering: .relaxed)
+            guard exchanged else { current = found; continue }
+            job.body(taken * job.chunk..<min(job.count, (taken + 1) * job.chunk))
+            current = untaken.load(ordering: .relaxed)
         }
     }
 
@@ -200,7 +214,7 @@ final class WorkerPool: @unchecked Sendable {
         while true {
             seen = nextSerial(after: seen)
             guard join() else { continue }
-            takeChunks(job!)
+            takeChunks(job!, fromFront: false)
             finished.wrappingAdd(1, ordering: .releasing)
         }
     }

@@ -99,6 +99,27 @@ import RegTestSupport
         #expect(hits.allSatisfy { $0 == 1 })
     }
 
+    /// With two threads the caller takes chunks from the front and the helper from the back, so
+    /// each keeps to one end of the grid: the caller's chunks are a prefix, over many calls.
+    @Test func twoThreadsSplitTheChunksIntoCallerPrefixAndHelperSuffix() {
+        Parallelism.threadCount = 2
+        defer { Parallelism.threadCount = 0 }
+        let caller = pthread_self()
+        for _ in 0..<200 {
+            var onCaller = [Bool](repeating: false, count: 64)
+            onCaller.withUnsafeMutableBufferPointer { buf in
+                let b = UnsafeSendable(buf)
+                parallelFor(count: 64, chunkSize: 1) { r in
+                    let mine = pthread_equal(pthread_self(), caller) != 0
+                    for i in r { b.value[i] = mine }
+                    usleep(20)
+                }
+            }
+            let prefix = onCaller.prefix { $0 }.count
+            #expect(onCaller[prefix...].allSatisfy { !$0 }, "caller ran chunks \(onCaller.indices.filter { onCaller[$0] })")
+        }
+    }
+
     /// The pool runs one job at a time: a `parallelFor` inside another's body, or started by
     /// other threads meanwhile, runs on its caller alone; jobs far apart find the helpers asleep.
     @Test func nestedConcurrentAndSpacedCallsVisitEachIndexOncePerCall() {
