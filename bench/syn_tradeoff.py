@@ -8,7 +8,10 @@ scores it: mean Dice of labels 1 and 2 (nearest-neighbour warp of the moving lab
 SDlogJ of the whole transform over the fixed brain, and the registration's wall time. Results go to
 bench/results/syn_tradeoff.json (syn_tradeoff_GRID.json for the other grids) and a Markdown table to stdout.
 
-Usage: bench/syn_tradeoff.py [--threads 2] [--direction AB|BA|both] [--grid default|small|volume|tolerance|iterations]
+A step may be one value for every level or one per level ("0.4x0.4x0.3"). The "steps" grid runs
+step and iteration schedules in pairs (its "schedules") rather than every combination.
+
+Usage: bench/syn_tradeoff.py [--threads 2] [--direction AB|BA|both] [--grid default|small|volume|tolerance|iterations|steps]
 """
 import argparse
 import itertools
@@ -31,6 +34,11 @@ GRIDS = {
     "iterations": {"update": [3], "total": [0.25], "volume": [2.5], "tolerance": [0.15], "step": [0.25],
                    "iterations": ["100x70x20", "100x70x18", "100x70x17", "100x70x16", "100x70x15", "100x70x12", "100x100x15",
                                   "100x100x12", "60x70x16"]},
+    "steps": {"update": [3], "total": [0.25], "volume": [2.5], "tolerance": [0.15],
+              "schedules": [("0.25", "100x70x15"), ("0.35x0.35x0.25", "60x50x15"), ("0.5x0.4x0.25", "40x40x12"),
+                            ("0.4x0.4x0.3", "50x40x10"), ("0.35x0.35x0.3", "60x50x12"), ("0.35x0.35x0.33", "60x50x10"),
+                            ("0.35x0.35x0.25", "60x50x13"), ("0.4x0.4x0.3", "60x40x12"), ("0.4x0.4x0.3", "60x50x12"),
+                            ("0.25x0.25x0.4", "100x70x10")]},
 }
 
 
@@ -51,9 +59,12 @@ def main():
     args = parser.parse_args()
     grid = dict(GRIDS[args.grid])
     args.out = args.out or os.path.join(ROOT, "bench/results", "syn_tradeoff" + ("" if args.grid == "default" else "_" + args.grid) + ".json")
-    for key, cast in (("update", float), ("total", float), ("volume", float), ("tolerance", float), ("step", float), ("iterations", str)):
+    for key, cast in (("update", float), ("total", float), ("volume", float), ("tolerance", float), ("step", str), ("iterations", str)):
         if getattr(args, key):
             grid[key] = [cast(v) for v in getattr(args, key).split(",")]
+    if "schedules" in grid and (args.step or args.iterations):
+        sys.exit("--step and --iterations replace a grid's step × iteration product; the steps grid pairs them instead")
+    schedules = grid.get("schedules") or list(itertools.product([str(v) for v in grid["step"]], grid["iterations"]))
     swiftreg = os.path.join(ROOT, ".build/release/swiftreg")
     lap = os.path.join(args.data, "brain/lapirn")
     if not os.path.isdir(lap):
@@ -69,13 +80,13 @@ def main():
     rows = []
     print("| moving → fixed | update σ | total σ | volume penalty | tolerance | step | iterations | Dice | det J ≤ 0 % | SDlogJ | s |\n"
           "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|")
-    for (m, f), update, total, volume, tolerance, step, its in itertools.product(
-            directions, grid["update"], grid["total"], grid["volume"], grid["tolerance"], grid["step"], grid["iterations"]):
+    for (m, f), update, total, volume, tolerance, (step, its) in itertools.product(
+            directions, grid["update"], grid["total"], grid["volume"], grid["tolerance"], schedules):
         p = os.path.join(args.work, f"{m}{f}_u{update}_t{total}_v{volume}_tol{tolerance}_s{step}_{its}")
         t0 = time.time()
         run([swiftreg, "register", "-f", image[f], "-m", image[m], "-o", p, "--preset", "syn", "--update-sigma", str(update),
              "--total-sigma", str(total), "--volume-penalty", str(volume),
-             "--volume-tolerance", str(tolerance), "--step", str(step), "--deformable-iterations", its, "--threads", str(args.threads),
+             "--volume-tolerance", str(tolerance), "--step", step, "--deformable-iterations", its, "--threads", str(args.threads),
              "--quiet"], lg)
         seconds = time.time() - t0
         chain = ["-t", p + "_warp.nii.gz", "-t", p + "_affine.txt"]
@@ -85,12 +96,12 @@ def main():
              "--mask", seg[f], "--json", p + "_evaluation.json"], lg)
         e = json.load(open(p + "_evaluation.json"))
         row = {"moving": m, "fixed": f, "update_sigma": update, "total_sigma": total, "volume_penalty": volume, "volume_tolerance": tolerance,
-               "step": step,
+               "step": float(step) if "x" not in step else step,
                "iterations": its,
                "dice": e["labels"]["meanDice"], "folded_percent": 100 * e["jacobian"]["foldedFraction"],
                "sdlogj": e["jacobian"]["sdLogJ"], "seconds": round(seconds, 1)}
         rows.append(row)
-        print(f"| {m} → {f} | {update:g} | {total:g} | {volume:g} | {tolerance:g} | {step:g} | {its} | {row['dice']:.4f} | {row['folded_percent']:.3f} | "
+        print(f"| {m} → {f} | {update:g} | {total:g} | {volume:g} | {tolerance:g} | {step} | {its} | {row['dice']:.4f} | {row['folded_percent']:.3f} | "
               f"{row['sdlogj']:.3f} | {seconds:.1f} |", flush=True)
         for suffix in ("_warp.nii.gz", "_inverse_warp.nii.gz", "_warped.nii.gz", "_jacobian.nii.gz", "_field.nii.gz"):
             if os.path.exists(p + suffix):

@@ -95,7 +95,7 @@ public struct BSplineRegistration: Sendable {
         for (index, level) in stage.levels.enumerated() {
             let levelStart = DispatchTime.now().uptimeNanoseconds
             if index > 0, stage.gridSchedule[index] < stage.gridSchedule[index - 1] { grid = grid.refined() }
-            let images = try DenseLevel(level, fixed: f, moving: m, fixedMask: fixedMask, movingMask: movingMask)
+            let images = try DenseLevel(level, index: index, fixed: f, moving: m, fixedMask: fixedMask, movingMask: movingMask)
             var curve: [Double] = []
             let optimizer = Optimizer(.lbfgsBoundedChange(memory: 6, maxStep: stage.maxStep), iterations: level.iterations,
                                       convergence: stage.convergence)

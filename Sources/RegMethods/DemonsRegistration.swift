@@ -41,7 +41,7 @@ public struct DemonsRegistration: Sendable {
                 difference[i] = d; sum += Double(d * d); count += 1
             }
             // σₓ in mm: the largest demons step is σₓ/2.
-            let sigmaX = Float(2 * stage.step * level.grid.spacing.min())
+            let sigmaX = Float(2 * stage.step(atLevel: level.index) * level.grid.spacing.min())
             var update = FieldKernels.force(weights: difference, image: warped)   // (F − J)∇J
             Self.normalise(&update, difference: difference, sigmaX: sigmaX)
             if stage.updateSigma > 0 { update = GaussianSmoothing.smooth(update, sigma: .voxels(stage.updateSigma)) }

@@ -70,16 +70,16 @@ public enum DeformableMethod: Equatable, Sendable, Codable {
 }
 
 extension DeformableStage {
-    /// `syn`: local correlation, radius 2, 3 levels of 100, 70 and 15 iterations; update σ 3 and
-    /// total σ 0.25 voxels, volume penalty 2.5 beyond |log det J| 0.15. On the lapirn pair Dice
-    /// stays above 0.81 with SDlogJ below 0.3, and known warps are still recovered
-    /// (`bench/syn_tradeoff.py`, README); 20 full-resolution iterations add 0.003–0.004 Dice
-    /// for a third more time at that level.
+    /// `syn`: local correlation, radius 2, 3 levels of 60, 50 and 12 iterations with steps of 0.4,
+    /// 0.4 and 0.3 voxels; update σ 3 and total σ 0.25 voxels, volume penalty 2.5 beyond
+    /// |log det J| 0.15. On the lapirn pair Dice stays above 0.81 with SDlogJ below 0.3, and known
+    /// warps are still recovered (`bench/syn_tradeoff.py --grid steps`, README); 100x70x15
+    /// iterations of 0.25 voxels add 0.003 Dice for a third more time.
     public static let synLocalCorrelation = DeformableStage(
         metric: .localCorrelation(radius: 2),
-        levels: [Level(shrink: 4, sigma: .voxels(2), iterations: 100), Level(shrink: 2, sigma: .voxels(1), iterations: 70),
-                 Level(shrink: 1, sigma: .voxels(0), iterations: 15)],
-        updateSigma: 3, totalSigma: 0.25, volumePenalty: 2.5, volumeTolerance: 0.15)
+        levels: [Level(shrink: 4, sigma: .voxels(2), iterations: 60), Level(shrink: 2, sigma: .voxels(1), iterations: 50),
+                 Level(shrink: 1, sigma: .voxels(0), iterations: 12)],
+        step: 0.3, steps: [0.4, 0.4, 0.3], updateSigma: 3, totalSigma: 0.25, volumePenalty: 2.5, volumeTolerance: 0.15)
     /// `syn-mi`: mutual information (32 bins) for multi-modal pairs, smoothed more than `syn`
     /// (update σ 4, total σ 1.5 voxels): the dense MI gradient is noisier than local correlation's.
     /// On three synthetic multi-contrast pairs this took the mean Dice of 30 labels from 0.42 to 0.60.

@@ -24,11 +24,12 @@ extension SyNRegistration {
 }
 
 extension DeformableStage {
-    /// The `syn` preset's settings at full resolution only, for `iterations` steps: refinement
-    /// of a field that is already close.
+    /// The `syn` preset's settings at full resolution only, for `iterations` steps of 0.25 voxels:
+    /// refinement of a field that is already close.
     public static func refinement(iterations: Int) -> DeformableStage {
         var stage = DeformableStage.synLocalCorrelation
         stage.levels = [Level(shrink: 1, sigma: .voxels(0), iterations: iterations)]
+        (stage.step, stage.steps) = (0.25, nil)
         return stage
     }
 }

@@ -11,13 +11,20 @@ import RegTransforms
 /// ```swift
 /// let syn = DeformableStage(metric: .localCorrelation(radius: 2), step: 0.25, updateSigma: 3, totalSigma: 0.25,
 ///                            volumePenalty: 2.5, volumeTolerance: 0.15)
+/// var coarseFirst = syn
+/// coarseFirst.steps = [0.4, 0.4, 0.3]   // one per level, coarsest first
 /// ```
 public struct DeformableStage: Equatable, Sendable, Codable {
     /// Similarity and its weight; several are summed.
     public var metrics: [WeightedMetric]
     public var levels: [Level]
-    /// The largest displacement of one update, in voxels of the level's grid.
+    /// The largest displacement of one update, in voxels of the level's grid, at every level
+    /// that `steps` does not set.
     public var step: Double
+    /// The step of each level (coarsest first, one per level), overriding `step`; nil: `step`
+    /// at every level. Coarse levels can take longer steps, as the smoothing at their scale
+    /// keeps the field regular, and so reach their optimum in fewer iterations.
+    public var steps: [Double]?
     /// Gaussian sigma (voxels) for each update: fluid-like regularisation.
     public var updateSigma: Double
     /// Gaussian sigma (voxels) for the accumulated field after each update: elastic-like.
@@ -36,17 +43,18 @@ public struct DeformableStage: Equatable, Sendable, Codable {
     public var convergence: ConvergenceMonitor
 
     public init(metric: VoxelwiseMetric, levels: [Level] = DeformableStage.defaultLevels, step: Double = 0.25,
-                updateSigma: Double = 3, totalSigma: Double = 0.5, volumePenalty: Double = 0, volumeTolerance: Double = 0,
-                convergence: ConvergenceMonitor = ConvergenceMonitor(window: 10, threshold: 1e-6)) {
-        self.init(metrics: [WeightedMetric(metric, weight: 1)], levels: levels, step: step, updateSigma: updateSigma,
+                steps: [Double]? = nil, updateSigma: Double = 3, totalSigma: Double = 0.5, volumePenalty: Double = 0,
+                volumeTolerance: Double = 0, convergence: ConvergenceMonitor = ConvergenceMonitor(window: 10, threshold: 1e-6)) {
+        self.init(metrics: [WeightedMetric(metric, weight: 1)], levels: levels, step: step, steps: steps, updateSigma: updateSigma,
                   totalSigma: totalSigma, volumePenalty: volumePenalty, volumeTolerance: volumeTolerance, convergence: convergence)
     }
 
-    public init(metrics: [WeightedMetric], levels: [Level], step: Double, updateSigma: Double, totalSigma: Double,
-                volumePenalty: Double = 0, volumeTolerance: Double = 0, convergence: ConvergenceMonitor) {
+    public init(metrics: [WeightedMetric], levels: [Level], step: Double, steps: [Double]? = nil, updateSigma: Double,
+                totalSigma: Double, volumePenalty: Double = 0, volumeTolerance: Double = 0, convergence: ConvergenceMonitor) {
         self.metrics = metrics
         self.levels = levels
         self.step = step
+        self.steps = steps
         self.updateSigma = updateSigma
         self.totalSigma = totalSigma
         self.volumePenalty = volumePenalty
@@ -54,18 +62,23 @@ public struct DeformableStage: Equatable, Sendable, Codable {
         self.convergence = convergence
     }
 
-    enum CodingKeys: String, CodingKey { case metrics, levels, step, updateSigma, totalSigma, volumePenalty, volumeTolerance, convergence }
+    enum CodingKeys: String, CodingKey { case metrics, levels, step, steps, updateSigma, totalSigma, volumePenalty, volumeTolerance, convergence }
 
-    /// Decodes a stage; plans written before the volume penalty existed read it as off.
+    /// Decodes a stage; plans written before the volume penalty or the per-level steps existed
+    /// read the penalty as off and `step` at every level.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(metrics: try c.decode([WeightedMetric].self, forKey: .metrics), levels: try c.decode([Level].self, forKey: .levels),
-                  step: try c.decode(Double.self, forKey: .step), updateSigma: try c.decode(Double.self, forKey: .updateSigma),
+                  step: try c.decode(Double.self, forKey: .step), steps: try c.decodeIfPresent([Double].self, forKey: .steps),
+                  updateSigma: try c.decode(Double.self, forKey: .updateSigma),
                   totalSigma: try c.decode(Double.self, forKey: .totalSigma),
                   volumePenalty: try c.decodeIfPresent(Double.self, forKey: .volumePenalty) ?? 0,
                   volumeTolerance: try c.decodeIfPresent(Double.self, forKey: .volumeTolerance) ?? 0,
                   convergence: try c.decode(ConvergenceMonitor.self, forKey: .convergence))
     }
+
+    /// The step of level `index` (0 is the coarsest): `steps[index]`, or `step` without `steps`.
+    public func step(atLevel index: Int) -> Double { steps?[index] ?? step }
 
     /// The largest stable `volumePenalty` for an update sigma (voxels) in `dimension` dimensions.
     /// The penalty is an explicit diffusion of `G ∗ log det J` through central differences: a
@@ -161,7 +174,7 @@ public struct SyNRegistration: Sendable {
             // One side after the other, so only one update field is alive at a time.
             for (side, derivative, image) in [(0, similarity.fixedDerivative, warpedF), (1, similarity.movingDerivative, warpedM)] {
                 do {
-                    let update = DenseSetup.update(weights: derivative, image: image, stage: stage)
+                    let update = DenseSetup.update(weights: derivative, image: image, stage: stage, level: level.index)
                     fields[side] = self.step(fields[side], update: update.field, scale: update.scale)
                 }
                 // The update and the previous field are gone before the smoothing allocates.
@@ -189,12 +202,15 @@ public struct SyNRegistration: Sendable {
 
 /// One level's images, masks and grid, for a dense method's iteration.
 struct DenseLevel {
+    /// Its position in the stage's levels, 0 the coarsest.
+    let index: Int
     let fixed: Image<Float>, moving: Image<Float>
     let grid: Geometry
     let fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?
 
     /// The level's smoothed, shrunk images and masks; the grid is the shrunk fixed image's.
-    init(_ level: Level, fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?) throws {
+    init(_ level: Level, index: Int, fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?) throws {
+        self.index = index
         self.fixed = try Pyramid.image(fixed, at: level)
         self.moving = try Pyramid.image(moving, at: level)
         grid = self.fixed.geometry
@@ -234,7 +250,7 @@ enum DenseSetup {
         var reports: [DeformableLevelReport] = []
         for (index, level) in stage.levels.enumerated() {
             let levelStart = DispatchTime.now().uptimeNanoseconds
-            let images = try DenseLevel(level, fixed: f, moving: m, fixedMask: fixedMask, movingMask: movingMask)
+            let images = try DenseLevel(level, index: index, fixed: f, moving: m, fixedMask: fixedMask, movingMask: movingMask)
             let grid = images.grid
             fields = fields.map { FieldKernels.resampled($0, onto: grid) }
             var monitor = stage.convergence
@@ -270,6 +286,14 @@ enum DenseSetup {
     static func validate(_ stage: DeformableStage) throws {
         try validate(levels: stage.levels, metrics: stage.metrics)
         guard stage.step > 0 else { throw RegError.invalidArgument(name: "step", reason: "must be > 0, found \(stage.step)") }
+        if let steps = stage.steps {
+            guard steps.count == stage.levels.count else {
+                throw RegError.invalidArgument(name: "steps", reason: "one per level: \(steps.count) steps for \(stage.levels.count) levels")
+            }
+            if let bad = steps.first(where: { !($0 > 0) }) {
+                throw RegError.invalidArgument(name: "steps", reason: "each must be > 0, found \(bad)")
+            }
+        }
         guard stage.updateSigma >= 0, stage.totalSigma >= 0 else {
             throw RegError.invalidArgument(name: "sigma", reason: "smoothing sigmas must be ≥ 0")
         }
@@ -350,10 +374,10 @@ enum DenseSetup {
     }
 
     /// The force field `w·∇I` smoothed by the update sigma, and the factor that makes its
-    /// largest vector `step` voxels long.
-    static func update(weights: [Float], image: Image<Float>, stage: DeformableStage) -> (field: VectorField, scale: Float) {
+    /// largest vector the level's step long (in voxels).
+    static func update(weights: [Float], image: Image<Float>, stage: DeformableStage, level: Int) -> (field: VectorField, scale: Float) {
         let (smoothed, largest) = FieldKernels.smoothedForce(weights: weights, image: image, sigma: .voxels(stage.updateSigma))
-        return (smoothed, largest > 0 ? Float(stage.step / largest) : 0)
+        return (smoothed, largest > 0 ? Float(stage.step(atLevel: level) / largest) : 0)
     }
 
     static func smoothTotal(_ field: VectorField, stage: DeformableStage) -> VectorField {

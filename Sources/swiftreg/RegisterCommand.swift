@@ -62,8 +62,8 @@ struct RegisterCommand: ParsableCommand {
     @Option(help: "Linear stages: iterations per level, e.g. 200x100x50.") var iterations: String?
     @Option(name: .customLong("deformable-shrink"), help: "Deformable stage: shrink factors per level (4x2x1).") var deformableShrink: String?
     @Option(name: .customLong("deformable-sigmas"), help: "Deformable stage: smoothing sigmas per level (2x1x0).") var deformableSigmas: String?
-    @Option(name: .customLong("deformable-iterations"), help: "Deformable stage: iterations per level (syn: 100x70x15).") var deformableIterations: String?
-    @Option(help: "Deformable stage: largest update per iteration, in voxels.") var step: Double?
+    @Option(name: .customLong("deformable-iterations"), help: "Deformable stage: iterations per level (syn: 60x50x12).") var deformableIterations: String?
+    @Option(help: "Deformable stage: largest update per iteration, in voxels of each level's grid: one value for every level, or one per level (syn: 0.4x0.4x0.3).") var step: String?
     @Option(name: .customLong("update-sigma"), help: "Deformable stage: Gaussian sigma of each update, voxels (fluid).") var updateSigma: Double?
     @Option(name: .customLong("total-sigma"), help: "Deformable stage: Gaussian sigma of the whole field, voxels (elastic).") var totalSigma: Double?
     @Option(name: .customLong("volume-penalty"), help: "SyN: weight of the penalty on log det J of each half field, voxels² per iteration (0 turns it off).") var volumePenalty: Double?
@@ -222,7 +222,7 @@ struct RegisterCommand: ParsableCommand {
         case .bspline(let stage): presetLevels = stage.levels
         case nil: presetLevels = DeformableStage.defaultLevels
         }
-        // Iterations not given are the preset's own (syn: 100x70x15).
+        // Iterations not given are the preset's own (syn: 60x50x12).
         let levels = deformableShrink != nil || deformableSigmas != nil || deformableIterations != nil
             ? try parseLevels(deformableShrink ?? "4x2x1", deformableSigmas ?? "2x1x0",
                               deformableIterations ?? presetLevels.map { String($0.iterations) }.joined(separator: "x")) : nil
@@ -260,12 +260,22 @@ struct RegisterCommand: ParsableCommand {
         if gridSpacing != nil || bending != nil {
             throw ValidationError("--grid-spacing and --bending apply to the bspline preset")
         }
-        if let step { stage.step = step }
+        if let step {
+            let values = step.split(separator: "x").map { Double($0) }
+            guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! > 0 }) else {
+                throw ValidationError("--step takes a value > 0 or one per level, like 0.25 or 0.4x0.4x0.3; found '\(step)'")
+            }
+            if values.count == 1 { (stage.step, stage.steps) = (values[0]!, nil) } else { stage.steps = values.map { $0! } }
+        }
         if let updateSigma { stage.updateSigma = updateSigma }
         if let totalSigma { stage.totalSigma = totalSigma }
         if let volumePenalty { stage.volumePenalty = volumePenalty }
         if let volumeTolerance { stage.volumeTolerance = volumeTolerance }
         if let levels { stage.levels = levels }
+        if let steps = stage.steps, steps.count != stage.levels.count {
+            let given = steps.map { String(format: "%g", $0) }.joined(separator: "x")
+            throw ValidationError("the steps \(given) are one per level, and there are \(stage.levels.count) levels: give --step with one value per level, or one for all")
+        }
         stage.metrics = withRadius(stage.metrics)
     }
 

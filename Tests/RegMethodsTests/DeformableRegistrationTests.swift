@@ -190,12 +190,44 @@ enum DeformableCases {
         var object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(DeformableStage.synLocalCorrelation))
                                   as? [String: Any])
         #expect(object.removeValue(forKey: "volumePenalty") != nil && object.removeValue(forKey: "volumeTolerance") != nil)
+        #expect(object.removeValue(forKey: "steps") != nil)
         let json = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
         let old = try JSONDecoder().decode(DeformableStage.self, from: Data(json.utf8))
         var expected = DeformableStage.synLocalCorrelation
         expected.volumePenalty = 0
         expected.volumeTolerance = 0
+        expected.steps = nil
         #expect(old == expected)
+        #expect(old.step(atLevel: 0) == old.step && DeformableStage.synLocalCorrelation.step(atLevel: 0) == 0.4)
+    }
+
+    /// Each level takes its own step: the same steps everywhere give `step`'s result bit for bit,
+    /// and a shorter step at the second level leaves the first level's curve alone (and so the
+    /// second level's start) and changes the rest of the second's; a wrong count or a step ≤ 0
+    /// is refused.
+    @Test func perLevelStepsDriveTheirOwnLevel() throws {
+        let grid = DeformablePhantomTests.grid, center = DeformablePhantomTests.center
+        let fixed = DeformableCases.blob(on: grid, center: center, axes: SIMD3(9, 9, 9))
+        let moving = DeformableCases.blob(on: grid, center: center + SIMD3(1, -1, 0.5), axes: SIMD3(12, 8, 7))
+        let levels = [Level(shrink: 2, sigma: .voxels(1), iterations: 15), Level(shrink: 1, sigma: .voxels(0), iterations: 8)]
+        let uniform = DeformableStage(metric: .meanSquares, levels: levels, step: 0.3, updateSigma: 2, totalSigma: 0.5,
+                                      volumePenalty: 1, volumeTolerance: 0.1)
+        var same = uniform, shorter = uniform
+        same.steps = [0.3, 0.3]
+        shorter.steps = [0.3, 0.1]
+        let a = try SyNRegistration(stage: uniform).run(fixed: fixed, moving: moving)
+        let b = try SyNRegistration(stage: same).run(fixed: fixed, moving: moving)
+        let c = try SyNRegistration(stage: shorter).run(fixed: fixed, moving: moving)
+        #expect(a.forward.field.vectors == b.forward.field.vectors && a.inverse.field.vectors == b.inverse.field.vectors)
+        #expect(c.levels[0].curve == a.levels[0].curve)
+        #expect(c.levels[1].curve.first == a.levels[1].curve.first && c.levels[1].curve != a.levels[1].curve)
+        var miscounted = uniform, zero = uniform
+        miscounted.steps = [0.3]
+        zero.steps = [0.3, 0]
+        for stage in [miscounted, zero] {
+            #expect(throws: RegError.self) { try SyNRegistration(stage: stage).run(fixed: fixed, moving: moving) }
+            #expect(throws: RegError.self) { try DemonsRegistration(stage: stage).run(fixed: fixed, moving: moving) }
+        }
     }
 }
 

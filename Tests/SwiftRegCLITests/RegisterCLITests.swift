@@ -161,5 +161,18 @@ struct DeformableCLITests {
         #expect(bspline.status == 0 && bspline.stdout.contains("gridSpacing: 6"), "\(bspline.stdout)\(bspline.stderr)")
         let mixed = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "bspline", "--step", "0.3", "--print-plan"])
         #expect(mixed.status == 2 && mixed.stderr.contains("--grid-spacing"), "\(mixed.stderr)")
+        // --step: one value for every level, or one per level.
+        let perLevel = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "syn", "--step", "0.5x0.45x0.2", "--print-plan"])
+        #expect(perLevel.status == 0 && perLevel.stdout.contains("steps:\n      - 5e-1\n      - 4.5e-1\n      - 2e-1\n"), "\(perLevel.stdout)\(perLevel.stderr)")
+        let everywhere = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "syn", "--step", "0.35", "--print-plan"])
+        #expect(everywhere.status == 0 && everywhere.stdout.contains("step: 3.5e-1") && !everywhere.stdout.contains("steps:"),
+                "\(everywhere.stdout)\(everywhere.stderr)")
+        let miscounted = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "syn", "--step", "0.4x0.3", "--print-plan"])
+        #expect(miscounted.status == 2 && miscounted.stderr.contains("one per level"), "\(miscounted.stderr)")
+        let twoLevels = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "syn", "--deformable-shrink", "2x1",
+                                     "--deformable-sigmas", "1x0", "--deformable-iterations", "10x5", "--print-plan"])
+        #expect(twoLevels.status == 2 && twoLevels.stderr.contains("--step"), "\(twoLevels.stderr)")
+        let negative = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "syn", "--step", "0.4x-1x0.3", "--print-plan"])
+        #expect(negative.status == 2 && negative.stderr.contains("--step"), "\(negative.stderr)")
     }
 }
