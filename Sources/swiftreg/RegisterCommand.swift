@@ -261,11 +261,8 @@ struct RegisterCommand: ParsableCommand {
             throw ValidationError("--grid-spacing and --bending apply to the bspline preset")
         }
         if let step {
-            let values = step.split(separator: "x").map { Double($0) }
-            guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! > 0 }) else {
-                throw ValidationError("--step takes a value > 0 or one per level, like 0.25 or 0.4x0.4x0.3; found '\(step)'")
-            }
-            if values.count == 1 { (stage.step, stage.steps) = (values[0]!, nil) } else { stage.steps = values.map { $0! } }
+            let values = try perLevel(step, "step", example: "0.25 (every level) or 0.4x0.4x0.3 (one per level, each > 0)", valid: { $0 > 0 })
+            if values.count == 1 { (stage.step, stage.steps) = (values[0], nil) } else { stage.steps = values }
         }
         if let updateSigma { stage.updateSigma = updateSigma }
         if let totalSigma { stage.totalSigma = totalSigma }
@@ -274,7 +271,7 @@ struct RegisterCommand: ParsableCommand {
         if let levels { stage.levels = levels }
         if let steps = stage.steps, steps.count != stage.levels.count {
             let given = steps.map { String(format: "%g", $0) }.joined(separator: "x")
-            throw ValidationError("the steps \(given) are one per level, and there are \(stage.levels.count) levels: give --step with one value per level, or one for all")
+            throw ValidationError("the steps \(given) are one per level, and there are \(stage.levels.count) levels: give --step (or the plan's steps) with one value per level, or --step with one for all")
         }
         stage.metrics = withRadius(stage.metrics)
     }
@@ -301,15 +298,19 @@ struct RegisterCommand: ParsableCommand {
         return pre
     }
 
-    func parseLevels(_ shrink: String, _ sigmas: String, _ iterations: String) throws -> [Level] {
-        func list(_ s: String, _ name: String) throws -> [Double] {
-            let v = s.split(separator: "x").map { Double($0) }
-            guard !v.isEmpty, v.allSatisfy({ $0 != nil && $0! >= 0 }) else { throw ValidationError("--\(name) takes values like 4x2x1; found '\(s)'") }
-            return v.map { $0! }
+    /// Values per level written like `4x2x1`, each accepted by `valid`.
+    func perLevel(_ s: String, _ name: String, example: String = "4x2x1", valid: (Double) -> Bool = { $0 >= 0 }) throws -> [Double] {
+        let v = s.split(separator: "x").map { Double($0) }
+        guard !v.isEmpty, v.allSatisfy({ $0.map(valid) ?? false }) else {
+            throw ValidationError("--\(name) takes values like \(example); found '\(s)'")
         }
+        return v.map { $0! }
+    }
+
+    func parseLevels(_ shrink: String, _ sigmas: String, _ iterations: String) throws -> [Level] {
         let inMM = sigmas.hasSuffix("mm")
-        let s = try list(shrink, "shrink"), g = try list(inMM ? String(sigmas.dropLast(2)) : sigmas, "sigmas")
-        let n = try list(iterations, "iterations")
+        let s = try perLevel(shrink, "shrink"), g = try perLevel(inMM ? String(sigmas.dropLast(2)) : sigmas, "sigmas")
+        let n = try perLevel(iterations, "iterations")
         guard s.count == g.count, s.count == n.count else {
             throw ValidationError("--shrink, --sigmas and --iterations need one value per level (\(s.count), \(g.count), \(n.count) given)")
         }
