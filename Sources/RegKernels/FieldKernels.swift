@@ -15,19 +15,43 @@ import Synchronization
 public enum FieldKernels {
     /// `(id + u) ∘ (id + s·v)`: the map that applies `s·v` first, as the displacement
     /// `s·v(x) + u(x + s·v(x))` on the common grid (`s` = `scale`, 1 by default).
-    public static func compose(_ u: VectorField, after v: VectorField, scale: Float = 1) -> VectorField {
+    ///
+    /// With `smoothing`, the result is the composition smoothed by that Gaussian
+    /// (`GaussianSmoothing.smooth`, the same values), each slice composed as the smoothing reads
+    /// it, so the unsmoothed composition is never stored whole.
+    ///
+    /// ```swift
+    /// let next = FieldKernels.compose(phi, after: update, scale: 0.1, smoothing: .voxels(0.25))
+    /// ```
+    public static func compose(_ u: VectorField, after v: VectorField, scale: Float = 1,
+                               smoothing: GaussianSmoothing.Sigma? = nil) -> VectorField {
         precondition(u.geometry.sameGrid(as: v.geometry), "fields on different grids")
         return v.vectors.withUnsafeBufferPointer { vb in
-            composed(u, steps: ScaledField(vb.baseAddress!, nx: v.geometry.size.x, scale: scale))
+            composed(u, steps: ScaledField(vb.baseAddress!, nx: v.geometry.size.x, scale: scale), smoothing: smoothing)
         }
     }
 
-    /// `(id + u) ∘ (id + w)` on `u`'s grid for the step field `w` of `steps`, rows in parallel.
-    static func composed<Steps: StepSource>(_ u: VectorField, steps: Steps) -> VectorField {
+    /// `(id + u) ∘ (id + w)` on `u`'s grid for the step field `w` of `steps`, rows in parallel,
+    /// smoothed slice by slice as it is made when `smoothing` is given.
+    static func composed<Steps: StepSource>(_ u: VectorField, steps: Steps, smoothing: GaussianSmoothing.Sigma?) -> VectorField {
         let g = u.geometry
         let composition = Composition(grid: g)
         let (nx, ny) = (g.size.x, g.size.y)
         let sendableSteps = UnsafeSendable(steps)
+        if let kernels = smoothing.map({ GaussianSmoothing.Kernels(sigma: $0, geometry: g) }), !kernels.isEmpty {
+            let values = u.vectors.withUnsafeBufferPointer { ub in
+                let up = UnsafeSendable(ub.baseAddress!)
+                return GaussianSmoothing.smoothSlices(size: g.size, components: 3, kernels: kernels) { z, slice in
+                    let scratch = Composition.Scratch(width: nx)
+                    defer { scratch.deallocate() }
+                    for y in 0..<ny {
+                        composition.row(z &* ny &+ y, u: up.value, steps: sendableSteps.value, into: slice + 3 &* y &* nx, scratch: scratch)
+                    }
+                    return UnsafePointer(slice)
+                }
+            }
+            return try! VectorField(image: Image(geometry: g, components: 3, voxels: values))
+        }
         // Every value is written below: the field starts uninitialised.
         return VectorField(geometry: g) { outputs in
             u.vectors.withUnsafeBufferPointer { ub in
@@ -513,14 +537,15 @@ public enum FieldKernels {
     /// central-difference gradient of the scalar image `l` in index units (one-sided at the
     /// edges) carried to LPS mm through the spacing and direction cosines: a step of `weight`
     /// voxels per unit of `l`'s change per voxel. The step is made a row at a time as the
-    /// composition reads it. Fields and image share one grid.
+    /// composition reads it. Fields and image share one grid. `smoothing` smooths the result
+    /// as in `compose(_:after:scale:smoothing:)`.
     ///
     /// ```swift
     /// // SyN's volume penalty: the scaled update plus κ·∇(G ∗ log det J), composed into the half field.
     /// let next = FieldKernels.compose(phi, after: update, scale: 0.1, plusVoxelGradientOf: logJ, weight: 1.25)
     /// ```
     public static func compose(_ u: VectorField, after v: VectorField, scale: Float, plusVoxelGradientOf l: Image<Float>,
-                               weight: Float) -> VectorField {
+                               weight: Float, smoothing: GaussianSmoothing.Sigma? = nil) -> VectorField {
         let g = v.geometry
         precondition(u.geometry.sameGrid(as: g), "fields on different grids")
         precondition(l.geometry.sameGrid(as: g) && l.components == 1, "a scalar image on the field's grid")
@@ -529,7 +554,8 @@ public enum FieldKernels {
                     SIMD3<Float>(dir.row2 * spacing) * weight)
         return v.vectors.withUnsafeBufferPointer { vb in
             l.voxels.withUnsafeBufferPointer { lb in
-                composed(u, steps: StepWithGradient(v: vb.baseAddress!, scale: scale, l: lb.baseAddress!, size: g.size, rows: rows))
+                composed(u, steps: StepWithGradient(v: vb.baseAddress!, scale: scale, l: lb.baseAddress!, size: g.size, rows: rows),
+                         smoothing: smoothing)
             }
         }
     }

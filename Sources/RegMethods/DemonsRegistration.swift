@@ -46,7 +46,7 @@ public struct DemonsRegistration: Sendable {
             Self.normalise(&update, difference: difference, sigmaX: sigmaX)
             if stage.updateSigma > 0 { update = GaussianSmoothing.smooth(update, sigma: .voxels(stage.updateSigma)) }
             let step = VelocityField(update).exponential()
-            fields[0] = DenseSetup.smoothTotal(FieldKernels.compose(fields[0], after: step.field), stage: stage)
+            fields[0] = FieldKernels.compose(fields[0], after: step.field, smoothing: DenseSetup.totalSmoothing(stage))
             return -sum / Double(max(1, count))
         }
         let forward = DisplacementField(fields[0])

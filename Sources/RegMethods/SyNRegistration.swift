@@ -173,12 +173,8 @@ public struct SyNRegistration: Sendable {
             let similarity = DenseSetup.similarity(stage.metrics, fixed: warpedF, moving: warpedM, mask: mask)
             // One side after the other, so only one update field is alive at a time.
             for (side, derivative, image) in [(0, similarity.fixedDerivative, warpedF), (1, similarity.movingDerivative, warpedM)] {
-                do {
-                    let update = DenseSetup.update(weights: derivative, image: image, stage: stage, level: level.index)
-                    fields[side] = self.step(fields[side], update: update.field, scale: update.scale)
-                }
-                // The update and the previous field are gone before the smoothing allocates.
-                fields[side] = DenseSetup.smoothTotal(fields[side], stage: stage)
+                let update = DenseSetup.update(weights: derivative, image: image, stage: stage, level: level.index)
+                fields[side] = self.step(fields[side], update: update.field, scale: update.scale)
             }
             return similarity.value
         }
@@ -192,11 +188,13 @@ public struct SyNRegistration: Sendable {
 
     /// A half field after one update: the scaled metric update, plus the volume penalty's step
     /// `κ·∇(G ∗ e)` (`e` the log-Jacobian beyond ±τ) when it is on, composed into the field
-    /// (applied first).
+    /// (applied first), and the result smoothed by `totalSigma`.
     func step(_ field: VectorField, update: VectorField, scale: Float) -> VectorField {
-        guard stage.volumePenalty > 0 else { return FieldKernels.compose(field, after: update, scale: scale) }
+        let smoothing = DenseSetup.totalSmoothing(stage)
+        guard stage.volumePenalty > 0 else { return FieldKernels.compose(field, after: update, scale: scale, smoothing: smoothing) }
         let logJ = FieldKernels.smoothedLogJacobian(of: field, tolerance: Float(stage.volumeTolerance), sigma: .voxels(stage.updateSigma))
-        return FieldKernels.compose(field, after: update, scale: scale, plusVoxelGradientOf: logJ, weight: Float(stage.volumePenalty))
+        return FieldKernels.compose(field, after: update, scale: scale, plusVoxelGradientOf: logJ, weight: Float(stage.volumePenalty),
+                                    smoothing: smoothing)
     }
 }
 
@@ -380,7 +378,8 @@ enum DenseSetup {
         return (smoothed, largest > 0 ? Float(stage.step(atLevel: level) / largest) : 0)
     }
 
-    static func smoothTotal(_ field: VectorField, stage: DeformableStage) -> VectorField {
-        stage.totalSigma > 0 ? GaussianSmoothing.smooth(field, sigma: .voxels(stage.totalSigma)) : field
+    /// The smoothing of the total field after each update (`totalSigma`), nil when it is off.
+    static func totalSmoothing(_ stage: DeformableStage) -> GaussianSmoothing.Sigma? {
+        stage.totalSigma > 0 ? .voxels(stage.totalSigma) : nil
     }
 }

@@ -303,6 +303,25 @@ func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
         #expect(largest == FieldKernels.maxVoxelNorm(of: apart) && largest > 0)
     }
 
+    /// Composing with smoothing gives exactly the composition smoothed apart, with and without
+    /// the penalty step: a long volume of small slices goes through the ring of slices
+    /// (σ = 0.25, SyN's total smoothing), a small one through strips.
+    @Test(arguments: [(SIMD3(64, 48, 480), 0.25), (SIMD3(21, 18, 15), 1.5)])
+    func composingWithSmoothingIsTheCompositionSmoothed(size: SIMD3<Int>, sigma: Double) throws {
+        let g = try Geometry(size: size, spacing: SIMD3(1.3, 0.9, 1.7), origin: SIMD3(-12, 30, 7.5), direction: Fields.grid.direction)
+        let u = Fields.field(on: g) { p in SIMD3(2 * sin(0.3 * p.x), 1.5 * cos(0.2 * p.y + p.z), 0.7 * sin(0.25 * p.z - 0.1 * p.x)) }
+        let v = Fields.field(on: g) { p in SIMD3(cos(0.2 * p.z), 0.8 * sin(0.3 * p.x - p.y), 1.2 * cos(0.15 * p.y)) }
+        let l = FieldKernels.logJacobianDeterminant(of: u, tolerance: 0.1)
+        let smoothing = GaussianSmoothing.Sigma.voxels(sigma)
+        let plain = FieldKernels.compose(u, after: v, scale: 0.7)
+        #expect(FieldKernels.compose(u, after: v, scale: 0.7, smoothing: smoothing) == GaussianSmoothing.smooth(plain, sigma: smoothing))
+        #expect(FieldKernels.compose(u, after: v, scale: 0.7, smoothing: .voxels(0)) == plain)
+        let penalised = FieldKernels.compose(u, after: v, scale: 0.7, plusVoxelGradientOf: l, weight: 1.5)
+        let fused = FieldKernels.compose(u, after: v, scale: 0.7, plusVoxelGradientOf: l, weight: 1.5, smoothing: smoothing)
+        #expect(fused == GaussianSmoothing.smooth(penalised, sigma: smoothing))
+        #expect(fused != penalised && penalised != plain)
+    }
+
     /// The fused pass gives exactly the log-Jacobian's excess smoothed apart, on both
     /// through-plane paths and without smoothing.
     @Test(arguments: [(SIMD3(21, 18, 15), 3.0), (SIMD3(330, 260, 4), 2.0), (SIMD3(21, 18, 15), 0.0)])
