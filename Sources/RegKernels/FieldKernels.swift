@@ -228,10 +228,12 @@ public enum FieldKernels {
 
     /// The inverse displacement `w` with `(id + u) ∘ (id + w) = id`, solved voxel by voxel: the
     /// residual `r(w) = w + u(x + w)` depends on `w(x)` alone, so each voxel runs Newton's method
-    /// on the trilinear interpolant of `u` (clamped to the grid, as `compose` samples it) from
-    /// `w = −u(x)`, halving a step that does not shrink `‖r‖`, until `‖r‖ < tolerance` mm or
-    /// `iterations` steps. Where `id + u` folds, a voxel keeps its smallest residual. Voxels are
-    /// independent, so the result is the same for any thread count.
+    /// on the trilinear interpolant of `u` (clamped to the grid, as `compose` samples it),
+    /// halving a step that does not shrink `‖r‖`, until `‖r‖ < tolerance` mm or `iterations`
+    /// steps. It starts from the linear extrapolation of the two voxels before it in its row
+    /// when both converged, else from `w = −u(x)`. Where `id + u` folds, a voxel keeps its
+    /// smallest residual. A row is solved by one thread, so the result is the same for any
+    /// thread count.
     ///
     /// ```swift
     /// let back = FieldKernels.inverse(of: u)
@@ -296,10 +298,13 @@ public enum FieldKernels {
         func row(_ row: Int, u: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
             let y = Float(row % ny), z = Float(row / ny)
             let (m, toleranceSquared, iterations) = (m, toleranceSquared, iterations)
+            // The last two voxels' solutions, while both converged: a smooth inverse continues
+            // along the row, so their linear extrapolation starts closer than `−u(x)`.
+            var (previous, beforePrevious, solved) = (SIMD3<Float>.zero, SIMD3<Float>.zero, 0)
             for x in 0..<nx {
                 let voxel = row &* nx &+ x
                 let origin = SIMD3<Float>(Float(x), y, z)
-                var w = -vector3(u, voxel)
+                var w = solved >= 2 ? 2 * previous - beforePrevious : -vector3(u, voxel)
                 var (r, ux, uy, uz) = residual(w, at: origin + m.apply(w), u: u)
                 var size = (r * r).sum()
                 var steps = 0
@@ -322,6 +327,7 @@ public enum FieldKernels {
                         s *= 0.5
                     }
                 }
+                (beforePrevious, previous, solved) = (previous, w, size < toleranceSquared ? solved &+ 1 : 0)
                 out[3 &* voxel] = w.x; out[3 &* voxel &+ 1] = w.y; out[3 &* voxel &+ 2] = w.z
             }
         }
