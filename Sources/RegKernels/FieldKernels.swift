@@ -120,8 +120,11 @@ public enum FieldKernels {
             @inline(__always) func clampedFloor(_ j: F, last: Float) -> (index: I, fraction: F) {
                 let low = j.replacing(with: 0, where: F.zero .>= j)
                 let c = low.replacing(with: last, where: F(repeating: last) .< low)
-                let rounded = I(truncatingIfNeeded: unsafeBitCast(c + F(repeating: 8388608), to: SIMD16<UInt32>.self) & 0x7F_FFFF)
-                let r = F(rounded), down = r .> c
+                // c + 2²³ holds round(c) in its low mantissa bits, and less 2²³ is round(c)
+                // exactly: no lane-by-lane integer conversion.
+                let shifted = c + F(repeating: 8388608)
+                let rounded = unsafeBitCast(unsafeBitCast(shifted, to: SIMD16<UInt32>.self) & 0x7F_FFFF, to: I.self)
+                let r = shifted - F(repeating: 8388608), down = r .> c
                 return (rounded.replacing(with: rounded &- 1, where: down), c - r.replacing(with: r - 1, where: down))
             }
             let w = scratch.width
@@ -139,8 +142,9 @@ public enum FieldKernels {
             // a scalar, Swift compares them one lane at a time.
             typealias U = SIMD16<UInt32>
             let corner = ix &+ iy &* Int32(truncatingIfNeeded: nx) &+ iz &* Int32(truncatingIfNeeded: nx &* ny)
-            let outside = U(truncatingIfNeeded: ix) .>= U(repeating: limitX) .| U(truncatingIfNeeded: iy) .>= U(repeating: limitY)
-                .| U(truncatingIfNeeded: iz) .>= U(repeating: limitZ) .| corner .>= I(repeating: cornerLimit)
+            @inline(__always) func unsigned(_ i: I) -> U { unsafeBitCast(i, to: U.self) }
+            let outside = unsigned(ix) .>= U(repeating: limitX) .| unsigned(iy) .>= U(repeating: limitY)
+                .| unsigned(iz) .>= U(repeating: limitZ) .| corner .>= I(repeating: cornerLimit)
             store(corner.replacing(with: -1, where: outside), scratch.corners)
         }
 
