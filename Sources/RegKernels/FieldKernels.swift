@@ -587,7 +587,9 @@ public enum FieldKernels {
                 parallelFor(count: target.size.y * target.size.z, chunkSize: max(1, ny / 4)) { rows in
                     for row in rows {
                         for x in 0..<nx {
-                            let j = (base + steps * SIMD3(Double(x), Double(row % ny), Double(row / ny))).clamped(lowerBound: .zero, upperBound: last)
+                            let i = base + steps * SIMD3(Double(x), Double(row % ny), Double(row / ny))
+                            // Clamped lane by lane: SIMD's `clamped` is a generic call per voxel.
+                            let j = SIMD3(min(max(i.x, 0), last.x), min(max(i.y, 0), last.y), min(max(i.z, 0), last.z))
                             let v = trilinear(up.value, size: src.size, at: j)
                             let k = 3 &* (row &* nx &+ x)
                             op.value[k] = Float(v.x); op.value[k &+ 1] = Float(v.y); op.value[k &+ 2] = Float(v.z)
