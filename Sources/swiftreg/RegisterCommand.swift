@@ -225,7 +225,7 @@ struct RegisterCommand: ParsableCommand {
         // Iterations not given are the preset's own (syn: 60x50x12).
         let levels = deformableShrink != nil || deformableSigmas != nil || deformableIterations != nil
             ? try parseLevels(deformableShrink ?? "4x2x1", deformableSigmas ?? "2x1x0",
-                              deformableIterations ?? presetLevels.map { String($0.iterations) }.joined(separator: "x")) : nil
+                              deformableIterations ?? presetLevels.map { String($0.iterations) }.joined(separator: "x"), prefix: "deformable-") : nil
         switch plan.deformable {
         case .syn(var stage):
             try applyDenseOptions(to: &stage, levels: levels)
@@ -307,14 +307,16 @@ struct RegisterCommand: ParsableCommand {
         return v.map { $0! }
     }
 
-    func parseLevels(_ shrink: String, _ sigmas: String, _ iterations: String) throws -> [Level] {
+    /// The levels of `--shrink`, `--sigmas` and `--iterations`, or of the options named with
+    /// `prefix` (`deformable-`), which the errors name.
+    func parseLevels(_ shrink: String, _ sigmas: String, _ iterations: String, prefix: String = "") throws -> [Level] {
         let inMM = sigmas.hasSuffix("mm")
-        let s = try perLevel(shrink, "shrink"), g = try perLevel(inMM ? String(sigmas.dropLast(2)) : sigmas, "sigmas")
-        let n = try perLevel(iterations, "iterations")
+        let s = try perLevel(shrink, prefix + "shrink"), g = try perLevel(inMM ? String(sigmas.dropLast(2)) : sigmas, prefix + "sigmas")
+        let n = try perLevel(iterations, prefix + "iterations")
         guard s.count == g.count, s.count == n.count else {
-            throw ValidationError("--shrink, --sigmas and --iterations need one value per level (\(s.count), \(g.count), \(n.count) given)")
+            throw ValidationError("--\(prefix)shrink, --\(prefix)sigmas and --\(prefix)iterations need one value per level (\(s.count), \(g.count), \(n.count) given)")
         }
-        guard s.allSatisfy({ $0 >= 1 && $0 == $0.rounded() }) else { throw ValidationError("--shrink takes whole numbers ≥ 1") }
+        guard s.allSatisfy({ $0 >= 1 && $0 == $0.rounded() }) else { throw ValidationError("--\(prefix)shrink takes whole numbers ≥ 1") }
         return (0..<s.count).map { Level(shrink: Int(s[$0]), sigma: inMM ? .mm(g[$0]) : .voxels(g[$0]), iterations: Int(n[$0])) }
     }
 

@@ -174,5 +174,13 @@ struct DeformableCLITests {
         #expect(twoLevels.status == 2 && twoLevels.stderr.contains("--step"), "\(twoLevels.stderr)")
         let negative = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "syn", "--step", "0.4x-1x0.3", "--print-plan"])
         #expect(negative.status == 2 && negative.stderr.contains("--step"), "\(negative.stderr)")
+        // The deformable levels' errors name the deformable options, not the linear ones.
+        let badIterations = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "syn", "--deformable-iterations", "60xfew", "--print-plan"])
+        #expect(badIterations.status == 2 && badIterations.stderr.contains("--deformable-iterations takes values like 4x2x1; found '60xfew'"),
+                "\(badIterations.stderr)")
+        let badShrink = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--preset", "syn", "--deformable-shrink", "4x1.5x1", "--print-plan"])
+        #expect(badShrink.status == 2 && badShrink.stderr.contains("--deformable-shrink takes whole numbers"), "\(badShrink.stderr)")
+        let badLinear = try CLI.run(["register", "-f", "x", "-m", "y", "-o", "z", "--iterations", "100x50", "--print-plan"])
+        #expect(badLinear.status == 2 && badLinear.stderr.contains("--shrink, --sigmas and --iterations need one value per level"), "\(badLinear.stderr)")
     }
 }
