@@ -48,4 +48,33 @@ import RegTransforms
         #expect(stats.voxels == logs.count && stats.folded == 0)
         #expect(abs(stats.sdLogJ - sd) < 0.1 * sd + 1e-4)
     }
+    /// Over many chunks of voxels, with a mask and folded voxels: the plain serial sums, and
+    /// the same bits for any thread count.
+    @Test func statisticsOfManyChunksAreTheSerialOnesForAnyThreadCount() throws {
+        let g = try Geometry(size: SIMD3(90, 80, 60), spacing: SIMD3(1.2, 0.8, 1.5), origin: SIMD3(30, -12, 8), direction: Self.grid.direction)
+        let values = Phantoms.randomValues(count: g.voxelCount, seed: 11, range: -0.2...3).map { Float($0) }
+        let det = try Image<Float>(geometry: g, voxels: values)
+        let inside = Phantoms.randomValues(count: g.voxelCount, seed: 12, range: 0...1).map { $0 < 0.7 ? UInt8(1) : 0 }
+        let mask = try Image<UInt8>(geometry: g, voxels: inside)
+        var logs: [Double] = [], folded = 0, count = 0
+        for (v, m) in zip(values, inside) where m != 0 {
+            count += 1
+            if v <= 0 { folded += 1 } else { logs.append(log(Double(v))) }
+        }
+        let mean = logs.reduce(0, +) / Double(logs.count)
+        let sd = (logs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(logs.count)).squareRoot()
+        let saved = Parallelism.threadCount
+        defer { Parallelism.threadCount = saved }
+        var results: [JacobianStatistics] = []
+        for threads in [1, 2, 3] {
+            Parallelism.threadCount = threads
+            results.append(JacobianStatistics(determinant: det, mask: mask))
+        }
+        #expect(results[0] == results[1] && results[1] == results[2])
+        let stats = results[0]
+        #expect(stats.voxels == count && stats.folded == folded && folded > 0 && count < g.voxelCount)
+        #expect(abs(stats.meanLogJ - mean) < 1e-9 && abs(stats.sdLogJ - sd) < 1e-9, "\(stats) against \(mean), \(sd)")
+        let masked = zip(values, inside).filter { $0.1 != 0 }.map { Double($0.0) }
+        #expect(stats.minimum == masked.min()! && stats.maximum == masked.max()!)
+    }
 }
