@@ -7,7 +7,7 @@ registrations at once; a 2-thread registration. The speed-up is (1 thread alone)
 ceiling is 2 × (1 thread alone) / (the slower of the two run at once): what two cores give two
 independent copies of the work, with no thread ever waiting for another. A speed-up below the
 ceiling is the program's; the gap between the ceiling and 2 is the machine's (shared caches, memory
-and, on a VM, the host). Wall times of whole commands, reading and writing included. The machine's
+and, on a VM, the host). The summary gives the medians of both and of their ratio round by round. Wall times of whole commands, reading and writing included. The machine's
 speed drifts within an hour, which is why every round measures all three.
 
 Results go to bench/results/thread_scaling.json and a summary to stdout.
@@ -69,8 +69,11 @@ def main():
                   f"2 threads {two:.2f} s: ceiling {ceiling:.3f}×, speed-up {speedup:.3f}× ({100 * speedup / ceiling:.0f} % of it)",
                   flush=True)
 
-    summary = {key: statistics.median(r[key] for r in rounds) for key in ("ceiling", "speedup")}
-    print(f"median ceiling {summary['ceiling']:.3f}×, median speed-up {summary['speedup']:.3f}×")
+    for r in rounds:
+        r["share_of_ceiling"] = r["speedup"] / r["ceiling"]
+    summary = {key: statistics.median(r[key] for r in rounds) for key in ("ceiling", "speedup", "share_of_ceiling")}
+    print(f"median ceiling {summary['ceiling']:.3f}×, median speed-up {summary['speedup']:.3f}×, "
+          f"median share of the round's ceiling {100 * summary['share_of_ceiling']:.0f} %")
     os.makedirs(os.path.dirname(args.results), exist_ok=True)
     with open(args.results, "w") as f:
         json.dump({"binary": os.path.relpath(args.binary, ROOT), "date": time.strftime("%Y-%m-%d %H:%M"),
