@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "RegAnalysis", targets: ["RegAnalysis"]),
         .library(name: "RegReport", targets: ["RegReport"]),
         .library(name: "RegLearn", targets: ["RegLearn"]),
+        .library(name: "SwiftRegKit", targets: ["SwiftRegKit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -47,11 +48,14 @@ let package = Package(
         .target(name: "RegReport", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis"]),
         .target(name: "RegLearn", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegAnalysis", "RegSynth", "COpenBLAS",
                                                  "CPrefetch"]),
+        // Whole runs on files (read a plan's inputs, run it, write its outputs): what the CLI, the
+        // batch runner and the Python package call.
+        .target(name: "SwiftRegKit", dependencies: ["RegCore", "RegIO", "RegTransforms", "RegMethods",
+                                                    .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "swiftreg", dependencies: [
             "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods", "RegSynth",
-            "RegAnalysis", "RegReport", "RegLearn", "CMalloc",
+            "RegAnalysis", "RegReport", "RegLearn", "SwiftRegKit", "CMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Yams", package: "Yams"),
         ]),
 
         .target(name: "RegTestSupport", dependencies: ["RegCore"], path: "Tests/RegTestSupport"),
@@ -69,6 +73,7 @@ let package = Package(
         .testTarget(name: "RegReportTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis",
                                                            "RegReport", "RegTestSupport"]),
         .testTarget(name: "RegLearnTests", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegLearn", "RegTestSupport"]),
+        .testTarget(name: "SwiftRegKitTests", dependencies: ["RegCore", "RegMethods", "SwiftRegKit", "RegTestSupport"]),
         .testTarget(name: "SwiftRegCLITests", dependencies: ["RegCore", "RegIO", "RegKernels", "RegTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -131,3 +131,23 @@ public enum AnyImage: Sendable, Equatable {
     /// The same image on another geometry with the same voxel count (e.g. after a header fix).
     public func with(geometry: Geometry) -> AnyImage { typed.replacingGeometry(geometry) }
 }
+
+extension AnyImage {
+    /// The image as a 0/1 mask: 1 where a voxel is non-zero.
+    ///
+    /// ```swift
+    /// let mask = try ImageFile.read("brain.nii.gz").image.mask
+    /// ```
+    public var mask: Image<UInt8> { floatImage().foreground }
+}
+
+extension Image<Float> {
+    /// 1 where a voxel is non-zero.
+    ///
+    /// ```swift
+    /// let mask = image.foreground
+    /// ```
+    public var foreground: Image<UInt8> {
+        try! Image<UInt8>(geometry: geometry, voxels: voxels.map { $0 != 0 ? 1 : 0 })
+    }
+}

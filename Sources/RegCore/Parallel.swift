@@ -5,18 +5,27 @@ import Synchronization
 ///
 /// ```swift
 /// Parallelism.threadCount = 2      // 0 restores the default: all cores
+/// let serial = Parallelism.withThreadCount(1) { try? registration.run(fixed: f, moving: m) }
 /// ```
 public enum Parallelism {
     private static let requested = Atomic<Int>(0)
+    @TaskLocal private static var scoped: Int?
 
-    /// Threads asked for: the value set, or the number of active processors when unset (0).
-    /// `parallelFor` uses at most one per core.
+    /// Threads asked for: the count of the innermost `withThreadCount`, else the value set, or
+    /// the number of active processors when unset (0). `parallelFor` uses at most one per core.
     public static var threadCount: Int {
         get {
+            if let n = scoped { return n }
             let n = requested.load(ordering: .relaxed)
             return n > 0 ? n : ProcessInfoCores.active
         }
         set { requested.store(max(0, newValue), ordering: .relaxed) }
+    }
+
+    /// Runs `body` with `count` threads (at least 1) for the work it starts on this thread or
+    /// task, whatever other code sets meanwhile: tests that compare thread counts run both.
+    public static func withThreadCount<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
+        try $scoped.withValue(max(1, count), operation: body)
     }
 }
 

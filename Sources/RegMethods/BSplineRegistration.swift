@@ -11,7 +11,7 @@ import RegTransforms
 /// var stage = BSplineStage(metric: .localCorrelation(radius: 2), gridSpacing: 6)
 /// stage.regularization = BSplineRegularization(bending: 0.2, folding: 20)
 /// ```
-public struct BSplineStage: Equatable, Sendable, Codable {
+public struct BSplineStage: Equatable, Sendable {
     public var metrics: [WeightedMetric]
     /// Shrink, smoothing and cost evaluations per level.
     public var levels: [Level]
@@ -25,7 +25,7 @@ public struct BSplineStage: Equatable, Sendable, Codable {
     public var maxStep: Double
     public var convergence: ConvergenceMonitor
 
-    public init(metric: VoxelwiseMetric, levels: [Level] = BSplineStage.defaultLevels, gridSpacing: Double = 4,
+    public init(metric: Metric, levels: [Level] = BSplineStage.defaultLevels, gridSpacing: Double = 4,
                 gridSchedule: [Int]? = nil, regularization: BSplineRegularization = BSplineRegularization(bending: 0.1, folding: 20),
                 maxStep: Double = 1, convergence: ConvergenceMonitor = ConvergenceMonitor(window: 10, threshold: 1e-5)) {
         self.metrics = [WeightedMetric(metric)]

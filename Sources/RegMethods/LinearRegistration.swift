@@ -6,14 +6,17 @@ import RegMetrics
 import RegOptimize
 import RegTransforms
 
-/// One stage of a linear registration: a transform model optimised for a metric over levels.
+/// One stage of a linear registration: a transform model optimised for a weighted sum of
+/// metrics over levels.
 ///
 /// ```swift
-/// let rigid = LinearStage(.rigid, metric: .mattesMutualInformation(bins: 32))
+/// let rigid = LinearStage(.rigid, metric: .mutualInformation(bins: 32))
+/// var both = LinearStage(.affine, metrics: [WeightedMetric(.mutualInformation(bins: 32)), WeightedMetric(.meanSquares, weight: 0.1)])
 /// ```
-public struct LinearStage: Equatable, Sendable, Codable {
+public struct LinearStage: Equatable, Sendable {
     public var model: LinearModel
-    public var metric: MetricKind
+    /// The metrics whose weighted costs are summed (one, usually).
+    public var metrics: [WeightedMetric]
     public var levels: [Level]
     public var sampling: SamplingStrategy
     /// At most this many samples per level: a full or random sampling above it is thinned at
@@ -24,12 +27,20 @@ public struct LinearStage: Equatable, Sendable, Codable {
 
     /// Defaults as ANTs' linear stages use them: shrink 4-2-1 with sigmas 2-1-0 voxels,
     /// random sampling, regular-step gradient descent.
-    public init(_ model: LinearModel, metric: MetricKind, levels: [Level] = LinearStage.defaultLevels,
+    public init(_ model: LinearModel, metric: Metric, levels: [Level] = LinearStage.defaultLevels,
+                sampling: SamplingStrategy = .random(fraction: 0.25, seed: 1), sampleLimit: Int = 60_000,
+                optimizer: Optimizer.Method = .regularStepGradientDescent(maxStep: 2, minStep: 0.005, relaxation: 0.5),
+                convergence: ConvergenceMonitor = ConvergenceMonitor(window: 10, threshold: 1e-6)) {
+        self.init(model, metrics: [WeightedMetric(metric)], levels: levels, sampling: sampling, sampleLimit: sampleLimit,
+                  optimizer: optimizer, convergence: convergence)
+    }
+
+    public init(_ model: LinearModel, metrics: [WeightedMetric], levels: [Level] = LinearStage.defaultLevels,
                 sampling: SamplingStrategy = .random(fraction: 0.25, seed: 1), sampleLimit: Int = 60_000,
                 optimizer: Optimizer.Method = .regularStepGradientDescent(maxStep: 2, minStep: 0.005, relaxation: 0.5),
                 convergence: ConvergenceMonitor = ConvergenceMonitor(window: 10, threshold: 1e-6)) {
         self.model = model
-        self.metric = metric
+        self.metrics = metrics
         self.levels = levels
         self.sampling = sampling
         self.sampleLimit = sampleLimit
@@ -72,8 +83,8 @@ public struct LinearRegistrationResult: Sendable {
 /// Rigid, similarity and affine registration over stages and levels (ANTs' linear stages).
 ///
 /// ```swift
-/// var reg = LinearRegistration(stages: [LinearStage(.rigid, metric: .mattesMutualInformation(bins: 32)),
-///                                       LinearStage(.affine, metric: .mattesMutualInformation(bins: 32))])
+/// var reg = LinearRegistration(stages: [LinearStage(.rigid, metric: .mutualInformation(bins: 32)),
+///                                       LinearStage(.affine, metric: .mutualInformation(bins: 32))])
 /// reg.initialization = .moments
 /// let result = try reg.run(fixed: fixed, moving: moving)
 /// let warped = try Resampler.resample(moving, onto: fixed.geometry,
@@ -97,17 +108,6 @@ public struct LinearRegistration: Sendable {
 
     public init(stages: [LinearStage]) { self.stages = stages }
 
-    /// The presets of `swiftreg register --preset`.
-    public static func preset(_ name: String, metric: MetricKind) -> LinearRegistration? {
-        switch name {
-        case "translation": return LinearRegistration(stages: [LinearStage(.translation, metric: metric)])
-        case "rigid": return LinearRegistration(stages: [LinearStage(.rigid, metric: metric)])
-        case "similarity": return LinearRegistration(stages: [LinearStage(.rigid, metric: metric), LinearStage(.similarity, metric: metric)])
-        case "affine": return LinearRegistration(stages: [LinearStage(.rigid, metric: metric), LinearStage(.affine, metric: metric)])
-        default: return nil
-        }
-    }
-
     public func run(fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>? = nil,
                     movingMask: Image<UInt8>? = nil) throws -> LinearRegistrationResult {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -130,7 +130,7 @@ public struct LinearRegistration: Sendable {
                 let mMask = try movingMask.map { try Pyramid.mask($0, onto: ml.geometry) }
                 let samples = try FixedSamples(fl, mask: fMask, strategy: sampling(stage, voxels: fl.geometry.voxelCount),
                                                center: transform.center)
-                var metric = try ImageMetric(stage.metric, samples: samples, moving: ml, movingMask: mMask)
+                var metric = try StageMetric(stage.metrics, samples: samples, moving: ml, movingMask: mMask)
                 if s == 0, l == 0, rotationSearch {
                     transform = try searchRotations(from: transform, metric: &metric)
                 }
@@ -245,7 +245,7 @@ public struct LinearRegistration: Sendable {
     }
 
     /// The best of a grid of rotations about the centre (cost only, at the coarsest level).
-    func searchRotations(from start: LinearTransform, metric: inout ImageMetric) throws -> LinearTransform {
+    func searchRotations(from start: LinearTransform, metric: inout StageMetric) throws -> LinearTransform {
         guard start.model != .translation else { return start }
         let step = Double.pi / 12
         let candidates: [Matrix3] = start.dimension == 2

@@ -9,7 +9,7 @@
 /// ```
 public struct ProgressEvent: Sendable, Codable, Equatable {
     public enum Kind: String, Sendable, Codable {
-        case iteration, level
+        case iteration, level, done
     }
 
     public var kind: Kind

@@ -7,7 +7,7 @@ import RegKernels
 /// ```swift
 /// let levels = [Level(shrink: 4, sigma: .voxels(2), iterations: 200), Level(shrink: 1, sigma: .voxels(0), iterations: 50)]
 /// ```
-public struct Level: Equatable, Sendable, Codable {
+public struct Level: Equatable, Sendable {
     public var shrink: Int
     /// Smoothing applied before shrinking, in voxels of the full-resolution image or in mm.
     public var sigma: GaussianSmoothing.Sigma

@@ -4,24 +4,41 @@ import RegMetrics
 import RegOptimize
 import RegTransforms
 
-/// A whole registration as data: an initial alignment, linear stages, then at most one
-/// deformable stage. Plans are `Codable` (`--plan plan.yaml`, `--print-plan`).
+/// A whole registration as data: the input files (optional), intensity preprocessing, an
+/// initial alignment, linear stages, then at most one deformable stage. `document` and
+/// `init(document:)` give its plan file (`--print-plan`, `--plan`); a run from the same plan and
+/// the same images is the same to the bit.
 ///
 /// ```swift
 /// var plan = RegistrationPlan.preset("syn")!
 /// plan.deformable = .syn(DeformableStage(metric: .localCorrelation(radius: 2), step: 0.3))
 /// let result = try Registration(plan).run(fixed: fixed, moving: moving)
 /// ```
-public struct RegistrationPlan: Equatable, Sendable, Codable {
+public struct RegistrationPlan: Equatable, Sendable {
+    /// The preset the plan was made from, for the record (it changes nothing in a run).
+    public var preset: String?
+    /// Files a runner reads (the library's `run` takes images): all optional.
+    public var inputs: PlanInputs
+    /// Intensity preprocessing of both images before the linear stages (the dense stages map
+    /// each image's 0.5–99.5 percentiles to 0…1 themselves).
+    public var preprocessing: IntensityNormalization
     public var initialization: Initialization
     public var rotationSearch: Bool
+    /// Weight of the landmark term (mean squared distance of the pairs, mm²) added to every
+    /// linear stage's cost; 0 uses landmarks for `.landmarks` initialisation only.
+    public var landmarkWeight: Double
     public var linear: [LinearStage]
     public var deformable: DeformableMethod?
 
-    public init(initialization: Initialization = .moments, rotationSearch: Bool = false, linear: [LinearStage],
-                deformable: DeformableMethod? = nil) {
+    public init(preset: String? = nil, inputs: PlanInputs = PlanInputs(), preprocessing: IntensityNormalization = IntensityNormalization(),
+                initialization: Initialization = .moments, rotationSearch: Bool = false, landmarkWeight: Double = 0,
+                linear: [LinearStage], deformable: DeformableMethod? = nil) {
+        self.preset = preset
+        self.inputs = inputs
+        self.preprocessing = preprocessing
         self.initialization = initialization
         self.rotationSearch = rotationSearch
+        self.landmarkWeight = landmarkWeight
         self.linear = linear
         self.deformable = deformable
     }
@@ -29,33 +46,90 @@ public struct RegistrationPlan: Equatable, Sendable, Codable {
     /// The names `preset(_:)` knows.
     public static let presetNames = ["translation", "rigid", "similarity", "affine", "syn", "syn-mi", "quick", "demons", "bspline"]
 
-    /// The plan behind `swiftreg register --preset NAME`. Linear presets use `linearMetric`;
-    /// `syn` is rigid + affine (MI) then SyN with local correlation (radius 2); `syn-mi` the same
-    /// with mutual information for multi-modal pairs; `quick` a coarser, shorter `syn`; `demons`
-    /// rigid + affine then diffeomorphic demons (mono-modal); `bspline` rigid + affine then a
-    /// B-spline free-form deformation (local correlation, 4 mm final control spacing).
-    public static func preset(_ name: String, linearMetric: MetricKind = .mattesMutualInformation(bins: 32)) -> RegistrationPlan? {
+    /// The plan behind `swiftreg register --preset NAME`: the one table of presets. Linear
+    /// stages use `linearMetric`; `syn` is rigid + affine (MI) then SyN with local correlation
+    /// (radius 2); `syn-mi` the same with mutual information for multi-modal pairs; `quick` a
+    /// coarser, shorter `syn`; `demons` rigid + affine then diffeomorphic demons (mono-modal);
+    /// `bspline` rigid + affine then a B-spline free-form deformation (local correlation, 4 mm
+    /// final control spacing).
+    public static func preset(_ name: String, linearMetric: Metric = .mutualInformation(bins: 32)) -> RegistrationPlan? {
         let affine = [LinearStage(.rigid, metric: linearMetric), LinearStage(.affine, metric: linearMetric)]
+        var plan: RegistrationPlan
         switch name {
-        case "translation": return RegistrationPlan(linear: [LinearStage(.translation, metric: linearMetric)])
-        case "rigid": return RegistrationPlan(linear: [LinearStage(.rigid, metric: linearMetric)])
-        case "similarity": return RegistrationPlan(linear: [LinearStage(.rigid, metric: linearMetric), LinearStage(.similarity, metric: linearMetric)])
-        case "affine": return RegistrationPlan(linear: affine)
-        case "syn": return RegistrationPlan(linear: affine, deformable: .syn(.synLocalCorrelation))
-        case "syn-mi": return RegistrationPlan(linear: affine, deformable: .syn(.synMutualInformation))
+        case "translation": plan = RegistrationPlan(linear: [LinearStage(.translation, metric: linearMetric)])
+        case "rigid": plan = RegistrationPlan(linear: [LinearStage(.rigid, metric: linearMetric)])
+        case "similarity": plan = RegistrationPlan(linear: [LinearStage(.rigid, metric: linearMetric), LinearStage(.similarity, metric: linearMetric)])
+        case "affine": plan = RegistrationPlan(linear: affine)
+        case "syn": plan = RegistrationPlan(linear: affine, deformable: .syn(.synLocalCorrelation))
+        case "syn-mi": plan = RegistrationPlan(linear: affine, deformable: .syn(.synMutualInformation))
         case "quick":
             var quick = LinearStage(.affine, metric: linearMetric)
             quick.levels = [Level(shrink: 4, sigma: .voxels(2), iterations: 100), Level(shrink: 2, sigma: .voxels(1), iterations: 50)]
-            return RegistrationPlan(linear: [quick], deformable: .syn(.synQuick))
-        case "demons": return RegistrationPlan(linear: affine, deformable: .demons(.demons))
-        case "bspline": return RegistrationPlan(linear: affine, deformable: .bspline(BSplineStage(metric: .localCorrelation(radius: 2))))
+            plan = RegistrationPlan(linear: [quick], deformable: .syn(.synQuick))
+        case "demons": plan = RegistrationPlan(linear: affine, deformable: .demons(.demons))
+        case "bspline": plan = RegistrationPlan(linear: affine, deformable: .bspline(BSplineStage(metric: .localCorrelation(radius: 2))))
         default: return nil
+        }
+        plan.preset = name
+        return plan
+    }
+
+    /// Checks every stage before any image is read: levels, metrics that the stage takes,
+    /// schedules; errors name the stage and the key.
+    public func validate() throws {
+        guard landmarkWeight >= 0, landmarkWeight.isFinite else {
+            throw RegError.invalidArgument(name: "landmarkWeight", reason: "must be ≥ 0, found \(landmarkWeight)")
+        }
+        guard !linear.isEmpty || deformable != nil else {
+            throw RegError.invalidArgument(name: "plan", reason: "has no stage: give linear stages, a deformable stage, or both")
+        }
+        for (k, stage) in linear.enumerated() {
+            for term in stage.metrics where !term.metric.isLinear {
+                throw RegError.invalidArgument(name: "linear[\(k)].metrics",
+                                               reason: "\(term.metric.name) is not a linear-stage metric; valid: \(Metric.linearNames.joined(separator: ", "))")
+            }
+        }
+        let metrics: [WeightedMetric]
+        switch deformable {
+        case .syn(let stage), .demons(let stage): metrics = stage.metrics
+        case .bspline(let stage): metrics = stage.metrics
+        case nil: metrics = []
+        }
+        for term in metrics where !term.metric.isDense {
+            throw RegError.invalidArgument(name: "deformable.metrics",
+                                           reason: "\(term.metric.name) is not a deformable-stage metric; valid: \(Metric.denseNames.joined(separator: ", "))")
         }
     }
 }
 
+/// The files a plan names: images, masks and landmark files, each optional (a runner takes what
+/// the plan leaves out from its caller).
+///
+/// ```swift
+/// var inputs = PlanInputs(fixed: "subject.nii.gz", moving: "atlas.nii.gz")
+/// inputs.fixedMask = "brain_mask.nii.gz"
+/// ```
+public struct PlanInputs: Equatable, Sendable {
+    public var fixed: String?
+    public var moving: String?
+    public var fixedMask: String?
+    public var movingMask: String?
+    public var fixedLandmarks: String?
+    public var movingLandmarks: String?
+
+    public init(fixed: String? = nil, moving: String? = nil, fixedMask: String? = nil, movingMask: String? = nil,
+                fixedLandmarks: String? = nil, movingLandmarks: String? = nil) {
+        self.fixed = fixed
+        self.moving = moving
+        self.fixedMask = fixedMask
+        self.movingMask = movingMask
+        self.fixedLandmarks = fixedLandmarks
+        self.movingLandmarks = movingLandmarks
+    }
+}
+
 /// The deformable stage of a plan.
-public enum DeformableMethod: Equatable, Sendable, Codable {
+public enum DeformableMethod: Equatable, Sendable {
     case syn(DeformableStage)
     case demons(DeformableStage)
     case bspline(BSplineStage)
@@ -94,67 +168,3 @@ extension DeformableStage {
                                                convergence: ConvergenceMonitor(window: 10, threshold: 1e-6))
 }
 
-/// The result of a plan: the linear map (identity when there are no linear stages) and the
-/// deformable fields when the plan has a deformable stage.
-public struct RegistrationResult: Sendable {
-    public var linear: LinearRegistrationResult?
-    public var deformable: DeformableResult?
-    public var affine: AffineMap { linear?.map ?? .identity }
-    public var seconds: Double
-
-    /// The transforms in ANTs order (points go through the warp first, then the affine).
-    public var chain: TransformChain {
-        var elements: [TransformChain.Element] = []
-        if let d = deformable { elements.append(.displacement(d.forward)) }
-        elements.append(.affine(affine))
-        return TransformChain(elements, names: deformable == nil ? ["affine"] : ["warp", "affine"])
-    }
-}
-
-/// Runs a `RegistrationPlan`.
-///
-/// ```swift
-/// let result = try Registration(RegistrationPlan.preset("syn")!).run(fixed: fixed, moving: moving)
-/// let warped = try Resampler.resample(moving, onto: fixed.geometry, mapping: result.chain.mapping(onto: fixed.geometry))
-/// ```
-public struct Registration: Sendable {
-    public var plan: RegistrationPlan
-    /// Called after each iteration and at the end of each level.
-    public var progress: ProgressHandler?
-
-    public init(_ plan: RegistrationPlan) { self.plan = plan }
-
-    public func run(fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>? = nil,
-                    movingMask: Image<UInt8>? = nil, linearSetup: ((inout LinearRegistration) -> Void)? = nil) throws -> RegistrationResult {
-        let start = DispatchTime.now().uptimeNanoseconds
-        var linearResult: LinearRegistrationResult?
-        if !plan.linear.isEmpty {
-            var linear = LinearRegistration(stages: plan.linear)
-            linear.initialization = plan.initialization
-            linear.rotationSearch = plan.rotationSearch
-            linear.progress = progress
-            linearSetup?(&linear)
-            linearResult = try linear.run(fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
-        }
-        let affine = linearResult?.map ?? .identity
-        var deformable: DeformableResult?
-        switch plan.deformable {
-        case .syn(let stage):
-            var syn = SyNRegistration(stage: stage)
-            syn.progress = progress
-            deformable = try syn.run(fixed: fixed, moving: moving, affine: affine, fixedMask: fixedMask, movingMask: movingMask)
-        case .demons(let stage):
-            var demons = DemonsRegistration(stage: stage)
-            demons.progress = progress
-            deformable = try demons.run(fixed: fixed, moving: moving, affine: affine, fixedMask: fixedMask, movingMask: movingMask)
-        case .bspline(let stage):
-            var ffd = BSplineRegistration(stage: stage)
-            ffd.progress = progress
-            deformable = try ffd.run(fixed: fixed, moving: moving, affine: affine, fixedMask: fixedMask, movingMask: movingMask)
-        case nil:
-            break
-        }
-        return RegistrationResult(linear: linearResult, deformable: deformable,
-                                  seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-    }
-}

@@ -8,6 +8,12 @@ public struct MetricValue: Sendable {
     public var gradient: [Double]
     /// How many samples mapped inside the moving image (and moving mask).
     public var validSamples: Int
+
+    public init(value: Double, gradient: [Double], validSamples: Int) {
+        self.value = value
+        self.gradient = gradient
+        self.validSamples = validSamples
+    }
 }
 
 /// An image-to-image metric between fixed samples and a moving image, evaluated for linear
@@ -25,7 +31,7 @@ public struct MetricValue: Sendable {
 /// print(r.value, r.gradient)
 /// ```
 public struct ImageMetric {
-    public let kind: MetricKind
+    public let kind: Metric
     public let samples: FixedSamples
     public let moving: Image<Float>
     let movingMask: [UInt8]?
@@ -34,7 +40,10 @@ public struct ImageMetric {
     var values: [Float]
     var gradients: [SIMD3<Float>]
 
-    public init(_ kind: MetricKind, samples: FixedSamples, moving: Image<Float>, movingMask: Image<UInt8>? = nil) throws {
+    public init(_ kind: Metric, samples: FixedSamples, moving: Image<Float>, movingMask: Image<UInt8>? = nil) throws {
+        guard kind.isLinear else {
+            throw RegError.invalidArgument(name: "metric", reason: "\(kind.name) is not a linear-stage metric; valid: \(Metric.linearNames.joined(separator: ", "))")
+        }
         if let movingMask, !movingMask.geometry.sameGrid(as: moving.geometry) {
             throw RegError.geometryMismatch("the moving mask's grid \(movingMask.geometry.size) is not the moving image's grid \(moving.geometry.size)")
         }
@@ -46,7 +55,7 @@ public struct ImageMetric {
         self.moving = moving
         self.movingMask = movingMask?.voxels
         switch kind {
-        case .mattesMutualInformation(let bins), .normalizedMutualInformation(let bins):
+        case .mutualInformation(let bins), .normalizedMutualInformation(let bins):
             guard bins >= 8 else { throw RegError.invalidArgument(name: "histogram bins", reason: "must be ≥ 8, found \(bins)") }
             histogram = JointHistogramBinning(bins: bins, fixed: samples.values, moving: moving.voxels)
         default:
@@ -99,12 +108,14 @@ public struct ImageMetric {
         case .normalizedCorrelation:
             let c = CorrelationSums(fixed: samples.values, moving: values)
             return (-c.correlation, .correlation(c.weight))
-        case .mattesMutualInformation, .normalizedMutualInformation:
+        case .mutualInformation, .normalizedMutualInformation:
             let binning = histogram!
             let joint = binning.joint(fixed: samples.values, moving: values)
             let normalized = { if case .normalizedMutualInformation = kind { return true } else { return false } }()
             let (cost, table) = joint.costAndTable(normalized: normalized)
             return (cost, .histogram(HistogramWeight(binning: binning, table: table, scale: 1 / (n * binning.movingWidth))))
+        case .localCorrelation:
+            preconditionFailure("local correlation is a dense metric (checked in init)")
         }
     }
 }

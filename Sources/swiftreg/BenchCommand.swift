@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RegAnalysis
 import RegCore
+import SwiftRegKit
 import RegIO
 import RegKernels
 import RegLearn
@@ -95,10 +96,10 @@ struct BenchCommand: ParsableCommand {
             // of the image against its warped copy.
             let warped = try Resampler.warp(image, by: field)
             try measure("metric: local NCC r=2 with gradient") {
-                _ = VoxelwiseMetric.localCorrelation(radius: 2).evaluate(fixed: image, moving: warped, mask: nil)
+                _ = Metric.localCorrelation(radius: 2).evaluate(fixed: image, moving: warped, mask: nil)
             }
             try measure("metric: MI 32 bins with gradient") {
-                _ = VoxelwiseMetric.mutualInformation(bins: 32).evaluate(fixed: image, moving: warped, mask: nil)
+                _ = Metric.mutualInformation(bins: 32).evaluate(fixed: image, moving: warped, mask: nil)
             }
         }
         if wanted("registration") {
@@ -107,7 +108,7 @@ struct BenchCommand: ParsableCommand {
             let turn = AffineMap(matrix: .rotation(axis: 2, angle: 0.1), translation: SIMD3(4, -3, 2), center: c)
             let moving = try Resampler.resample(image, onto: g, mapping: PointMapping(turn),
                                                 interpolation: .linear)
-            let reg = LinearRegistration.preset("affine", metric: .mattesMutualInformation(bins: 32))!
+            let reg = LinearRegistration(stages: RegistrationPlan.preset("affine")!.linear)
             try measure("registration, affine MI 3 levels") { _ = try reg.run(fixed: image, moving: moving) }
         }
         let evaluateName = "evaluate 256³, 50 labels, HD95 + ASSD"

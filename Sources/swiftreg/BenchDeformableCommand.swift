@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import RegAnalysis
 import RegCore
+import SwiftRegKit
 import RegIO
 import RegKernels
 import RegMethods

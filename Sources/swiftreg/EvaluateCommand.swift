@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RegAnalysis
 import RegCore
+import SwiftRegKit
 import RegIO
 import RegKernels
 import RegTransforms

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RegCore
+import SwiftRegKit
 import RegIO
 import RegKernels
 import RegLearn

@@ -43,7 +43,7 @@ final class ProgressDisplay: @unchecked Sendable {
         if key != levelKey { levelKey = key; levelStart = now }
         let elapsed = now.timeIntervalSince(start)
         switch (mode, event.kind) {
-        case (.quiet, _), (.lines, .iteration):
+        case (.quiet, _), (.lines, .iteration), (.bar, .done), (.lines, .done), (.verbose, .done):
             return
         case (.json, _):
             struct Line: Encodable { let event: ProgressEvent; let elapsed: Double }

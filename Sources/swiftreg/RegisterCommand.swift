@@ -7,6 +7,7 @@ import RegMethods
 import RegMetrics
 import RegOptimize
 import RegTransforms
+import SwiftRegKit
 
 extension Initialization: ExpressibleByArgument {}
 
@@ -28,7 +29,9 @@ struct RegisterCommand: ParsableCommand {
         diffeomorphic demons); bspline (rigid + affine, then a B-spline free-form deformation, \
         local correlation, L-BFGS, bending and folding penalties, 16/8/4 mm control spacing). Each linear stage runs 3 levels (shrink 4, 2, 1; smoothing 2, 1, 0 \
         voxels); --shrink, --sigmas and --iterations change them (ANTs' 4x2x1 notation), and \
-        --deformable-* the deformable stage's. --print-plan shows a preset as YAML; --plan runs an edited one. \
+        --deformable-* the deformable stage's. --print-plan prints the whole run (options, files and all) \
+        as a plan file and stops; --plan FILE runs one (an option that the plan sets is then an error; \
+        -f, -m, masks and landmarks fill in what the plan leaves out). \
         --report also writes PREFIX_report.html, the quality-control page (with --fixed-labels, --moving-labels \
         and --lut: label contours and a Dice/HD95/ASSD table). Progress goes to standard error: a bar on a \
         terminal, a line per level otherwise; --verbose, --quiet, --log-json.
@@ -40,21 +43,22 @@ struct RegisterCommand: ParsableCommand {
         """)
 
     @OptionGroup var common: CommonOptions
-    @Option(name: .shortAndLong, help: "Fixed image.") var fixed: String
-    @Option(name: .shortAndLong, help: "Moving image.") var moving: String
-    @Option(name: .shortAndLong, help: "Output prefix.") var output: String
-    @Option(help: "translation, rigid, similarity, affine, syn, syn-mi, quick, demons or bspline.") var preset = "affine"
+    @Option(name: .shortAndLong, help: "Fixed image.") var fixed: String?
+    @Option(name: .shortAndLong, help: "Moving image.") var moving: String?
+    @Option(name: .shortAndLong, help: "Output prefix.") var output: String?
+    @Option(help: "translation, rigid, similarity, affine (default), syn, syn-mi, quick, demons or bspline.") var preset: String?
     @Option(name: .customLong("plan"), help: "A plan file (.yaml or .json) instead of a preset; --print-plan shows one.") var planPath: String?
-    @Flag(name: .customLong("print-plan"), help: "Print the plan (YAML) and stop.") var printPlan = false
-    @Option(help: "mse, ncc, mi (Mattes), nmi or mad.") var metric = "mi"
-    @Option(help: "Histogram bins for mi and nmi.") var bins = 32
+    @Flag(name: .customLong("print-plan"), help: "Print the plan of this command line (YAML, or JSON with --plan-format json) and stop.") var printPlan = false
+    @Option(name: .customLong("plan-format"), help: "yaml or json, for --print-plan.") var planFormat = "yaml"
+    @Option(help: "Linear stages: mse, ncc, mi (Mattes, default), nmi or mad.") var metric: String?
+    @Option(help: "Histogram bins for mi and nmi (32).") var bins: Int?
     @Option(name: .customLong("fixed-mask"), help: "Fixed-space mask (non-zero voxels are sampled).") var fixedMask: String?
     @Option(name: .customLong("moving-mask"), help: "Moving-space mask.") var movingMask: String?
     @Option(parsing: .upToNextOption, help: "Two landmark files: FIXED MOVING (.csv LPS, .fcsv, or elastix point set .txt).") var landmarks: [String] = []
-    @Option(name: .customLong("landmark-weight"), help: "Weight of the landmark term (mean squared distance, mm²).")
-    var landmarkWeight = 0.0
-    @Option(name: .customLong("init"), help: "Initial alignment: geometry (domain centres), moments (centres of mass), principalAxes, landmarks or none.")
-    var initialization: Initialization = .moments
+    @Option(name: .customLong("landmark-weight"), help: "Weight of the landmark term (mean squared distance, mm²; 0).")
+    var landmarkWeight: Double?
+    @Option(name: .customLong("init"), help: "Initial alignment: geometry (domain centres), moments (centres of mass, default), principalAxes, landmarks or none.")
+    var initialization: Initialization?
     @Flag(name: .customLong("rotation-search"), help: "Try a grid of rotations first (for badly rotated starts).")
     var rotationSearch = false
     @Option(help: "Linear stages: shrink factors per level, e.g. 4x2x1.") var shrink: String?
@@ -72,10 +76,10 @@ struct RegisterCommand: ParsableCommand {
     @Option(name: .customLong("grid-spacing"), help: "B-spline stage: control-point spacing of the last level, mm (coarser levels double it).")
     var gridSpacing: Double?
     @Option(help: "B-spline stage: weight of the bending energy.") var bending: Double?
-    @Option(help: "Fraction of voxels sampled at random (capped at --max-samples).") var sampling = 0.25
-    @Option(name: .customLong("max-samples"), help: "Most samples per level.") var maxSamples = 60_000
-    @Option(help: "Random seed for sampling.") var seed: UInt64 = 1
-    @Option(help: "rsgd (regular-step gradient descent), adam or lbfgs.") var optimizer = "rsgd"
+    @Option(help: "Fraction of voxels sampled at random (0.25; capped at --max-samples).") var sampling: Double?
+    @Option(name: .customLong("max-samples"), help: "Most samples per level (60000).") var maxSamples: Int?
+    @Option(help: "Random seed for sampling (1).") var seed: UInt64?
+    @Option(help: "rsgd (regular-step gradient descent, default), adam or lbfgs.") var optimizer: String?
     @Option(help: "Winsorise intensities at these quantiles, e.g. 0.005,0.995.") var winsorize: String?
     @Flag(name: .customLong("zscore"), help: "Normalise both images to zero mean and unit variance first.") var zScore = false
     @Flag(help: "Also write PREFIX_report.html, the quality-control page (see `swiftreg report`).") var report = false
@@ -87,145 +91,135 @@ struct RegisterCommand: ParsableCommand {
         guard report || (o.fixedLabels == nil && o.movingLabels == nil && o.lut == nil && o.slices.isEmpty) else {
             throw ValidationError("--fixed-labels, --moving-labels, --lut and --slice belong to the report: add --report")
         }
+        guard ["yaml", "json"].contains(planFormat) else { throw ValidationError("--plan-format takes yaml or json; found '\(planFormat)'") }
+        guard landmarks.isEmpty || landmarks.count == 2 else { throw ValidationError("--landmarks takes two files: FIXED MOVING") }
+        guard printPlan || output != nil else { throw ValidationError("Missing expected argument '--output <output>'") }
     }
 
     func run() throws {
         try common.apply()
         let plan = try registrationPlan()
         if printPlan {
-            print(try PlanFile.yaml(plan))
+            print(PlanFile.text(plan, format: planFormat == "json" ? .json : .yaml), terminator: "")
             return
         }
-        try OutputFolder.check(for: output + "_summary.json")
-        let (fixedImage, movingImage) = try concurrently({ try ImageFile.read(fixed).image.floatImage() },
-                                                         { try ImageFile.read(moving).image.floatImage() })
-        let pairs = try landmarks.isEmpty ? nil : (LandmarkFile.read(landmarks[0]), LandmarkFile.read(landmarks[1]))
-        var reg = Registration(plan)
+        guard plan.inputs.fixed != nil, plan.inputs.moving != nil else {
+            throw ValidationError("give the images: -f FIXED -m MOVING (or name them in the plan's inputs)")
+        }
+        let output = self.output!
         let display = ProgressDisplay(log)
-        reg.progress = display.handler
-        let fMask = try fixedMask.map { try ImageFile.read($0).image.mask }
-        let mMask = try movingMask.map { try ImageFile.read($0).image.mask }
-        let linearOptions = try linearSettings()
-        let result = try reg.run(fixed: fixedImage, moving: movingImage, fixedMask: fMask, movingMask: mMask) { linear in
-            linear.landmarks = pairs
-            linear.landmarkWeight = landmarkWeight
-            linear.preprocessing = linearOptions
-        }
+        let run = try RegistrationFiles.register(plan, prefix: output, progress: display.handler)
         display.finish()
-        // The two fields stream to their files on a thread of their own (a megabyte of buffer
-        // each) while the warped image and the Jacobian are made.
-        let fieldWrites = result.deformable.map { [output] deformable in
-            BackgroundJob {
-                try TransformFile.writeDisplacementField(deformable.forward.field, to: output + "_warp.nii.gz")
-                try TransformFile.writeDisplacementField(deformable.inverse.field, to: output + "_inverse_warp.nii.gz")
-            }
+        let result = run.result
+        if report {
+            let page = try QCReport(fixedPath: plan.inputs.fixed!, movingPath: plan.inputs.moving!, fixed: run.inputs.fixed,
+                                    moving: run.inputs.moving, chain: result.chain, warp: result.deformable?.forward,
+                                    summary: result.summary, landmarks: run.inputs.landmarks.map { ($0.fixed, $0.moving) },
+                                    options: reportOptions).build()
+            try TextFile.write(page.html, to: output + "_report.html")
         }
-        do {
-            let chain = result.chain
-            let warped = try Resampler.resample(movingImage, onto: fixedImage.geometry, mapping: chain.mapping(onto: fixedImage.geometry),
-                                                interpolation: .linear)
-            let before = pearsonCorrelation(fixedImage.voxels, try Resampler.resample(movingImage, onto: fixedImage.geometry, interpolation: .linear).voxels)
-            let after = pearsonCorrelation(fixedImage.voxels, warped.voxels)
-            let map = result.affine
-            let record = LinearTransformRecord(map: map, center: result.linear?.transform.center ?? .zero, dimension: fixedImage.geometry.dimension)
-            let detJ = result.deformable?.forward.jacobianDeterminant
-            var summary = Summary(fixed: fixed, moving: moving, preset: preset, plan: plan, linearLevels: result.linear?.levels ?? [],
-                                  deformableLevels: result.deformable?.levels ?? [], seconds: result.seconds,
-                                  parameters: result.linear?.transform.parameters ?? [], model: result.linear?.transform.model,
-                                  matrix: map.matrix.rowMajor, translation: [map.translation.x, map.translation.y, map.translation.z],
-                                  center: [record.center.x, record.center.y, record.center.z],
-                                  correlationBefore: before, correlationAfter: after)
-            if let linear = result.linear, let pairs {
-                let (f, m) = try pairs.0.paired(with: pairs.1)
-                summary.landmarkRMS = LandmarkDistance(fixed: f.points, moving: m.points).rms(linear.transform)
+        guard !log.quiet else { return }
+        if report { print("report: \(output)_report.html") }
+        print(String(format: "done in %.2f s; correlation %.4f → %.4f", result.seconds, result.summary.correlationBefore,
+                     result.summary.correlationAfter))
+        if let j = result.summary.jacobianInsideFixed {
+            print(String(format: "det J inside the fixed foreground: min %.3f, max %.3f, folded %.4f %%, SDlogJ %.3f",
+                         j.minimum, j.maximum, 100 * j.foldedFraction, j.sdLogJ))
+        }
+        let names = result.deformable == nil ? [output + "_affine.txt"] : [output + "_warp.nii.gz", output + "_affine.txt"]
+        print(TransformChain(result.chain.elements, names: names))
+    }
+
+    /// The options a plan file sets, by name, when given on the command line.
+    var planOptionsGiven: [String] {
+        let given: [(String, Bool)] = [
+            ("--preset", preset != nil), ("--metric", metric != nil), ("--bins", bins != nil), ("--landmark-weight", landmarkWeight != nil),
+            ("--init", initialization != nil), ("--rotation-search", rotationSearch), ("--shrink", shrink != nil), ("--sigmas", sigmas != nil),
+            ("--iterations", iterations != nil), ("--deformable-shrink", deformableShrink != nil),
+            ("--deformable-sigmas", deformableSigmas != nil), ("--deformable-iterations", deformableIterations != nil),
+            ("--step", step != nil), ("--update-sigma", updateSigma != nil), ("--total-sigma", totalSigma != nil),
+            ("--volume-penalty", volumePenalty != nil), ("--volume-tolerance", volumeTolerance != nil), ("--radius", radius != nil),
+            ("--grid-spacing", gridSpacing != nil), ("--bending", bending != nil), ("--sampling", sampling != nil),
+            ("--max-samples", maxSamples != nil), ("--seed", seed != nil), ("--optimizer", optimizer != nil),
+            ("--winsorize", winsorize != nil), ("--zscore", zScore),
+        ]
+        return given.filter(\.1).map(\.0)
+    }
+
+    /// The plan: a preset with the command line's changes, or a plan file with the command
+    /// line's files filling what it leaves out.
+    func registrationPlan() throws -> RegistrationPlan {
+        var plan: RegistrationPlan
+        if let planPath {
+            let given = planOptionsGiven
+            guard given.isEmpty else {
+                throw ValidationError("\(given.joined(separator: ", ")) \(given.count == 1 ? "is" : "are") set by the plan file \(planPath): change \(given.count == 1 ? "it" : "them") there, or leave out --plan")
             }
-            if let detJ {
-                summary.jacobian = JacobianStatistics(determinant: detJ)
-                summary.jacobianInsideFixed = JacobianStatistics(determinant: detJ, mask: fMask ?? fixedImage.foreground)
+            plan = try PlanFile.read(planPath)
+        } else {
+            plan = try presetPlan()
+        }
+        try fill(&plan.inputs)
+        if plan.initialization == .landmarks, plan.inputs.fixedLandmarks == nil {
+            throw ValidationError("--init landmarks needs --landmarks FIXED MOVING")
+        }
+        do { try plan.validate() } catch RegError.invalidArgument(let name, let reason) {
+            throw ValidationError("the plan's \(name) \(reason)")
+        }
+        return plan
+    }
+
+    /// The command line's files, where the plan names none; a file named twice is an error.
+    func fill(_ inputs: inout PlanInputs) throws {
+        let options: [(String, String?, WritableKeyPath<PlanInputs, String?>)] = [
+            ("-f/--fixed", fixed, \.fixed), ("-m/--moving", moving, \.moving), ("--fixed-mask", fixedMask, \.fixedMask),
+            ("--moving-mask", movingMask, \.movingMask), ("--landmarks", landmarks.first, \.fixedLandmarks),
+            ("--landmarks", landmarks.last, \.movingLandmarks),
+        ]
+        for (name, value, key) in options {
+            guard let value else { continue }
+            if let planned = inputs[keyPath: key], planned != value {
+                throw ValidationError("\(name) \(value): the plan file already names \(planned); give one of them")
             }
-            let json = try JSONText.encode(summary)
-            // Everything else is computed; now write, each file atomically.
-            try TransformFile.write([record], to: output + "_affine.txt")
-            try TransformFile.write([record], to: output + "_affine.mat")
-            if let detJ { try ImageFile.write(detJ, to: output + "_jacobian.nii.gz", options: .runLength) }
-            try ImageFile.write(warped, to: output + "_warped.nii.gz", options: .runLength)
-            try TextFile.write(json, to: output + "_summary.json")
-            if report {
-                let page = try QCReport(fixedPath: fixed, movingPath: moving, fixed: fixedImage, moving: movingImage, chain: chain,
-                                        warp: result.deformable?.forward, summary: summary, landmarks: pairs, options: reportOptions).build()
-                try TextFile.write(page.html, to: output + "_report.html")
-            }
-            try fieldWrites?.wait()
-            guard !log.quiet else { return }
-            if report { print("report: \(output)_report.html") }
-            print(String(format: "done in %.2f s; correlation %.4f → %.4f", result.seconds, before, after))
-            if let j = summary.jacobianInsideFixed {
-                print(String(format: "det J inside the fixed foreground: min %.3f, max %.3f, folded %.4f %%, SDlogJ %.3f",
-                             j.minimum, j.maximum, 100 * j.foldedFraction, j.sdLogJ))
-            }
-            let names = result.deformable == nil ? [output + "_affine.txt"] : [output + "_warp.nii.gz", output + "_affine.txt"]
-            print(TransformChain(chain.elements, names: names))
-        } catch {
-            try? fieldWrites?.wait()
-            throw error
+            inputs[keyPath: key] = value
         }
     }
 
-    /// The plan: a preset or a plan file, with the command line's changes.
-    func registrationPlan() throws -> RegistrationPlan {
-        guard let kind = MetricKind(name: metric, bins: bins) else {
-            throw ValidationError("--metric takes mse, ncc, mi, nmi or mad; found '\(metric)'")
+    func presetPlan() throws -> RegistrationPlan {
+        let metricName = metric ?? "mi"
+        guard let kind = Metric(name: metricName, bins: bins ?? 32), kind.isLinear else {
+            throw ValidationError("--metric takes \(Metric.linearNames.joined(separator: ", ")); found '\(metricName)'")
         }
-        var plan: RegistrationPlan
-        if let planPath {
-            plan = try PlanFile.read(planPath)
-        } else {
-            guard let p = RegistrationPlan.preset(preset, linearMetric: kind) else {
-                throw ValidationError("--preset takes \(RegistrationPlan.presetNames.joined(separator: ", ")); found '\(preset)'")
-            }
-            plan = p
+        let presetName = preset ?? "affine"
+        guard var plan = RegistrationPlan.preset(presetName, linearMetric: kind) else {
+            throw ValidationError("--preset takes \(RegistrationPlan.presetNames.joined(separator: ", ")); found '\(presetName)'")
         }
-        guard landmarks.isEmpty || landmarks.count == 2 else {
-            throw ValidationError("--landmarks takes two files: FIXED MOVING")
-        }
-        if initialization == .landmarks, landmarks.isEmpty { throw ValidationError("--init landmarks needs --landmarks FIXED MOVING") }
+        let sampling = self.sampling ?? 0.25
         guard sampling > 0, sampling <= 1 else { throw ValidationError("--sampling takes a fraction in (0, 1]; found \(sampling)") }
         let method: Optimizer.Method
-        switch optimizer {
+        switch optimizer ?? "rsgd" {
         case "rsgd": method = .regularStepGradientDescent(maxStep: 2, minStep: 0.005, relaxation: 0.5)
         case "adam": method = .adam(learningRate: 0.5)
         case "lbfgs": method = .lbfgs(memory: 6, maxStep: 4)
-        default: throw ValidationError("--optimizer takes rsgd, adam or lbfgs; found '\(optimizer)'")
+        default: throw ValidationError("--optimizer takes rsgd, adam or lbfgs; found '\(optimizer!)'")
         }
-        let levels = try shrink == nil && sigmas == nil && iterations == nil ? nil
-            : parseLevels(shrink ?? "4x2x1", sigmas ?? "2x1x0", iterations ?? "200x100x50")
         for i in plan.linear.indices {
-            if let levels { plan.linear[i].levels = levels }
-            if planPath == nil {
-                plan.linear[i].sampling = .random(fraction: sampling, seed: seed)
-                plan.linear[i].sampleLimit = maxSamples
-                plan.linear[i].optimizer = method
-            }
+            plan.linear[i].levels = try LevelOptions(shrink: shrink, sigmas: sigmas, iterations: iterations, prefix: "")
+                .applied(to: plan.linear[i].levels)
+            plan.linear[i].sampling = .random(fraction: sampling, seed: seed ?? 1)
+            plan.linear[i].sampleLimit = maxSamples ?? 60_000
+            plan.linear[i].optimizer = method
         }
-        if planPath == nil {
-            plan.initialization = initialization
-            plan.rotationSearch = rotationSearch
-        }
+        plan.initialization = initialization ?? .moments
+        plan.rotationSearch = rotationSearch
+        plan.landmarkWeight = landmarkWeight ?? 0
+        plan.preprocessing = try preprocessing()
         try applyDeformableOptions(to: &plan)
         return plan
     }
 
     func applyDeformableOptions(to plan: inout RegistrationPlan) throws {
-        let presetLevels: [Level]
-        switch plan.deformable {
-        case .syn(let stage), .demons(let stage): presetLevels = stage.levels
-        case .bspline(let stage): presetLevels = stage.levels
-        case nil: presetLevels = DeformableStage.defaultLevels
-        }
-        // Iterations not given are the preset's own (syn: 60x50x12).
-        let levels = deformableShrink != nil || deformableSigmas != nil || deformableIterations != nil
-            ? try parseLevels(deformableShrink ?? "4x2x1", deformableSigmas ?? "2x1x0",
-                              deformableIterations ?? presetLevels.map { String($0.iterations) }.joined(separator: "x"), prefix: "deformable-") : nil
+        let levels = LevelOptions(shrink: deformableShrink, sigmas: deformableSigmas, iterations: deformableIterations, prefix: "deformable-")
         switch plan.deformable {
         case .syn(var stage):
             try applyDenseOptions(to: &stage, levels: levels)
@@ -240,9 +234,9 @@ struct RegisterCommand: ParsableCommand {
             if step != nil || updateSigma != nil || totalSigma != nil || volumePenalty != nil || volumeTolerance != nil {
                 throw ValidationError("--step, --update-sigma, --total-sigma, --volume-penalty and --volume-tolerance apply to syn (the first three to demons too); a B-spline stage takes --grid-spacing and --bending")
             }
-            if let levels {
-                stage.levels = levels
-                stage.gridSchedule = levels.indices.map { 1 << (levels.count - 1 - $0) }
+            if levels.given {
+                stage.levels = try levels.applied(to: stage.levels)
+                stage.gridSchedule = stage.levels.indices.map { 1 << (stage.levels.count - 1 - $0) }
             }
             if let gridSpacing { stage.gridSpacing = gridSpacing }
             if let bending { stage.regularization.bending = bending }
@@ -250,25 +244,25 @@ struct RegisterCommand: ParsableCommand {
             plan.deformable = .bspline(stage)
         case nil:
             if gridSpacing != nil || bending != nil || step != nil || updateSigma != nil || totalSigma != nil || volumePenalty != nil
-                || volumeTolerance != nil || levels != nil {
+                || volumeTolerance != nil || levels.given || radius != nil {
                 throw ValidationError("deformable options need a deformable preset (syn, syn-mi, quick, demons, bspline) or plan")
             }
         }
     }
 
-    func applyDenseOptions(to stage: inout DeformableStage, levels: [Level]?) throws {
+    func applyDenseOptions(to stage: inout DeformableStage, levels: LevelOptions) throws {
         if gridSpacing != nil || bending != nil {
             throw ValidationError("--grid-spacing and --bending apply to the bspline preset")
         }
         if let step {
-            let values = try perLevel(step, "step", example: "0.25 (every level) or 0.4x0.4x0.3 (one per level, each > 0)", valid: { $0 > 0 })
+            let values = try LevelOptions.values(step, "step", example: "0.25 (every level) or 0.4x0.4x0.3 (one per level, each > 0)", valid: { $0 > 0 })
             if values.count == 1 { (stage.step, stage.steps) = (values[0], nil) } else { stage.steps = values }
         }
         if let updateSigma { stage.updateSigma = updateSigma }
         if let totalSigma { stage.totalSigma = totalSigma }
         if let volumePenalty { stage.volumePenalty = volumePenalty }
         if let volumeTolerance { stage.volumeTolerance = volumeTolerance }
-        if let levels { stage.levels = levels }
+        stage.levels = try levels.applied(to: stage.levels)
         if let steps = stage.steps, steps.count != stage.levels.count {
             let given = steps.map { String(format: "%g", $0) }.joined(separator: "x")
             throw ValidationError("the steps \(given) are one per level, and there are \(stage.levels.count) levels: give --step (or the plan's steps) with one value per level, or --step with one for all")
@@ -285,7 +279,7 @@ struct RegisterCommand: ParsableCommand {
         }
     }
 
-    func linearSettings() throws -> IntensityNormalization {
+    func preprocessing() throws -> IntensityNormalization {
         var pre = IntensityNormalization()
         if let winsorize {
             let q = winsorize.split(separator: ",").compactMap { Double($0) }
@@ -297,54 +291,46 @@ struct RegisterCommand: ParsableCommand {
         pre.zScore = zScore
         return pre
     }
+}
+
+/// `--shrink`, `--sigmas` and `--iterations` (or their `--deformable-` forms): ANTs' `4x2x1`
+/// notation. The longest list sets the number of levels and one value stands for every level;
+/// what is not given keeps the stage's own values, counted from the finest level.
+struct LevelOptions {
+    var shrink: String?, sigmas: String?, iterations: String?
+    var prefix: String
+
+    var given: Bool { shrink != nil || sigmas != nil || iterations != nil }
+
+    func applied(to levels: [Level]) throws -> [Level] {
+        guard given else { return levels }
+        let inMM = sigmas?.hasSuffix("mm") ?? false
+        let s = try shrink.map { try Self.values($0, prefix + "shrink") }
+        let g = try sigmas.map { try Self.values(inMM ? String($0.dropLast(2)) : $0, prefix + "sigmas") }
+        let n = try iterations.map { try Self.values($0, prefix + "iterations") }
+        let counts = [s, g, n].compactMap { $0?.count }
+        let count = counts.max()!
+        guard counts.allSatisfy({ $0 == 1 || $0 == count }) else {
+            throw ValidationError("--\(prefix)shrink, --\(prefix)sigmas and --\(prefix)iterations need one value per level, or one for all (\([s, g, n].map { $0.map { String($0.count) } ?? "-" }.joined(separator: ", ")) given)")
+        }
+        guard s?.allSatisfy({ $0 >= 1 && $0 == $0.rounded() && $0 <= 64 }) ?? true else {
+            throw ValidationError("--\(prefix)shrink takes whole numbers from 1 to 64")
+        }
+        guard n?.allSatisfy({ $0 == $0.rounded() }) ?? true else { throw ValidationError("--\(prefix)iterations takes whole numbers") }
+        func pick(_ v: [Double]?, _ k: Int) -> Double? { v.map { $0.count == 1 ? $0[0] : $0[k] } }
+        return (0..<count).map { k in
+            let own = levels[min(k + max(0, levels.count - count), levels.count - 1)]
+            let sigma = pick(g, k).map { inMM ? GaussianSmoothing.Sigma.mm($0) : .voxels($0) } ?? own.sigma
+            return Level(shrink: pick(s, k).map { Int($0) } ?? own.shrink, sigma: sigma, iterations: pick(n, k).map { Int($0) } ?? own.iterations)
+        }
+    }
 
     /// Values per level written like `4x2x1`, each accepted by `valid`.
-    func perLevel(_ s: String, _ name: String, example: String = "4x2x1", valid: (Double) -> Bool = { $0 >= 0 }) throws -> [Double] {
+    static func values(_ s: String, _ name: String, example: String = "4x2x1", valid: (Double) -> Bool = { $0 >= 0 }) throws -> [Double] {
         let v = s.split(separator: "x").map { Double($0) }
-        guard !v.isEmpty, v.allSatisfy({ $0.map(valid) ?? false }) else {
+        guard !v.isEmpty, v.allSatisfy({ $0.map { valid($0) && $0.isFinite } ?? false }) else {
             throw ValidationError("--\(name) takes values like \(example); found '\(s)'")
         }
         return v.map { $0! }
-    }
-
-    /// The levels of `--shrink`, `--sigmas` and `--iterations`, or of the options named with
-    /// `prefix` (`deformable-`), which the errors name.
-    func parseLevels(_ shrink: String, _ sigmas: String, _ iterations: String, prefix: String = "") throws -> [Level] {
-        let inMM = sigmas.hasSuffix("mm")
-        let s = try perLevel(shrink, prefix + "shrink"), g = try perLevel(inMM ? String(sigmas.dropLast(2)) : sigmas, prefix + "sigmas")
-        let n = try perLevel(iterations, prefix + "iterations")
-        guard s.count == g.count, s.count == n.count else {
-            throw ValidationError("--\(prefix)shrink, --\(prefix)sigmas and --\(prefix)iterations need one value per level (\(s.count), \(g.count), \(n.count) given)")
-        }
-        guard s.allSatisfy({ $0 >= 1 && $0 == $0.rounded() }) else { throw ValidationError("--\(prefix)shrink takes whole numbers ≥ 1") }
-        return (0..<s.count).map { Level(shrink: Int(s[$0]), sigma: inMM ? .mm(g[$0]) : .voxels(g[$0]), iterations: Int(n[$0])) }
-    }
-
-    struct Summary: Codable {
-        var fixed: String, moving: String, preset: String
-        var plan: RegistrationPlan
-        var linearLevels: [LevelReport]
-        var deformableLevels: [DeformableLevelReport]
-        var seconds: Double
-        var parameters: [Double]
-        var model: LinearModel?
-        var matrix: [Double], translation: [Double], center: [Double]
-        var correlationBefore: Double, correlationAfter: Double
-        var landmarkRMS: Double?
-        /// det J of the forward warp over the whole grid and over the fixed mask (or foreground).
-        var jacobian: JacobianStatistics?
-        var jacobianInsideFixed: JacobianStatistics?
-    }
-}
-
-extension AnyImage {
-    /// The image as a 0/1 mask: 1 where a voxel is non-zero.
-    var mask: Image<UInt8> { floatImage().foreground }
-}
-
-extension Image<Float> {
-    /// 1 where a voxel is non-zero.
-    var foreground: Image<UInt8> {
-        try! Image<UInt8>(geometry: geometry, voxels: voxels.map { $0 != 0 ? 1 : 0 })
     }
 }

@@ -2,8 +2,10 @@ import ArgumentParser
 import Foundation
 import RegAnalysis
 import RegCore
+import SwiftRegKit
 import RegIO
 import RegKernels
+import RegMethods
 import RegReport
 import RegTransforms
 
@@ -55,7 +57,7 @@ struct QCReport {
     var moving: Image<Float>
     var chain: TransformChain
     var warp: DisplacementField?
-    var summary: RegisterCommand.Summary?
+    var summary: RegistrationSummary?
     var landmarks: (fixed: Landmarks, moving: Landmarks)?
     var options: ReportOptions
 
@@ -94,8 +96,8 @@ struct QCReport {
         return report
     }
 
-    func add(_ s: RegisterCommand.Summary, to report: inout HTMLReport) {
-        report.facts += [("preset", s.preset), ("total time", String(format: "%.2f s", s.seconds)),
+    func add(_ s: RegistrationSummary, to report: inout HTMLReport) {
+        report.facts += [("plan", s.plan.preset.map { "preset \($0)" } ?? "from a plan file"), ("total time", String(format: "%.2f s", s.seconds)),
                          ("correlation before → after", String(format: "%.4f → %.4f", s.correlationBefore, s.correlationAfter))]
         report.timings = [["stage", "level", "shrink", "iterations", "metric first → last", "stop", "seconds"]]
         for l in s.linearLevels {
@@ -109,7 +111,7 @@ struct QCReport {
                                    String(format: "%.2f", l.seconds)])
             report.curves.append(.init(title: "deformable level \(l.level) (similarity)", values: l.curve))
         }
-        report.plan = try? PlanFile.yaml(s.plan)
+        report.plan = PlanFile.text(s.plan)
     }
 }
 
@@ -145,9 +147,9 @@ struct ReportCommand: ParsableCommand {
         try common.apply()
         let fixedImage = try ImageFile.read(fixed).image.floatImage()
         let movingImage = try ImageFile.read(moving).image.floatImage()
-        var chain = try transform.chain(), warp: DisplacementField?, summary: RegisterCommand.Summary?
+        var chain = try transform.chain(), warp: DisplacementField?, summary: RegistrationSummary?
         if let prefix {
-            summary = try JSONDecoder().decode(RegisterCommand.Summary.self, from: try Data(contentsOf: URL(fileURLWithPath: prefix + "_summary.json")))
+            summary = try JSONDecoder().decode(RegistrationSummary.self, from: try Data(contentsOf: URL(fileURLWithPath: prefix + "_summary.json")))
             var t = TransformOptions()
             t.transforms = (FileManager.default.fileExists(atPath: prefix + "_warp.nii.gz") ? [prefix + "_warp.nii.gz"] : []) + [prefix + "_affine.txt"]
             chain = try t.chain()

@@ -188,17 +188,19 @@ enum DeformableCases {
         var demons = DeformableStage.demons
         demons.volumePenalty = 0.5
         #expect(throws: RegError.self) { try DemonsRegistration(stage: demons).run(fixed: image, moving: image) }
-        // A plan written before the penalty existed has no key for it.
-        var object = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(DeformableStage.synLocalCorrelation))
-                                  as? [String: Any])
-        #expect(object.removeValue(forKey: "volumePenalty") != nil && object.removeValue(forKey: "volumeTolerance") != nil)
-        #expect(object.removeValue(forKey: "steps") != nil)
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
-        let old = try JSONDecoder().decode(DeformableStage.self, from: Data(json.utf8))
+        // A plan without the penalty's keys (or the per-level steps) reads the penalty as off.
+        let plan = RegistrationPlan(linear: [], deformable: .syn(.synLocalCorrelation))
+        guard case .map(var top) = plan.document, let k = top.firstIndex(where: { $0.key == "deformable" }),
+              case .map(let entries) = top[k].value else { Issue.record("no deformable map"); return }
+        let dropped = ["volumePenalty", "volumeTolerance", "step"]
+        #expect(entries.filter { dropped.contains($0.key) }.count == 3)
+        top[k].value = .map(entries.filter { !dropped.contains($0.key) })
+        guard case .syn(let old) = try RegistrationPlan(document: .map(top)).deformable else { Issue.record("not syn"); return }
         var expected = DeformableStage.synLocalCorrelation
         expected.volumePenalty = 0
         expected.volumeTolerance = 0
         expected.steps = nil
+        expected.step = 0.25
         #expect(old == expected)
         #expect(old.step(atLevel: 0) == old.step && DeformableStage.synLocalCorrelation.step(atLevel: 0) == 0.4)
     }

@@ -18,7 +18,7 @@ struct ITKSliceRegistrationTests {
     /// a mono-modal fit of the PD slice: 10.00° mapping fixed (110, 128) to moving (123.10, 143.92).
     @Test func multiModalRigidByMutualInformation() throws {
         let fixed = try Self.slice("BrainT1SliceBorder20.png"), moving = try Self.slice("BrainProtonDensitySliceR10X13Y17.png")
-        let reg = LinearRegistration.preset("rigid", metric: .mattesMutualInformation(bins: 32))!
+        let reg = LinearRegistration(stages: RegistrationPlan.preset("rigid", linearMetric: .mutualInformation(bins: 32))!.linear)
         let map = try reg.run(fixed: fixed, moving: moving).map
         let angle = atan2(map.matrix[1, 0], map.matrix[0, 0]) * 180 / .pi
         let p = map.apply(SIMD3(110, 128, 0))
@@ -30,7 +30,7 @@ struct ITKSliceRegistrationTests {
     /// The mono-modal ground truth itself: PD slice against its rotated copy by mean squares.
     @Test func monoModalRigidByMeanSquares() throws {
         let fixed = try Self.slice("BrainProtonDensitySliceBorder20.png"), moving = try Self.slice("BrainProtonDensitySliceR10X13Y17.png")
-        let map = try LinearRegistration.preset("rigid", metric: .meanSquares)!.run(fixed: fixed, moving: moving).map
+        let map = try LinearRegistration(stages: RegistrationPlan.preset("rigid", linearMetric: .meanSquares)!.linear).run(fixed: fixed, moving: moving).map
         let angle = atan2(map.matrix[1, 0], map.matrix[0, 0]) * 180 / .pi
         #expect(abs(angle - 10) < 0.05, "angle \(angle)°")
         #expect((map.apply(SIMD3(110, 128, 0)) - SIMD3(123.10, 143.92, 0)).length < 0.05)
@@ -38,7 +38,7 @@ struct ITKSliceRegistrationTests {
 
     @Test func shiftedSliceGivesExactlyThirteenSeventeen() throws {
         let fixed = try Self.slice("BrainProtonDensitySliceBorder20.png"), moving = try Self.slice("BrainProtonDensitySliceShifted13x17y.png")
-        let map = try LinearRegistration.preset("translation", metric: .meanSquares)!.run(fixed: fixed, moving: moving).map
+        let map = try LinearRegistration(stages: RegistrationPlan.preset("translation", linearMetric: .meanSquares)!.linear).run(fixed: fixed, moving: moving).map
         #expect(abs(map.translation.x - 13) < 0.05 && abs(map.translation.y - 17) < 0.05, "\(map.translation)")
     }
 }
@@ -48,7 +48,7 @@ struct ITKSliceRegistrationTests {
 @Suite(.enabled(if: SharedData.isAvailable, Comment(rawValue: SharedData.skipMessage)))
 struct BrainRecoveryTests {
     struct Case: Sendable, CustomTestStringConvertible {
-        var metric: MetricKind
+        var metric: Metric
         var affine: Bool
         var seed: UInt64
         var contrast: String
@@ -58,9 +58,9 @@ struct BrainRecoveryTests {
     static let cases: [Case] = [
         Case(metric: .meanSquares, affine: false, seed: 11, contrast: "same"),
         Case(metric: .normalizedCorrelation, affine: true, seed: 12, contrast: "same"),
-        Case(metric: .mattesMutualInformation(bins: 32), affine: true, seed: 13, contrast: "same"),
-        Case(metric: .mattesMutualInformation(bins: 32), affine: false, seed: 14, contrast: "inverted"),
-        Case(metric: .mattesMutualInformation(bins: 32), affine: true, seed: 15, contrast: "remapped"),
+        Case(metric: .mutualInformation(bins: 32), affine: true, seed: 13, contrast: "same"),
+        Case(metric: .mutualInformation(bins: 32), affine: false, seed: 14, contrast: "inverted"),
+        Case(metric: .mutualInformation(bins: 32), affine: true, seed: 15, contrast: "remapped"),
         Case(metric: .meanSquares, affine: true, seed: 16, contrast: "same"),
     ]
 
@@ -73,7 +73,7 @@ struct BrainRecoveryTests {
         case "remapped": moving.voxels = moving.voxels.map { top * sqrt(max(0, $0) / top) + 0.3 * top * sin(3 * $0 / top) }
         default: break
         }
-        let reg = LinearRegistration.preset(c.affine ? "affine" : "rigid", metric: c.metric)!
+        let reg = LinearRegistration(stages: RegistrationPlan.preset(c.affine ? "affine" : "rigid", linearMetric: c.metric)!.linear)
         let result = try reg.run(fixed: fixed, moving: moving)
         return BrainCases.meanEndpointError(result.map, truth, over: fixed)
     }
@@ -85,7 +85,7 @@ struct BrainRecoveryTests {
     }
 
     /// The 256³ LIA brain (shrunk ×2 to keep the test quick).
-    @Test(arguments: [Case(metric: .mattesMutualInformation(bins: 32), affine: true, seed: 21, contrast: "same"),
+    @Test(arguments: [Case(metric: .mutualInformation(bins: 32), affine: true, seed: 21, contrast: "same"),
                       Case(metric: .normalizedCorrelation, affine: false, seed: 22, contrast: "same")])
     func recoversKnownTransformOnLIABrain(_ c: Case) throws {
         let error = try Self.recover(c, fixed: try BrainCases.obliqueBrain("brain/c2fvit/image_A.nii.gz", factor: 2))
@@ -108,7 +108,7 @@ struct BadStartTests {
 
     @Test func rotationSearchRecoversASeventyDegreeTurn() throws {
         let (fixed, moving, truth) = try Self.turned(70)
-        var reg = LinearRegistration.preset("rigid", metric: .meanSquares)!
+        var reg = LinearRegistration(stages: RegistrationPlan.preset("rigid", linearMetric: .meanSquares)!.linear)
         let without = try reg.run(fixed: fixed, moving: moving).map
         reg.rotationSearch = true
         let with = try reg.run(fixed: fixed, moving: moving).map
@@ -118,7 +118,7 @@ struct BadStartTests {
 
     @Test func principalAxesStartRecoversALargeTurn() throws {
         let (fixed, moving, truth) = try Self.turned(-55)
-        var reg = LinearRegistration.preset("rigid", metric: .meanSquares)!
+        var reg = LinearRegistration(stages: RegistrationPlan.preset("rigid", linearMetric: .meanSquares)!.linear)
         reg.initialization = .principalAxes
         let map = try reg.run(fixed: fixed, moving: moving).map
         #expect(BrainCases.meanEndpointError(map, truth, over: fixed) < 0.2)

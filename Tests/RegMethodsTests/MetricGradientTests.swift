@@ -10,7 +10,7 @@ import RegTransforms
 /// crops of a real brain on an oblique, anisotropic grid.
 @Suite(.enabled(if: SharedData.isAvailable, Comment(rawValue: SharedData.skipMessage)))
 struct MetricGradientTests {
-    static let metrics: [MetricKind] = [.meanSquares, .normalizedCorrelation, .mattesMutualInformation(bins: 24),
+    static let metrics: [Metric] = [.meanSquares, .normalizedCorrelation, .mutualInformation(bins: 24),
                                         .normalizedMutualInformation(bins: 24), .meanAbsoluteDifference]
 
     /// A 3-D crop pair: fixed = crop of the oblique brain, moving = the same brain through a small

@@ -12,7 +12,7 @@ import RegTestSupport
         let a: Double = sin(0.1 * p.x) + cos(0.08 * p.y)
         return a + 0.5 * sin(0.07 * p.z) + 3
     }
-    static let rigid = LinearRegistration.preset("rigid", metric: .meanSquares)!
+    static let rigid = LinearRegistration(stages: RegistrationPlan.preset("rigid", linearMetric: .meanSquares)!.linear)
 
     @Test func fixedAndMovingOfDifferentDimensionAreRejected() {
         let flat = Phantoms.image(on: Phantoms.oblique2DGeometry()) { $0.x }
@@ -39,7 +39,7 @@ import RegTestSupport
     }
 
     @Test func tooFewLandmarksForAnAffineAreRejected() {
-        var reg = LinearRegistration.preset("affine", metric: .meanSquares)!
+        var reg = LinearRegistration(stages: RegistrationPlan.preset("affine", linearMetric: .meanSquares)!.linear)
         let three = Landmarks(points: [SIMD3(0, 0, 0), SIMD3(10, 0, 0), SIMD3(0, 10, 0)])
         reg.landmarks = (three, three)
         reg.initialization = .landmarks
@@ -56,7 +56,7 @@ import RegTestSupport
         let flat = Image<Float>(geometry: Self.geometry, filledWith: 1)
         let fixed = Landmarks(points: [SIMD3(0, 0, 0), SIMD3(10, 2, 0), SIMD3(0, 10, 5), SIMD3(3, 3, 9)].map { $0 + Self.geometry.origin + SIMD3(8, 8, 8) })
         let moving = Landmarks(points: fixed.points.map { $0 + SIMD3(1.5, -2, 0.75) })
-        var reg = LinearRegistration.preset("translation", metric: .meanSquares)!
+        var reg = LinearRegistration(stages: RegistrationPlan.preset("translation", linearMetric: .meanSquares)!.linear)
         reg.stages[0].levels = [Level(shrink: 1, sigma: .voxels(0), iterations: 200)]
         reg.stages[0].sampling = .full
         reg.landmarks = (fixed, moving)

@@ -45,8 +45,8 @@ import Testing
         #expect(abs(value - expected) < 1e-4, "\(value) vs \(expected)")
     }
 
-    @Test(arguments: [VoxelwiseMetric.localCorrelation(radius: 2), .localCorrelation(radius: 1), .meanSquares, .mutualInformation(bins: 16)])
-    func derivativesMatchFiniteDifferences(_ metric: VoxelwiseMetric) {
+    @Test(arguments: [Metric.localCorrelation(radius: 2), .localCorrelation(radius: 1), .meanSquares, .mutualInformation(bins: 16)])
+    func derivativesMatchFiniteDifferences(_ metric: Metric) {
         let s = metric.evaluate(fixed: Self.fixed, moving: Self.moving, mask: nil)
         let h: Float = 2e-3
         var worst = 0.0, scale = 0.0

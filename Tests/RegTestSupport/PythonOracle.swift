@@ -15,14 +15,20 @@ public enum PythonOracle {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
-        let out = Pipe()
+        let out = Pipe(), err = Pipe()
         process.standardOutput = out
-        process.standardError = Pipe()
+        process.standardError = err
         try process.run()
+        // Both pipes are drained at once, so a child that writes much to either never blocks.
+        let errors = DispatchQueue(label: "stderr")
+        var message = Data()
+        errors.async { message = err.fileHandleForReading.readDataToEndOfFile() }
         let data = out.fileHandleForReading.readDataToEndOfFile()
+        errors.sync {}
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw RegError.invalidArgument(name: arguments[0], reason: "exit \(process.terminationStatus)")
+            let tail = String(decoding: message.suffix(2000), as: UTF8.self)
+            throw RegError.invalidArgument(name: arguments[0], reason: "exit \(process.terminationStatus): \(tail)")
         }
         return String(decoding: data, as: UTF8.self)
     }

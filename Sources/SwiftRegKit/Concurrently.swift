@@ -7,7 +7,7 @@ import RegCore
 /// ```swift
 /// let (fixed, moving) = try concurrently({ try ImageFile.read(f) }, { try ImageFile.read(m) })
 /// ```
-func concurrently<A, B>(_ a: () throws -> A, _ b: () throws -> B) throws -> (A, B) {
+public func concurrently<A, B>(_ a: () throws -> A, _ b: () throws -> B) throws -> (A, B) {
     var first: Result<A, any Error>?, second: Result<B, any Error>?
     withoutActuallyEscaping(a) { a in
         withoutActuallyEscaping(b) { b in
@@ -31,11 +31,11 @@ func concurrently<A, B>(_ a: () throws -> A, _ b: () throws -> B) throws -> (A, 
 /// let warped = try Resampler.resample(moving, onto: fixed.geometry, mapping: mapping)
 /// try writes.wait()
 /// ```
-final class BackgroundJob: @unchecked Sendable {
+public final class BackgroundJob: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private var outcome: Result<Void, any Error> = .success(())   // written before `finished` is signalled
 
-    init(_ work: @escaping @Sendable () throws -> Void) {
+    public init(_ work: @escaping @Sendable () throws -> Void) {
         guard Parallelism.threadCount > 1 else {
             outcome = Result { try work() }
             finished.signal()
@@ -47,7 +47,7 @@ final class BackgroundJob: @unchecked Sendable {
         }.start()
     }
 
-    func wait() throws {
+    public func wait() throws {
         finished.wait()
         finished.signal()   // a second wait returns at once
         try outcome.get()

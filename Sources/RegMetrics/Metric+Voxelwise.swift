@@ -1,31 +1,15 @@
 import Foundation
 import RegCore
 
-/// A similarity of two images on one grid with its derivative at every voxel of both, as the
-/// dense (SyN, demons) methods need it. Higher values are better for every kind.
+/// The dense stages' side of `Metric`: a similarity of two images on one grid with its
+/// derivative at every voxel of both. Higher values are better for every measure.
 ///
 /// ```swift
-/// let metric = VoxelwiseMetric.localCorrelation(radius: 2)
-/// let s = metric.evaluate(fixed: warpedFixed, moving: warpedMoving, mask: nil)
+/// let s = Metric.localCorrelation(radius: 2).evaluate(fixed: warpedFixed, moving: warpedMoving, mask: nil)
 /// ```
-public enum VoxelwiseMetric: Equatable, Sendable, Codable {
-    /// Local normalised cross-correlation over windows of side `2·radius + 1` (ANTs' `CC`).
-    case localCorrelation(radius: Int)
-    /// Minus the mean squared difference.
-    case meanSquares
-    /// Mutual information of a joint histogram with cubic B-spline Parzen windows on both axes.
-    case mutualInformation(bins: Int)
-
-    /// The name as `--metric` and plans spell it.
-    public var name: String {
-        switch self {
-        case .localCorrelation(let r): return "lncc(radius \(r))"
-        case .meanSquares: return "mse"
-        case .mutualInformation(let b): return "mi(\(b) bins)"
-        }
-    }
-
+extension Metric {
     /// Value and derivatives, counting only voxels inside `mask` (nonzero) when one is given.
+    /// Only the dense measures (`isDense`); plans check this before a run.
     public func evaluate(fixed: Image<Float>, moving: Image<Float>, mask: Image<UInt8>?) -> VoxelwiseSimilarity {
         switch self {
         case .localCorrelation(let r):
@@ -34,6 +18,8 @@ public enum VoxelwiseMetric: Equatable, Sendable, Codable {
             return Self.meanSquares(fixed: fixed, moving: moving, mask: mask)
         case .mutualInformation(let bins):
             return DenseMutualInformation.evaluate(fixed: fixed, moving: moving, bins: bins, mask: mask)
+        case .meanAbsoluteDifference, .normalizedCorrelation, .normalizedMutualInformation:
+            preconditionFailure("\(name) is not a dense metric; valid: \(Metric.denseNames.joined(separator: ", "))")
         }
     }
 

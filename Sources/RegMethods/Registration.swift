@@ -1,0 +1,194 @@
+import Dispatch
+import RegCore
+import RegKernels
+import RegMetrics
+import RegTransforms
+
+/// Masks of a registration: metrics sample only the non-zero voxels.
+///
+/// ```swift
+/// let masks = RegistrationMasks(fixed: brainMask)
+/// ```
+public struct RegistrationMasks: Sendable {
+    public var fixed: Image<UInt8>?
+    public var moving: Image<UInt8>?
+    public init(fixed: Image<UInt8>? = nil, moving: Image<UInt8>? = nil) {
+        self.fixed = fixed
+        self.moving = moving
+    }
+}
+
+/// Corresponding points of the fixed and moving images (matched by label, else by order).
+///
+/// ```swift
+/// let pairs = LandmarkPairs(fixed: try LandmarkFile.read("f.csv"), moving: try LandmarkFile.read("m.csv"))
+/// ```
+public struct LandmarkPairs: Sendable {
+    public var fixed: Landmarks
+    public var moving: Landmarks
+    public init(fixed: Landmarks, moving: Landmarks) {
+        self.fixed = fixed
+        self.moving = moving
+    }
+}
+
+/// Runs a `RegistrationPlan`: the one call behind `swiftreg register`, the batch runner and the
+/// Python package.
+///
+/// ```swift
+/// let result = try Registration(RegistrationPlan.preset("syn")!).run(fixed: fixed, moving: moving)
+/// let labels = try Resampler.resample(atlasLabels, onto: fixed.geometry,
+///                                     mapping: result.chain.mapping(onto: fixed.geometry), interpolation: .label)
+/// print(result.summary.correlationAfter, result.summary.jacobianInsideFixed?.foldedFraction ?? 0)
+/// ```
+public struct Registration: Sendable {
+    public var plan: RegistrationPlan
+
+    public init(_ plan: RegistrationPlan) { self.plan = plan }
+
+    /// Registers `moving` to `fixed`. `progress` hears every iteration, the end of every level
+    /// and, last, a `.done` event.
+    public func run(fixed: Image<Float>, moving: Image<Float>, masks: RegistrationMasks = RegistrationMasks(),
+                    landmarks: LandmarkPairs? = nil, progress: ProgressHandler? = nil) throws -> RegistrationResult {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try plan.validate()
+        var linearResult: LinearRegistrationResult?
+        if !plan.linear.isEmpty {
+            var linear = LinearRegistration(stages: plan.linear)
+            linear.initialization = plan.initialization
+            linear.rotationSearch = plan.rotationSearch
+            linear.preprocessing = plan.preprocessing
+            linear.landmarks = landmarks.map { ($0.fixed, $0.moving) }
+            linear.landmarkWeight = plan.landmarkWeight
+            linear.progress = progress
+            linearResult = try linear.run(fixed: fixed, moving: moving, fixedMask: masks.fixed, movingMask: masks.moving)
+        }
+        let affine = linearResult?.map ?? .identity
+        var deformable: DeformableResult?
+        switch plan.deformable {
+        case .syn(let stage):
+            var syn = SyNRegistration(stage: stage)
+            syn.progress = progress
+            deformable = try syn.run(fixed: fixed, moving: moving, affine: affine, fixedMask: masks.fixed, movingMask: masks.moving)
+        case .demons(let stage):
+            var demons = DemonsRegistration(stage: stage)
+            demons.progress = progress
+            deformable = try demons.run(fixed: fixed, moving: moving, affine: affine, fixedMask: masks.fixed, movingMask: masks.moving)
+        case .bspline(let stage):
+            var ffd = BSplineRegistration(stage: stage)
+            ffd.progress = progress
+            deformable = try ffd.run(fixed: fixed, moving: moving, affine: affine, fixedMask: masks.fixed, movingMask: masks.moving)
+        case nil:
+            break
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let result = try RegistrationResult(plan: plan, linear: linearResult, deformable: deformable, seconds: seconds, fixed: fixed,
+                                            moving: moving, fixedMask: masks.fixed, landmarks: landmarks)
+        progress?(ProgressEvent(kind: .done, stage: plan.deformable?.name ?? plan.linear.last?.model.rawValue ?? "", level: 0, levels: 0,
+                                iteration: 0, iterations: 0, value: result.summary.correlationAfter,
+                                message: String(format: "done in %.2f s", seconds)))
+        return result
+    }
+}
+
+/// What a plan produced: the transforms, the moving image on the fixed grid, det J of the warp
+/// and the run's summary.
+public struct RegistrationResult: Sendable {
+    public var linear: LinearRegistrationResult?
+    public var deformable: DeformableResult?
+    /// Seconds of registration (the stages; not the warped image or the summary).
+    public var seconds: Double
+    /// The moving image resampled (linearly) through `chain` onto the fixed grid.
+    public var warped: Image<Float>
+    /// det J of the deformable warp on the fixed grid (nil without a deformable stage).
+    public var jacobian: Image<Float>?
+    public var summary: RegistrationSummary
+
+    public var affine: AffineMap { linear?.map ?? .identity }
+
+    /// The centre of the linear transform's parameterisation (ITK's fixed parameters).
+    public var center: SIMD3<Double> { linear?.transform.center ?? .zero }
+
+    /// The transforms in ANTs order (points go through the warp first, then the affine).
+    public var chain: TransformChain {
+        var elements: [TransformChain.Element] = []
+        if let d = deformable { elements.append(.displacement(d.forward)) }
+        elements.append(.affine(affine))
+        return TransformChain(elements, names: deformable == nil ? ["affine"] : ["warp", "affine"])
+    }
+
+    /// The chain carrying moving-space points to fixed space (the inverse affine, then the
+    /// inverse warp), nil when the affine map is singular.
+    public var inverseChain: TransformChain? {
+        guard let inverse = affine.inverse else { return nil }
+        var elements: [TransformChain.Element] = [.affine(inverse)]
+        if let d = deformable { elements.append(.displacement(d.inverse)) }
+        return TransformChain(elements, names: deformable == nil ? ["inverse affine"] : ["inverse affine", "inverse warp"])
+    }
+
+    /// The result of the stages, with the warped image, det J and the summary made.
+    init(plan: RegistrationPlan, linear: LinearRegistrationResult?, deformable: DeformableResult?, seconds: Double,
+         fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>?, landmarks: LandmarkPairs?) throws {
+        self.linear = linear
+        self.deformable = deformable
+        self.seconds = seconds
+        let grid = fixed.geometry
+        let chain = TransformChain((deformable.map { [.displacement($0.forward)] } ?? []) + [.affine(linear?.map ?? .identity)])
+        warped = try Resampler.resample(moving, onto: grid, mapping: chain.mapping(onto: grid), interpolation: .linear)
+        let before = pearsonCorrelation(fixed.voxels, try Resampler.resample(moving, onto: grid, interpolation: .linear).voxels)
+        var s = RegistrationSummary()
+        s.plan = plan
+        s.linearLevels = linear?.levels ?? []
+        s.deformableLevels = deformable?.levels ?? []
+        s.seconds = seconds
+        s.parameters = linear?.transform.parameters ?? []
+        s.model = linear?.transform.model
+        let map = linear?.map ?? .identity, center = linear?.transform.center ?? .zero
+        s.matrix = map.matrix.rowMajor
+        s.translation = [map.translation.x, map.translation.y, map.translation.z]
+        s.center = [center.x, center.y, center.z]
+        s.correlationBefore = before
+        s.correlationAfter = pearsonCorrelation(fixed.voxels, warped.voxels)
+        if let linear, let landmarks {
+            let (f, m) = try landmarks.fixed.paired(with: landmarks.moving)
+            s.landmarkRMS = LandmarkDistance(fixed: f.points, moving: m.points).rms(linear.transform)
+        }
+        jacobian = nil
+        if let deformable {
+            let detJ = deformable.forward.jacobianDeterminant
+            jacobian = detJ
+            s.jacobian = JacobianStatistics(determinant: detJ)
+            s.jacobianInsideFixed = JacobianStatistics(determinant: detJ, mask: fixedMask ?? fixed.foreground)
+        }
+        summary = s
+    }
+}
+
+/// The record of a run that `register` writes as `PREFIX_summary.json` and `report` reads: the
+/// plan, each level's cost curve, stop reason and time, the linear parameters, correlation
+/// before and after, and det J statistics.
+public struct RegistrationSummary: Sendable, Codable {
+    public var plan = RegistrationPlan(linear: [])
+    public var linearLevels: [LevelReport] = []
+    public var deformableLevels: [DeformableLevelReport] = []
+    public var seconds = 0.0
+    public var parameters: [Double] = []
+    public var model: LinearModel?
+    /// The affine map, fixed-space points to moving space: row-major matrix, translation, and
+    /// the centre of its parameterisation.
+    public var matrix: [Double] = [], translation: [Double] = [], center: [Double] = []
+    public var correlationBefore = 0.0, correlationAfter = 0.0
+    /// Root mean square distance of the landmark pairs after the linear stages, mm.
+    public var landmarkRMS: Double?
+    /// det J of the forward warp over the whole grid and over the fixed mask (or foreground).
+    public var jacobian: JacobianStatistics?
+    public var jacobianInsideFixed: JacobianStatistics?
+
+    public init() {}
+}
+
+extension RegistrationPlan: Codable {
+    /// A plan inside a summary is written as its plan file's content.
+    public init(from decoder: Decoder) throws { try self.init(document: try PlanValue(from: decoder)) }
+    public func encode(to encoder: Encoder) throws { try document.encode(to: encoder) }
+}

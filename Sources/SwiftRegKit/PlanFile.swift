@@ -1,0 +1,99 @@
+import Foundation
+import RegCore
+import RegMethods
+import Yams
+
+/// Registration plans and training configurations as YAML or JSON files (`register --plan`,
+/// `train --config`); plans print as YAML (`--print-plan`) or JSON.
+///
+/// ```swift
+/// var plan = try PlanFile.read("plan.yaml")
+/// plan.linear[0].levels[0].iterations = 300
+/// try TextFile.write(PlanFile.text(plan), to: "plan2.yaml")
+/// ```
+public enum PlanFile {
+    public enum Format {
+        case yaml, json
+        public init(path: String) { self = path.lowercased().hasSuffix(".json") ? .json : .yaml }
+    }
+
+    /// Reads a plan; errors name the file and the key, and list the valid keys and names.
+    public static func read(_ path: String) throws -> RegistrationPlan {
+        let value = try parse(try text(of: path), path: path)
+        do {
+            return try RegistrationPlan(document: value)
+        } catch RegError.invalidArgument(let name, let reason) {
+            throw RegError.invalidHeader(path: path, field: name, reason: reason)
+        }
+    }
+
+    /// A plan from its text (YAML, of which JSON is a part).
+    public static func plan(fromText text: String, source: String = "plan") throws -> RegistrationPlan {
+        do {
+            return try RegistrationPlan(document: try parse(text, path: source))
+        } catch RegError.invalidArgument(let name, let reason) {
+            throw RegError.invalidHeader(path: source, field: name, reason: reason)
+        }
+    }
+
+    /// The plan as a file's text.
+    public static func text(_ plan: RegistrationPlan, format: Format = .yaml) -> String {
+        switch format {
+        case .yaml: return "# SwiftReg registration plan: swiftreg register --plan FILE\n" + plan.document.yaml
+        case .json: return plan.document.json
+        }
+    }
+
+    static func text(of path: String) throws -> String {
+        do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw RegError.unreadableFile(path: path, reason: "cannot read it (\(error.localizedDescription))")
+        }
+    }
+
+    static func parse(_ text: String, path: String) throws -> PlanValue {
+        let loaded: Any?
+        do { loaded = try Yams.load(yaml: text) } catch {
+            throw RegError.invalidHeader(path: path, field: "YAML", reason: "\(error)")
+        }
+        guard let loaded, let value = PlanValue(parsed: loaded) else {
+            throw RegError.invalidHeader(path: path, field: "plan", reason: "expected a map of plan keys (initialization, linear, deformable, …)")
+        }
+        return value
+    }
+
+    /// Decodes `type` from a YAML or JSON file (by extension); errors name the file and the key.
+    public static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
+        let text = try text(of: path)
+        do {
+            switch Format(path: path) {
+            case .json: return try JSONDecoder().decode(T.self, from: Data(text.utf8))
+            case .yaml: return try YAMLDecoder().decode(T.self, from: text)
+            }
+        } catch let error as DecodingError {
+            throw RegError.invalidHeader(path: path, field: Self.field(of: error), reason: Self.reason(of: error))
+        } catch let error as YamlError {
+            throw RegError.invalidHeader(path: path, field: "YAML", reason: "\(error)")
+        }
+    }
+
+    static func field(of error: DecodingError) -> String {
+        let path: [CodingKey]
+        switch error {
+        case .keyNotFound(let key, let c): path = c.codingPath + [key]
+        case .typeMismatch(_, let c), .valueNotFound(_, let c), .dataCorrupted(let c): path = c.codingPath
+        @unknown default: path = []
+        }
+        let names = path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+        return names.isEmpty ? "file" : names.joined(separator: ".")
+    }
+
+    static func reason(of error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, _): return "missing key '\(key.stringValue)'"
+        case .typeMismatch(let type, let c): return "expected \(type): \(c.debugDescription)"
+        case .valueNotFound(let type, let c): return "missing \(type): \(c.debugDescription)"
+        case .dataCorrupted(let c): return c.debugDescription
+        @unknown default: return "\(error)"
+        }
+    }
+}

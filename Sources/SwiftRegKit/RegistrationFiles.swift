@@ -1,0 +1,108 @@
+import Foundation
+import RegCore
+import RegIO
+import RegMethods
+import RegTransforms
+
+/// What a plan's `inputs` name, read: the two images as `Float`, the masks (non-zero voxels)
+/// and the landmark pairs.
+///
+/// ```swift
+/// let inputs = try RegistrationInputs(plan)   // plan.inputs.fixed and .moving must be set
+/// let result = try Registration(plan).run(fixed: inputs.fixed, moving: inputs.moving, masks: inputs.masks,
+///                                         landmarks: inputs.landmarks)
+/// ```
+public struct RegistrationInputs: Sendable {
+    public var fixed: Image<Float>
+    public var moving: Image<Float>
+    public var masks: RegistrationMasks
+    public var landmarks: LandmarkPairs?
+
+    /// Reads the files of `plan.inputs` (the two images at once).
+    public init(_ plan: RegistrationPlan) throws {
+        let files = plan.inputs
+        guard let fixedPath = files.fixed, let movingPath = files.moving else {
+            throw RegError.invalidArgument(name: "inputs", reason: "the plan names no \(files.fixed == nil ? "fixed" : "moving") image")
+        }
+        guard (files.fixedLandmarks == nil) == (files.movingLandmarks == nil) else {
+            throw RegError.invalidArgument(name: "inputs", reason: "landmarks come in pairs of files: give fixedLandmarks and movingLandmarks")
+        }
+        (fixed, moving) = try concurrently({ try ImageFile.read(fixedPath).image.floatImage() },
+                                           { try ImageFile.read(movingPath).image.floatImage() })
+        masks = RegistrationMasks(fixed: try files.fixedMask.map { try ImageFile.read($0).image.mask },
+                                  moving: try files.movingMask.map { try ImageFile.read($0).image.mask })
+        if let f = files.fixedLandmarks, let m = files.movingLandmarks {
+            landmarks = LandmarkPairs(fixed: try LandmarkFile.read(f), moving: try LandmarkFile.read(m))
+        }
+    }
+}
+
+/// The files `register` writes for a result, under `PREFIX`: `_affine.txt` (ITK), `_affine.mat`
+/// (ANTs), `_warped.nii.gz`, `_summary.json`, and with a deformable stage `_warp.nii.gz`,
+/// `_inverse_warp.nii.gz` (ANTs displacement fields) and `_jacobian.nii.gz`. Each is written
+/// under a temporary name and renamed when complete.
+///
+/// ```swift
+/// let written = try RegistrationOutputs.write(result, prefix: "out/reg")
+/// ```
+public enum RegistrationOutputs {
+    /// The names `write` uses for a plan's result.
+    public static func paths(prefix: String, deformable: Bool) -> [String] {
+        let linear = ["_affine.txt", "_affine.mat", "_warped.nii.gz", "_summary.json"]
+        let dense = ["_warp.nii.gz", "_inverse_warp.nii.gz", "_jacobian.nii.gz"]
+        return (deformable ? dense + linear : linear).map { prefix + $0 }
+    }
+
+    /// Writes the result's files and returns their paths. The two fields stream to their files
+    /// on a thread of their own (a megabyte of buffer each) while the rest are written.
+    @discardableResult
+    public static func write(_ result: RegistrationResult, prefix: String) throws -> [String] {
+        let fieldWrites = result.deformable.map { deformable in
+            BackgroundJob {
+                try TransformFile.writeDisplacementField(deformable.forward.field, to: prefix + "_warp.nii.gz")
+                try TransformFile.writeDisplacementField(deformable.inverse.field, to: prefix + "_inverse_warp.nii.gz")
+            }
+        }
+        do {
+            let record = LinearTransformRecord(map: result.affine, center: result.center, dimension: result.warped.geometry.dimension)
+            let json = try JSONText.encode(result.summary)
+            try TransformFile.write([record], to: prefix + "_affine.txt")
+            try TransformFile.write([record], to: prefix + "_affine.mat")
+            if let detJ = result.jacobian { try ImageFile.write(detJ, to: prefix + "_jacobian.nii.gz", options: .runLength) }
+            try ImageFile.write(result.warped, to: prefix + "_warped.nii.gz", options: .runLength)
+            try TextFile.write(json, to: prefix + "_summary.json")
+            try fieldWrites?.wait()
+        } catch {
+            try? fieldWrites?.wait()
+            throw error
+        }
+        return paths(prefix: prefix, deformable: result.deformable != nil)
+    }
+}
+
+/// `swiftreg register` as one call: reads what the plan's `inputs` name, runs the plan and writes
+/// the outputs under `prefix`.
+///
+/// ```swift
+/// var plan = RegistrationPlan.preset("syn")!
+/// plan.inputs = PlanInputs(fixed: "subject.nii.gz", moving: "atlas.nii.gz")
+/// let run = try RegistrationFiles.register(plan, prefix: "out/syn")
+/// print(run.result.summary.correlationAfter, run.files)
+/// ```
+public enum RegistrationFiles {
+    public struct Run: Sendable {
+        public var inputs: RegistrationInputs
+        public var result: RegistrationResult
+        public var files: [String]
+    }
+
+    public static func register(_ plan: RegistrationPlan, prefix: String, progress: ProgressHandler? = nil) throws -> Run {
+        try plan.validate()
+        try OutputFolder.check(for: prefix + "_summary.json")
+        let inputs = try RegistrationInputs(plan)
+        let result = try Registration(plan).run(fixed: inputs.fixed, moving: inputs.moving, masks: inputs.masks,
+                                                landmarks: inputs.landmarks, progress: progress)
+        let files = try RegistrationOutputs.write(result, prefix: prefix)
+        return Run(inputs: inputs, result: result, files: files)
+    }
+}

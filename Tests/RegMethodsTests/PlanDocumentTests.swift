@@ -1,0 +1,59 @@
+import Testing
+import RegCore
+import RegMethods
+import RegMetrics
+import RegOptimize
+
+/// The plan file is the whole run: every preset, and plans with every kind of setting, come back
+/// equal from their document; misspelt keys and names are errors that list the valid ones.
+@Suite struct PlanDocumentTests {
+    @Test(arguments: RegistrationPlan.presetNames)
+    func everyPresetComesBackEqualFromItsDocument(name: String) throws {
+        var plan = try #require(RegistrationPlan.preset(name))
+        #expect(try RegistrationPlan(document: plan.document) == plan)
+        plan.inputs = PlanInputs(fixed: "f.nii.gz", moving: "m.nii.gz", fixedMask: "fm.nii.gz", movingMask: "mm.nii.gz",
+                                 fixedLandmarks: "f.csv", movingLandmarks: "m.csv")
+        plan.landmarkWeight = 0.125
+        plan.preprocessing = IntensityNormalization(winsorize: 0.005...0.995, zScore: true)
+        plan.initialization = .principalAxes
+        plan.rotationSearch = true
+        #expect(try RegistrationPlan(document: plan.document) == plan)
+    }
+
+    @Test func everyStageSettingComesBack() throws {
+        var rigid = LinearStage(.rigid, metrics: [WeightedMetric(.mutualInformation(bins: 48)), WeightedMetric(.meanSquares, weight: 0.3)],
+                                levels: [Level(shrink: 3, sigma: .mm(1.5), iterations: 7), Level(shrink: 1, sigma: .voxels(0), iterations: 9)],
+                                sampling: .grid(step: 3), sampleLimit: 1234, optimizer: .adam(learningRate: 0.07),
+                                convergence: ConvergenceMonitor(window: 6, threshold: 3e-7))
+        var affine = LinearStage(.affine, metric: .normalizedMutualInformation(bins: 16), sampling: .full,
+                                 optimizer: .lbfgs(memory: 5, maxStep: 3))
+        affine.levels = [Level(shrink: 2, sigma: .mm(1), iterations: 30)]
+        rigid.sampling = .random(fraction: 0.1, seed: 99)
+        var syn = DeformableStage.synLocalCorrelation
+        syn.metrics.append(WeightedMetric(.mutualInformation(bins: 24), weight: 0.5))
+        let plans = [
+            RegistrationPlan(linear: [rigid, affine], deformable: .syn(syn)),
+            RegistrationPlan(linear: [], deformable: .demons(.demons)),
+            RegistrationPlan(linear: [rigid], deformable: .bspline(BSplineStage(metric: .meanSquares, gridSpacing: 7, gridSchedule: [4, 2, 2]))),
+        ]
+        for plan in plans {
+            #expect(try RegistrationPlan(document: plan.document) == plan, "\(plan.document.yaml)")
+        }
+    }
+
+    @Test func perLevelValuesTakeOneValueOrOnePerLevel() throws {
+        let yaml = PlanValue.map([
+            PlanEntry("linear", .list([.map([PlanEntry("model", .string("rigid")), PlanEntry("metric", .string("mse")),
+                                             PlanEntry("shrink", .list([.integer(4), .integer(2), .integer(1)])),
+                                             PlanEntry("smoothing", .integer(1)), PlanEntry("iterations", .integer(20))])])),
+            PlanEntry("deformable", .map([PlanEntry("method", .string("syn")), PlanEntry("levels", .integer(2)),
+                                          PlanEntry("step", .list([.number(0.5), .number(0.25)]))])),
+        ])
+        let plan = try RegistrationPlan(document: yaml)
+        #expect(plan.linear[0].levels == [Level(shrink: 4, sigma: .voxels(1), iterations: 20), Level(shrink: 2, sigma: .voxels(1), iterations: 20),
+                                          Level(shrink: 1, sigma: .voxels(1), iterations: 20)])
+        #expect(plan.linear[0].metrics == [WeightedMetric(.meanSquares)])
+        guard case .syn(let stage) = plan.deformable else { Issue.record("not syn"); return }
+        #expect(stage.levels.map(\.shrink) == [2, 1] && stage.steps == [0.5, 0.25])
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import RegCore
+import RegIO
+import RegTestSupport
+
+/// `--print-plan` then `--plan` reproduces a run bit for bit: for every preset, and for a run with
+/// masks, landmarks and changed options. Small oblique, anisotropic 2-D phantoms, so no shared
+/// data is needed.
+@Suite(.enabled(if: CLI.binary != nil, "swiftreg binary not built"))
+struct PlanCLITests {
+    let folder = TemporaryFolder()
+
+    /// A fixed blob pair and a moving copy shifted and turned, with a mask and three landmark pairs.
+    func writeInputs() throws -> (fixed: String, moving: String, mask: String, fixedPoints: String, movingPoints: String) {
+        let grid = Phantoms.oblique2DGeometry(size: SIMD2(44, 38))
+        let center = grid.physicalPoint(ofIndex: SIMD3(21.5, 18.5, 0))
+        func blobs(_ shift: SIMD3<Double>) -> Image<Float> {
+            Phantoms.image(on: grid) { p in
+                let q = p - center - shift
+                return exp(-((q.x - 6) * (q.x - 6) + q.y * q.y) / 40) + 0.6 * exp(-((q.x + 7) * (q.x + 7) + (q.y - 5) * (q.y - 5)) / 25)
+            }
+        }
+        let fixed = blobs(.zero), moving = blobs(SIMD3(2.5, -1.5, 0))
+        let mask = try Image<UInt8>(geometry: grid, voxels: fixed.voxels.map { $0 > 0.05 ? 1 : 0 })
+        let paths = (folder.file("fixed.nii.gz"), folder.file("moving.nii.gz"), folder.file("mask.nii.gz"),
+                     folder.file("fixed.csv"), folder.file("moving.csv"))
+        try ImageFile.write(fixed, to: paths.0)
+        try ImageFile.write(moving, to: paths.1)
+        try ImageFile.write(mask, to: paths.2)
+        let points = [SIMD3(6.0, 0, 0), SIMD3(-7.0, 5, 0), SIMD3(0.0, -4, 0)].map { center + $0 }
+        try LandmarkFile.write(Landmarks(points: points, labels: ["a", "b", "c"]), to: paths.3)
+        try LandmarkFile.write(Landmarks(points: points.map { $0 + SIMD3(2.5, -1.5, 0) }, labels: ["a", "b", "c"]), to: paths.4)
+        return paths
+    }
+
+    /// Runs the options, then the printed plan, and compares every output file byte for byte
+    /// (the summaries without their timings).
+    func expectReproduced(_ options: [String], name: String) throws {
+        let direct = folder.file("\(name)_direct"), planned = folder.file("\(name)_planned"), plan = folder.file("\(name).yaml")
+        let printed = try CLI.run(["register"] + options + ["--print-plan"])
+        #expect(printed.status == 0, "\(printed.stderr)")
+        try printed.stdout.write(toFile: plan, atomically: true, encoding: .utf8)
+        let a = try CLI.run(["register"] + options + ["-o", direct, "--quiet"])
+        let b = try CLI.run(["register", "--plan", plan, "-o", planned, "--quiet"])
+        #expect(a.status == 0 && b.status == 0, "\(a.stderr)\n\(b.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix(name + "_direct_") }
+        #expect(files.count >= 4, "\(files)")
+        for file in files {
+            let suffix = String(file.dropFirst((name + "_direct").count))
+            var one = try Data(contentsOf: URL(fileURLWithPath: direct + suffix))
+            var two = try Data(contentsOf: URL(fileURLWithPath: planned + suffix))
+            if suffix == "_summary.json" { (one, two) = (try Self.withoutTimes(one), try Self.withoutTimes(two)) }
+            #expect(one == two, "\(name): \(suffix) differs")
+        }
+    }
+
+    /// The summary with every `seconds` removed.
+    static func withoutTimes(_ data: Data) throws -> Data {
+        func strip(_ v: Any) -> Any {
+            if let d = v as? [String: Any] { return d.filter { $0.key != "seconds" }.mapValues(strip) }
+            if let a = v as? [Any] { return a.map(strip) }
+            return v
+        }
+        return try JSONSerialization.data(withJSONObject: strip(try JSONSerialization.jsonObject(with: data)), options: .sortedKeys)
+    }
+
+    @Test func everyPresetIsReproducedFromItsPrintedPlan() throws {
+        let inputs = try writeInputs()
+        for preset in ["translation", "rigid", "similarity", "affine", "syn", "syn-mi", "quick", "demons", "bspline"] {
+            try expectReproduced(["-f", inputs.fixed, "-m", inputs.moving, "--preset", preset, "--metric", "mse"], name: preset)
+        }
+    }
+
+    @Test func aRunWithMasksLandmarksAndChangedOptionsIsReproduced() throws {
+        let inputs = try writeInputs()
+        try expectReproduced(["-f", inputs.fixed, "-m", inputs.moving, "--preset", "syn", "--fixed-mask", inputs.mask,
+                              "--moving-mask", inputs.mask, "--landmarks", inputs.fixedPoints, inputs.movingPoints,
+                              "--landmark-weight", "0.05", "--init", "landmarks", "--sampling", "0.5", "--seed", "7",
+                              "--iterations", "40x20", "--deformable-iterations", "20x10x5", "--step", "0.3", "--winsorize", "0.01,0.99",
+                              "--radius", "1"], name: "guided")
+        let plan = try String(contentsOfFile: folder.file("guided.yaml"), encoding: .utf8)
+        for words in ["fixedMask: ", "fixedLandmarks: ", "landmarkWeight: 0.05", "initialization: landmarks", "samplingFraction: 0.5",
+                      "seed: 7", "iterations: [40, 20]", "iterations: [20, 10, 5]", "step: 0.3", "winsorize: [0.01, 0.99]", "radius: 1"] {
+            #expect(plan.contains(words), "missing '\(words)' in\n\(plan)")
+        }
+    }
+
+    @Test func optionsThatThePlanSetsAreErrorsThatNameThem() throws {
+        let inputs = try writeInputs()
+        let plan = folder.file("p.yaml")
+        let printed = try CLI.run(["register", "-f", inputs.fixed, "-m", inputs.moving, "--preset", "rigid", "--print-plan"])
+        try printed.stdout.write(toFile: plan, atomically: true, encoding: .utf8)
+        let overridden = try CLI.run(["register", "--plan", plan, "-o", folder.file("x"), "--metric", "mse", "--seed", "3"])
+        #expect(overridden.status == 2 && overridden.stderr.contains("--metric, --seed are set by the plan file"), "\(overridden.stderr)")
+        let twice = try CLI.run(["register", "--plan", plan, "-o", folder.file("x"), "-f", inputs.moving])
+        #expect(twice.status == 2 && twice.stderr.contains("-f/--fixed") && twice.stderr.contains("already names"), "\(twice.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder.file("x_summary.json")))
+        // --print-plan needs no files at all.
+        let bare = try CLI.run(["register", "--preset", "bspline", "--print-plan"])
+        #expect(bare.status == 0 && bare.stdout.contains("method: bspline") && !bare.stdout.contains("inputs:"), "\(bare.stderr)")
+        let json = try CLI.run(["register", "--preset", "rigid", "--print-plan", "--plan-format", "json"])
+        #expect(json.status == 0 && json.stdout.hasPrefix("{\n  \"preset\": \"rigid\""), "\(json.stdout)")
+    }
+
+    @Test func logJSONEndsWithADoneEvent() throws {
+        let inputs = try writeInputs()
+        let r = try CLI.run(["register", "-f", inputs.fixed, "-m", inputs.moving, "--preset", "rigid", "-o", folder.file("log"), "--log-json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let last = try #require(r.stderr.split(separator: "\n").last)
+        #expect(last.contains("\"kind\":\"done\""), "\(last)")
+    }
+}

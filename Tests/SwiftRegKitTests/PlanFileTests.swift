@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import RegCore
+import RegMethods
+import RegTestSupport
+import SwiftRegKit
+
+/// Plan files as users write them: YAML or JSON, read back equal, faults named by file and key
+/// with the valid values listed.
+@Suite struct PlanFileTests {
+    @Test(arguments: RegistrationPlan.presetNames)
+    func printedPlansReadBackEqualAsYAMLAndJSON(name: String) throws {
+        var plan = try #require(RegistrationPlan.preset(name))
+        plan.inputs = PlanInputs(fixed: "a b/fixed image.nii.gz", moving: "m.nii.gz", fixedLandmarks: "f.csv", movingLandmarks: "m.csv")
+        plan.preprocessing.winsorize = 0.01...0.99
+        for format in [PlanFile.Format.yaml, .json] {
+            #expect(try PlanFile.plan(fromText: PlanFile.text(plan, format: format)) == plan, "\(PlanFile.text(plan, format: format))")
+        }
+    }
+
+    @Test func theTextReadsLikeAParameterFile() throws {
+        let text = PlanFile.text(RegistrationPlan.preset("syn")!)
+        for line in ["  metrics:\n  - metric: mi\n    bins: 32\n    weight: 1.0\n", "  shrink: [4, 2, 1]\n", "  smoothing: [2.0, 1.0, 0.0]\n",
+                     "  smoothingUnits: voxels\n", "  step: [0.4, 0.4, 0.3]\n", "  convergenceThreshold: 1.0e-06\n", "  method: syn\n"] {
+            #expect(text.contains(line), "missing \(line) in\n\(text)")
+        }
+        #expect(!text.contains("_0") && !text.contains("e+0"), "\(text)")
+    }
+
+    /// Each fault names its key and lists what is valid there.
+    @Test(arguments: [
+        ("linear: [{model: rigid, metric: lncc}]", "linear[0].metric", "mse, mad, ncc, mi, nmi"),
+        ("linear: [{model: rigid, metric: mattes-mi}]", "linear[0].metric", "mse, mad, ncc, mi, nmi"),
+        ("linear: [{model: rigid, shrinks: [2, 1]}]", "linear[0].shrinks", "shrink, "),
+        ("linear: [{model: rotation}]", "linear[0].model", "translation, rigid, similarity, affine"),
+        ("deformable: {method: syn, step: [0.4, 0.3]}", "deformable.step", "2 values for 3 levels"),
+        ("deformable: {method: syn, metrics: [{metric: ncc}]}", "deformable.metrics[0].metric", "lncc, mse, mi"),
+        ("deformable: {method: fluid}", "deformable.method", "syn, demons, bspline"),
+        ("initialization: centre\nlinear: [{model: rigid}]", "initialization", "none, geometry, moments, principalAxes, landmarks"),
+        ("linear: [{model: rigid, iterations: [10, many]}]", "linear[0].iterations[1]", "expected a number"),
+        ("linear: []", "plan", "has no stage"),
+        ("linear: [{model: rigid, metrics: [{metric: mi, bins: 2}]}]", "linear[0].metrics[0].bins", "8 to 4096"),
+    ])
+    func faultsNameTheFileTheKeyAndTheValidValues(text: String, key: String, words: String) throws {
+        do {
+            _ = try PlanFile.plan(fromText: text, source: "bad.yaml")
+            Issue.record("accepted: \(text)")
+        } catch RegError.invalidHeader(let path, let field, let reason) {
+            #expect(path == "bad.yaml" && field == key, "\(field): \(reason)")
+            #expect(reason.contains(words), "\(field): \(reason)")
+        }
+    }
+
+    @Test func aPlanFileOnDiskIsReadAndItsFaultsNameIt() throws {
+        let folder = TemporaryFolder()
+        let path = folder.file("plan.yaml")
+        try PlanFile.text(RegistrationPlan.preset("quick")!).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(try PlanFile.read(path) == RegistrationPlan.preset("quick")!)
+        try "linear: [{model: rigid, optimiser: adam}]\n".write(toFile: path, atomically: true, encoding: .utf8)
+        #expect(throws: RegError.self) { try PlanFile.read(path) }
+        do { _ = try PlanFile.read(path) } catch {
+            #expect("\(error)".contains(path) && "\(error)".contains("optimiser") && "\(error)".contains("optimizer"), "\(error)")
+        }
+    }
+}
