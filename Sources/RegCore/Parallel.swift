@@ -23,10 +23,14 @@ public enum Parallelism {
     }
 
     /// Runs `body` with `count` threads (at least 1) for the work it starts on this thread or
-    /// task, whatever other code sets meanwhile: tests that compare thread counts run both.
+    /// task, whatever other code sets meanwhile. Inside it a `parallelFor` that finds the
+    /// threads busy with another caller's job waits for them rather than running alone, so a
+    /// test that compares thread counts really runs each.
     public static func withThreadCount<T>(_ count: Int, _ body: () throws -> T) rethrows -> T {
         try $scoped.withValue(max(1, count), operation: body)
     }
+
+    static var isScoped: Bool { scoped != nil }
 }
 
 enum ProcessInfoCores {
@@ -78,7 +82,10 @@ public func parallelFor(count: Int, chunkSize: Int = 1, _ body: (Range<Int>) -> 
     guard workers > 1 else { return runAll(body) }
     withoutActuallyEscaping(body) { body in
         let job = WorkerPool.Job(body: body, count: count, chunk: chunk, chunks: chunks)
-        if !WorkerPool.shared.run(job, helpers: workers - 1) { runAll(body) }
+        let pool = WorkerPool.shared
+        if pool.run(job, helpers: workers - 1) { return }
+        guard Parallelism.isScoped, !pool.isRunningJobOnThisThread else { return runAll(body) }
+        while !pool.run(job, helpers: workers - 1) { sched_yield() }
     }
 }
 
@@ -128,6 +135,14 @@ final class WorkerPool: @unchecked Sendable {
     /// bits); 0 when no job is open.
     private let team = Atomic<Int>(0)
     private let owned = Atomic<Bool>(false)
+    /// The thread that owns the open job (0 when none), to tell a nested call.
+    private let ownerThread = Atomic<UInt>(0)
+    /// Set on each helper thread.
+    private static let helperKey: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "parallelFor could not create a thread key")
+        return key
+    }()
     /// The chunks not yet taken, `front..<back` packed as `front | back << 32`: the owner takes
     /// from the front, helpers from the back.
     private let untaken = Atomic<Int>(0)
@@ -149,6 +164,7 @@ final class WorkerPool: @unchecked Sendable {
     /// false without running anything when the pool is busy with another job.
     func run(_ job: Job, helpers: Int) -> Bool {
         guard owned.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        ownerThread.store(UInt(pthread_self()), ordering: .relaxed)
         let previous = serial.load(ordering: .relaxed)
         while threads < helpers { startThread(seen: previous); threads += 1 }
         self.job = job
@@ -170,8 +186,15 @@ final class WorkerPool: @unchecked Sendable {
             if spins > 1000 { sched_yield() }
         }
         self.job = nil
+        ownerThread.store(0, ordering: .relaxed)
         owned.store(false, ordering: .releasing)
         return true
+    }
+
+    /// True on a helper thread and on the thread that owns the open job: a `parallelFor` there
+    /// is nested in a job's body and must not wait for the pool.
+    var isRunningJobOnThisThread: Bool {
+        pthread_getspecific(Self.helperKey) != nil || ownerThread.load(ordering: .relaxed) == UInt(pthread_self())
     }
 
     /// Runs chunks until none is left, the owner from the front, helpers from the back: with
@@ -219,6 +242,7 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func serve(seen first: Int) -> Never {
+        pthread_setspecific(Self.helperKey, UnsafeRawPointer(bitPattern: 1))
         var seen = first
         while true {
             seen = nextSerial(after: seen)

@@ -2,6 +2,17 @@
 import RegCore
 import Synchronization
 
+/// Trilinear sampling of displacement fields. **Boundary policy: clamp.** Every field sampler in
+/// SwiftReg reads a point outside the grid as the nearest point on it (the edge displacement
+/// extends outward): `clampedTrilinear` clamps the continuous index per axis; `trilinear4` and
+/// `trilinear(_:_:_:_:_:)` are its fast interior forms, for corners whose neighbours exist (the
+/// caller passes a zero offset on the last face); the `Double` sampler `trilinear(_:size:at:)`
+/// expects a clamped index and caps the upper corner. The inverse's Newton residual
+/// (`PointInversion.residual`) samples with the same clamp and also returns the derivatives.
+/// (`DisplacementField.displacement(at:)` adds one rule on top: zero displacement beyond half a
+/// voxel outside the grid, as ITK's displacement-field transform does.) The Float forms blend as
+/// `a + (b − a)·t` along x and y and `a·(1 − t) + b·t` along z; the Double form uses
+/// `a·(1 − t) + b·t` throughout.
 extension FieldKernels {
     /// The trilinear value of a field at corner `c` + fractions `t`, with the offsets to the
     /// next corner along x, y and z (0 on the grid's last face, where the fraction is 0).

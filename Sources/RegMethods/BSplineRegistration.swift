@@ -37,11 +37,7 @@ public struct BSplineStage: Equatable, Sendable {
         self.convergence = convergence
     }
 
-    public static let defaultLevels = [
-        Level(shrink: 4, sigma: .voxels(2), iterations: 60),
-        Level(shrink: 2, sigma: .voxels(1), iterations: 50),
-        Level(shrink: 1, sigma: .voxels(0), iterations: 30),
-    ]
+    public static let defaultLevels = Level.pyramid(iterations: [60, 50, 30])
 
     func validate() throws {
         try DenseSetup.validate(levels: levels, metrics: metrics)

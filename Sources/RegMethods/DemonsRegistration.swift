@@ -29,24 +29,31 @@ public struct DemonsRegistration: Sendable {
         }
         var fields = [VectorField(geometry: fixed.geometry)]
         let reports = try DenseSetup.runLevels(stage, name: "demons", fixed: fixed, moving: moving, fixedMask: fixedMask,
-                                               movingMask: movingMask, fields: &fields, progress: progress) { level, fields in
+                                               movingMask: movingMask, fields: &fields, progress: progress) { level, fields, times in
             let mapping = PointMapping(matrix: affine.matrix, translation: affine.translation, displacement: fields[0])
-            let warped = try Resampler.resample(level.moving, onto: level.grid, mapping: mapping)
-            let mask = try level.middleMask(moving: mapping)
-            var difference = [Float](repeating: 0, count: level.grid.voxelCount)
-            var sum = 0.0, count = 0
-            let inside = mask?.voxels ?? []
-            for i in difference.indices where inside.isEmpty || inside[i] != 0 {
-                let d = level.fixed.voxels[i] - warped.voxels[i]
-                difference[i] = d; sum += Double(d * d); count += 1
+            let (warped, mask) = try times.measure(\.warp) {
+                (try Resampler.resample(level.moving, onto: level.grid, mapping: mapping), try level.middleMask(moving: mapping))
+            }
+            let (difference, sum, count) = times.measure(\.metric) {
+                var difference = [Float](repeating: 0, count: level.grid.voxelCount)
+                var sum = 0.0, count = 0
+                let inside = mask?.voxels ?? []
+                for i in difference.indices where inside.isEmpty || inside[i] != 0 {
+                    let d = level.fixed.voxels[i] - warped.voxels[i]
+                    difference[i] = d; sum += Double(d * d); count += 1
+                }
+                return (difference, sum, count)
             }
             // σₓ in mm: the largest demons step is σₓ/2.
             let sigmaX = Float(2 * stage.step(atLevel: level.index) * level.grid.spacing.min())
-            var update = FieldKernels.force(weights: difference, image: warped)   // (F − J)∇J
-            Self.normalise(&update, difference: difference, sigmaX: sigmaX)
-            if stage.updateSigma > 0 { update = GaussianSmoothing.smooth(update, sigma: .voxels(stage.updateSigma)) }
-            let step = VelocityField(update).exponential()
-            fields[0] = FieldKernels.compose(fields[0], after: step.field, smoothing: DenseSetup.totalSmoothing(stage))
+            let step = times.measure(\.update) {
+                var update = FieldKernels.force(weights: difference, image: warped)   // (F − J)∇J
+                Self.normalise(&update, difference: difference, sigmaX: sigmaX)
+                if stage.updateSigma > 0 { update = GaussianSmoothing.smooth(update, sigma: .voxels(stage.updateSigma)) }
+                return VelocityField(update).exponential()
+            }
+            let field = fields[0]
+            fields[0] = times.measure(\.composition) { FieldKernels.compose(field, after: step.field, smoothing: DenseSetup.totalSmoothing(stage)) }
             return -sum / Double(max(1, count))
         }
         let forward = DisplacementField(fields[0])

@@ -15,7 +15,7 @@ enum DenseSetup {
     static func runLevels(_ stage: DeformableStage, name: String, fixed: Image<Float>, moving: Image<Float>,
                           fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?, fields: inout [VectorField],
                           progress: ProgressHandler?,
-                          iterate: (DenseLevel, inout [VectorField]) throws -> Double) throws -> [DeformableLevelReport] {
+                          iterate: (DenseLevel, inout [VectorField], inout PhaseTimes) throws -> Double) throws -> [DeformableLevelReport] {
         try validate(stage)
         try validate(fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
         let limit = DeformableStage.volumePenaltyLimit(updateSigma: stage.updateSigma, dimension: fixed.geometry.dimension)
@@ -34,14 +34,15 @@ enum DenseSetup {
             var monitor = stage.convergence
             var curve: [Double] = []
             var reason = "iterations"
+            var phases = PhaseTimes()
             for i in 0..<level.iterations {
-                curve.append(try iterate(images, &fields))
+                curve.append(try iterate(images, &fields, &phases))
                 progress?(ProgressEvent(kind: .iteration, stage: name, level: index + 1, levels: stage.levels.count,
                                         iteration: i + 1, iterations: level.iterations, value: curve.last!))
                 if monitor.record(-curve.last!) { reason = "converged"; break }
             }
             reports.append(report(index: index, of: stage.levels, grid: grid, curve: curve, stopReason: reason, since: levelStart,
-                                  name: name, metrics: stage.metrics, progress: progress))
+                                  name: name, metrics: stage.metrics, phases: phases, progress: progress))
         }
         fields = fields.map { FieldKernels.resampled($0, onto: fixed.geometry) }
         return reports
@@ -49,16 +50,17 @@ enum DenseSetup {
 
     /// The report of one finished level, also sent to `progress` as a line.
     static func report(index: Int, of levels: [Level], grid: Geometry, curve: [Double], stopReason: String, since start: UInt64,
-                       name: String, metrics: [WeightedMetric], progress: ProgressHandler?) -> DeformableLevelReport {
+                       name: String, metrics: [WeightedMetric], phases: PhaseTimes? = nil, progress: ProgressHandler?) -> DeformableLevelReport {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let shrink = levels[index].shrink
         let line = String(format: "%@ level %d/%d (shrink %d): %@ %.4f → %.4f in %d iterations, %.2f s", name, index + 1,
                           levels.count, shrink, metricName(metrics), curve.first ?? 0, curve.last ?? 0, curve.count, seconds)
+            + (phases.map { " (\($0.line))" } ?? "")
         progress?(ProgressEvent(kind: .level, stage: name, level: index + 1, levels: levels.count, iteration: curve.count,
                                 iterations: levels[index].iterations, value: curve.last ?? 0, message: line))
         return DeformableLevelReport(level: index + 1, shrink: shrink, size: [grid.size.x, grid.size.y, grid.size.z],
                                      iterations: curve.count, initialSimilarity: curve.first ?? 0, finalSimilarity: curve.last ?? 0,
-                                     stopReason: stopReason, seconds: seconds, curve: curve)
+                                     stopReason: stopReason, seconds: seconds, curve: curve, phases: phases)
     }
 
     static func validate(_ stage: DeformableStage) throws {

@@ -48,11 +48,7 @@ public struct LinearStage: Equatable, Sendable {
         self.convergence = convergence
     }
 
-    public static let defaultLevels = [
-        Level(shrink: 4, sigma: .voxels(2), iterations: 200),
-        Level(shrink: 2, sigma: .voxels(1), iterations: 100),
-        Level(shrink: 1, sigma: .voxels(0), iterations: 50),
-    ]
+    public static let defaultLevels = Level.pyramid(iterations: [200, 100, 50])
 }
 
 /// What happened at one level, for the summary.

@@ -20,6 +20,18 @@ public struct Level: Equatable, Sendable {
     }
 }
 
+extension Level {
+    /// ANTs' usual pyramid: shrink factors (4, 2, 1 by default) smoothed by half the factor in
+    /// voxels (none at full resolution), with these iterations, coarsest first.
+    ///
+    /// ```swift
+    /// let levels = Level.pyramid(iterations: [200, 100, 50])   // 4x2x1, 2x1x0 voxels
+    /// ```
+    public static func pyramid(iterations: [Int], shrink: [Int] = [4, 2, 1]) -> [Level] {
+        zip(shrink, iterations).map { s, n in Level(shrink: s, sigma: .voxels(s > 1 ? Double(s) / 2 : 0), iterations: n) }
+    }
+}
+
 /// What a pyramid level's images depend on (not its iteration count).
 struct PyramidKey: Hashable {
     let shrink: Int

@@ -35,17 +35,20 @@ public struct SyNRegistration: Sendable {
         let start = DispatchTime.now().uptimeNanoseconds
         var fields = [VectorField(geometry: fixed.geometry), VectorField(geometry: fixed.geometry)]   // φ_F, φ_M
         let reports = try DenseSetup.runLevels(stage, name: "SyN", fixed: fixed, moving: moving, fixedMask: fixedMask,
-                                               movingMask: movingMask, fields: &fields, progress: progress) { level, fields in
+                                               movingMask: movingMask, fields: &fields, progress: progress) { level, fields, times in
             let fixedMapping = PointMapping(displacement: fields[0])
             let movingMapping = PointMapping(matrix: affine.matrix, translation: affine.translation, displacement: fields[1])
-            let warpedF = try Resampler.resample(level.fixed, onto: level.grid, mapping: fixedMapping)
-            let warpedM = try Resampler.resample(level.moving, onto: level.grid, mapping: movingMapping)
-            let mask = try level.middleMask(fixed: fixedMapping, moving: movingMapping)
-            let similarity = DenseSetup.similarity(stage.metrics, fixed: warpedF, moving: warpedM, mask: mask)
+            let (warpedF, warpedM, mask) = try times.measure(\.warp) {
+                (try Resampler.resample(level.fixed, onto: level.grid, mapping: fixedMapping),
+                 try Resampler.resample(level.moving, onto: level.grid, mapping: movingMapping),
+                 try level.middleMask(fixed: fixedMapping, moving: movingMapping))
+            }
+            let similarity = times.measure(\.metric) { DenseSetup.similarity(stage.metrics, fixed: warpedF, moving: warpedM, mask: mask) }
             // One side after the other, so only one update field is alive at a time.
             for (side, derivative, image) in [(0, similarity.fixedDerivative, warpedF), (1, similarity.movingDerivative, warpedM)] {
-                let update = DenseSetup.update(weights: derivative, image: image, stage: stage, level: level.index)
-                fields[side] = self.step(fields[side], update: update.field, scale: update.scale)
+                let update = times.measure(\.update) { DenseSetup.update(weights: derivative, image: image, stage: stage, level: level.index) }
+                let field = fields[side]
+                fields[side] = times.measure(\.composition) { self.step(field, update: update.field, scale: update.scale) }
             }
             return similarity.value
         }

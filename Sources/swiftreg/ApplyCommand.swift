@@ -4,6 +4,7 @@ import RegCore
 import RegIO
 import RegKernels
 import RegTransforms
+import SwiftRegKit
 
 struct ApplyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,15 +29,10 @@ struct ApplyCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        _ = try ImageFile.format(of: output)
         let chain = try transformOptions.chain()
         FileHandle.standardError.write(Data("\(chain)\n".utf8))
-        var image = try ImageFile.read(input).image
-        if interp == .linear || interp == .bspline { image = AnyImage(image.floatImage()) }   // as ANTs: float output
-        let target = try ImageFile.read(reference).image.geometry
-        let out = try ResampleCommand.resample(image, onto: target, mapping: chain.mapping(onto: target),
-                                               interpolation: interp, defaultValue: defaultValue)
-        try ImageFile.write(out, to: output)
+        try TransformFiles.apply(input: input, reference: reference, chain: chain, interpolation: interp, defaultValue: defaultValue,
+                                 output: output)
     }
 }
 
@@ -63,8 +59,6 @@ struct ApplyPointsCommand: ParsableCommand {
         try common.apply()
         let chain = try transformOptions.chain()
         FileHandle.standardError.write(Data("\(chain)\n".utf8))
-        var landmarks = try LandmarkFile.read(points)
-        landmarks.points = landmarks.points.map(chain.map)
-        try LandmarkFile.write(landmarks, to: output)
+        try TransformFiles.applyToPoints(input: points, chain: chain, output: output)
     }
 }

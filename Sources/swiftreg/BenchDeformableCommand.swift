@@ -119,7 +119,7 @@ struct BenchDeformableCommand: ParsableCommand {
         func run() throws {
             try common.apply()
             let plan = try BenchDeformableCommand.plan(preset)
-            let maps = try labelMaps.map { try SynthCommand.labelMap($0, shrink: shrink) }
+            let maps = try labelMaps.map { try LearningData.labelMap($0, shrink: shrink) }
             let synth = ContrastSynthesis()
             var all: [(Int, Int)] = []
             for i in maps.indices { for j in maps.indices where j > i { all.append((i, j)) } }

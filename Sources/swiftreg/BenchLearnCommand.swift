@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RegAnalysis
 import RegCore
+import RegSynth
 import SwiftRegKit
 import RegIO
 import RegKernels
@@ -51,17 +52,6 @@ struct BenchLearnCommand: ParsableCommand {
     @Flag(help: "Skip the classical SyN row (faster).") var noClassical = false
     @Option(help: "Also write the results as JSON here.") var json: String?
 
-    /// One method's scores, averaged over the planes.
-    struct Row: Codable {
-        var method: String
-        var contrast: String?
-        var meanDice: Double, gain: Double
-        /// Gain as a fraction of classical SyN's gain.
-        var shareOfClassicalGain: Double?
-        var foldedPercent: Double, maxFoldedPercent: Double
-        var secondsPerPlane: Double
-    }
-
     func run() throws {
         try common.apply()
         let network = try ModelCheckpoint(decoding: try BinaryFile.read(model), path: model).network
@@ -81,23 +71,24 @@ struct BenchLearnCommand: ParsableCommand {
             guard v.count == 3, v.allSatisfy({ $0 >= 0 }) else { throw ValidationError("--misalign takes ROTATION:SCALE:TRANSLATION, found '\(text)'") }
             return AffineMisalignment(rotation: v[0], scale: v[1], translation: v[2])
         }
-        var rows = [Row]()
+        let comparison = LearnedComparison(refine: refine, bothDirections: bothDirections, classical: !noClassical, seed: seed)
+        var rows = [LearnedComparison.Row]()
         if labelMaps {
             guard let reference else { throw ValidationError("--label-maps needs --reference") }
             let ref = try LearningData.alignedLabelMaps([reference], shrink: shrink)[0]
             let maps = try LearningData.alignedLabelMaps([fixedLabels, movingLabels], shrink: shrink, reference: ref)
             for contrast in contrasts.split(separator: ",").map(String.init) {
                 let pair = LearningData.contrastPair(contrast)
-                let f = try LearningData.painted(maps[0], contrast: pair.fixed, seed: seed, instance: 0)
-                let m = try LearningData.painted(maps[1], contrast: pair.moving, seed: seed, instance: 1)
-                rows += try score(network, f, maps[0], m, maps[1], planes: parts, labels: wanted, baseline: "affine only", contrast: contrast,
+                let f = try ContrastSynthesis.painted(maps[0], contrast: pair.fixed, seed: seed, instance: 0)
+                let m = try ContrastSynthesis.painted(maps[1], contrast: pair.moving, seed: seed, instance: 1)
+                rows += try comparison.score(network, f, maps[0], m, maps[1], planes: parts, labels: wanted, baseline: "affine only", contrast: contrast,
                                   misalignment: misalignment)
             }
         } else {
             guard let fixed, let moving else { throw ValidationError("give --fixed and --moving, or --label-maps") }
             let f = try LearningData.load(fixed, shrink: 1), m = try LearningData.load(moving, shrink: 1)
             guard f.geometry.size == m.geometry.size else { throw ValidationError("\(fixed) and \(moving) must share one grid") }
-            rows = try score(network, f, LearningData.labels(fixedLabels, onto: f), m, LearningData.labels(movingLabels, onto: m),
+            rows = try comparison.score(network, f, LearningData.labels(fixedLabels, onto: f), m, LearningData.labels(movingLabels, onto: m),
                              planes: parts, labels: wanted, baseline: misalignment == nil ? "none" : "none (misaligned)", contrast: nil,
                              misalignment: misalignment)
         }
@@ -110,70 +101,5 @@ struct BenchLearnCommand: ParsableCommand {
                          r.foldedPercent, r.maxFoldedPercent, r.secondsPerPlane))
         }
         if let json { try TextFile.write(try JSONText.encode(rows), to: json) }
-    }
-
-    /// Scores every method on the planes of one volume pair (and the reverse with --both-directions).
-    func score(_ network: VoxelMorphNetwork, _ f: Image<Float>, _ fl: Image<Int32>, _ m: Image<Float>, _ ml: Image<Int32>,
-               planes parts: [Int], labels wanted: [Int]?, baseline: String, contrast: String?,
-               misalignment: AffineMisalignment?) throws -> [Row] {
-        let planes = Array(stride(from: parts[0], to: min(parts[1], f.geometry.size.z), by: parts[2]))
-        var directions = [(f, fl, m, ml)]
-        if bothDirections { directions.append((m, ml, f, fl)) }
-        let refined = "network + SyN \(refine) it."
-        let classical = misalignment == nil ? "SyN" : "syn preset (affine + SyN)"
-        let methods = [baseline, "network"] + (refine > 0 ? [refined] : []) + (noClassical ? [] : [classical])
-        var dice = [String: [Double]](), folded = [String: [Double]](), seconds = [String: Double]()
-        let registration = NetworkRegistration(network: network)
-        let syn = SyNRegistration(stage: .synLocalCorrelation)
-        for (direction, (fixedVolume, fixedLabelVolume, movingVolume, movingLabelVolume)) in directions.enumerated() {
-            for z in planes {
-                var pair = ValidationPair(fixed: try fixedVolume.plane(z), moving: try movingVolume.plane(z),
-                                          fixedLabels: try fixedLabelVolume.plane(z), movingLabels: try movingLabelVolume.plane(z))
-                if let misalignment {
-                    var rng = SplitMix64(seed: seed &* 1_000_003 &+ UInt64(direction * 10_000 + z))
-                    pair = try pair.misaligned(by: misalignment, planar: true, using: &rng)
-                }
-                let (fi, mi, flz, mlz) = (pair.fixed, pair.moving, pair.fixedLabels, pair.movingLabels)
-                let mask = fi.foreground
-                func record(_ method: String, _ field: VectorField?, _ time: Double, mapping given: PointMapping? = nil) throws {
-                    let mapping = given ?? field.map { PointMapping(displacement: $0) } ?? .identity
-                    let warped = try Resampler.resample(mlz, onto: fi.geometry, mapping: mapping, interpolation: .nearest)
-                    dice[method, default: []].append(try LabelEvaluation(reference: flz, test: warped, labels: wanted, distances: false).meanDice)
-                    let j = field.map { JacobianStatistics(determinant: FieldKernels.jacobianDeterminant(of: $0), mask: mask).foldedFraction } ?? 0
-                    folded[method, default: []].append(100 * j)
-                    seconds[method, default: 0] += time
-                }
-                try record(baseline, nil, 0)
-                var t = Date()
-                let predicted = try registration.register(fixed: fi, moving: mi)
-                try record("network", predicted.forward, Date().timeIntervalSince(t))
-                if refine > 0 {
-                    t = Date()
-                    let result = try SyNRegistration(stage: .refinement(iterations: refine))
-                        .refine(fixed: fi, moving: mi, initial: predicted.forward, initialInverse: predicted.inverse)
-                    try record(refined, result.forward.field, Date().timeIntervalSince(t))
-                }
-                if !noClassical, misalignment == nil {
-                    t = Date()
-                    try record(classical, try syn.run(fixed: fi, moving: mi).forward.field, Date().timeIntervalSince(t))
-                } else if !noClassical {
-                    t = Date()
-                    let result = try Registration(RegistrationPlan.preset("syn")!).run(fixed: fi, moving: mi)
-                    try record(classical, result.deformable?.forward.field, Date().timeIntervalSince(t),
-                               mapping: result.chain.mapping(onto: fi.geometry))
-                }
-            }
-        }
-        let count = Double(planes.count * directions.count)
-        print("\(contrast.map { "contrast \($0): " } ?? "")\(Int(count)) planes (\(planes.count) × \(directions.count) direction(s)), \(Parallelism.threadCount) thread(s)")
-        func mean(_ v: [Double]) -> Double { v.reduce(0, +) / Double(v.count) }
-        let base = mean(dice[baseline]!)
-        let classicalGain = dice[classical].map { mean($0) - base }
-        return methods.map { method in
-            Row(method: method, contrast: contrast, meanDice: mean(dice[method]!), gain: mean(dice[method]!) - base,
-                shareOfClassicalGain: classicalGain.map { (mean(dice[method]!) - base) / $0 },
-                foldedPercent: mean(folded[method]!), maxFoldedPercent: folded[method]!.max()!,
-                secondsPerPlane: seconds[method]! / count)
-        }
     }
 }

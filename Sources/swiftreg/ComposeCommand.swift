@@ -2,6 +2,7 @@ import ArgumentParser
 import RegCore
 import RegIO
 import RegTransforms
+import SwiftRegKit
 
 struct ComposeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -23,7 +24,6 @@ struct ComposeCommand: ParsableCommand {
     func run() throws {
         try common.apply()
         let chain = try transformOptions.chain()
-        let grid = try ImageFile.read(reference).image.geometry
-        try TransformFile.writeDisplacementField(VectorField(sampling: grid) { chain.map($0) }, to: output)
+        try TransformFiles.compose(chain: chain, reference: reference, output: output)
     }
 }

@@ -6,6 +6,7 @@ import RegKernels
 import RegMethods
 import RegMetrics
 import RegOptimize
+import RegReport
 import RegTransforms
 import SwiftRegKit
 
@@ -112,10 +113,10 @@ struct RegisterCommand: ParsableCommand {
         display.finish()
         let result = run.result
         if report {
-            let page = try QCReport(fixedPath: plan.inputs.fixed!, movingPath: plan.inputs.moving!, fixed: run.inputs.fixed,
-                                    moving: run.inputs.moving, chain: result.chain, warp: result.deformable?.forward,
-                                    summary: result.summary, landmarks: run.inputs.landmarks.map { ($0.fixed, $0.moving) },
-                                    options: reportOptions).build()
+            try reportOptions.validateSlices(through: run.inputs.fixed.geometry)
+            let page = try RegistrationReport(fixedPath: plan.inputs.fixed!, movingPath: plan.inputs.moving!, fixed: run.inputs.fixed,
+                                              moving: run.inputs.moving, chain: result.chain, warp: result.deformable?.forward,
+                                              summary: result.summary, landmarks: run.inputs.landmarks, settings: reportOptions.settings).build()
             try TextFile.write(page.html, to: output + "_report.html")
         }
         guard !log.quiet else { return }

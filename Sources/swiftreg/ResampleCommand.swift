@@ -50,27 +50,7 @@ struct ResampleCommand: ParsableCommand {
             for a in 0..<n { s[a] = v.count == 1 ? v[0] : v[a] }
             target = try image.geometry.resampled(toSpacing: s)
         }
-        let out: AnyImage = try Self.resample(image, onto: target, interpolation: interp, defaultValue: defaultValue)
+        let out = try image.resampled(onto: target, interpolation: interp, defaultValue: defaultValue)
         try ImageFile.write(out, to: output)
     }
-
-    static func resample(_ image: AnyImage, onto target: Geometry, mapping: PointMapping = .identity, interpolation: Interpolation,
-                         defaultValue: Double) throws -> AnyImage {
-        func typed<T: VoxelScalar>(_ img: Image<T>) throws -> AnyImage {
-            AnyImage(try Resampler.resample(img, onto: target, mapping: mapping, interpolation: interpolation,
-                                            defaultValue: T(clampingDouble: defaultValue)))
-        }
-        switch image {
-        case let .uint8(i): return try typed(i)
-        case let .int8(i): return try typed(i)
-        case let .int16(i): return try typed(i)
-        case let .uint16(i): return try typed(i)
-        case let .int32(i): return try typed(i)
-        case let .uint32(i): return try typed(i)
-        case let .float32(i): return try typed(i)
-        case let .float64(i): return try typed(i)
-        }
-    }
 }
-
-import Foundation

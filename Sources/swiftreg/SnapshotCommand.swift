@@ -29,10 +29,9 @@ struct SnapshotCommand: ParsableCommand {
             : try ReportOptions.plane(slice, through: picture.geometry)
         var snapshot = Picture(grey: try plane.sample(picture), window: IntensityWindow(picture))
         if let overlay {
-            var options = ReportOptions()
-            options.lut = lut
             let labels = try ImageFile.read(overlay).image.labelImage().converted(to: Float.self)
-            snapshot.drawContours(of: try plane.sample(labels, interpolation: .label), colors: LabelColors(try options.table()?.colors ?? [:]))
+            let colors = try ReportSettings(lut: lut).table()?.colors ?? [:]
+            snapshot.drawContours(of: try plane.sample(labels, interpolation: .label), colors: LabelColors(colors))
         }
         try RGBPNG.write(width: snapshot.width, height: snapshot.height, rgb: snapshot.rgb, to: output)
         print("\(plane.view.rawValue) plane, \(snapshot.width)×\(snapshot.height) pixels: \(output)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RegCore
+import SwiftRegKit
 import RegIO
 import RegKernels
 import RegSynth
@@ -40,18 +41,6 @@ struct SynthCommand: ParsableCommand {
         try TransformFile.writeDisplacementField(truth, to: prefix + "_true_warp.nii.gz")
         print(String(format: "known displacement: largest %.2f mm, mean %.2f mm; wrote %@_{moving,labels,moving_labels,true_warp}.nii.gz",
                      truth.meanAndMaxNorm.max, truth.meanAndMaxNorm.mean, prefix))
-    }
-
-    /// A label map read as integers, shrunk by an integer factor with nearest-neighbour sampling
-    /// at the centres of the coarse voxels (physical extent kept).
-    static func labelMap(_ path: String, shrink: Int) throws -> Image<Int32> {
-        guard shrink >= 1 else { throw ValidationError("--shrink must be ≥ 1, found \(shrink)") }
-        let labels = try ImageFile.read(path).image.labelImage()
-        guard shrink > 1 else { return labels }
-        let g = labels.geometry
-        let grid = try Geometry(size: (g.size &+ (shrink - 1)) / shrink, spacing: g.spacing * Double(shrink),
-                                origin: g.physicalPoint(ofIndex: SIMD3(repeating: 0.5 * Double(shrink - 1))), direction: g.direction)
-        return try Resampler.resample(labels, onto: grid, interpolation: .nearest)
     }
 
     /// What `warp` and `affine` share: the fixed image, the output prefix and the seed.
@@ -113,7 +102,7 @@ struct SynthCommand: ParsableCommand {
 
         func run() throws {
             try common.apply()
-            let map = try SynthCommand.labelMap(labels, shrink: shrink)
+            let map = try LearningData.labelMap(labels, shrink: shrink)
             try ImageFile.write(try ContrastSynthesis().image(from: map, seed: seed), to: output)
             if let labelsOutput { try ImageFile.write(map, to: labelsOutput) }
         }

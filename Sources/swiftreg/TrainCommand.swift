@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import RegCore
+import RegSynth
 import SwiftRegKit
 import RegIO
 import RegKernels
@@ -253,7 +254,7 @@ struct TrainCommand: ParsableCommand {
                     throw ValidationError("validation entries need fixed and moving images (painting from labels is for label-map training)")
                 }
                 let fixed = try LearningData.load(fixedPath, shrink: shrink), moving = try LearningData.load(movingPath, shrink: shrink)
-                return try LearningData.pairs(fixed: fixed, moving: moving, fixedLabels: LearningData.labels(entry.fixedLabels, onto: fixed),
+                return try ValidationPair.pairs(fixed: fixed, moving: moving, fixedLabels: LearningData.labels(entry.fixedLabels, onto: fixed),
                                               movingLabels: LearningData.labels(entry.movingLabels, onto: moving),
                                               dimension: settings.dimension, slices: entry.slices)
             }
@@ -264,8 +265,8 @@ struct TrainCommand: ParsableCommand {
         let validation = try (settings.validation ?? []).flatMap { entry -> [ValidationPair] in
             let pair = try LearningData.alignedLabelMaps([entry.fixedLabels, entry.movingLabels], shrink: shrink, reference: maps[0])
             let contrast = LearningData.contrastPair(entry.contrast ?? "random"), seed = entry.seed ?? 1
-            return try LearningData.pairs(fixed: LearningData.painted(pair[0], contrast: contrast.fixed, seed: seed, instance: 0),
-                                          moving: LearningData.painted(pair[1], contrast: contrast.moving, seed: seed, instance: 1),
+            return try ValidationPair.pairs(fixed: ContrastSynthesis.painted(pair[0], contrast: contrast.fixed, seed: seed, instance: 0),
+                                          moving: ContrastSynthesis.painted(pair[1], contrast: contrast.moving, seed: seed, instance: 1),
                                           fixedLabels: pair[0], movingLabels: pair[1], dimension: settings.dimension, slices: entry.slices)
         }
         return (images, validation)

@@ -75,45 +75,40 @@ import RegTestSupport
 @Suite struct ParallelTests {
     @Test func reductionsAreBitwiseIdenticalForAnyThreadCount() {
         let values = Phantoms.randomValues(count: 100_003, seed: 9, range: -1e6...1e6).map { Float($0) }
-        var results: [Float] = []
-        for threads in [1, 2, 3, 7] {
-            Parallelism.threadCount = threads
-            results.append(parallelReduce(count: values.count, chunkSize: 4096, initial: Float(0), combine: +) { r in
-                var s: Float = 0
-                for i in r { s += values[i] }
-                return s
-            })
+        let results = [1, 2, 3, 7].map { threads in
+            Parallelism.withThreadCount(threads) {
+                parallelReduce(count: values.count, chunkSize: 4096, initial: Float(0), combine: +) { r in
+                    var s: Float = 0
+                    for i in r { s += values[i] }
+                    return s
+                }
+            }
         }
-        Parallelism.threadCount = 0
         #expect(Set(results.map(\.bitPattern)).count == 1)
     }
 
     @Test func parallelForVisitsEveryIndexOnce() {
         var hits = [Int](repeating: 0, count: 1000)
-        Parallelism.threadCount = 3
         hits.withUnsafeMutableBufferPointer { buf in
             let b = UnsafeSendable(buf)
-            parallelFor(count: 1000, chunkSize: 7) { r in for i in r { b.value[i] += 1 } }
+            Parallelism.withThreadCount(3) { parallelFor(count: 1000, chunkSize: 7) { r in for i in r { b.value[i] += 1 } } }
         }
-        Parallelism.threadCount = 0
         #expect(hits.allSatisfy { $0 == 1 })
     }
 
     /// With two threads the caller takes chunks from the front and the helper from the back, so
     /// each keeps to one end of the grid: the caller's chunks are a prefix, over many calls.
     @Test func twoThreadsSplitTheChunksIntoCallerPrefixAndHelperSuffix() {
-        Parallelism.threadCount = 2
-        defer { Parallelism.threadCount = 0 }
         let caller = pthread_self()
         for _ in 0..<200 {
             var onCaller = [Bool](repeating: false, count: 64)
             onCaller.withUnsafeMutableBufferPointer { buf in
                 let b = UnsafeSendable(buf)
-                parallelFor(count: 64, chunkSize: 1) { r in
+                Parallelism.withThreadCount(2) { parallelFor(count: 64, chunkSize: 1) { r in
                     let mine = pthread_equal(pthread_self(), caller) != 0
                     for i in r { b.value[i] = mine }
                     usleep(20)
-                }
+                } }
             }
             let prefix = onCaller.prefix { $0 }.count
             #expect(onCaller[prefix...].allSatisfy { !$0 }, "caller ran chunks \(onCaller.indices.filter { onCaller[$0] })")
@@ -125,6 +120,8 @@ import RegTestSupport
     @Test func nestedConcurrentAndSpacedCallsVisitEachIndexOncePerCall() {
         let (outer, inner, callers) = (6, 500, 3)
         var hits = [Int](repeating: 0, count: callers * outer * inner)
+        let saved = Parallelism.threadCount
+        defer { Parallelism.threadCount = saved }
         Parallelism.threadCount = 2
         hits.withUnsafeMutableBufferPointer { buf in
             let b = UnsafeSendable(buf)
@@ -141,8 +138,37 @@ import RegTestSupport
                 }
             }
         }
-        Parallelism.threadCount = 0
         #expect(hits.allSatisfy { $0 == 40 })
+    }
+
+    /// Inside `withThreadCount(2)` a call that finds the pool busy with another thread's long job
+    /// waits for it and then runs on two threads, where a plain call would run alone; a scope
+    /// of 1 runs on its caller only, whatever the global count says.
+    @Test func aScopedCountWaitsForTheBusyPoolAndRunsItsThreads() {
+        let busy = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        Thread {
+            Parallelism.withThreadCount(2) {
+                parallelFor(count: 2) { r in
+                    for _ in r { busy.signal(); usleep(100_000) }
+                }
+            }
+            done.signal()
+        }.start()
+        busy.wait()
+        func threads(_ count: Int) -> Int {
+            let lock = NSLock()
+            var seen = Set<UInt>()
+            Parallelism.withThreadCount(count) {
+                parallelFor(count: 40) { r in
+                    for _ in r { usleep(2000) }
+                    lock.lock(); seen.insert(UInt(pthread_self())); lock.unlock()
+                }
+            }
+            return seen.count
+        }
+        #expect(threads(2) == 2)
+        #expect(threads(1) == 1)
+        done.wait()
     }
 }
 

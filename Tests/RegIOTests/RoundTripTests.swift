@@ -117,13 +117,10 @@ import RegTestSupport
     @Test func parallelMembersReadBackAndAreThreadIndependent() throws {
         let folder = TemporaryFolder()
         let image = Phantoms.randomImage(Float.self, on: Phantoms.obliqueGeometry(size: SIMD3(160, 150, 100)), seed: 3)
-        let saved = Parallelism.threadCount
-        defer { Parallelism.threadCount = saved }
         var bytes: [Data] = []
         for threads in [1, 2] {
-            Parallelism.threadCount = threads
             let path = folder.file("big\(threads).nii.gz")
-            try ImageFile.write(image, to: path)
+            try Parallelism.withThreadCount(threads) { try ImageFile.write(image, to: path) }
             bytes.append(try Data(contentsOf: URL(fileURLWithPath: path)))
             #expect(try ImageFile.read(path).image.floatImage().voxels == image.voxels)
         }

@@ -97,14 +97,12 @@ import RegTestSupport
         let image = Phantoms.randomImage(Float.self, on: g, seed: 8)
         var field = VectorField(geometry: g)
         for (i, v) in Phantoms.randomValues(count: field.vectors.count, seed: 2, range: -2...2).enumerated() { field.vectors[i] = Float(v) }
-        var outputs: [[Float]] = []
-        for threads in [1, 2, 5] {
-            Parallelism.threadCount = threads
-            outputs.append(try Resampler.warp(image, by: field, interpolation: .bspline).voxels
-                           + Resampler.warp(image, by: field).voxels
-                           + GaussianSmoothing.smooth(image, sigma: .mm(1.7)).voxels)
+        let outputs = try [1, 2, 5].map { threads in
+            try Parallelism.withThreadCount(threads) {
+                try Resampler.warp(image, by: field, interpolation: .bspline).voxels + Resampler.warp(image, by: field).voxels
+                    + GaussianSmoothing.smooth(image, sigma: .mm(1.7)).voxels
+            }
         }
-        Parallelism.threadCount = 0
         #expect(outputs[0] == outputs[1] && outputs[1] == outputs[2])
     }
 
@@ -186,15 +184,14 @@ import RegTestSupport
         let kernels = GaussianSmoothing.Kernels(sigma: .perAxisVoxels(SIMD3(1.2, 0.7, 1.9)), geometry: g)
         let expected = GaussianSmoothing.smooth(image, sigma: .perAxisVoxels(SIMD3(1.2, 0.7, 1.9))).voxels
         let sliceSize = components * g.size.x * g.size.y
-        let saved = Parallelism.threadCount
-        defer { Parallelism.threadCount = saved }
         for threads in [1, 2, 3] {
-            Parallelism.threadCount = threads
             for path in [GaussianSmoothing.ThroughPlane.ring, .strips] {
                 let values = image.voxels.withUnsafeBufferPointer { src in
                     let input = UnsafeSendable(src.baseAddress!)
-                    return GaussianSmoothing.smoothSlices(size: g.size, components: components, kernels: kernels, throughPlane: path,
-                                                          source: { z, _ in input.value + z * sliceSize })
+                    return Parallelism.withThreadCount(threads) {
+                        GaussianSmoothing.smoothSlices(size: g.size, components: components, kernels: kernels, throughPlane: path,
+                                                       source: { z, _ in input.value + z * sliceSize })
+                    }
                 }
                 #expect(values == expected, "\(path), \(threads) threads")
             }

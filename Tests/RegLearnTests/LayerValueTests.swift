@@ -118,9 +118,8 @@ import RegCore
 
     @Test func gradientsAreBitwiseIdenticalForOneAndTwoThreads() {
         let s = TensorShape(channels: 8, depth: 6, height: 20, width: 40)
-        func run(threads: Int) -> [[Float]] {
-            Parallelism.threadCount = threads
-            defer { Parallelism.threadCount = 0 }
+        func run(threads: Int) -> [[Float]] { Parallelism.withThreadCount(threads) { gradients() } }
+        func gradients() -> [[Float]] {
             let tape = Tape()
             let x = tape.parameter(randomTensor(s, seed: 1))
             let w = tape.parameter(randomTensor(TensorShape(batch: 4, channels: 8, depth: 3, height: 3, width: 3), seed: 2))

@@ -45,11 +45,11 @@ let tinyArchitecture = NetworkArchitecture(dimension: 2, encoder: [8, 8], decode
 
     @Test func trainingIsBitwiseIdenticalForOneAndTwoThreadsAndWhenResumed() throws {
         func train(threads: Int, steps: Int, from start: Trainer? = nil) throws -> Trainer {
-            Parallelism.threadCount = threads
-            defer { Parallelism.threadCount = 0 }
-            var t = try start ?? trainer()
-            try t.run(until: steps, validateEvery: 1000) { _, _ in }
-            return t
+            try Parallelism.withThreadCount(threads) {
+                var t = try start ?? trainer()
+                try t.run(until: steps, validateEvery: 1000) { _, _ in }
+                return t
+            }
         }
         let one = try train(threads: 1, steps: 6), two = try train(threads: 2, steps: 6)
         #expect(one.network.weights == two.network.weights)

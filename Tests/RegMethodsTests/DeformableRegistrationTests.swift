@@ -105,12 +105,8 @@ enum DeformableCases {
         let stage = DeformableStage(metric: .localCorrelation(radius: 2), levels: [Level(shrink: 2, sigma: .voxels(1), iterations: 10),
                                                                                     Level(shrink: 1, sigma: .voxels(0), iterations: 5)],
                                     totalSigma: 0.5, volumePenalty: 1)
-        let saved = Parallelism.threadCount
-        defer { Parallelism.threadCount = saved }
-        Parallelism.threadCount = 1
-        let one = try SyNRegistration(stage: stage).run(fixed: fixed, moving: moving)
-        Parallelism.threadCount = 2
-        let two = try SyNRegistration(stage: stage).run(fixed: fixed, moving: moving)
+        let one = try Parallelism.withThreadCount(1) { try SyNRegistration(stage: stage).run(fixed: fixed, moving: moving) }
+        let two = try Parallelism.withThreadCount(2) { try SyNRegistration(stage: stage).run(fixed: fixed, moving: moving) }
         #expect(one.forward == two.forward && one.inverse == two.inverse)
     }
 }

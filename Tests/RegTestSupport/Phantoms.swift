@@ -1,3 +1,4 @@
+import Foundation
 import RegCore
 
 /// Test images on realistic grids: oblique, anisotropic, with non-zero origins.
@@ -58,5 +59,56 @@ public enum Approx {
             && maxDifference(a.spacing, b.spacing) <= tolerance
             && maxDifference(a.origin, b.origin) <= tolerance
             && a.direction.maxAbsDifference(b.direction) <= tolerance
+    }
+}
+
+extension Phantoms {
+    /// A smooth object with no symmetry: `count` anisotropic Gaussian blobs (widths 2.5–7 mm along
+    /// random axes, heights 40–100) placed at random within `extent` mm of `center`, on a
+    /// background of 10. In 2-D (`dimension` 2) the blobs lie in the plane z = `center.z` and
+    /// turn about z only.
+    public static func blobs(center: SIMD3<Double>, extent: SIMD3<Double>, dimension: Int = 3, count: Int = 7,
+                             seed: UInt64 = 1) -> @Sendable (SIMD3<Double>) -> Double {
+        let r = randomValues(count: 10 * count, seed: seed, range: -1...1)
+        struct Blob { var center: SIMD3<Double>; var precision: Matrix3; var height: Double }
+        let blobs: [Blob] = (0..<count).map { k in
+            let v = Array(r[10 * k..<10 * k + 10])
+            var offset = SIMD3(v[0], v[1], v[2]) * extent
+            var turn = Matrix3.rotation(ax: v[3] * .pi, ay: v[4] * .pi, az: v[5] * .pi)
+            var widths = SIMD3(4.75 + 2.25 * v[6], 4.75 + 2.25 * v[7], 4.75 + 2.25 * v[8])
+            if dimension == 2 {
+                offset.z = 0
+                turn = Matrix3.rotation(axis: 2, angle: v[5] * .pi)
+                widths.z = 1
+            }
+            let precision = turn * Matrix3.diagonal(1 / (widths * widths)) * turn.transposed
+            return Blob(center: center + offset, precision: precision, height: 70 + 30 * v[9])
+        }
+        return { p in
+            var value = 10.0
+            for b in blobs {
+                var d = p - b.center
+                if dimension == 2 { d.z = 0 }
+                value += b.height * exp(-0.5 * (d * (b.precision * d)).sum())
+            }
+            return value
+        }
+    }
+
+    /// A grid with `spacing` and `direction` (orthonormal; in-plane in 2-D) covering `points`
+    /// with `margin` voxels to spare on every side.
+    public static func grid(covering points: [SIMD3<Double>], spacing: SIMD3<Double>, direction: Matrix3, margin: Double = 2,
+                            dimension: Int = 3) -> Geometry {
+        let toIndex = Matrix3.diagonal(1 / spacing) * direction.transposed
+        var lo = SIMD3<Double>(repeating: .infinity), hi = -lo
+        for p in points {
+            let q = toIndex * p
+            lo = pointwiseMin(lo, q); hi = pointwiseMax(hi, q)
+        }
+        lo -= margin; hi += margin
+        var size = SIMD3<Int>((hi - lo).rounded(.up)) &+ 1
+        if dimension == 2 { size.z = 1; lo.z = (toIndex * (points.first ?? .zero)).z }
+        return try! Geometry(size: size, spacing: spacing, origin: direction * (spacing * lo), direction: direction,
+                             dimension: dimension)
     }
 }

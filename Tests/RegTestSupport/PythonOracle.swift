@@ -20,14 +20,14 @@ public enum PythonOracle {
         process.standardError = err
         try process.run()
         // Both pipes are drained at once, so a child that writes much to either never blocks.
-        let errors = DispatchQueue(label: "stderr")
-        var message = Data()
-        errors.async { message = err.fileHandleForReading.readDataToEndOfFile() }
+        final class Drained: @unchecked Sendable { var data = Data() }
+        let message = Drained(), errors = DispatchGroup()
+        DispatchQueue.global().async(group: errors) { message.data = err.fileHandleForReading.readDataToEndOfFile() }
         let data = out.fileHandleForReading.readDataToEndOfFile()
-        errors.sync {}
+        errors.wait()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            let tail = String(decoding: message.suffix(2000), as: UTF8.self)
+            let tail = String(decoding: message.data.suffix(2000), as: UTF8.self)
             throw RegError.invalidArgument(name: arguments[0], reason: "exit \(process.terminationStatus): \(tail)")
         }
         return String(decoding: data, as: UTF8.self)

@@ -118,12 +118,15 @@ struct LandmarkWarpRealDataTests {
     }
 
     /// Landmarks placed by the known rigid motion of ITK's rotated PD slice (10°, mapping
-    /// (110, 128) to (123.10, 143.92); see ITKSliceRegistrationTests) bring it back onto the
+    /// (110, 128) to (123.10, 143.92); see ITKSliceRegistrationTests in RegMethodsTests) bring it back onto the
     /// unrotated slice through a piecewise-affine warp and through a 2-D thin-plate spline.
     @Test(arguments: ["piecewise-affine", "tps"])
     func landmarkWarpsUndoTheRotatedRealSlice(model: String) throws {
-        let fixed = try ITKSliceRegistrationTests.slice("BrainProtonDensitySliceBorder20.png")
-        let moving = try ITKSliceRegistrationTests.slice("BrainProtonDensitySliceR10X13Y17.png")
+        func slice(_ name: String) throws -> Image<Float> {
+            try ImageFile.read(SharedData.path("2d/itk_examples/" + name)).image.floatImage()
+        }
+        let fixed = try slice("BrainProtonDensitySliceBorder20.png")
+        let moving = try slice("BrainProtonDensitySliceR10X13Y17.png")
         let rotation = Matrix3.rotation(axis: 2, angle: 10 * .pi / 180)
         let truth = AffineMap(matrix: rotation, translation: SIMD3(123.10, 143.92, 0) - rotation * SIMD3(110, 128, 0))
         let g = fixed.geometry

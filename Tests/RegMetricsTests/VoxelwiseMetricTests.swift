@@ -71,12 +71,9 @@ import Testing
     @Test func localCorrelationIsTheSameForAnyThreadCount() {
         var mask = Image<UInt8>(geometry: Self.grid)
         for i in stride(from: 0, to: Self.grid.voxelCount, by: 3) { mask.voxels[i] = 1 }
-        let saved = Parallelism.threadCount
-        defer { Parallelism.threadCount = saved }
         for m in [nil, mask] {
             let runs = [1, 2, 3, 4, 5].map { threads -> VoxelwiseSimilarity in
-                Parallelism.threadCount = threads
-                return LocalCorrelation.evaluate(fixed: Self.fixed, moving: Self.moving, radius: 2, mask: m)
+                Parallelism.withThreadCount(threads) { LocalCorrelation.evaluate(fixed: Self.fixed, moving: Self.moving, radius: 2, mask: m) }
             }
             for s in runs.dropFirst() {
                 #expect(s.value == runs[0].value)

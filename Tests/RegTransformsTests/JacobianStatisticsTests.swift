@@ -63,13 +63,7 @@ import RegTransforms
         }
         let mean = logs.reduce(0, +) / Double(logs.count)
         let sd = (logs.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(logs.count)).squareRoot()
-        let saved = Parallelism.threadCount
-        defer { Parallelism.threadCount = saved }
-        var results: [JacobianStatistics] = []
-        for threads in [1, 2, 3] {
-            Parallelism.threadCount = threads
-            results.append(JacobianStatistics(determinant: det, mask: mask))
-        }
+        let results = [1, 2, 3].map { threads in Parallelism.withThreadCount(threads) { JacobianStatistics(determinant: det, mask: mask) } }
         #expect(results[0] == results[1] && results[1] == results[2])
         let stats = results[0]
         #expect(stats.voxels == count && stats.folded == folded && folded > 0 && count < g.voxelCount)

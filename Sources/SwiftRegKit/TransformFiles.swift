@@ -1,0 +1,76 @@
+import RegCore
+import RegIO
+import RegKernels
+import RegTransforms
+
+/// Transform files as ANTs lists them (`-t`): read into one chain, applied to images and points,
+/// composed into one field. Points go through the first file listed first.
+///
+/// ```swift
+/// let chain = try TransformFiles.chain(["out/syn_warp.nii.gz", "out/syn_affine.txt"])
+/// try TransformFiles.apply(input: "atlas_seg.nii.gz", reference: "subject.nii.gz", chain: chain,
+///                          interpolation: .label, output: "seg_on_subject.nii.gz")
+/// ```
+public enum TransformFiles {
+    /// The chain of `specs` in ANTs order: ITK `.txt`/`.tfm`, ANTs `.mat`, or a displacement
+    /// field image; `[FILE,1]` takes a file's inverse. No specs: the identity.
+    public static func chain(_ specs: [String]) throws -> TransformChain {
+        var elements: [TransformChain.Element] = [], names: [String] = []
+        for spec in specs {
+            var path = spec, invert = false
+            if spec.hasPrefix("[") && spec.hasSuffix("]") {
+                let parts = spec.dropFirst().dropLast().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2, parts[1] == "0" || parts[1] == "1" else {
+                    throw RegError.invalidArgument(name: "-t", reason: "takes FILE or [FILE,1] (inverse); found '\(spec)'")
+                }
+                path = parts[0]; invert = parts[1] == "1"
+            }
+            let name = invert ? "inverse of \(path)" : path
+            if (try? ImageFile.format(of: path)) != nil {
+                let field = DisplacementField(try TransformFile.readDisplacementField(path))
+                elements.append(.displacement(invert ? field.inverse() : field)); names.append(name)
+                continue
+            }
+            // A file lists its transforms as ITK composes them (the last is applied first).
+            var records = try TransformFile.read(path).reversed().map(\.map)
+            if invert {
+                records = try records.reversed().map { map in
+                    guard let inverse = map.inverse else {
+                        throw RegError.invalidHeader(path: path, field: "Parameters", reason: "the matrix is singular and has no inverse")
+                    }
+                    return inverse
+                }
+            }
+            for map in records { elements.append(.affine(map)); names.append(name) }
+        }
+        return TransformChain(elements, names: names)
+    }
+
+    /// `swiftreg apply`: the input image on the reference grid through `chain`, written to
+    /// `output`. Linear and B-spline interpolation give `Float` voxels (as ANTs does); nearest and
+    /// label keep the input's type.
+    public static func apply(input: String, reference: String, chain: TransformChain, interpolation: Interpolation,
+                             defaultValue: Double = 0, output: String) throws {
+        _ = try ImageFile.format(of: output)
+        var image = try ImageFile.read(input).image
+        if interpolation == .linear || interpolation == .bspline { image = AnyImage(image.floatImage()) }
+        let target = try ImageFile.read(reference).image.geometry
+        let out = try image.resampled(onto: target, mapping: chain.mapping(onto: target), interpolation: interpolation,
+                                      defaultValue: defaultValue)
+        try ImageFile.write(out, to: output)
+    }
+
+    /// `swiftreg apply-points`: the points of `input` through `chain`, written to `output`.
+    public static func applyToPoints(input: String, chain: TransformChain, output: String) throws {
+        var landmarks = try LandmarkFile.read(input)
+        landmarks.points = landmarks.points.map(chain.map)
+        try LandmarkFile.write(landmarks, to: output)
+    }
+
+    /// `swiftreg compose`: one displacement field on the reference grid for the whole chain
+    /// (what `antsApplyTransforms -o [FIELD,1]` writes).
+    public static func compose(chain: TransformChain, reference: String, output: String) throws {
+        let grid = try ImageFile.read(reference).image.geometry
+        try TransformFile.writeDisplacementField(VectorField(sampling: grid) { chain.map($0) }, to: output)
+    }
+}
