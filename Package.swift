@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "RegSynth", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
         .target(name: "RegAnalysis", dependencies: ["RegCore"]),
         .target(name: "RegReport", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis", "RegMethods"]),
-        .target(name: "RegLearn", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegAnalysis", "RegSynth", "COpenBLAS",
+        .target(name: "RegLearn", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegOptimize", "RegAnalysis", "RegSynth", "COpenBLAS",
                                                  "CPrefetch"]),
         // Whole runs on files (read a plan's inputs, run it, write its outputs): what the CLI, the
         // batch runner and the Python package call.

@@ -1,21 +1,28 @@
-import Foundation
+import RegOptimize
 
-/// Adam (Kingma & Ba 2015) with bias correction, over a list of weight tensors.
+/// Adam over a list of weight tensors: RegOptimize's `AdamRule` applied to each tensor with its
+/// own first and second moment estimates.
 ///
 /// ```swift
 /// var adam = Adam(learningRate: 1e-4, shapes: net.weights.map(\.shape))
 /// adam.update(&net.weights, gradients: grads)
 /// ```
 public struct Adam: Sendable {
-    public var learningRate: Float
-    public var beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
+    public var rule: AdamRule<Float>
+    public var learningRate: Float {
+        get { rule.learningRate }
+        set { rule.learningRate = newValue }
+    }
     /// Updates taken so far.
-    public var step = 0
+    public var step: Int {
+        get { rule.step }
+        set { rule.step = newValue }
+    }
     /// First and second moment estimates, one per weight tensor.
     public var firstMoments: [[Float]], secondMoments: [[Float]]
 
     public init(learningRate: Float, shapes: [TensorShape]) {
-        self.learningRate = learningRate
+        rule = AdamRule(learningRate: learningRate)
         firstMoments = shapes.map { [Float](repeating: 0, count: $0.count) }
         secondMoments = firstMoments
     }
@@ -23,19 +30,16 @@ public struct Adam: Sendable {
     /// One step against the gradients; a missing gradient counts as zero.
     public mutating func update(_ weights: inout [Tensor], gradients: [Tensor?]) {
         precondition(weights.count == firstMoments.count && gradients.count == weights.count)
-        step += 1
-        let c1 = 1 - pow(beta1, Float(step)), c2 = 1 - pow(beta2, Float(step))
-        let rate = learningRate * c2.squareRoot() / c1, eps = epsilon * c2.squareRoot()
+        let (rate, eps) = rule.nextStep()
+        let rule = self.rule
         for k in weights.indices {
             guard let g = gradients[k]?.values else { continue }
-            let (b1, b2) = (beta1, beta2)
-            firstMoments[k].withUnsafeMutableBufferPointer { m in
-                secondMoments[k].withUnsafeMutableBufferPointer { v in
-                    weights[k].values.withUnsafeMutableBufferPointer { w in
-                        for i in 0..<g.count {
-                            m[i] = b1 * m[i] + (1 - b1) * g[i]
-                            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                            w[i] -= rate * m[i] / (v[i].squareRoot() + eps)
+            g.withUnsafeBufferPointer { g in
+                firstMoments[k].withUnsafeMutableBufferPointer { m in
+                    secondMoments[k].withUnsafeMutableBufferPointer { v in
+                        weights[k].values.withUnsafeMutableBufferPointer { w in
+                            rule.apply(rate: rate, epsilon: eps, parameters: w.baseAddress!, firstMoments: m.baseAddress!,
+                                       secondMoments: v.baseAddress!, gradients: g.baseAddress!, count: g.count)
                         }
                     }
                 }

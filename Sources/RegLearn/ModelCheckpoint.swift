@@ -56,7 +56,10 @@ public struct ModelCheckpoint: Sendable {
             header[name] = ["dtype": "F32", "shape": shape, "data_offsets": [offset, offset + 4 * values.count]]
             offset += 4 * values.count
         }
-        let architecture = String(decoding: try! JSONEncoder().encode(network.architecture), as: UTF8.self)
+        // Keys sorted, so the same model always gives the same bytes.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let architecture = String(decoding: try! encoder.encode(network.architecture), as: UTF8.self)
         header["__metadata__"] = ["format": ModelCheckpoint.format, "architecture": architecture,
                                   "adam_step": String(optimizer?.step ?? 0), "adam_learning_rate": String(optimizer?.learningRate ?? 0),
                                   "training": training, "random_state": randomState.map { String($0) } ?? ""]

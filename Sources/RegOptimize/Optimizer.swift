@@ -84,16 +84,20 @@ public struct Optimizer: Equatable, Sendable, Codable {
             }
         case let .adam(rate):
             var m = [Double](repeating: 0, count: phi.count), v = m
-            var t = 0.0
+            var adam = AdamRule<Double>(learningRate: rate)
             while tracker.evaluations < iterations {
                 let (_, g) = try scaledCost(phi)
                 if tracker.converged { reason = .converged; break }
-                t += 1
-                for k in phi.indices {
-                    m[k] = 0.9 * m[k] + 0.1 * g[k]
-                    v[k] = 0.999 * v[k] + 0.001 * g[k] * g[k]
-                    let mh = m[k] / (1 - pow(0.9, t)), vh = v[k] / (1 - pow(0.999, t))
-                    phi[k] -= rate * mh / (vh.squareRoot() + 1e-8)
+                let (r, e) = adam.nextStep()
+                phi.withUnsafeMutableBufferPointer { p in
+                    m.withUnsafeMutableBufferPointer { m in
+                        v.withUnsafeMutableBufferPointer { v in
+                            g.withUnsafeBufferPointer { g in
+                                adam.apply(rate: r, epsilon: e, parameters: p.baseAddress!, firstMoments: m.baseAddress!,
+                                           secondMoments: v.baseAddress!, gradients: g.baseAddress!, count: g.count)
+                            }
+                        }
+                    }
                 }
             }
         case let .lbfgs(memory, maxStep):

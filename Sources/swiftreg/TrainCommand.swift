@@ -194,7 +194,9 @@ struct TrainCommand: ParsableCommand {
             if let c = settings.synthesis?.controlSpacing { synthesis.controlSpacing = c }
             trainer.synthesis = .knownWarps(synthesis)
         }
-        let record = String(decoding: try JSONEncoder().encode(settings), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys   // the same configuration always gives the same bytes
+        let record = String(decoding: try encoder.encode(settings), as: UTF8.self)
         let curvePath = Self.curvePath(settings.output)
         var curve = resume ? ((try? JSONDecoder().decode([TrainingRecord].self, from: Data(contentsOf: URL(fileURLWithPath: curvePath)))) ?? []) : []
         Self.say("training \(settings.model)\(arch.diffeomorphic ? " (diffeomorphic)" : "") \(settings.dimension)-D on \(images.count) images, "
