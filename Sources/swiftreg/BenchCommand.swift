@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RegAnalysis
 import RegCore
+import RegSynth
 import SwiftRegKit
 import RegIO
 import RegKernels
@@ -53,7 +54,7 @@ struct BenchCommand: ParsableCommand {
         } else {
             let dims = size.split(separator: "x").compactMap { Int($0) }
             guard dims.count == 3, dims.allSatisfy({ $0 > 0 }) else { throw ValidationError("--size takes XxYxZ, found '\(size)'") }
-            image = try Self.phantom(SIMD3(dims[0], dims[1], dims[2]))
+            image = try BenchmarkPhantoms.head(SIMD3(dims[0], dims[1], dims[2]))
         }
         let g = image.geometry
         var timings = Timings(threads: Parallelism.threadCount, size: [g.size.x, g.size.y, g.size.z])
@@ -113,7 +114,7 @@ struct BenchCommand: ParsableCommand {
         }
         let evaluateName = "evaluate 256³, 50 labels, HD95 + ASSD"
         if wanted(evaluateName) {
-            let (reference, test) = try Self.labelPhantoms()
+            let (reference, test) = try BenchmarkPhantoms.labelMaps()
             try measure(evaluateName) { _ = try LabelEvaluation(reference: reference, test: test) }
         }
         let readName = ".nii.gz read (float32)"
@@ -187,43 +188,5 @@ struct BenchCommand: ParsableCommand {
     func report(_ name: String, _ ms: [Double]) {
         let label = name.padding(toLength: 40, withPad: " ", startingAt: 0)
         print("  " + label + String(format: " median %8.2f ms   best %8.2f ms", ms[ms.count / 2], ms[0]))
-    }
-
-    /// Two 256³ label maps of 50 labels (a 5×5×2 partition of an ellipsoid), the second
-    /// deformed smoothly by up to 3 voxels: the size of a whole-head parcellation.
-    static func labelPhantoms() throws -> (Image<Int32>, Image<Int32>) {
-        let n = 256
-        let g = try Geometry(size: SIMD3(n, n, n), spacing: SIMD3(1, 1, 1), origin: SIMD3(-128, -128, -128))
-        func labels(shift: Double) -> Image<Int32> {
-            var image = Image<Int32>(geometry: g)
-            for z in 0..<n { for y in 0..<n { for x in 0..<n {
-                let p = SIMD3(Double(x), Double(y), Double(z))
-                let wobble = SIMD3(sin(p.y / 20), cos(p.z / 25), sin(p.x / 30))
-                let q: SIMD3<Double> = p + shift * wobble
-                let d: SIMD3<Double> = (q - 128) / SIMD3(120, 124, 110)
-                guard (d * d).sum() < 1 else { continue }
-                let cell = SIMD3<Int>(((q - SIMD3(8, 4, 18)) / SIMD3(48, 50, 110)).rounded(.down))
-                let cx = min(4, max(0, cell.x)), cy = min(4, max(0, cell.y)), cz = min(1, max(0, cell.z))
-                image[x, y, z] = Int32(1 + cx + 5 * cy + 25 * cz)
-            } } }
-            return image
-        }
-        return (labels(shift: 0), labels(shift: 3))
-    }
-
-    /// A smooth head-like phantom with noise, on a 1 mm grid with a centred origin.
-    static func phantom(_ size: SIMD3<Int>) throws -> Image<Float> {
-        let g = try Geometry(size: size, spacing: SIMD3(1, 1, 1), origin: SIMD3(-80, -96, -112))
-        var img = Image<Float>(geometry: g)
-        let c = SIMD3<Double>(size) * 0.5
-        var seed: UInt64 = 7
-        for z in 0..<size.z { for y in 0..<size.y { for x in 0..<size.x {
-            let d = (SIMD3<Double>(Double(x), Double(y), Double(z)) - c) / c
-            let r = (d * d).sum()
-            seed = seed &* 6364136223846793005 &+ 1442695040888963407
-            let noise = Double(seed >> 44) / Double(1 << 20) * 0.05
-            img[x, y, z] = Float(r < 1 ? 0.5 + 0.4 * cos(6 * r) + noise : noise)
-        } } }
-        return img
     }
 }

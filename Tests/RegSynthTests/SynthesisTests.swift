@@ -166,3 +166,22 @@ import Testing
         #expect(Double(agree) / Double(fixed.voxels.filter { $0 != 0 }.count) > 0.85)
     }
 }
+
+/// `swiftreg bench`'s images: the label maps have the 50 labels and the deformation they claim,
+/// the head phantom is the same for one seed and differs for another.
+@Suite struct BenchmarkPhantomTests {
+    @Test func labelMapsHaveFiftyLabelsAndTheSecondIsDeformed() throws {
+        let (reference, test) = try BenchmarkPhantoms.labelMaps()
+        #expect(reference.geometry.size == SIMD3(256, 256, 256) && test.geometry.sameGrid(as: reference.geometry))
+        #expect(Set(reference.voxels).subtracting([0]).count == 50 && Set(test.voxels).subtracting([0]).count == 50)
+        let changed = zip(reference.voxels, test.voxels).filter { $0 != $1 }.count
+        #expect(changed > 0 && changed < reference.voxels.count / 10, "\(changed) voxels differ")
+    }
+
+    @Test func headPhantomIsReproducibleFromItsSeed() throws {
+        let a = try BenchmarkPhantoms.head(SIMD3(24, 20, 16)), b = try BenchmarkPhantoms.head(SIMD3(24, 20, 16))
+        let c = try BenchmarkPhantoms.head(SIMD3(24, 20, 16), seed: 8)
+        #expect(a.voxels == b.voxels && a.voxels != c.voxels)
+        #expect(a.voxels.allSatisfy { $0 >= 0 && $0 < 1 } && a.voxels.max()! > 0.8)
+    }
+}
