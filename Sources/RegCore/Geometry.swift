@@ -36,6 +36,9 @@ public struct Geometry: Equatable, Hashable, Sendable, Codable {
         let (xyz, o2) = xy.multipliedReportingOverflow(by: size.z)
         let (_, o3) = xyz.multipliedReportingOverflow(by: 8)
         if o1 || o2 || o3 { throw RegError.invalidGeometry(field: "size", reason: "voxel count \(size.x)×\(size.y)×\(size.z) overflows") }
+        guard xyz <= Geometry.largestVoxelCount else {
+            throw RegError.invalidGeometry(field: "size", reason: "\(size.x)×\(size.y)×\(size.z) is \(xyz) voxels, more than the 2³¹ a grid may hold (8 GiB of Float voxels)")
+        }
         for a in 0..<3 where !(spacing[a] > 0) || !spacing[a].isFinite {
             throw RegError.invalidGeometry(field: "spacing[\(a)]", reason: "must be positive and finite, found \(spacing[a])")
         }
@@ -52,6 +55,10 @@ public struct Geometry: Equatable, Hashable, Sendable, Codable {
         self.direction = direction
         self.dimension = dim
     }
+
+    /// The most voxels a grid may have (2³¹): a header, an option or a spacing that asks for more
+    /// is refused before anything is allocated.
+    public static let largestVoxelCount = 1 << 31
 
     /// Total number of voxels.
     public var voxelCount: Int { size.x * size.y * size.z }

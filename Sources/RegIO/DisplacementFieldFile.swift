@@ -11,7 +11,12 @@ extension TransformFile {
     ///   with one component per spatial dimension; `RegError.invalidVoxel` naming the first voxel
     ///   whose displacement is NaN or infinite.
     public static func readDisplacementField(_ path: String) throws -> VectorField {
-        let image = try ImageFile.read(path).image.floatImage()
+        let loaded = try ImageFile.read(path)
+        let image = loaded.image.floatImage()
+        guard loaded.info.timePoints == 1 else {
+            throw RegError.invalidHeader(path: path, field: "dim[4]",
+                                         reason: "a series of \(loaded.info.timePoints) time points, not a displacement field (whose vectors lie along dim[5], as ANTs and ITK write them)")
+        }
         guard image.components == image.geometry.dimension else {
             throw RegError.invalidHeader(path: path, field: "components",
                                          reason: "a \(image.geometry.dimension)-D displacement field needs \(image.geometry.dimension) components per voxel, found \(image.components)")

@@ -19,7 +19,11 @@ enum Gzip {
             // A truncated file ends in arbitrary bytes: deflate never expands more than 1032:1.
             hint = min(hint, 1032 * n)
         }
-        var out = [UInt8](repeating: 0, count: max(min(hint, limit), 1 << 16))
+        // Deflate never expands more than 1032:1, so neither may the first buffer: a tiny file that
+        // declares a huge size costs no more than its data can fill.
+        let bound = input.count.multipliedReportingOverflow(by: 1032)
+        let ceiling = bound.overflow ? Int.max : bound.partialValue + (1 << 16)
+        var out = [UInt8](repeating: 0, count: max(min(hint, limit, ceiling), 1 << 16))
         var produced = 0
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -30,7 +34,7 @@ enum Gzip {
             stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
             stream.avail_in = UInt32(inBuf.count)
             while produced < limit {
-                if produced == out.count { out.append(contentsOf: [UInt8](repeating: 0, count: out.count)) }
+                if produced == out.count { out.append(contentsOf: [UInt8](repeating: 0, count: min(out.count, limit - produced))) }
                 let status: Int32 = out.withUnsafeMutableBufferPointer { o in
                     let room = min(o.count - produced, limit - produced, Int(UInt32.max))
                     stream.next_out = o.baseAddress! + produced

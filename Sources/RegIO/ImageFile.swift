@@ -36,6 +36,8 @@ public struct ImageFileInfo: Sendable {
     public var faults: [String] = []
     /// NIfTI intent code, when the file has one.
     public var intentCode: Int = 0
+    /// Time points of a series (NIfTI `dim[4]`), read as the voxel's components; 1 for others.
+    public var timePoints: Int = 1
     /// Intensity scaling applied on read (`value = stored · slope + intercept`), when not identity.
     public var scaling: (slope: Double, intercept: Double)?
 }

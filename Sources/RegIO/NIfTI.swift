@@ -173,8 +173,9 @@ enum NIfTI {
             scaling = (slope, inter)
             image = applyScaling(image, slope: slope, intercept: inter)
         }
-        let info = ImageFileInfo(path: path, format: .nifti, storedType: type.rawValue + (h.version == 2 ? " (NIfTI-2)" : ""),
+        var info = ImageFileInfo(path: path, format: .nifti, storedType: type.rawValue + (h.version == 2 ? " (NIfTI-2)" : ""),
                                  faults: faults, intentCode: h.intentCode, scaling: scaling)
+        info.timePoints = d(4)
         return LoadedImage(image: image, info: info)
     }
 

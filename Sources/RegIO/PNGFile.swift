@@ -13,6 +13,13 @@ enum PNGFile {
         let sixteen = image.format & UInt32(PNG_FORMAT_FLAG_LINEAR) != 0
         image.format = sixteen ? UInt32(PNG_FORMAT_LINEAR_Y) : UInt32(PNG_FORMAT_GRAY)
         let (w, h) = (Int(image.width), Int(image.height))
+        // Every row is a filter byte and at least w/8 bytes (1-bit pixels), deflated at most
+        // 1032:1: a header that declares more than the file's data could hold is refused before
+        // the pixels are allocated.
+        let (rows, overflow) = h.multipliedReportingOverflow(by: 1 + (w + 7) / 8)
+        guard !overflow, rows <= 1032 * bytes.count + 4096 else {
+            throw RegError.invalidHeader(path: path, field: "IHDR", reason: "declares \(w) × \(h) pixels, more than its \(bytes.count) bytes can hold")
+        }
         let geometry = try Geometry(size: SIMD3(w, h, 1), dimension: 2)
         let loaded: AnyImage
         if sixteen {

@@ -39,6 +39,20 @@ public struct BSplineStage: Equatable, Sendable {
 
     public static let defaultLevels = Level.pyramid(iterations: [60, 50, 30])
 
+    /// Refuses a finest lattice with more control points than 8 per voxel of `domain` (plus a
+    /// small margin), before any lattice is made: a spacing far below the voxel size only costs
+    /// memory and time.
+    func validateLattice(on domain: Geometry) throws {
+        let finest = gridSpacing * Double(gridSchedule.last ?? 1)
+        var points = 1.0
+        for a in 0..<domain.dimension { points *= (Double(domain.size[a]) * domain.spacing[a] / finest).rounded(.up) + 3 }
+        guard points <= 8 * Double(domain.voxelCount) + 4096 else {
+            throw RegError.invalidArgument(name: "gridSpacing", reason: String(format:
+                "%g mm gives %.3g control points at the finest level for a grid of %d voxels; take a spacing of at least the voxel size (%g mm)",
+                gridSpacing, points, domain.voxelCount, domain.spacing.min()))
+        }
+    }
+
     func validate() throws {
         try DenseSetup.validate(levels: levels, metrics: metrics)
         guard gridSpacing > 0 else { throw RegError.invalidArgument(name: "gridSpacing", reason: "must be > 0 mm, found \(gridSpacing)") }
@@ -85,6 +99,7 @@ public struct BSplineRegistration: Sendable {
         try stage.validate()
         try DenseSetup.validate(fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
         let f = DenseSetup.unitRange(fixed), m = DenseSetup.unitRange(moving)
+        try stage.validateLattice(on: fixed.geometry)
         let spacing = SIMD3<Double>(repeating: stage.gridSpacing * Double(stage.gridSchedule[0]))
         var grid = try BSplineGrid(covering: fixed.geometry, spacing: spacing)
         var reports: [DeformableLevelReport] = []

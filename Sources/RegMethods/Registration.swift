@@ -52,6 +52,10 @@ public struct Registration: Sendable {
                     landmarks: LandmarkPairs? = nil, progress: ProgressHandler? = nil) throws -> RegistrationResult {
         let start = DispatchTime.now().uptimeNanoseconds
         try plan.validate()
+        for (name, image) in [("fixed image", fixed), ("moving image", moving)] where image.components != 1 {
+            throw RegError.invalidArgument(name: name, reason: "registration takes one value per voxel; this image has \(image.components) components")
+        }
+        if case .bspline(let stage) = plan.deformable { try stage.validateLattice(on: fixed.geometry) }
         var linearResult: LinearRegistrationResult?
         if !plan.linear.isEmpty {
             var linear = LinearRegistration(stages: plan.linear)

@@ -89,15 +89,52 @@ public struct RegistrationPlan: Equatable, Sendable {
                                                reason: "\(term.metric.name) is not a linear-stage metric; valid: \(Metric.linearNames.joined(separator: ", "))")
             }
         }
-        let metrics: [WeightedMetric]
+        let metrics: [WeightedMetric], levels: [Level]
         switch deformable {
-        case .syn(let stage), .demons(let stage): metrics = stage.metrics
-        case .bspline(let stage): metrics = stage.metrics
-        case nil: metrics = []
+        case .syn(let stage), .demons(let stage): (metrics, levels) = (stage.metrics, stage.levels)
+        case .bspline(let stage): (metrics, levels) = (stage.metrics, stage.levels)
+        case nil: (metrics, levels) = ([], [])
         }
         for term in metrics where !term.metric.isDense {
             throw RegError.invalidArgument(name: "deformable.metrics",
                                            reason: "\(term.metric.name) is not a deformable-stage metric; valid: \(Metric.denseNames.joined(separator: ", "))")
+        }
+        for (k, stage) in linear.enumerated() { try Self.validate(stage.metrics, stage.levels, name: "linear[\(k)]") }
+        if deformable != nil { try Self.validate(metrics, levels, name: "deformable") }
+    }
+}
+
+extension RegistrationPlan {
+    /// Sizes that set allocations, checked before any buffer is made: histogram bins (8–4096),
+    /// window radius (1–64), shrink factors (1–64), smoothing sigmas (0–1000), iterations (0–10⁷).
+    static func validate(_ metrics: [WeightedMetric], _ levels: [Level], name: String) throws {
+        for term in metrics {
+            switch term.metric {
+            case .mutualInformation(let bins), .normalizedMutualInformation(let bins):
+                guard (8...4096).contains(bins) else { throw RegError.invalidArgument(name: name + ".bins", reason: "takes 8 to 4096 bins, found \(bins)") }
+            case .localCorrelation(let radius):
+                guard (1...64).contains(radius) else { throw RegError.invalidArgument(name: name + ".radius", reason: "takes 1 to 64 voxels, found \(radius)") }
+            default: break
+            }
+            guard term.weight > 0, term.weight.isFinite else {
+                throw RegError.invalidArgument(name: name + ".weight", reason: "must be > 0, found \(term.weight)")
+            }
+        }
+        for level in levels {
+            guard (1...64).contains(level.shrink) else {
+                throw RegError.invalidArgument(name: name + ".shrink", reason: "takes whole factors from 1 to 64, found \(level.shrink)")
+            }
+            guard (0...10_000_000).contains(level.iterations) else {
+                throw RegError.invalidArgument(name: name + ".iterations", reason: "takes 0 to 10⁷, found \(level.iterations)")
+            }
+            let sigma: Double
+            switch level.sigma {
+            case .voxels(let v), .mm(let v): sigma = v
+            case .perAxisVoxels(let v): sigma = v.max()
+            }
+            guard sigma >= 0, sigma <= 1000 else {
+                throw RegError.invalidArgument(name: name + ".smoothing", reason: "takes sigmas from 0 to 1000, found \(sigma)")
+            }
         }
     }
 }

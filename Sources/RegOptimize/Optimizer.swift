@@ -60,6 +60,11 @@ public struct Optimizer: Equatable, Sendable, Codable {
     public func minimize(from start: [Double], scales: [Double],
                          _ cost: ([Double]) throws -> (Double, [Double])) throws -> Result {
         precondition(start.count == scales.count)
+        // No iterations keeps the start (a landmark or moments fit alone), with its cost measured once.
+        guard iterations > 0 else {
+            let (v, _) = try cost(start)
+            return Result(parameters: start, value: v, evaluations: 1, stopReason: .iterations, history: [v])
+        }
         var tracker = Tracker(monitor: convergence)
         func scaledCost(_ phi: [Double]) throws -> (Double, [Double]) {
             let (v, g) = try cost(zip(phi, scales).map { $0 / $1 })

@@ -27,13 +27,24 @@ public struct RegistrationInputs: Sendable {
         guard (files.fixedLandmarks == nil) == (files.movingLandmarks == nil) else {
             throw RegError.invalidArgument(name: "inputs", reason: "landmarks come in pairs of files: give fixedLandmarks and movingLandmarks")
         }
-        (fixed, moving) = try concurrently({ try ImageFile.read(fixedPath).image.floatImage() },
-                                           { try ImageFile.read(movingPath).image.floatImage() })
+        (fixed, moving) = try concurrently({ try Self.scalarImage(fixedPath) }, { try Self.scalarImage(movingPath) })
         masks = RegistrationMasks(fixed: try files.fixedMask.map { try ImageFile.read($0).image.mask },
                                   moving: try files.movingMask.map { try ImageFile.read($0).image.mask })
         if let f = files.fixedLandmarks, let m = files.movingLandmarks {
             landmarks = LandmarkPairs(fixed: try LandmarkFile.read(f), moving: try LandmarkFile.read(m))
         }
+    }
+
+    /// An image to register: one value per voxel (a 4-D series or a vector image is refused,
+    /// naming the file, before anything runs).
+    static func scalarImage(_ path: String) throws -> Image<Float> {
+        let loaded = try ImageFile.read(path)
+        guard loaded.image.components == 1 else {
+            let what = loaded.info.timePoints > 1 ? "a series of \(loaded.info.timePoints) time points" : "\(loaded.image.components) components per voxel"
+            throw RegError.invalidHeader(path: path, field: loaded.info.timePoints > 1 ? "dim[4]" : "components",
+                                         reason: "registration takes one value per voxel; this image holds \(what)")
+        }
+        return loaded.image.floatImage()
     }
 }
 

@@ -161,6 +161,15 @@ enum TestFunctions {
         #expect(result.value < 1000 - 10)
     }
 
+    /// No iterations keeps the start and measures its cost once, for every method (issue 31,
+    /// item 6: a landmark-only fit once reported an infinite cost that the summary could not hold).
+    @Test(arguments: methods)
+    func noIterationsKeepTheStartWithItsCost(method: Optimizer.Method) throws {
+        let result = try Optimizer(method, iterations: 0).minimize(from: [0.3, 2], scales: [100, 1]) { Self.bowl($0) }
+        #expect(result.parameters == [0.3, 2] && result.value == Self.bowl([0.3, 2]).0 && result.value.isFinite)
+        #expect(result.evaluations == 1 && result.history == [result.value] && result.stopReason == .iterations)
+    }
+
     /// A cost that stops changing ends the run through the convergence monitor as soon as the
     /// window is full.
     @Test(arguments: [Optimizer.Method.regularStepGradientDescent(maxStep: 1, minStep: 1e-6, relaxation: 0.5), .adam(learningRate: 0.1)])

@@ -103,6 +103,41 @@ struct PlanCLITests {
         #expect(json.status == 0 && json.stdout.hasPrefix("{\n  \"preset\": \"rigid\""), "\(json.stdout)")
     }
 
+    /// Options that would make huge buffers are refused before anything is allocated or written
+    /// (issue 31, item 4: each of these once aborted or grew past 6 GB).
+    @Test func optionsThatSetHugeSizesAreRefusedAtOnce() throws {
+        let inputs = try writeInputs()
+        let cases: [([String], Int32, String)] = [
+            (["register", "--bins", "100000000"], 2, "bins"),
+            (["register", "--sigmas", "1e9x1x0"], 2, "smoothing"),
+            (["register", "--preset", "bspline", "--grid-spacing", "1e-6"], 1, "gridSpacing"),
+            (["resample", inputs.fixed, folder.file("huge_resampled.nii.gz"), "--spacing", "1e-4"], 1, "voxels"),
+        ]
+        for (arguments, status, words) in cases {
+            let output = folder.file("huge")
+            let full = arguments[0] == "register" ? arguments + ["-f", inputs.fixed, "-m", inputs.moving, "-o", output] : arguments
+            let r = try CLI.run(full)
+            #expect(r.status == status && r.stderr.contains(words), "\(arguments): \(r.status) \(r.stderr)")
+            #expect(!r.stderr.contains("level 1/"), "\(arguments) ran a registration first")
+            let left = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasPrefix("huge") }
+            #expect(left.isEmpty, "\(arguments) left \(left)")
+        }
+    }
+
+    /// A landmark fit alone (no iterations) writes a readable summary with the fit's cost
+    /// (issue 31, item 6: it once failed to encode an infinite cost).
+    @Test func aLandmarkFitWithoutIterationsWritesItsSummary() throws {
+        let inputs = try writeInputs()
+        let prefix = folder.file("fit")
+        let r = try CLI.run(["register", "-f", inputs.fixed, "-m", inputs.moving, "-o", prefix, "--preset", "rigid", "--init", "landmarks",
+                             "--landmarks", inputs.fixedPoints, inputs.movingPoints, "--iterations", "0x0x0", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let summary = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: prefix + "_summary.json"))) as? [String: Any])
+        let levels = try #require(summary["linearLevels"] as? [[String: Any]])
+        #expect(levels.count == 3 && levels.allSatisfy { ($0["finalCost"] as? Double)?.isFinite == true && $0["evaluations"] as? Int == 1 })
+        #expect(((summary["landmarkRMS"] as? Double) ?? 1) < 1e-6)
+    }
+
     @Test func logJSONEndsWithADoneEvent() throws {
         let inputs = try writeInputs()
         let r = try CLI.run(["register", "-f", inputs.fixed, "-m", inputs.moving, "--preset", "rigid", "-o", folder.file("log"), "--log-json"])

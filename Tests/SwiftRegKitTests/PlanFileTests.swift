@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import RegCore
+import RegIO
 import RegMethods
 import RegTestSupport
 import SwiftRegKit
@@ -61,5 +62,28 @@ import SwiftRegKit
         do { _ = try PlanFile.read(path) } catch {
             #expect("\(error)".contains(path) && "\(error)".contains("optimiser") && "\(error)".contains("optimizer"), "\(error)")
         }
+    }
+}
+
+/// Images that are not one value per voxel are refused before a registration starts, naming the
+/// file (issue 31, item 5: a 4-D series once ran the whole registration and then crashed).
+@Suite struct RegistrationInputTests {
+    @Test func aSeriesOrVectorImageIsRefusedNamingTheFile() throws {
+        let folder = TemporaryFolder()
+        let grid = Phantoms.obliqueGeometry(size: SIMD3(6, 5, 4))
+        let scalar = folder.file("scalar.nii.gz"), vector = folder.file("vector.nii.gz")
+        try ImageFile.write(AnyImage(Phantoms.randomImage(Float.self, on: grid, seed: 1)), to: scalar)
+        try ImageFile.write(AnyImage(Phantoms.randomImage(Float.self, on: grid, components: 3, seed: 2)), to: vector)
+        var plan = RegistrationPlan.preset("rigid")!
+        plan.inputs = PlanInputs(fixed: scalar, moving: vector)
+        do {
+            _ = try RegistrationFiles.register(plan, prefix: folder.file("reg"))
+            Issue.record("a vector image was registered")
+        } catch let error as RegError {
+            #expect("\(error)".contains(vector) && "\(error)".contains("3 components per voxel"), "\(error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.file("reg_summary.json")))
+        let image = Phantoms.randomImage(Float.self, on: grid, components: 2, seed: 3)
+        #expect(throws: RegError.self) { try Registration(plan).run(fixed: image, moving: image) }
     }
 }
