@@ -56,6 +56,9 @@ public struct LabelEvaluation: Sendable, Codable, Equatable {
         let wanted = requested ?? census.present.filter { $0 != 0 }
         let ids = wanted.filter { census.index(of: $0).map { census.reference[$0] + census.test[$0] } ?? 0 > 0 }
         absent = wanted.filter { !ids.contains($0) }
+        if wanted.isEmpty {
+            throw RegError.invalidArgument(name: "labels", reason: "neither label image holds a non-zero label: there is nothing to score")
+        }
         if ids.isEmpty, let first = wanted.first {
             throw RegError.invalidArgument(name: "labels", reason: wanted.count == 1 ? "label \(first) is in neither label image"
                                                                     : "none of the labels \(wanted) is in either label image")

@@ -18,6 +18,18 @@ public struct RegistrationMasks: Sendable {
     }
 }
 
+extension Image<Float> {
+    /// The value of every voxel when they are all the same, else nil.
+    ///
+    /// ```swift
+    /// if let v = image.constantValue { print("flat image of \(v)") }
+    /// ```
+    public var constantValue: Float? {
+        guard let first = voxels.first, !voxels.contains(where: { $0 != first }) else { return nil }
+        return first
+    }
+}
+
 /// Corresponding points of the fixed and moving images (matched by label, else by order).
 ///
 /// ```swift
@@ -52,8 +64,13 @@ public struct Registration: Sendable {
                     landmarks: LandmarkPairs? = nil, progress: ProgressHandler? = nil) throws -> RegistrationResult {
         let start = DispatchTime.now().uptimeNanoseconds
         try plan.validate()
-        for (name, image) in [("fixed image", fixed), ("moving image", moving)] where image.components != 1 {
-            throw RegError.invalidArgument(name: name, reason: "registration takes one value per voxel; this image has \(image.components) components")
+        for (name, image) in [("fixed image", fixed), ("moving image", moving)] {
+            guard image.components == 1 else {
+                throw RegError.invalidArgument(name: name, reason: "registration takes one value per voxel; this image has \(image.components) components")
+            }
+            if let constant = image.constantValue {
+                throw RegError.invalidArgument(name: name, reason: "every voxel is \(constant): a constant image has nothing to align")
+            }
         }
         if case .bspline(let stage) = plan.deformable { try stage.validateLattice(on: fixed.geometry) }
         var linearResult: LinearRegistrationResult?

@@ -115,11 +115,11 @@ public struct RegistrationReport: Sendable {
         var images = ReportImages(fixed: fixed, moving: moving, warped: warped, displacement: warp?.field,
                                   jacobian: determinant, colors: LabelColors(table?.colors ?? [:]))
         if let path = settings.fixedLabels {
-            images.fixedLabels = try Resampler.resample(try ImageFile.read(path).image.labelImage(), onto: grid, interpolation: .label)
+            images.fixedLabels = try Resampler.resample(try ImageFile.readLabels(path), onto: grid, interpolation: .label)
                 .converted(to: Float.self)
         }
         if let path = settings.movingLabels {
-            images.warpedLabels = try Resampler.resample(try ImageFile.read(path).image.labelImage(), onto: grid,
+            images.warpedLabels = try Resampler.resample(try ImageFile.readLabels(path), onto: grid,
                                                          mapping: chain.mapping(onto: grid), interpolation: .label).converted(to: Float.self)
         }
         if let f = images.fixedLabels, let w = images.warpedLabels {

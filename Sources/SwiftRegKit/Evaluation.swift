@@ -50,13 +50,7 @@ public struct EvaluationRequest: Sendable {
         }
         if let warp {
             let field = DisplacementField(try TransformFile.readDisplacementField(warp))
-            let m = try mask.map { path -> Image<UInt8> in
-                let image = try ImageFile.read(path).image
-                guard image.geometry.sameGrid(as: field.geometry) else {
-                    throw RegError.geometryMismatch("\(path): the mask's grid (size \(image.geometry.size)) is not the warp's (size \(field.geometry.size))")
-                }
-                return image.mask
-            }
+            let m = try mask.map { try ImageFile.readMask($0, on: field.geometry, role: "the warp") }
             results.jacobian = JacobianStatistics(determinant: field.jacobianDeterminant, mask: m)
             if let referenceWarp {
                 let truth = try TransformFile.readDisplacementField(referenceWarp)
@@ -72,8 +66,8 @@ public struct EvaluationRequest: Sendable {
     /// The moving labels on the fixed labels' grid (through the chain when it is not empty), scored.
     static func labelEvaluation(fixed: String, moving: String, chain: TransformChain, table: LabelTable?, lutPath: String?,
                                 ids: [Int]?, distances: Bool) throws -> LabelEvaluation {
-        let reference = try ImageFile.read(fixed).image.labelImage()
-        var test = try ImageFile.read(moving).image.labelImage()
+        let reference = try ImageFile.readLabels(fixed)
+        var test = try ImageFile.readLabels(moving)
         if !chain.elements.isEmpty || !test.geometry.sameGrid(as: reference.geometry) {
             guard !chain.elements.isEmpty else {
                 throw RegError.geometryMismatch("\(fixed) (\(reference.geometry.brief)) and \(moving) (\(test.geometry.brief)) are on different grids; give the transform from the first's space to the second's with -t")
@@ -81,8 +75,12 @@ public struct EvaluationRequest: Sendable {
             test = try Resampler.resample(test, onto: reference.geometry, mapping: chain.mapping(onto: reference.geometry),
                                           interpolation: .label)
         }
-        let evaluation = try LabelEvaluation(reference: reference, test: test, labels: ids, names: table?.names ?? [:],
-                                             distances: distances)
+        let evaluation: LabelEvaluation
+        do {
+            evaluation = try LabelEvaluation(reference: reference, test: test, labels: ids, names: table?.names ?? [:], distances: distances)
+        } catch RegError.invalidArgument(_, let reason) {
+            throw RegError.invalidArgument(name: "\(fixed) and \(moving)", reason: reason)
+        }
         if let table, let lutPath { try table.validate(ids: evaluation.labels.map(\.id), source: lutPath) }
         return evaluation
     }

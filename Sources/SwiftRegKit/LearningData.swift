@@ -24,7 +24,7 @@ public enum LearningData {
 
     /// Labels carried onto `image`'s grid through their own header (nearest neighbour).
     public static func labels(_ path: String, onto image: Image<Float>) throws -> Image<Int32> {
-        let labels = try ImageFile.read(path).image.labelImage()
+        let labels = try ImageFile.readLabels(path)
         return try Resampler.resample(labels, onto: image.geometry, interpolation: .nearest)
     }
 
@@ -46,7 +46,7 @@ public enum LearningData {
     /// at the centres of the coarse voxels (physical extent kept).
     public static func labelMap(_ path: String, shrink: Int) throws -> Image<Int32> {
         guard shrink >= 1 else { throw RegError.invalidArgument(name: "shrink", reason: "must be ≥ 1, found \(shrink)") }
-        let labels = try ImageFile.read(path).image.labelImage()
+        let labels = try ImageFile.readLabels(path)
         guard shrink > 1 else { return labels }
         let g = labels.geometry
         let grid = try Geometry(size: (g.size &+ (shrink - 1)) / shrink, spacing: g.spacing * Double(shrink),

@@ -44,7 +44,11 @@ public struct RegistrationInputs: Sendable {
             throw RegError.invalidHeader(path: path, field: loaded.info.timePoints > 1 ? "dim[4]" : "components",
                                          reason: "registration takes one value per voxel; this image holds \(what)")
         }
-        return loaded.image.floatImage()
+        let image = loaded.image.floatImage()
+        if let constant = image.constantValue {
+            throw RegError.invalidArgument(name: path, reason: "every voxel is \(constant): a constant image has nothing to align")
+        }
+        return image
     }
 }
 

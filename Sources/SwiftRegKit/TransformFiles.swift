@@ -53,6 +53,7 @@ public enum TransformFiles {
                              defaultValue: Double = 0, output: String) throws {
         _ = try ImageFile.format(of: output)
         var image = try ImageFile.read(input).image
+        if interpolation == .label { try ImageFile.checkLabels(image, path: input) }
         if interpolation == .linear || interpolation == .bspline { image = AnyImage(image.floatImage()) }
         let target = try ImageFile.read(reference).image.geometry
         let out = try image.resampled(onto: target, mapping: chain.mapping(onto: target), interpolation: interpolation,

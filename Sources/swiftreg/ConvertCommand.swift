@@ -26,7 +26,9 @@ struct ConvertCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        _ = try ImageFile.format(of: output)
+        if try ImageFile.format(of: output) == .png, let type, type != .uint8, type != .uint16 {
+            throw ValidationError("PNG holds uint8 or uint16 grey values; --type \(type.rawValue) needs another format (.nii.gz, .mha, .nrrd)")
+        }
         var image = try ImageFile.read(input).image
         if let threshold {
             guard type == nil else { throw ValidationError("--threshold writes uint8: leave out --type") }

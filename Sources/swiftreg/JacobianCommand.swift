@@ -28,13 +28,7 @@ struct JacobianCommand: ParsableCommand {
         _ = try ImageFile.format(of: output)
         let field = DisplacementField(try TransformFile.readDisplacementField(warp))
         let detJ = field.jacobianDeterminant
-        let maskImage = try mask.map { path -> Image<UInt8> in
-            let m = try ImageFile.read(path).image.mask
-            guard m.geometry.sameGrid(as: detJ.geometry) else {
-                throw RegError.geometryMismatch("the mask \(path) is not on the grid of \(warp)")
-            }
-            return m
-        }
+        let maskImage = try mask.map { try ImageFile.readMask($0, on: detJ.geometry, role: warp) }
         let stats = JacobianStatistics(determinant: detJ, mask: maskImage)
         var logImage: Image<Float>?
         if log != nil {

@@ -22,6 +22,10 @@ struct SnapshotCommand: ParsableCommand {
     @Option(help: "Label lookup table for the contour colours.") var lut: String?
     @Option(name: .shortAndLong, help: "Output PNG.") var output: String
 
+    func validate() throws {
+        guard output.lowercased().hasSuffix(".png") else { throw ValidationError("snapshot writes a PNG picture: give -o a name ending in .png, found '\(output)'") }
+    }
+
     func run() throws {
         try common.apply()
         let picture = try ImageFile.read(image).image.floatImage()
@@ -29,7 +33,7 @@ struct SnapshotCommand: ParsableCommand {
             : try ReportOptions.plane(slice, through: picture.geometry)
         var snapshot = Picture(grey: try plane.sample(picture), window: IntensityWindow(picture))
         if let overlay {
-            let labels = try ImageFile.read(overlay).image.labelImage().converted(to: Float.self)
+            let labels = try ImageFile.readLabels(overlay).converted(to: Float.self)
             let colors = try ReportSettings(lut: lut).table()?.colors ?? [:]
             snapshot.drawContours(of: try plane.sample(labels, interpolation: .label), colors: LabelColors(colors))
         }

@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+import RegCore
+import RegIO
+import RegTestSupport
+
+/// Bad inputs, one row each: the command, its exit status, words its error must hold, and no
+/// output file left behind (issue 31). A new case is one line of `cases`.
+@Suite(.enabled(if: CLI.binary != nil, "swiftreg binary not built"))
+struct BadInputCorpusTests {
+    /// Files the rows refer to by name: a phantom, a constant image, empty and fractional labels,
+    /// an empty mask, a displacement field.
+    static func writeInputs(in folder: TemporaryFolder) throws {
+        let grid = Phantoms.oblique2DGeometry(size: SIMD2(24, 20))
+        let center = grid.physicalPoint(ofIndex: SIMD3(12, 10, 0))
+        let blob = Phantoms.image(on: grid) { p in exp(-((p - center) * (p - center)).sum() / 30) }
+        try ImageFile.write(blob, to: folder.file("image.nii.gz"))
+        try ImageFile.write(Image<Float>(geometry: grid, filledWith: 3), to: folder.file("constant.nii.gz"))
+        try ImageFile.write(Image<Int16>(geometry: grid), to: folder.file("empty_labels.nii.gz"))
+        try ImageFile.write(Image<UInt8>(geometry: grid), to: folder.file("empty_mask.nii.gz"))
+        var fractional = Image<Float>(geometry: grid, filledWith: 1)
+        fractional.voxels[7] = 1.5
+        try ImageFile.write(fractional, to: folder.file("fractional_labels.nii.gz"))
+        try TransformFile.writeDisplacementField(VectorField(geometry: grid), to: folder.file("warp.nii.gz"))
+    }
+
+    static let cases: [(arguments: String, status: Int32, words: [String])] = [
+        ("register -f constant.nii.gz -m image.nii.gz -o OUT", 1, ["constant.nii.gz", "constant image"]),
+        ("register -f image.nii.gz -m constant.nii.gz -o OUT --preset syn", 1, ["constant.nii.gz", "constant image"]),
+        ("evaluate --labels empty_labels.nii.gz empty_labels.nii.gz --json OUT.json", 1, ["empty_labels.nii.gz", "no", "non-zero label"]),
+        ("evaluate --warp warp.nii.gz --mask empty_mask.nii.gz --json OUT.json", 1, ["empty_mask.nii.gz", "selects no voxel"]),
+        ("jacobian warp.nii.gz -o OUT.nii.gz --mask empty_mask.nii.gz", 1, ["empty_mask.nii.gz", "selects no voxel"]),
+        ("apply -i fractional_labels.nii.gz -r image.nii.gz --interp label -o OUT.nii.gz", 1, ["fractional_labels.nii.gz", "1.5", "whole numbers"]),
+        ("evaluate --labels fractional_labels.nii.gz image.nii.gz --json OUT.json", 1, ["fractional_labels.nii.gz", "whole numbers"]),
+        ("snapshot image.nii.gz -o OUT.jpg", 2, ["ending in .png"]),
+        ("convert image.nii.gz OUT.png --type float32", 2, ["PNG holds uint8 or uint16", "float32"]),
+        ("register -f image.nii.gz -m image.nii.gz -o OUT --bins 100000000", 2, ["bins", "8 to 4096"]),
+    ]
+
+    @Test func everyBadInputFailsClearlyAndLeavesNoFile() throws {
+        let folder = TemporaryFolder()
+        try Self.writeInputs(in: folder)
+        let inputs = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path))
+        for row in Self.cases {
+            let arguments = row.arguments.split(separator: " ").map { word -> String in
+                let w = String(word)
+                return w.hasPrefix("-") || !w.contains(".") && w != "OUT" ? w : folder.file(w)
+            }
+            let r = try CLI.run(arguments)
+            #expect(r.status == row.status, "\(row.arguments): exit \(r.status), \(r.stderr)")
+            for w in row.words { #expect(r.stderr.contains(w), "\(row.arguments): '\(w)' not in \(r.stderr)") }
+            let left = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)).subtracting(inputs)
+            #expect(left.isEmpty, "\(row.arguments) left \(left)")
+        }
+    }
+}
