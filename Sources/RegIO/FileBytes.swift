@@ -3,15 +3,21 @@ import Foundation
 
 /// Whole-file reads and atomic writes.
 enum FileBytes {
-    /// The bytes of `path`.
-    static func read(_ path: String) throws -> [UInt8] {
+    /// The bytes of `path`, at most `limit` of them. Only regular files are read: a device such
+    /// as `/dev/zero`, a pipe or a folder named as a data file is refused, never read without end.
+    static func read(_ path: String, limit: Int = .max) throws -> [UInt8] {
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            throw RegError.unreadableFile(path: path, reason: "not a regular file (a device, a pipe or a folder)")
+        }
         guard let handle = FileHandle(forReadingAtPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
             throw RegError.unreadableFile(path: path, reason: reason)
         }
         defer { try? handle.close() }
         do {
-            guard let data = try handle.readToEnd() else { return [] }
+            let data = limit == .max ? try handle.readToEnd() : try handle.read(upToCount: limit)
+            guard let data else { return [] }
             return [UInt8](data)
         } catch {
             throw RegError.unreadableFile(path: path, reason: "\(error.localizedDescription)")
@@ -105,5 +111,37 @@ public enum OutputFolder {
         guard access(folder, W_OK) == 0 else {
             throw RegError.unwritableFile(path: path, reason: "the folder \(folder) is not writable")
         }
+    }
+
+    /// Checks a command's outputs before it starts: each folder can be written, no output is one
+    /// of the inputs (by resolved path, or by device and inode for links), and no file is named
+    /// twice among the outputs; so a run never replaces what it reads.
+    ///
+    /// ```swift
+    /// try OutputFolder.check(outputs: ["j.nii.gz", "logj.nii.gz"], inputs: ["warp.nii.gz", "mask.nii.gz"])
+    /// ```
+    public static func check(outputs: [String], inputs: [String]) throws {
+        var seen: [String: String] = [:]
+        for input in inputs { seen[identity(of: input)] = input }
+        var written: [String: String] = [:]
+        for output in outputs {
+            try check(for: output)
+            let id = identity(of: output)
+            if let input = seen[id] {
+                throw RegError.unwritableFile(path: output, reason: input == output ? "it is also an input of this command: choose another output name"
+                                                                                  : "it is also an input of this command (\(input)): choose another output name")
+            }
+            if let other = written[id] {
+                throw RegError.unwritableFile(path: output, reason: "it is named twice among the outputs (also as \(other))")
+            }
+            written[id] = output
+        }
+    }
+
+    /// The file's device and inode when it exists, else its resolved absolute path.
+    static func identity(of path: String) -> String {
+        var info = stat()
+        if stat(path, &info) == 0 { return "inode \(info.st_dev):\(info.st_ino)" }
+        return URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().path
     }
 }

@@ -108,14 +108,21 @@ enum MetaImage {
             if dataFile.hasPrefix("LIST") {
                 files = dataFileLines
             } else if dataFile.contains("%") {
-                files = try patternFiles(dataFile, field: "ElementDataFile", path: path)
+                files = try patternFiles(dataFile, field: "ElementDataFile", path: path, slices: dims.last ?? 1)
             } else {
                 files = [dataFile]
             }
+            guard files.count <= max(1, dims.last ?? 1) else {
+                throw RegError.invalidHeader(path: path, field: "ElementDataFile", reason: "lists \(files.count) data files for \(dims.last ?? 1) slices")
+            }
+            // Uncompressed data needs no more than the voxels and a header; compressed data is
+            // read whole (its files are regular, so finite).
+            let skip = Int(fields["HeaderSize"] ?? "0") ?? 0
+            let needed = compressed || skip < 0 ? Int.max : nbytes + skip
             payload = []
             for f in files {
                 let full = f.hasPrefix("/") ? f : dir + f
-                do { payload += try FileBytes.read(full) } catch {
+                do { payload += try FileBytes.read(full, limit: needed == .max ? .max : max(0, needed - payload.count)) } catch {
                     throw RegError.invalidHeader(path: path, field: "ElementDataFile", reason: "data file '\(full)' cannot be read (\(error))")
                 }
             }
@@ -132,14 +139,19 @@ enum MetaImage {
         return LoadedImage(image: image, info: ImageFileInfo(path: path, format: .metaImage, storedType: type.rawValue))
     }
 
-    /// File names of a `name%03d.raw min max step` pattern.
-    static func patternFiles(_ spec: String, field: String, path: String) throws -> [String] {
+    /// File names of a `name%03d.raw min max step` pattern, refused when it names more files
+    /// than the image has `slices`.
+    static func patternFiles(_ spec: String, field: String, path: String, slices: Int) throws -> [String] {
         let parts = spec.split(separator: " ").map(String.init)
         guard parts.count >= 3, let lo = Int(parts[1]), let hi = Int(parts[2]) else {
             throw RegError.invalidHeader(path: path, field: field, reason: "pattern needs 'format min max [step]', found '\(spec)'")
         }
         let step = parts.count > 3 ? (Int(parts[3]) ?? 1) : 1
         guard step > 0, hi >= lo else { throw RegError.invalidHeader(path: path, field: field, reason: "bad pattern range in '\(spec)'") }
+        let count = (hi - lo) / step + 1
+        guard count <= max(1, slices) else {
+            throw RegError.invalidHeader(path: path, field: field, reason: "the pattern '\(spec)' names \(count) files for \(slices) slices")
+        }
         return stride(from: lo, through: hi, by: step).map { String(format: parts[0], $0) }
     }
 

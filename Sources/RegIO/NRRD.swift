@@ -156,9 +156,13 @@ enum NRRD {
         if let dataFile = fields["data file"] ?? fields["datafile"] {
             let dir = HeaderFields.directory(of: path)
             let files: [String]
+            let slices = geometry.dimension == 2 ? geometry.size.y : geometry.size.z
             if dataFile.hasPrefix("LIST") { files = listFiles } else if dataFile.contains("%") {
-                files = try MetaImage.patternFiles(dataFile, field: "data file", path: path)
+                files = try MetaImage.patternFiles(dataFile, field: "data file", path: path, slices: slices)
             } else { files = [dataFile] }
+            guard files.count <= max(1, slices) else {
+                throw RegError.invalidHeader(path: path, field: "data file", reason: "lists \(files.count) data files for \(slices) slices")
+            }
             payload = []
             for f in files {
                 let full = f.hasPrefix("/") ? f : dir + f

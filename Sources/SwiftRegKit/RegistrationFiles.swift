@@ -113,11 +113,14 @@ public enum RegistrationFiles {
 
     public static func register(_ plan: RegistrationPlan, prefix: String, progress: ProgressHandler? = nil) throws -> Run {
         try plan.validate()
-        try OutputFolder.check(for: prefix + "_summary.json")
-        let inputs = try RegistrationInputs(plan)
-        let result = try Registration(plan).run(fixed: inputs.fixed, moving: inputs.moving, masks: inputs.masks,
-                                                landmarks: inputs.landmarks, progress: progress)
+        let inputs = plan.inputs
+        try OutputFolder.check(outputs: RegistrationOutputs.paths(prefix: prefix, deformable: plan.deformable != nil),
+                               inputs: [inputs.fixed, inputs.moving, inputs.fixedMask, inputs.movingMask, inputs.fixedLandmarks,
+                                        inputs.movingLandmarks].compactMap { $0 })
+        let read = try RegistrationInputs(plan)
+        let result = try Registration(plan).run(fixed: read.fixed, moving: read.moving, masks: read.masks,
+                                                landmarks: read.landmarks, progress: progress)
         let files = try RegistrationOutputs.write(result, prefix: prefix)
-        return Run(inputs: inputs, result: result, files: files)
+        return Run(inputs: read, result: result, files: files)
     }
 }

@@ -46,6 +46,14 @@ public enum TransformFiles {
         return TransformChain(elements, names: names)
     }
 
+    /// The files that `specs` name (`[FILE,1]` gives FILE).
+    public static func paths(_ specs: [String]) -> [String] {
+        specs.map { spec in
+            guard spec.hasPrefix("["), spec.hasSuffix("]") else { return spec }
+            return String(spec.dropFirst().dropLast().split(separator: ",").first ?? "").trimmingCharacters(in: .whitespaces)
+        }
+    }
+
     /// `swiftreg apply`: the input image on the reference grid through `chain`, written to
     /// `output`. Linear and B-spline interpolation give `Float` voxels (as ANTs does); nearest and
     /// label keep the input's type.

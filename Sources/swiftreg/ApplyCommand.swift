@@ -29,6 +29,7 @@ struct ApplyCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
+        try OutputFolder.check(outputs: [output], inputs: [input, reference] + TransformFiles.paths(transformOptions.transforms))
         let chain = try transformOptions.chain()
         FileHandle.standardError.write(Data("\(chain)\n".utf8))
         try TransformFiles.apply(input: input, reference: reference, chain: chain, interpolation: interp, defaultValue: defaultValue,
@@ -57,6 +58,7 @@ struct ApplyPointsCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
+        try OutputFolder.check(outputs: [output], inputs: [points] + TransformFiles.paths(transformOptions.transforms))
         let chain = try transformOptions.chain()
         FileHandle.standardError.write(Data("\(chain)\n".utf8))
         try TransformFiles.applyToPoints(input: points, chain: chain, output: output)

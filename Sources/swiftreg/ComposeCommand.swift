@@ -23,6 +23,7 @@ struct ComposeCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
+        try OutputFolder.check(outputs: [output], inputs: [reference] + TransformFiles.paths(transformOptions.transforms))
         let chain = try transformOptions.chain()
         try TransformFiles.compose(chain: chain, reference: reference, output: output)
     }

@@ -29,6 +29,7 @@ struct ConvertCommand: ParsableCommand {
         if try ImageFile.format(of: output) == .png, let type, type != .uint8, type != .uint16 {
             throw ValidationError("PNG holds uint8 or uint16 grey values; --type \(type.rawValue) needs another format (.nii.gz, .mha, .nrrd)")
         }
+        try OutputFolder.check(outputs: [output], inputs: [input])
         var image = try ImageFile.read(input).image
         if let threshold {
             guard type == nil else { throw ValidationError("--threshold writes uint8: leave out --type") }

@@ -55,6 +55,8 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
+        try OutputFolder.check(outputs: [json, csv].compactMap { $0 }.filter { $0 != "-" },
+                               inputs: labels + landmarks + [warp, mask, referenceWarp, lut].compactMap { $0 } + TransformFiles.paths(transform.transforms))
         var request = EvaluationRequest(chain: try transform.chain())
         if labels.count == 2 { request.labels = (labels[0], labels[1]) }
         if landmarks.count == 2 { request.landmarks = (landmarks[0], landmarks[1]) }

@@ -26,6 +26,7 @@ struct JacobianCommand: ParsableCommand {
     func run() throws {
         try common.apply()
         _ = try ImageFile.format(of: output)
+        try OutputFolder.check(outputs: [output] + [log].compactMap { $0 }, inputs: [warp] + [mask].compactMap { $0 })
         let field = DisplacementField(try TransformFile.readDisplacementField(warp))
         let detJ = field.jacobianDeterminant
         let maskImage = try mask.map { try ImageFile.readMask($0, on: detJ.geometry, role: warp) }

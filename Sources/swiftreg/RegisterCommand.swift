@@ -108,6 +108,10 @@ struct RegisterCommand: ParsableCommand {
             throw ValidationError("give the images: -f FIXED -m MOVING (or name them in the plan's inputs)")
         }
         let output = self.output!
+        if report {
+            try OutputFolder.check(outputs: [output + "_report.html"], inputs: [plan.inputs.fixed!, plan.inputs.moving!]
+                                   + [reportOptions.fixedLabels, reportOptions.movingLabels, reportOptions.lut].compactMap { $0 })
+        }
         let display = ProgressDisplay(log)
         let run = try RegistrationFiles.register(plan, prefix: output, progress: display.handler)
         display.finish()

@@ -65,6 +65,8 @@ struct ReportCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
+        try OutputFolder.check(outputs: [output], inputs: [fixed, moving] + landmarks + TransformFiles.paths(transform.transforms)
+                               + [options.fixedLabels, options.movingLabels, options.lut].compactMap { $0 })
         let fixedImage = try ImageFile.read(fixed).image.floatImage()
         try options.validateSlices(through: fixedImage.geometry)
         let movingImage = try ImageFile.read(moving).image.floatImage()

@@ -34,6 +34,7 @@ struct ResampleCommand: ParsableCommand {
     func run() throws {
         try common.apply()
         _ = try ImageFile.format(of: output)
+        try OutputFolder.check(outputs: [output], inputs: [input] + [like].compactMap { $0 })
         let image = try ImageFile.read(input).image
         let target: Geometry
         if let ref = like {

@@ -28,6 +28,7 @@ struct SnapshotCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
+        try OutputFolder.check(outputs: [output], inputs: [image] + [overlay, lut].compactMap { $0 })
         let picture = try ImageFile.read(image).image.floatImage()
         let plane = picture.geometry.dimension == 2 ? try SlicePlane(.plane, through: picture.geometry)
             : try ReportOptions.plane(slice, through: picture.geometry)

@@ -102,3 +102,26 @@ import RegTestSupport
         #expect(try TransformFile.readDisplacementField(field).geometry.size == SIMD3(6, 5, 4))
     }
 }
+
+/// Detached data files are read no further than the header needs: devices and pipes are refused,
+/// and a file pattern or list names no more files than the image has slices (issue 31, item 2).
+@Suite struct DataFileTests {
+    @Test(arguments: [
+        ("zero.mhd", "ObjectType = Image\nNDims = 2\nDimSize = 16 16\nElementType = MET_UCHAR\nElementDataFile = /dev/zero\n", "not a regular file"),
+        ("list.mhd", "ObjectType = Image\nNDims = 2\nDimSize = 16 16\nElementType = MET_UCHAR\nElementDataFile = LIST\n/dev/urandom\n", "not a regular file"),
+        ("pattern.mhd", "ObjectType = Image\nNDims = 3\nDimSize = 4 4 2\nElementType = MET_UCHAR\nElementDataFile = slice%03d.raw 1 100000000 1\n", "100000000 files for 2 slices"),
+        ("zero.nhdr", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 16 16\nencoding: raw\ndata file: /dev/zero\n", "not a regular file"),
+        ("pattern.nhdr", "NRRD0004\ntype: uint8\ndimension: 3\nsizes: 4 4 2\nencoding: raw\ndata file: s%03d.raw 1 100000000 1\n", "100000000 files for 2 slices"),
+    ])
+    func refusedBeforeReading(name: String, header: String, words: String) throws {
+        let folder = TemporaryFolder()
+        let path = folder.file(name)
+        try header.write(toFile: path, atomically: true, encoding: .utf8)
+        do {
+            _ = try ImageFile.read(path)
+            Issue.record("\(name) was read")
+        } catch let error as RegError {
+            #expect("\(error)".contains(path) && "\(error)".contains(words), "\(error)")
+        }
+    }
+}

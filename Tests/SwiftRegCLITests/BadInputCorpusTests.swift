@@ -22,6 +22,7 @@ struct BadInputCorpusTests {
         fractional.voxels[7] = 1.5
         try ImageFile.write(fractional, to: folder.file("fractional_labels.nii.gz"))
         try TransformFile.writeDisplacementField(VectorField(geometry: grid), to: folder.file("warp.nii.gz"))
+        try ImageFile.write(blob, to: folder.file("reg_warped.nii.gz"))
     }
 
     static let cases: [(arguments: String, status: Int32, words: [String])] = [
@@ -35,22 +36,32 @@ struct BadInputCorpusTests {
         ("snapshot image.nii.gz -o OUT.jpg", 2, ["ending in .png"]),
         ("convert image.nii.gz OUT.png --type float32", 2, ["PNG holds uint8 or uint16", "float32"]),
         ("register -f image.nii.gz -m image.nii.gz -o OUT --bins 100000000", 2, ["bins", "8 to 4096"]),
+        // An output that is an input, or named twice, is refused before anything is written (item 9).
+        ("evaluate --labels empty_labels.nii.gz fractional_labels.nii.gz --json empty_labels.nii.gz", 1, ["empty_labels.nii.gz", "also an input"]),
+        ("jacobian warp.nii.gz -o warp.nii.gz", 1, ["warp.nii.gz", "also an input"]),
+        ("jacobian warp.nii.gz -o OUT.nii.gz --log OUT.nii.gz", 1, ["named twice"]),
+        ("register -f reg_warped.nii.gz -m image.nii.gz -o reg", 1, ["reg_warped.nii.gz", "also an input"]),
+        ("apply -i image.nii.gz -r image.nii.gz -o image.nii.gz", 1, ["image.nii.gz", "also an input"]),
+        ("convert image.nii.gz image.nii.gz", 1, ["also an input"]),
     ]
 
     @Test func everyBadInputFailsClearlyAndLeavesNoFile() throws {
         let folder = TemporaryFolder()
         try Self.writeInputs(in: folder)
         let inputs = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path))
+        let contents = try inputs.map { try Data(contentsOf: URL(fileURLWithPath: folder.file($0))) }
         for row in Self.cases {
             let arguments = row.arguments.split(separator: " ").map { word -> String in
                 let w = String(word)
-                return w.hasPrefix("-") || !w.contains(".") && w != "OUT" ? w : folder.file(w)
+                return w.hasPrefix("-") || !w.contains(".") && w != "OUT" && w != "reg" ? w : folder.file(w)
             }
             let r = try CLI.run(arguments)
             #expect(r.status == row.status, "\(row.arguments): exit \(r.status), \(r.stderr)")
             for w in row.words { #expect(r.stderr.contains(w), "\(row.arguments): '\(w)' not in \(r.stderr)") }
             let left = Set(try FileManager.default.contentsOfDirectory(atPath: folder.path)).subtracting(inputs)
             #expect(left.isEmpty, "\(row.arguments) left \(left)")
+            let now = try inputs.map { try Data(contentsOf: URL(fileURLWithPath: folder.file($0))) }
+            #expect(now == contents, "\(row.arguments) changed an input")
         }
     }
 }
