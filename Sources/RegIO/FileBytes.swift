@@ -72,12 +72,22 @@ enum FileBytes {
     }
 }
 
-/// Text outputs (reports, tables), written like every output: to a temporary name, then renamed.
+/// Text files: inputs (plans, lookup tables, summaries) read as UTF-8 with errors that name the
+/// file, outputs (reports, tables) written like every output, to a temporary name then renamed.
 ///
 /// ```swift
 /// try TextFile.write("{\"ok\": true}\n", to: "out_summary.json")
+/// let text = try TextFile.read("out_summary.json")
 /// ```
 public enum TextFile {
+    /// The file's text; `RegError.unreadableFile` naming it when it is missing, unreadable or not UTF-8.
+    public static func read(_ path: String) throws -> String {
+        guard let text = String(validating: try FileBytes.read(path), as: UTF8.self) else {
+            throw RegError.unreadableFile(path: path, reason: "not UTF-8 text")
+        }
+        return text
+    }
+
     public static func write(_ text: String, to path: String) throws {
         try FileBytes.writeAtomically([Array(text.utf8)], to: path)
     }

@@ -307,6 +307,14 @@ enum NIfTI {
         let rasAffine = rasDirection * Matrix3.diagonal(g.spacing)
         let rasOrigin = flip * g.origin
         let (quat, qfac) = quaternion(of: rasDirection)
+        // NIfTI-1 stores spacing and origin as Float: a value beyond its range would be written as
+        // infinity, which no reader accepts.
+        if version == 1 {
+            for (name, values) in [("pixdim (spacing)", g.spacing), ("qoffset (origin)", rasOrigin)] where !(0..<3).allSatisfy({ Float(values[$0]).isFinite }) {
+                let text = (0..<3).map { "\(values[$0])" }.joined(separator: " × ")
+                throw RegError.unwritableFile(path: path, reason: "its \(name) \(text) does not fit NIfTI-1's 32-bit floats; write NIfTI-2 (--nifti2) or fix the geometry")
+            }
+        }
         var pixdim = [Double](repeating: 1, count: 8)
         pixdim[0] = qfac
         pixdim[1] = g.spacing.x; pixdim[2] = g.spacing.y; pixdim[3] = g.spacing.z

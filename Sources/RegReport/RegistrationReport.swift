@@ -33,13 +33,7 @@ public struct ReportSettings: Sendable {
 
     /// The lookup table `lut` names, read.
     public func table() throws -> LabelTable? {
-        try lut.map { path in
-            let text: String
-            do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
-                throw RegError.unreadableFile(path: path, reason: "cannot read the lookup table (\(error.localizedDescription))")
-            }
-            return try LabelTable(parsing: text, source: path)
-        }
+        try lut.map { path in try LabelTable(parsing: try TextFile.read(path), source: path) }
     }
 }
 

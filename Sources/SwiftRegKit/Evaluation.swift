@@ -37,7 +37,7 @@ public struct EvaluationRequest: Sendable {
 
     public func run() throws -> EvaluationResults {
         let table = try lut.map { path in
-            try LabelTable(parsing: try String(contentsOfFile: path, encoding: .utf8), source: path)
+            try LabelTable(parsing: try TextFile.read(path), source: path)
         }
         var results = EvaluationResults()
         if let labels {

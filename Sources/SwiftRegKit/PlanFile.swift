@@ -1,5 +1,6 @@
 import Foundation
 import RegCore
+import RegIO
 import RegMethods
 import Yams
 
@@ -19,7 +20,7 @@ public enum PlanFile {
 
     /// Reads a plan; errors name the file and the key, and list the valid keys and names.
     public static func read(_ path: String) throws -> RegistrationPlan {
-        let value = try parse(try text(of: path), path: path)
+        let value = try parse(try TextFile.read(path), path: path)
         do {
             return try RegistrationPlan(document: value)
         } catch RegError.invalidArgument(let name, let reason) {
@@ -44,12 +45,6 @@ public enum PlanFile {
         }
     }
 
-    static func text(of path: String) throws -> String {
-        do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
-            throw RegError.unreadableFile(path: path, reason: "cannot read it (\(error.localizedDescription))")
-        }
-    }
-
     static func parse(_ text: String, path: String) throws -> PlanValue {
         let loaded: Any?
         do { loaded = try Yams.load(yaml: text) } catch {
@@ -63,7 +58,7 @@ public enum PlanFile {
 
     /// Decodes `type` from a YAML or JSON file (by extension); errors name the file and the key.
     public static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
-        let text = try text(of: path)
+        let text = try TextFile.read(path)
         do {
             switch Format(path: path) {
             case .json: return try JSONDecoder().decode(T.self, from: Data(text.utf8))

@@ -72,7 +72,10 @@ struct ReportCommand: ParsableCommand {
         let movingImage = try ImageFile.read(moving).image.floatImage()
         var chain = try transform.chain(), warp: DisplacementField?, summary: RegistrationSummary?
         if let prefix {
-            summary = try JSONDecoder().decode(RegistrationSummary.self, from: try Data(contentsOf: URL(fileURLWithPath: prefix + "_summary.json")))
+            let path = prefix + "_summary.json"
+            do { summary = try JSONDecoder().decode(RegistrationSummary.self, from: Data(try TextFile.read(path).utf8)) } catch let error as DecodingError {
+                throw RegError.invalidHeader(path: path, field: "summary", reason: "not a summary that `register` wrote (\(error))")
+            }
             var t = TransformOptions()
             t.transforms = (FileManager.default.fileExists(atPath: prefix + "_warp.nii.gz") ? [prefix + "_warp.nii.gz"] : []) + [prefix + "_affine.txt"]
             chain = try t.chain()
