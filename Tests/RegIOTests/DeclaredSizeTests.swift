@@ -106,14 +106,26 @@ import RegTestSupport
 /// Detached data files are read no further than the header needs: devices and pipes are refused,
 /// and a file pattern or list names no more files than the image has slices (issue 31, item 2).
 @Suite struct DataFileTests {
-    @Test(arguments: [
-        ("zero.mhd", "ObjectType = Image\nNDims = 2\nDimSize = 16 16\nElementType = MET_UCHAR\nElementDataFile = /dev/zero\n", "not a regular file"),
-        ("list.mhd", "ObjectType = Image\nNDims = 2\nDimSize = 16 16\nElementType = MET_UCHAR\nElementDataFile = LIST\n/dev/urandom\n", "not a regular file"),
-        ("pattern.mhd", "ObjectType = Image\nNDims = 3\nDimSize = 4 4 2\nElementType = MET_UCHAR\nElementDataFile = slice%03d.raw 1 100000000 1\n", "100000000 files for 2 slices"),
-        ("zero.nhdr", "NRRD0004\ntype: uint8\ndimension: 2\nsizes: 16 16\nencoding: raw\ndata file: /dev/zero\n", "not a regular file"),
-        ("pattern.nhdr", "NRRD0004\ntype: uint8\ndimension: 3\nsizes: 4 4 2\nencoding: raw\ndata file: s%03d.raw 1 100000000 1\n", "100000000 files for 2 slices"),
-    ])
-    func refusedBeforeReading(name: String, header: String, words: String) throws {
+    /// A header file and the words its error must hold.
+    struct Case: Sendable, CustomTestStringConvertible {
+        let name: String, header: [String], words: String
+        var testDescription: String { name }
+    }
+
+    static let mhd = ["ObjectType = Image", "ElementType = MET_UCHAR"], nrrd = ["NRRD0004", "type: uint8", "encoding: raw"]
+    static let cases = [
+        Case(name: "zero.mhd", header: mhd + ["NDims = 2", "DimSize = 16 16", "ElementDataFile = /dev/zero"], words: "not a regular file"),
+        Case(name: "list.mhd", header: mhd + ["NDims = 2", "DimSize = 16 16", "ElementDataFile = LIST", "/dev/urandom"], words: "not a regular file"),
+        Case(name: "pattern.mhd", header: mhd + ["NDims = 3", "DimSize = 4 4 2", "ElementDataFile = slice%03d.raw 1 100000000 1"],
+             words: "100000000 files for 2 slices"),
+        Case(name: "zero.nhdr", header: nrrd + ["dimension: 2", "sizes: 16 16", "data file: /dev/zero"], words: "not a regular file"),
+        Case(name: "pattern.nhdr", header: nrrd + ["dimension: 3", "sizes: 4 4 2", "data file: s%03d.raw 1 100000000 1"],
+             words: "100000000 files for 2 slices"),
+    ]
+
+    @Test(arguments: cases)
+    func refusedBeforeReading(_ c: Case) throws {
+        let (name, header, words) = (c.name, c.header.joined(separator: "\n") + "\n", c.words)
         let folder = TemporaryFolder()
         let path = folder.file(name)
         try header.write(toFile: path, atomically: true, encoding: .utf8)
