@@ -64,9 +64,23 @@ public enum TransformFiles {
         if interpolation == .label { try ImageFile.checkLabels(image, path: input) }
         if interpolation == .linear || interpolation == .bspline { image = AnyImage(image.floatImage()) }
         let target = try ImageFile.read(reference).image.geometry
+        try checkDimensions(image: image.geometry, input: input, reference: target, referencePath: reference, chain: chain)
         let out = try image.resampled(onto: target, mapping: chain.mapping(onto: target), interpolation: interpolation,
                                       defaultValue: defaultValue)
         try ImageFile.write(out, to: output)
+    }
+
+    /// Refuses a 2-D image, field or reference mixed with 3-D ones: each would be sampled through
+    /// a plane it does not have.
+    static func checkDimensions(image: Geometry, input: String, reference target: Geometry, referencePath: String,
+                                chain: TransformChain) throws {
+        guard image.dimension == target.dimension else {
+            throw RegError.geometryMismatch("\(input) is \(image.dimension)-D but the reference \(referencePath) is \(target.dimension)-D")
+        }
+        for (element, name) in zip(chain.elements, chain.names) {
+            guard case .displacement(let field) = element, field.geometry.dimension != target.dimension else { continue }
+            throw RegError.geometryMismatch("\(name) is a \(field.geometry.dimension)-D displacement field but the reference \(referencePath) is \(target.dimension)-D")
+        }
     }
 
     /// `swiftreg apply-points`: the points of `input` through `chain`, written to `output`.

@@ -54,7 +54,7 @@ let buildKind = "portable"
 
 /// Options every subcommand takes.
 struct CommonOptions: ParsableArguments {
-    @Option(name: .long, help: "Threads to use (default: all cores; at most one per core). Results do not depend on it.")
+    @Option(name: .long, parsing: .unconditional, help: "Threads to use (default: all cores; at most one per core). Results do not depend on it.")
     var threads: Int?
 
     func apply() throws {

@@ -23,6 +23,9 @@ struct BadInputCorpusTests {
         try ImageFile.write(fractional, to: folder.file("fractional_labels.nii.gz"))
         try TransformFile.writeDisplacementField(VectorField(geometry: grid), to: folder.file("warp.nii.gz"))
         try ImageFile.write(blob, to: folder.file("reg_warped.nii.gz"))
+        let volume = Phantoms.obliqueGeometry(size: SIMD3(8, 7, 6))
+        try ImageFile.write(Phantoms.randomImage(Float.self, on: volume, seed: 5), to: folder.file("volume.nii.gz"))
+        try TransformFile.writeDisplacementField(VectorField(geometry: volume), to: folder.file("volume_warp.nii.gz"))
         let header = "ObjectType = Image\nNDims = 2\nDimSize = 4 4\nElementSpacing = 1e308 1\nElementType = MET_UCHAR\nElementDataFile = LOCAL\n"
         try Data(Array(header.utf8) + [UInt8](repeating: 7, count: 16)).write(to: URL(fileURLWithPath: folder.file("vast_spacing.mha")))
     }
@@ -49,6 +52,10 @@ struct BadInputCorpusTests {
         ("report -f image.nii.gz -m image.nii.gz --prefix missing_run -o OUT.html", 1, ["missing_run_summary.json", "no such file"]),
         ("evaluate --labels empty_labels.nii.gz empty_labels.nii.gz --lut missing_lut.txt", 1, ["missing_lut.txt", "no such file"]),
         ("convert vast_spacing.mha OUT.nii.gz", 1, ["OUT.nii.gz", "NIfTI-1"]),
+        ("info image.nii.gz --threads -1", 2, ["--threads must be ≥ 1, found -1"]),
+        // 2-D and 3-D do not mix (item 8).
+        ("apply -i volume.nii.gz -r image.nii.gz -o OUT.nii.gz", 1, ["volume.nii.gz is 3-D", "image.nii.gz is 2-D"]),
+        ("apply -i image.nii.gz -r image.nii.gz -t volume_warp.nii.gz -o OUT.nii.gz", 1, ["volume_warp.nii.gz is a 3-D displacement field"]),
     ]
 
     @Test func everyBadInputFailsClearlyAndLeavesNoFile() throws {
