@@ -244,9 +244,17 @@ public enum TransformFile {
             guard rows >= 0, cols >= 0, nameLength > 0, nameLength < 256, width > 0, imaginary == 0 else {
                 throw RegError.invalidHeader(path: path, field: "MATLAB header", reason: "bad sizes at byte \(offset)")
             }
-            let dataStart = offset + 20 + nameLength, end = dataStart + rows * cols * width
-            guard end <= bytes.count else { throw RegError.truncatedData(path: path, expectedBytes: end, foundBytes: bytes.count) }
+            guard offset + 20 + nameLength <= bytes.count else {
+                throw RegError.invalidHeader(path: path, field: "MATLAB header", reason: "the variable name runs past the end of the file")
+            }
             let name = reader.string(offset + 20, nameLength)
+            let dataStart = offset + 20 + nameLength
+            let (count, o1) = rows.multipliedReportingOverflow(by: cols), (size, o2) = count.multipliedReportingOverflow(by: width)
+            guard !o1, !o2, size <= bytes.count - dataStart else {
+                throw RegError.invalidHeader(path: path, field: "MATLAB variable \(name)",
+                                             reason: "declares \(rows) × \(cols) values, more than the \(bytes.count - dataStart) bytes left in the file")
+            }
+            let end = dataStart + size
             let values: [Double] = (0..<(rows * cols)).map { k in
                 let o = dataStart + k * width
                 switch precision {

@@ -59,6 +59,25 @@ import RegTestSupport
         }
     }
 
+    /// A `.mat` whose first variable declares more columns (or a huge count) than its bytes hold
+    /// names the variable and its size (issue 31, item 11: it said "voxel data truncated").
+    @Test func matlabTransformDeclaringMoreValuesThanItHolds() throws {
+        let path = folder.file("t.mat")
+        try TransformFile.write([LinearTransformRecord(map: AffineMap(matrix: .rotation(axis: 2, angle: 0.2), translation: SIMD3(1, 2, 3)))], to: path)
+        let valid = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        for (columns, words) in [(Int32(2), "12 × 2 values"), (Int32.max, "12 × 2147483647 values")] {
+            var bytes = valid
+            withUnsafeBytes(of: columns.littleEndian) { bytes.replaceSubrange(8..<12, with: $0) }
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            do {
+                _ = try TransformFile.read(path)
+                Issue.record("read with \(columns) columns")
+            } catch let error as RegError {
+                #expect("\(error)".contains(path) && "\(error)".contains("AffineTransform_double_3_3") && "\(error)".contains(words), "\(error)")
+            }
+        }
+    }
+
     /// PNG's CRC-32 (polynomial 0xEDB88320).
     static func crc32(_ bytes: [UInt8]) -> UInt32 {
         var crc: UInt32 = 0xffff_ffff
