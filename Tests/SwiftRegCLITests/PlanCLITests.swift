@@ -138,6 +138,22 @@ struct PlanCLITests {
         #expect(((summary["landmarkRMS"] as? Double) ?? 1) < 1e-6)
     }
 
+    /// `register --report` builds the page through the library's `RegistrationReport`, with the
+    /// run's timings and plan; `report --prefix` reads the same summary back.
+    @Test func registerWritesItsReportAndReportReadsTheSummary() throws {
+        let inputs = try writeInputs()
+        let prefix = folder.file("qc")
+        let r = try CLI.run(["register", "-f", inputs.fixed, "-m", inputs.moving, "-o", prefix, "--preset", "rigid", "--report", "--quiet"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let page = try String(contentsOfFile: prefix + "_report.html", encoding: .utf8)
+        for words in ["<h2>Stages and levels</h2>", "<h2>Plan</h2>", "preset rigid", "model: rigid"] {
+            #expect(page.contains(words), "missing \(words)")
+        }
+        let again = try CLI.run(["report", "-f", inputs.fixed, "-m", inputs.moving, "--prefix", prefix, "-o", folder.file("again.html")])
+        let second = try String(contentsOfFile: folder.file("again.html"), encoding: .utf8)
+        #expect(again.status == 0 && second.contains("preset rigid"), "\(again.stderr)")
+    }
+
     @Test func logJSONEndsWithADoneEvent() throws {
         let inputs = try writeInputs()
         let r = try CLI.run(["register", "-f", inputs.fixed, "-m", inputs.moving, "--preset", "rigid", "-o", folder.file("log"), "--log-json"])
