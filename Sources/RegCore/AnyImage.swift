@@ -150,4 +150,14 @@ extension Image<Float> {
     public var foreground: Image<UInt8> {
         try! Image<UInt8>(geometry: geometry, voxels: voxels.map { $0 != 0 ? 1 : 0 })
     }
+
+    /// The value of every voxel when they are all the same, else nil.
+    ///
+    /// ```swift
+    /// if let v = image.constantValue { print("flat image of \(v)") }
+    /// ```
+    public var constantValue: Float? {
+        guard let first = voxels.first, !voxels.contains(where: { $0 != first }) else { return nil }
+        return first
+    }
 }

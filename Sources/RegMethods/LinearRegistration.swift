@@ -126,7 +126,7 @@ public struct LinearRegistration: Sendable {
                 let mMask = try movingMask.map { try Pyramid.mask($0, onto: ml.geometry) }
                 let samples = try FixedSamples(fl, mask: fMask, strategy: sampling(stage, voxels: fl.geometry.voxelCount),
                                                center: transform.center)
-                var metric = try StageMetric(stage.metrics, samples: samples, moving: ml, movingMask: mMask)
+                var metric = try ImageMetric(stage.metrics, samples: samples, moving: ml, movingMask: mMask)
                 if s == 0, l == 0, rotationSearch {
                     transform = try searchRotations(from: transform, metric: &metric)
                 }
@@ -241,7 +241,7 @@ public struct LinearRegistration: Sendable {
     }
 
     /// The best of a grid of rotations about the centre (cost only, at the coarsest level).
-    func searchRotations(from start: LinearTransform, metric: inout StageMetric) throws -> LinearTransform {
+    func searchRotations(from start: LinearTransform, metric: inout ImageMetric) throws -> LinearTransform {
         guard start.model != .translation else { return start }
         let step = Double.pi / 12
         let candidates: [Matrix3] = start.dimension == 2

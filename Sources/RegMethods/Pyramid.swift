@@ -30,6 +30,26 @@ extension Level {
     public static func pyramid(iterations: [Int], shrink: [Int] = [4, 2, 1]) -> [Level] {
         zip(shrink, iterations).map { s, n in Level(shrink: s, sigma: .voxels(s > 1 ? Double(s) / 2 : 0), iterations: n) }
     }
+
+    /// `count` levels from values given once for every level or once per level (nil: not
+    /// given); what is not given comes from `defaults`, matched from the finest level, so
+    /// `iterations: [100, 50]` over a 4-2-1 schedule keeps shrink 2 and 1. Callers check the
+    /// values and their counts.
+    ///
+    /// ```swift
+    /// let levels = Level.schedule(count: 2, shrink: nil, sigmas: nil, iterations: [100, 50], defaults: LinearStage.defaultLevels)
+    /// ```
+    public static func schedule(count: Int, shrink: [Int]?, sigmas: [GaussianSmoothing.Sigma]?, iterations: [Int]?,
+                                defaults: [Level]) -> [Level] {
+        func pick<T>(_ values: [T]?, _ k: Int, _ fallback: T) -> T {
+            guard let values else { return fallback }
+            return values.count == 1 ? values[0] : values[k]
+        }
+        return (0..<count).map { k in
+            let d = defaults[min(k + max(0, defaults.count - count), defaults.count - 1)]
+            return Level(shrink: pick(shrink, k, d.shrink), sigma: pick(sigmas, k, d.sigma), iterations: pick(iterations, k, d.iterations))
+        }
+    }
 }
 
 /// What a pyramid level's images depend on (not its iteration count).

@@ -18,18 +18,6 @@ public struct RegistrationMasks: Sendable {
     }
 }
 
-extension Image<Float> {
-    /// The value of every voxel when they are all the same, else nil.
-    ///
-    /// ```swift
-    /// if let v = image.constantValue { print("flat image of \(v)") }
-    /// ```
-    public var constantValue: Float? {
-        guard let first = voxels.first, !voxels.contains(where: { $0 != first }) else { return nil }
-        return first
-    }
-}
-
 /// Corresponding points of the fixed and moving images (matched by label, else by order).
 ///
 /// ```swift
@@ -131,11 +119,12 @@ public struct RegistrationResult: Sendable {
     public var center: SIMD3<Double> { linear?.transform.center ?? .zero }
 
     /// The transforms in ANTs order (points go through the warp first, then the affine).
-    public var chain: TransformChain {
-        var elements: [TransformChain.Element] = []
-        if let d = deformable { elements.append(.displacement(d.forward)) }
-        elements.append(.affine(affine))
-        return TransformChain(elements, names: deformable == nil ? ["affine"] : ["warp", "affine"])
+    public var chain: TransformChain { Self.chain(linear: linear, deformable: deformable) }
+
+    static func chain(linear: LinearRegistrationResult?, deformable: DeformableResult?) -> TransformChain {
+        let affine = TransformChain.Element.affine(linear?.map ?? .identity)
+        guard let d = deformable else { return TransformChain([affine], names: ["affine"]) }
+        return TransformChain([.displacement(d.forward), affine], names: ["warp", "affine"])
     }
 
     /// The chain carrying moving-space points to fixed space (the inverse affine, then the
@@ -154,7 +143,7 @@ public struct RegistrationResult: Sendable {
         self.deformable = deformable
         self.seconds = seconds
         let grid = fixed.geometry
-        let chain = TransformChain((deformable.map { [.displacement($0.forward)] } ?? []) + [.affine(linear?.map ?? .identity)])
+        let chain = Self.chain(linear: linear, deformable: deformable)
         warped = try Resampler.resample(moving, onto: grid, mapping: chain.mapping(onto: grid), interpolation: .linear)
         let before = pearsonCorrelation(fixed.voxels, try Resampler.resample(moving, onto: grid, interpolation: .linear).voxels)
         var s = RegistrationSummary()

@@ -342,21 +342,14 @@ enum LevelSchedule {
         if let s = sigmas, s.count != 1, s.count != n {
             throw RegError.invalidArgument(name: r.key("smoothing"), reason: "has \(s.count) values for \(n) levels: give one value, or one per level")
         }
-        func pick<T>(_ values: [T]?, _ k: Int, _ fallback: T) -> T {
-            guard let values else { return fallback }
-            return values.count == 1 ? values[0] : values[k]
+        if let bad = given["shrink"]?.first(where: { !($0 >= 1 && $0 <= 64 && $0 == $0.rounded()) }) {
+            throw RegError.invalidArgument(name: r.key("shrink"), reason: "takes whole factors from 1 to 64, found \(bad)")
         }
-        return try (0..<n).map { k in
-            let d = defaults[min(k + max(0, defaults.count - n), defaults.count - 1)]
-            let shrink = pick(given["shrink"], k, Double(d.shrink)), iterations = pick(given["iterations"], k, Double(d.iterations))
-            guard shrink >= 1, shrink <= 64, shrink == shrink.rounded() else {
-                throw RegError.invalidArgument(name: r.key("shrink"), reason: "takes whole factors from 1 to 64, found \(shrink)")
-            }
-            guard iterations >= 0, iterations <= 1e7, iterations == iterations.rounded() else {
-                throw RegError.invalidArgument(name: r.key("iterations"), reason: "takes whole counts ≥ 0, found \(iterations)")
-            }
-            return Level(shrink: Int(shrink), sigma: pick(sigmas, k, d.sigma), iterations: Int(iterations))
+        if let bad = given["iterations"]?.first(where: { !($0 >= 0 && $0 <= 1e7 && $0 == $0.rounded()) }) {
+            throw RegError.invalidArgument(name: r.key("iterations"), reason: "takes whole counts ≥ 0, found \(bad)")
         }
+        return Level.schedule(count: n, shrink: given["shrink"]?.map { Int($0) }, sigmas: sigmas,
+                              iterations: given["iterations"]?.map { Int($0) }, defaults: defaults)
     }
 
     /// Sigmas as numbers in `units`, or strings with their own unit (`2mm`, `1vox`).

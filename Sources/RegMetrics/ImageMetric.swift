@@ -8,16 +8,11 @@ public struct MetricValue: Sendable {
     public var gradient: [Double]
     /// How many samples mapped inside the moving image (and moving mask).
     public var validSamples: Int
-
-    public init(value: Double, gradient: [Double], validSamples: Int) {
-        self.value = value
-        self.gradient = gradient
-        self.validSamples = validSamples
-    }
 }
 
 /// An image-to-image metric between fixed samples and a moving image, evaluated for linear
-/// transforms with analytic gradients.
+/// transforms with analytic gradients: one measure, or a weighted sum of measures (ANTs'
+/// repeated `--metric`) that samples the moving image once per evaluation.
 ///
 /// Every measure here is a function of the pairs `(fᵢ, mᵢ)` of fixed and warped moving values,
 /// so its parameter gradient is `Σᵢ wᵢ ∇M(T(xᵢ)) · ∂T(xᵢ)/∂θ` with `wᵢ = ∂C/∂mᵢ`. The moving
@@ -31,18 +26,29 @@ public struct MetricValue: Sendable {
 /// print(r.value, r.gradient)
 /// ```
 public struct ImageMetric {
-    public let kind: Metric
+    /// One measure of the sum, with its weight and, for the histogram measures, its binning.
+    struct Term {
+        let kind: Metric, weight: Double
+        let histogram: JointHistogramBinning?
+    }
+
+    let terms: [Term]
     public let samples: FixedSamples
     public let moving: Image<Float>
     let movingMask: [UInt8]?
-    let histogram: JointHistogramBinning?
     // Scratch kept between evaluations.
     var values: [Float]
     var gradients: [SIMD3<Float>]
 
     public init(_ kind: Metric, samples: FixedSamples, moving: Image<Float>, movingMask: Image<UInt8>? = nil) throws {
-        guard kind.isLinear else {
-            throw RegError.invalidArgument(name: "metric", reason: "\(kind.name) is not a linear-stage metric; valid: \(Metric.linearNames.joined(separator: ", "))")
+        try self.init([WeightedMetric(kind)], samples: samples, moving: moving, movingMask: movingMask)
+    }
+
+    /// The weighted sum of `metrics`' costs; one metric of weight 1 is that metric's cost exactly.
+    public init(_ metrics: [WeightedMetric], samples: FixedSamples, moving: Image<Float>, movingMask: Image<UInt8>? = nil) throws {
+        guard !metrics.isEmpty else { throw RegError.invalidArgument(name: "metrics", reason: "a linear stage needs at least one metric") }
+        for term in metrics where !term.metric.isLinear {
+            throw RegError.invalidArgument(name: "metric", reason: "\(term.metric.name) is not a linear-stage metric; valid: \(Metric.linearNames.joined(separator: ", "))")
         }
         if let movingMask, !movingMask.geometry.sameGrid(as: moving.geometry) {
             throw RegError.geometryMismatch("the moving mask's grid \(movingMask.geometry.size) is not the moving image's grid \(moving.geometry.size)")
@@ -50,16 +56,18 @@ public struct ImageMetric {
         if let movingMask, !movingMask.voxels.contains(where: { $0 != 0 }) {
             throw RegError.invalidArgument(name: "moving mask", reason: "the mask selects no voxel")
         }
-        self.kind = kind
         self.samples = samples
         self.moving = moving
         self.movingMask = movingMask?.voxels
-        switch kind {
-        case .mutualInformation(let bins), .normalizedMutualInformation(let bins):
-            guard bins >= 8 else { throw RegError.invalidArgument(name: "histogram bins", reason: "must be ≥ 8, found \(bins)") }
-            histogram = JointHistogramBinning(bins: bins, fixed: samples.values, moving: moving.voxels)
-        default:
-            histogram = nil
+        terms = try metrics.map { term in
+            switch term.metric {
+            case .mutualInformation(let bins), .normalizedMutualInformation(let bins):
+                guard bins >= 8 else { throw RegError.invalidArgument(name: "histogram bins", reason: "must be ≥ 8, found \(bins)") }
+                return Term(kind: term.metric, weight: term.weight,
+                            histogram: JointHistogramBinning(bins: bins, fixed: samples.values, moving: moving.voxels))
+            default:
+                return Term(kind: term.metric, weight: term.weight, histogram: nil)
+            }
         }
         values = [Float](repeating: 0, count: samples.count)
         gradients = [SIMD3<Float>](repeating: .zero, count: samples.count)
@@ -78,9 +86,17 @@ public struct ImageMetric {
             throw RegError.invalidArgument(name: "overlap",
                                            reason: "only \(valid) of \(samples.count) samples map inside the moving image; the images do not overlap (check the initialisation)")
         }
-        let (value, weights) = costAndWeights(valid: valid)
+        // Each measure on the one sampling; a lone measure of weight 1 is taken as it is.
+        var value = 0.0, gIndex = Matrix3.diagonal(.zero), hIndex = SIMD3<Double>.zero
+        for (k, term) in terms.enumerated() {
+            let (cost, weights) = costAndWeights(term, valid: valid)
+            let lone = terms.count == 1 && term.weight == 1
+            value = lone ? cost : (k == 0 ? 0 : value) + term.weight * cost
+            guard gradient else { continue }
+            let (g, h) = weights.accumulate(fixed: samples.values, moving: values, gradients: gradients, positions: samples.positions)
+            (gIndex, hIndex) = lone ? (g, h) : (gIndex + g * term.weight, hIndex + h * term.weight)
+        }
         guard gradient else { return MetricValue(value: value, gradient: [], validSamples: valid) }
-        let (gIndex, hIndex) = weights.accumulate(fixed: samples.values, moving: values, gradients: gradients, positions: samples.positions)
         // ∇ in physical space is (physicalToIndex)ᵀ · ∇ in index space.
         let pt = toIndex.transposed
         let grad = transform.parameterGradient(matrixGradient: pt * gIndex, translationGradient: pt * hIndex)
@@ -97,8 +113,9 @@ public struct ImageMetric {
         }
     }
 
-    func costAndWeights(valid: Int) -> (Double, SampleWeights) {
+    func costAndWeights(_ term: Term, valid: Int) -> (Double, SampleWeights) {
         let n = Double(valid)
+        let kind = term.kind
         switch kind {
         case .meanSquares:
             return (sumOverValid(SquaredDifference(), samples.values, values) / n, .meanSquares(MeanSquaresWeight(scale: 2 / n)))
@@ -109,7 +126,7 @@ public struct ImageMetric {
             let c = CorrelationSums(fixed: samples.values, moving: values)
             return (-c.correlation, .correlation(c.weight))
         case .mutualInformation, .normalizedMutualInformation:
-            let binning = histogram!
+            let binning = term.histogram!
             let joint = binning.joint(fixed: samples.values, moving: values)
             let normalized = { if case .normalizedMutualInformation = kind { return true } else { return false } }()
             let (cost, table) = joint.costAndTable(normalized: normalized)

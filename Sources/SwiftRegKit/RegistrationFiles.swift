@@ -36,7 +36,7 @@ public struct RegistrationInputs: Sendable {
     }
 
     /// An image to register: one value per voxel (a 4-D series or a vector image is refused,
-    /// naming the file, before anything runs).
+    /// naming the file and what it holds, before anything runs).
     static func scalarImage(_ path: String) throws -> Image<Float> {
         let loaded = try ImageFile.read(path)
         guard loaded.image.components == 1 else {
@@ -44,11 +44,7 @@ public struct RegistrationInputs: Sendable {
             throw RegError.invalidHeader(path: path, field: loaded.info.timePoints > 1 ? "dim[4]" : "components",
                                          reason: "registration takes one value per voxel; this image holds \(what)")
         }
-        let image = loaded.image.floatImage()
-        if let constant = image.constantValue {
-            throw RegError.invalidArgument(name: path, reason: "every voxel is \(constant): a constant image has nothing to align")
-        }
-        return image
+        return loaded.image.floatImage()
     }
 }
 
@@ -118,8 +114,13 @@ public enum RegistrationFiles {
                                inputs: [inputs.fixed, inputs.moving, inputs.fixedMask, inputs.movingMask, inputs.fixedLandmarks,
                                         inputs.movingLandmarks].compactMap { $0 })
         let read = try RegistrationInputs(plan)
-        let result = try Registration(plan).run(fixed: read.fixed, moving: read.moving, masks: read.masks,
-                                                landmarks: read.landmarks, progress: progress)
+        let result: RegistrationResult
+        do {
+            result = try Registration(plan).run(fixed: read.fixed, moving: read.moving, masks: read.masks, landmarks: read.landmarks,
+                                                progress: progress)
+        } catch RegError.invalidArgument(let name, let reason) where name == "fixed image" || name == "moving image" {
+            throw RegError.invalidArgument(name: (name == "fixed image" ? inputs.fixed : inputs.moving) ?? name, reason: reason)
+        }
         let files = try RegistrationOutputs.write(result, prefix: prefix)
         return Run(inputs: read, result: result, files: files)
     }

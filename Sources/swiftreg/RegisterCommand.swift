@@ -321,13 +321,9 @@ struct LevelOptions {
         guard s?.allSatisfy({ $0 >= 1 && $0 == $0.rounded() && $0 <= 64 }) ?? true else {
             throw ValidationError("--\(prefix)shrink takes whole numbers from 1 to 64")
         }
-        guard n?.allSatisfy({ $0 == $0.rounded() }) ?? true else { throw ValidationError("--\(prefix)iterations takes whole numbers") }
-        func pick(_ v: [Double]?, _ k: Int) -> Double? { v.map { $0.count == 1 ? $0[0] : $0[k] } }
-        return (0..<count).map { k in
-            let own = levels[min(k + max(0, levels.count - count), levels.count - 1)]
-            let sigma = pick(g, k).map { inMM ? GaussianSmoothing.Sigma.mm($0) : .voxels($0) } ?? own.sigma
-            return Level(shrink: pick(s, k).map { Int($0) } ?? own.shrink, sigma: sigma, iterations: pick(n, k).map { Int($0) } ?? own.iterations)
-        }
+        guard n?.allSatisfy({ $0 == $0.rounded() && $0 <= 1e7 }) ?? true else { throw ValidationError("--\(prefix)iterations takes whole numbers") }
+        return Level.schedule(count: count, shrink: s?.map { Int($0) }, sigmas: g?.map { inMM ? .mm($0) : .voxels($0) },
+                              iterations: n?.map { Int($0) }, defaults: levels)
     }
 
     /// Values per level written like `4x2x1`, each accepted by `valid`.

@@ -79,6 +79,33 @@ enum GradientCheck {
             #expect(worst < 1e-3, "\(kind.name) \(model) \(dimension)-D: relative error \(worst)")
         }
     }
+
+    /// A weighted sum of measures (one sampling of the moving image) is the weighted sum of each
+    /// measure alone, value and gradient; a lone measure of weight 1 is that measure to the bit.
+    @Test func weightedSumIsTheSumOfItsMeasures() throws {
+        let (fixed, moving) = Self.phantomPair(dimension: 3)
+        let c = fixed.geometry.physicalPoint(ofIndex: (SIMD3<Double>(fixed.geometry.size) - 1) * 0.5)
+        let samples = try FixedSamples(fixed, strategy: .full, center: c)
+        let t = LinearTransform(.affine, dimension: 3, center: c,
+                                approximating: AffineMap(matrix: .rotation(axis: 2, angle: 0.02), translation: SIMD3(0.7, 0.4, -0.3), center: c))
+        let terms = [WeightedMetric(.meanSquares, weight: 0.3), WeightedMetric(.mutualInformation(bins: 24), weight: 2),
+                     WeightedMetric(.normalizedCorrelation, weight: 0.5)]
+        var sum = try ImageMetric(terms, samples: samples, moving: moving)
+        let total = try sum.evaluate(t)
+        var value = 0.0, gradient = [Double](repeating: 0, count: total.gradient.count)
+        for term in terms {
+            var one = try ImageMetric(term.metric, samples: samples, moving: moving)
+            let r = try one.evaluate(t)
+            var lone = try ImageMetric([WeightedMetric(term.metric)], samples: samples, moving: moving)
+            let same = try lone.evaluate(t)
+            #expect(same.value == r.value && same.gradient == r.gradient)
+            value += term.weight * r.value
+            for i in gradient.indices { gradient[i] += term.weight * r.gradient[i] }
+        }
+        #expect(abs(total.value - value) <= 1e-12 * abs(value))
+        let scale = gradient.map(abs).max()!
+        #expect(zip(total.gradient, gradient).allSatisfy { abs($0 - $1) <= 1e-9 * scale }, "\(total.gradient) against \(gradient)")
+    }
 }
 
 /// The same check on small crops of a real brain on an oblique, anisotropic grid.
