@@ -60,6 +60,31 @@ public struct Registration: Sendable {
                 throw RegError.invalidArgument(name: name, reason: "every voxel is \(constant): a constant image has nothing to align")
             }
         }
+        let (linearResult, deformable, planeNormal): (LinearRegistrationResult?, DeformableResult?, SIMD3<Double>?)
+        if PlaneFrame.isOneSliceVolume(fixed.geometry) || PlaneFrame.isOneSliceVolume(moving.geometry) {
+            let planar = try PlanarRegistration(fixed: fixed, moving: moving, masks: masks, landmarks: landmarks)
+            let (linear, warp) = try stages(planar.fixed, planar.moving, planar.masks, planar.landmarks, progress)
+            linearResult = planar.physical(linear)
+            deformable = warp.map { planar.physical($0, on: fixed.geometry) }
+            planeNormal = planar.frame.normal
+        } else {
+            (linearResult, deformable) = try stages(fixed, moving, masks, landmarks, progress)
+            planeNormal = nil
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        var result = try RegistrationResult(plan: plan, linear: linearResult, deformable: deformable, seconds: seconds, fixed: fixed,
+                                            moving: moving, fixedMask: masks.fixed, landmarks: landmarks)
+        result.summary.planeNormal = planeNormal.map { [$0.x, $0.y, $0.z] }
+        progress?(ProgressEvent(kind: .done, stage: plan.deformable?.name ?? plan.linear.last?.model.rawValue ?? "", level: 0, levels: 0,
+                                iteration: 0, iterations: 0, value: result.summary.correlationAfter,
+                                message: String(format: "done in %.2f s", seconds)))
+        return result
+    }
+
+    /// The linear stages, then the deformable stage, on images of one kind (both volumes, or
+    /// both 2-D).
+    func stages(_ fixed: Image<Float>, _ moving: Image<Float>, _ masks: RegistrationMasks, _ landmarks: LandmarkPairs?,
+                _ progress: ProgressHandler?) throws -> (LinearRegistrationResult?, DeformableResult?) {
         if case .bspline(let stage) = plan.deformable { try stage.validateLattice(on: fixed.geometry) }
         var linearResult: LinearRegistrationResult?
         if !plan.linear.isEmpty {
@@ -90,13 +115,7 @@ public struct Registration: Sendable {
         case nil:
             break
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let result = try RegistrationResult(plan: plan, linear: linearResult, deformable: deformable, seconds: seconds, fixed: fixed,
-                                            moving: moving, fixedMask: masks.fixed, landmarks: landmarks)
-        progress?(ProgressEvent(kind: .done, stage: plan.deformable?.name ?? plan.linear.last?.model.rawValue ?? "", level: 0, levels: 0,
-                                iteration: 0, iterations: 0, value: result.summary.correlationAfter,
-                                message: String(format: "done in %.2f s", seconds)))
-        return result
+        return (linearResult, deformable)
     }
 }
 
@@ -193,6 +212,9 @@ public struct RegistrationSummary: Sendable, Codable {
     /// det J of the forward warp over the whole grid and over the fixed mask (or foreground).
     public var jacobian: JacobianStatistics?
     public var jacobianInsideFixed: JacobianStatistics?
+    /// Set when one-slice volumes were registered as 2-D images in their plane: the plane's unit
+    /// normal (LPS). The transforms above are the physical ones, in 3-D.
+    public var planeNormal: [Double]?
 
     public init() {}
 }

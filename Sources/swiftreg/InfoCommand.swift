@@ -36,7 +36,8 @@ struct InfoCommand: ParsableCommand {
         if let s = loaded.info.scaling { type += " × \(f(s.slope)) + \(f(s.intercept)) → \(loaded.image.voxelType.rawValue)" }
         lines.append("  format:      \(loaded.info.format.rawValue), \(type)")
         let size = (0..<n).map { String(g.size[$0]) }.joined(separator: " × ")
-        lines.append("  size:        \(size) (\(n)-D)" + (loaded.image.components > 1 ? ", \(loaded.image.components) components per voxel" : ""))
+        let kind = PlaneFrame.isOneSliceVolume(g) ? "3-D, one slice: registered as 2-D in its plane" : "\(n)-D"
+        lines.append("  size:        \(size) (\(kind))" + (loaded.image.components > 1 ? ", \(loaded.image.components) components per voxel" : ""))
         lines.append("  spacing:     \(vec(g.spacing, n)) mm")
         lines.append("  origin:      \(vec(g.origin, 3)) (LPS mm)")
         let rows = (0..<3).map { "[" + vec(g.direction.row($0), 3) + "]" }.joined(separator: " ")
