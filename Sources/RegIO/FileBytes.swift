@@ -33,9 +33,11 @@ enum FileBytes {
     }
 
     /// Writes the bytes that `produce` hands to its `write` function, in order, to a temporary
-    /// file beside `path`, then syncs it and renames it to `path`. A failure (the file system's,
-    /// thrown as `RegError.unwritableFile` naming `path`, or `produce`'s own error, rethrown as
-    /// it is) removes the temporary file: no partial output is ever left.
+    /// file beside `path`, then syncs it and renames it to `path` — or, inside an
+    /// `OutputTransaction`, leaves the rename to the transaction's commit. A failure (the file
+    /// system's, thrown as `RegError.unwritableFile` naming `path`, or `produce`'s own error,
+    /// rethrown as it is) removes the temporary file: no partial output is ever left. The
+    /// temporary is tracked by `TemporaryFiles`, so an interrupting signal removes it too.
     ///
     /// ```swift
     /// try FileBytes.writeAtomically(to: "out.raw") { write in try header.withUnsafeBytes(write) }
@@ -48,8 +50,10 @@ enum FileBytes {
         guard fd >= 0 else {
             throw RegError.unwritableFile(path: path, reason: "cannot create a file in \(dir.isEmpty ? "." : dir): \(String(cString: strerror(errno)))")
         }
+        TemporaryFiles.track(temp)
         func systemError() -> RegError { RegError.unwritableFile(path: path, reason: String(cString: strerror(errno))) }
         var isOpen = true
+        var written = 0
         do {
             try produce { bytes in
                 var done = 0
@@ -59,14 +63,21 @@ enum FileBytes {
                     guard n > 0 else { throw systemError() }
                     done += n
                 }
+                written += done
             }
             guard fsync(fd) == 0 else { throw systemError() }
             isOpen = false
             guard close(fd) == 0 else { throw systemError() }
+            if let transaction = OutputTransaction.current {
+                transaction.stage(temporary: temp, final: path, bytes: written)
+                return
+            }
             guard rename(temp, path) == 0 else { throw systemError() }
+            TemporaryFiles.forget(temp)
         } catch {
             if isOpen { close(fd) }   // never twice: another thread may own the number by then
             unlink(temp)
+            TemporaryFiles.forget(temp)
             throw error   // the file system's, as RegError, or the producer's own
         }
     }
@@ -125,7 +136,8 @@ public enum OutputFolder {
 
     /// Checks a command's outputs before it starts: each folder can be written, no output is one
     /// of the inputs (by resolved path, or by device and inode for links), and no file is named
-    /// twice among the outputs; so a run never replaces what it reads.
+    /// twice among the outputs; so a run never replaces what it reads. Temporaries that a killed
+    /// run left beside an output (`.NAME.partial-PID-N` of a process that no longer runs) are removed.
     ///
     /// ```swift
     /// try OutputFolder.check(outputs: ["j.nii.gz", "logj.nii.gz"], inputs: ["warp.nii.gz", "mask.nii.gz"])
@@ -136,6 +148,10 @@ public enum OutputFolder {
         var written: [String: String] = [:]
         for output in outputs {
             try check(for: output)
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: output, isDirectory: &isFolder), isFolder.boolValue {
+                throw RegError.unwritableFile(path: output, reason: "it is a folder: name a file")
+            }
             let id = identity(of: output)
             if let input = seen[id] {
                 throw RegError.unwritableFile(path: output, reason: input == output ? "it is also an input of this command: choose another output name"
@@ -145,6 +161,7 @@ public enum OutputFolder {
                 throw RegError.unwritableFile(path: output, reason: "it is named twice among the outputs (also as \(other))")
             }
             written[id] = output
+            TemporaryFiles.removeAbandoned(besides: output)
         }
     }
 

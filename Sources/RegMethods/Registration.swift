@@ -215,6 +215,8 @@ public struct RegistrationSummary: Sendable, Codable {
     /// Set when one-slice volumes were registered as 2-D images in their plane: the plane's unit
     /// normal (LPS). The transforms above are the physical ones, in 3-D.
     public var planeNormal: [Double]?
+    /// The run that wrote this summary and the files it wrote before it (set by the file layer).
+    public var run: RunRecord?
 
     public init() {}
 }

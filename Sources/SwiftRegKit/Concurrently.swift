@@ -1,5 +1,6 @@
 import Foundation
 import RegCore
+import RegIO
 
 /// Two values made at once on the worker threads (`--threads`), as when two files are read;
 /// once both are done, the first one's error is rethrown before the second's.
@@ -9,11 +10,14 @@ import RegCore
 /// ```
 public func concurrently<A, B>(_ a: () throws -> A, _ b: () throws -> B) throws -> (A, B) {
     var first: Result<A, any Error>?, second: Result<B, any Error>?
+    let transaction = OutputTransaction.current   // files either writes belong to the caller's set
     withoutActuallyEscaping(a) { a in
         withoutActuallyEscaping(b) { b in
             parallelFor(count: 2) { range in
-                for job in range {
-                    if job == 0 { first = Result { try a() } } else { second = Result { try b() } }
+                OutputTransaction.withCurrent(transaction) {
+                    for job in range {
+                        if job == 0 { first = Result { try a() } } else { second = Result { try b() } }
+                    }
                 }
             }
         }
@@ -41,8 +45,9 @@ public final class BackgroundJob: @unchecked Sendable {
             finished.signal()
             return
         }
+        let transaction = OutputTransaction.current   // its files belong to the caller's set
         Thread { [self] in
-            outcome = Result { try work() }
+            outcome = Result { try OutputTransaction.withCurrent(transaction) { try work() } }
             finished.signal()
         }.start()
     }

@@ -64,30 +64,39 @@ public enum RegistrationOutputs {
         return (deformable ? dense + linear : linear).map { prefix + $0 }
     }
 
-    /// Writes the result's files and returns their paths. The two fields stream to their files
-    /// on a thread of their own (a megabyte of buffer each) while the rest are written.
+    /// Writes the result's files as one set (`OutputTransaction`: all appear together, or none)
+    /// and returns their paths. The two fields stream to their files on a thread of their own (a
+    /// megabyte of buffer each) while the rest are written; the summary, written last, records
+    /// the run's id and every other file with its size. Dense outputs of an earlier run under
+    /// the same prefix that this result does not have (an affine-only run after a SyN run) are
+    /// removed, so the folder never mixes two runs.
     @discardableResult
-    public static func write(_ result: RegistrationResult, prefix: String) throws -> [String] {
-        let fieldWrites = result.deformable.map { deformable in
-            BackgroundJob {
-                try TransformFile.writeDisplacementField(deformable.forward.field, to: prefix + "_warp.nii.gz")
-                try TransformFile.writeDisplacementField(deformable.inverse.field, to: prefix + "_inverse_warp.nii.gz")
+    public static func write(_ result: RegistrationResult, prefix: String, inputs: [String] = []) throws -> [String] {
+        let written = paths(prefix: prefix, deformable: result.deformable != nil)
+        return try OutputTransaction.run(outputs: written, inputs: inputs) { transaction in
+            let fieldWrites = result.deformable.map { deformable in
+                BackgroundJob {
+                    try TransformFile.writeDisplacementField(deformable.forward.field, to: prefix + "_warp.nii.gz")
+                    try TransformFile.writeDisplacementField(deformable.inverse.field, to: prefix + "_inverse_warp.nii.gz")
+                }
             }
+            do {
+                let record = LinearTransformRecord(map: result.affine, center: result.center, dimension: result.warped.geometry.dimension)
+                try TransformFile.write([record], to: prefix + "_affine.txt")
+                try TransformFile.write([record], to: prefix + "_affine.mat")
+                if let detJ = result.jacobian { try ImageFile.write(detJ, to: prefix + "_jacobian.nii.gz", options: .runLength) }
+                try ImageFile.write(result.warped, to: prefix + "_warped.nii.gz", options: .runLength)
+                try fieldWrites?.wait()
+            } catch {
+                try? fieldWrites?.wait()
+                throw error
+            }
+            var summary = result.summary
+            summary.run = transaction.record
+            try TextFile.write(try JSONText.encode(summary), to: prefix + "_summary.json")
+            for stale in Set(paths(prefix: prefix, deformable: true)).subtracting(written) { transaction.remove(stale, unlessOneOf: inputs) }
+            return written
         }
-        do {
-            let record = LinearTransformRecord(map: result.affine, center: result.center, dimension: result.warped.geometry.dimension)
-            let json = try JSONText.encode(result.summary)
-            try TransformFile.write([record], to: prefix + "_affine.txt")
-            try TransformFile.write([record], to: prefix + "_affine.mat")
-            if let detJ = result.jacobian { try ImageFile.write(detJ, to: prefix + "_jacobian.nii.gz", options: .runLength) }
-            try ImageFile.write(result.warped, to: prefix + "_warped.nii.gz", options: .runLength)
-            try TextFile.write(json, to: prefix + "_summary.json")
-            try fieldWrites?.wait()
-        } catch {
-            try? fieldWrites?.wait()
-            throw error
-        }
-        return paths(prefix: prefix, deformable: result.deformable != nil)
     }
 }
 
@@ -110,9 +119,9 @@ public enum RegistrationFiles {
     public static func register(_ plan: RegistrationPlan, prefix: String, progress: ProgressHandler? = nil) throws -> Run {
         try plan.validate()
         let inputs = plan.inputs
-        try OutputFolder.check(outputs: RegistrationOutputs.paths(prefix: prefix, deformable: plan.deformable != nil),
-                               inputs: [inputs.fixed, inputs.moving, inputs.fixedMask, inputs.movingMask, inputs.fixedLandmarks,
-                                        inputs.movingLandmarks].compactMap { $0 })
+        let inputPaths = [inputs.fixed, inputs.moving, inputs.fixedMask, inputs.movingMask, inputs.fixedLandmarks,
+                          inputs.movingLandmarks].compactMap { $0 }
+        try OutputFolder.check(outputs: RegistrationOutputs.paths(prefix: prefix, deformable: plan.deformable != nil), inputs: inputPaths)
         let read = try RegistrationInputs(plan)
         let result: RegistrationResult
         do {
@@ -121,7 +130,7 @@ public enum RegistrationFiles {
         } catch RegError.invalidArgument(let name, let reason) where name == "fixed image" || name == "moving image" {
             throw RegError.invalidArgument(name: (name == "fixed image" ? inputs.fixed : inputs.moving) ?? name, reason: reason)
         }
-        let files = try RegistrationOutputs.write(result, prefix: prefix)
+        let files = try RegistrationOutputs.write(result, prefix: prefix, inputs: inputPaths)
         return Run(inputs: read, result: result, files: files)
     }
 }

@@ -10,7 +10,7 @@ import RegLearn
 import RegMethods
 import RegMetrics
 
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: ParsableCommand, WritesAsItGoes {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Time the core kernels and a linear registration on a volume (default 160×192×224 floats).",

@@ -10,7 +10,7 @@ import RegMethods
 import RegSynth
 import RegTransforms
 
-struct BenchDeformableCommand: ParsableCommand {
+struct BenchDeformableCommand: ParsableCommand, WritesAsItGoes {
     static let configuration = CommandConfiguration(
         commandName: "bench-deformable",
         abstract: "Accuracy benchmarks of deformable registration on real data: known warps and multi-contrast pairs.",

@@ -10,7 +10,7 @@ import RegLearn
 import RegMethods
 import RegTransforms
 
-struct BenchLearnCommand: ParsableCommand {
+struct BenchLearnCommand: ParsableCommand, WritesAsItGoes {
     static let configuration = CommandConfiguration(
         commandName: "bench-learn",
         abstract: "Score a 2-D network on planes of a labelled volume pair against no registration and classical SyN.",

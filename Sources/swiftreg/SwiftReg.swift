@@ -2,6 +2,7 @@ import ArgumentParser
 import CMalloc
 import Foundation
 import RegCore
+import RegIO
 import RegLearn
 
 /// `swiftreg`: the command-line tool.
@@ -21,8 +22,14 @@ struct SwiftReg: ParsableCommand {
 
     static func main() {
         do {
+            TemporaryFiles.removeOnSignals()
             var command = try parseAsRoot()
-            try command.run()
+            if command is WritesAsItGoes {
+                try command.run()
+            } else {
+                // Every file a command writes appears at the end, together, or not at all.
+                try OutputTransaction.run(outputs: [], inputs: []) { _ in try command.run() }
+            }
         } catch let error as RegError {
             FileHandle.standardError.write(Data("swiftreg: error: \(error)\n".utf8))
             Foundation.exit(1)
@@ -43,6 +50,10 @@ struct SwiftReg: ParsableCommand {
         }
     }
 }
+
+/// A command whose files are kept as each is written (training checkpoints, benchmark
+/// results), instead of appearing together when it ends.
+protocol WritesAsItGoes {}
 
 /// How this binary was compiled, for `--version`: `scripts/build.sh` makes a native build (tuned
 /// for the CPU it runs on), a plain `swift build` a portable one. Benchmarks time native builds.

@@ -86,7 +86,7 @@ struct TrainingConfiguration: Codable {
     }
 }
 
-struct TrainCommand: ParsableCommand {
+struct TrainCommand: ParsableCommand, WritesAsItGoes {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a VoxelMorph-style registration network (unsupervised: NCC, MSE or MI + λ‖∇u‖², optionally Dice on labels).",

@@ -1,0 +1,24 @@
+/// Which run wrote a set of files: its id and each file's name and size, so that a file of
+/// another run beside them (or a set cut short) is recognisable. `OutputTransaction.record` makes
+/// it; a summary file carries it.
+///
+/// ```swift
+/// let record = RunRecord(id: "20261205T201512Z-4821-9f3a07c1", files: [.init(name: "reg_affine.txt", bytes: 412)])
+/// ```
+public struct RunRecord: Sendable, Codable, Equatable {
+    public struct File: Sendable, Codable, Equatable {
+        public var name: String
+        public var bytes: Int
+        public init(name: String, bytes: Int) {
+            self.name = name
+            self.bytes = bytes
+        }
+    }
+    public var id: String
+    public var files: [File]
+    public init(id: String, files: [File]) {
+        self.id = id
+        self.files = files
+    }
+}
+
