@@ -1,7 +1,7 @@
 import RegCore
 import CTurboJPEG
 
-/// JPEG read as 8-bit grey (colour files converted) through libjpeg-turbo's TurboJPEG API, for
+/// JPEG read as 8-bit grey (colour and CMYK files converted) through libjpeg-turbo's TurboJPEG API, for
 /// 2-D slices. JPEG holds no geometry: spacing 1, origin 0.
 enum JPEGFile {
     static func read(_ path: String) throws -> LoadedImage {
@@ -17,16 +17,30 @@ enum JPEGFile {
             throw RegError.unreadableFile(path: path, reason: "not a valid JPEG (\(String(cString: tjGetErrorStr2(handle))))")
         }
         let geometry = try Geometry(size: SIMD3(Int(w), Int(h), 1), dimension: 2)
-        var pixels = [UInt8](repeating: 0, count: Int(w) * Int(h))
+        // libjpeg converts grey, RGB and YCbCr to grey itself; CMYK and YCCK only decode to CMYK.
+        let printed = colorspace == Int32(TJCS_CMYK.rawValue) || colorspace == Int32(TJCS_YCCK.rawValue)
+        let channels = printed ? 4 : 1, format = printed ? TJPF_CMYK : TJPF_GRAY
+        var pixels = [UInt8](repeating: 0, count: Int(w) * Int(h) * channels)
         let status = bytes.withUnsafeMutableBufferPointer { src in
             pixels.withUnsafeMutableBufferPointer { dst in
-                tjDecompress2(handle, src.baseAddress, count, dst.baseAddress, w, 0, h, Int32(TJPF_GRAY.rawValue), 0)
+                tjDecompress2(handle, src.baseAddress, count, dst.baseAddress, w, 0, h, Int32(format.rawValue), 0)
             }
         }
         if status != 0 && tjGetErrorCode(handle) == TJERR_FATAL.rawValue {
             throw RegError.unreadableFile(path: path, reason: "corrupt JPEG data (\(String(cString: tjGetErrorStr2(handle))))")
         }
+        if printed { pixels = grey(fromInvertedCMYK: pixels) }
         return LoadedImage(image: .uint8(try Image(geometry: geometry, voxels: pixels)),
                            info: ImageFileInfo(path: path, format: .jpeg, storedType: "uint8"))
+    }
+
+    /// Grey from CMYK as Adobe applications store it in JPEG (inverted: 255 is no ink), as Pillow
+    /// reads such files: RGB = (255 − C)(255 − K)/255 per channel in ink terms, then ITU-R 601 luma.
+    static func grey(fromInvertedCMYK cmyk: [UInt8]) -> [UInt8] {
+        (0..<cmyk.count / 4).map { i in
+            let k = Int(cmyk[4 * i + 3])
+            let r = Int(cmyk[4 * i]) * k / 255, g = Int(cmyk[4 * i + 1]) * k / 255, b = Int(cmyk[4 * i + 2]) * k / 255
+            return UInt8((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16)
+        }
     }
 }

@@ -83,8 +83,10 @@ public enum LandmarkFile {
             throw RegError.invalidHeader(path: path, field: "points", reason: "the header says \(count) points, the file holds \(lines.count - 2)")
         }
         let points = try lines.dropFirst(2).enumerated().map { n, line -> SIMD3<Double> in
-            let v = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).compactMap { Double($0) }
-            guard v.count == 2 || v.count == 3, v.allSatisfy(\.isFinite) else {
+            // Every token must be a number: one that is not (a word, or digits of another script
+            // such as Arabic-Indic ٦) is an error, never skipped.
+            let tokens = line.split(whereSeparator: { $0 == " " || $0 == "\t" }), v = tokens.compactMap { Double($0) }
+            guard v.count == tokens.count, v.count == 2 || v.count == 3, v.allSatisfy(\.isFinite) else {
                 throw RegError.invalidHeader(path: path, field: "line \(n + 3)", reason: "expected 2 or 3 numbers, found '\(line)'")
             }
             return SIMD3(v[0], v[1], v.count == 3 ? v[2] : 0)

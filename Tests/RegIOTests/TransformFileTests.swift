@@ -126,6 +126,18 @@ extension LandmarkFileTests {
             try LandmarkFile.read(folder.file("short.txt"))
         }
     }
+
+    /// A token that is not a number — a word, or a digit of another script (Arabic-Indic ٦) —
+    /// is an error naming the line, not skipped (which read "4 5 ٦" as the 2-D point (4, 5)).
+    @Test func elastixPointsWithATokenThatIsNotANumberAreRefused() throws {
+        let folder = TemporaryFolder()
+        for (name, line) in [("arabic.txt", "4 5 \u{666}"), ("word.txt", "4 x 5 6")] {
+            try Data("point\n2\n1 2 3\n\(line)\n".utf8).write(to: URL(fileURLWithPath: folder.file(name)))
+            #expect(throws: RegError.invalidHeader(path: folder.file(name), field: "line 4", reason: "expected 2 or 3 numbers, found '\(line)'")) {
+                try LandmarkFile.read(folder.file(name))
+            }
+        }
+    }
 }
 
 /// SimpleITK and ANTs apply our transform files as we do (live, when Python has them).
