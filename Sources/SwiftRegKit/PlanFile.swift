@@ -46,14 +46,36 @@ public enum PlanFile {
     }
 
     static func parse(_ text: String, path: String) throws -> PlanValue {
-        let loaded: Any?
-        do { loaded = try Yams.load(yaml: text) } catch {
+        let node: Node?
+        do { node = try Yams.compose(yaml: text) } catch {
             throw RegError.invalidHeader(path: path, field: "YAML", reason: "\(error)")
         }
-        guard let loaded, let value = PlanValue(parsed: loaded) else {
+        guard let node, let value = PlanValue(parsed: try plainValue(node, path: path)) else {
             throw RegError.invalidHeader(path: path, field: "plan", reason: "expected a map of plan keys (initialization, linear, deformable, …)")
         }
         return value
+    }
+
+    /// The node as the values `PlanValue(parsed:)` takes. Built here rather than by `Yams.load`,
+    /// whose constructor traps on a key that is not a scalar (`{[1]: 2}`, found by fuzzing).
+    static func plainValue(_ node: Node, path: String) throws -> Any {
+        switch node {
+        case .scalar:
+            return Constructor.default.any(from: node)
+        case .sequence(let sequence):
+            return try sequence.map { try plainValue($0, path: path) }
+        case .mapping(let mapping):
+            var entries: [String: Any] = [:]
+            for (key, value) in mapping {
+                guard case .scalar(let name) = key else {
+                    throw RegError.invalidHeader(path: path, field: "line \((key.mark?.line ?? 0))", reason: "a key must be a name, found a list or map")
+                }
+                entries[name.string] = try plainValue(value, path: path)
+            }
+            return entries
+        case .alias:
+            throw RegError.invalidHeader(path: path, field: "YAML", reason: "aliases (*name) are not supported in plan files")
+        }
     }
 
     /// Decodes `type` from a YAML or JSON file (by extension); errors name the file and the key.

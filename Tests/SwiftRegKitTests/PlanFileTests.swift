@@ -41,6 +41,9 @@ import SwiftRegKit
         ("linear: [{model: rigid, iterations: [10, many]}]", "linear[0].iterations[1]", "expected a number"),
         ("linear: []", "plan", "has no stage"),
         ("linear: [{model: rigid, metrics: [{metric: mi, bins: 2}]}]", "linear[0].metrics[0].bins", "8 to 4096"),
+        // A key that is a list or a map trapped inside Yams.load (found by the plan fuzz target).
+        ("{[1]: 2}", "line 1", "a key must be a name"),
+        ("linear:\n  - model: rigid\n    ? {a: 1}\n    : 3", "line 3", "a key must be a name"),
     ])
     func faultsNameTheFileTheKeyAndTheValidValues(text: String, key: String, words: String) throws {
         do {

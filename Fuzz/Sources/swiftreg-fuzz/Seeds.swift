@@ -1,0 +1,58 @@
+import Foundation
+import RegCore
+import RegIO
+import RegMethods
+import SwiftRegKit
+
+/// Seed corpora made by the library's own writers: small valid files of every kind, on oblique,
+/// anisotropic grids with non-zero origins, in the layouts users' files have (2-D and 3-D,
+/// integer and float voxels, compressed and not, vector fields).
+enum Seeds {
+    static func write(into folder: String) throws {
+        let volume = try Geometry(size: SIMD3(6, 5, 4), spacing: SIMD3(0.9, 1.3, 2.1), origin: SIMD3(-31.5, 12.25, 48),
+                                  direction: Matrix3.rotation(ax: 0.2, ay: -0.1, az: 0.3))
+        let plane = try Geometry(size: SIMD3(7, 6, 1), spacing: SIMD3(0.8, 1.2, 1), origin: SIMD3(15.5, -7.25, 0),
+                                 direction: Matrix3.rotation(axis: 2, angle: 0.35), dimension: 2)
+        func ramp<T: VoxelScalar>(_ type: T.Type, on g: Geometry) throws -> Image<T> {
+            try Image(geometry: g, voxels: (0..<g.voxelCount).map { T(clampingDouble: Double($0 % 200)) })
+        }
+        func seed(_ target: String, _ name: String, _ write: (String) throws -> Void) throws {
+            let dir = folder + "/" + target
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try write(dir + "/" + name)
+        }
+        let float3 = try ramp(Float.self, on: volume), short3 = try ramp(Int16.self, on: volume)
+        let byte2 = try ramp(UInt8.self, on: plane), word2 = try ramp(UInt16.self, on: plane)
+        for (i, image) in [AnyImage(float3), AnyImage(short3), AnyImage(byte2)].enumerated() {
+            try seed("nifti", "\(i).nii") { try ImageFile.write(image, to: $0) }
+            try seed("nifti-gz", "\(i).nii.gz") { try ImageFile.write(image, to: $0) }
+            try seed("metaimage", "\(i).mha") { try ImageFile.write(image, to: $0) }
+            try seed("metaimage", "\(i)z.mha") { try ImageFile.write(image, to: $0, options: ImageWriteOptions(compress: true)) }
+            try seed("nrrd", "\(i).nrrd") { try ImageFile.write(image, to: $0) }
+            try seed("nrrd", "\(i)z.nrrd") { try ImageFile.write(image, to: $0, options: ImageWriteOptions(compress: true)) }
+        }
+        try seed("png", "8.png") { try ImageFile.write(byte2, to: $0) }
+        try seed("png", "16.png") { try ImageFile.write(word2, to: $0) }
+        try seed("png", "rgb.png") { try RGBPNG.write(width: 3, height: 2, rgb: Array(0..<18), to: $0) }
+        var field = VectorField(geometry: volume)
+        for i in field.vectors.indices { field.vectors[i] = Float(i % 7) * 0.25 - 0.5 }
+        try seed("displacement-field", "3d.nii.gz") { try TransformFile.writeDisplacementField(field, to: $0) }
+        try seed("displacement-field", "2d.nii.gz") { try TransformFile.writeDisplacementField(VectorField(geometry: plane), to: $0) }
+        let affine = AffineMap(matrix: Matrix3.rotation(ax: 0.1, ay: 0.2, az: -0.3) * 1.05, translation: SIMD3(3, -4, 5))
+        for (i, record) in [LinearTransformRecord(map: affine, center: SIMD3(1, 2, 3)),
+                            LinearTransformRecord(map: AffineMap(matrix: .rotation(axis: 2, angle: 0.2), translation: SIMD3(1, 2, 0)), dimension: 2)].enumerated() {
+            try seed("itk-transform", "\(i).txt") { try TransformFile.write([record], to: $0) }
+            try seed("matlab-transform", "\(i).mat") { try TransformFile.write([record], to: $0) }
+        }
+        let points = Landmarks(points: [SIMD3(1.5, -2, 3), SIMD3(-40.25, 12, 7.5), SIMD3(0, 0, 0)], labels: ["a", "b", "c"])
+        try seed("landmarks-csv", "points.csv") { try LandmarkFile.write(points, to: $0) }
+        try seed("landmarks-fcsv", "points.fcsv") { try LandmarkFile.write(points, to: $0) }
+        try seed("landmarks-elastix", "points.txt") { try TextFile.write("point\n3\n1.5 -2 3\n-40.25 12 7.5\n0 0 0\n", to: $0) }
+        try seed("landmarks-elastix", "index.txt") { try TextFile.write("index\n2\n1 2 3\n4 5 6\n", to: $0) }
+        for preset in ["rigid", "syn", "bspline", "demons"] {
+            let plan = RegistrationPlan.preset(preset)!
+            try seed("plan", "\(preset).yaml") { try TextFile.write(PlanFile.text(plan), to: $0) }
+            try seed("plan", "\(preset).json") { try TextFile.write(PlanFile.text(plan, format: .json), to: $0) }
+        }
+    }
+}

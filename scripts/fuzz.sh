@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Fuzz SwiftReg's file readers with libFuzzer and AddressSanitizer (the Fuzz/ package).
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET…]     each target for SECONDS (default 60); all targets by default
+#   FUZZ_RUNS=1000000 scripts/fuzz.sh       each target for that many executions instead
+#
+# Every target starts from seed corpora that the library's own writers make (swiftreg-fuzz seeds)
+# plus what earlier runs found (Fuzz/.build/fuzz/corpus/TARGET). A finding is a crash, an input
+# taking over 1 s, or an allocation or RSS over 1 GiB; its input is kept in
+# Fuzz/.build/fuzz/findings/TARGET/ and the script exits 1. Where the toolchain cannot build with
+# -sanitize=fuzzer (no libFuzzer runtime), it says so and exits 0.
+set -euo pipefail
+cd "$(dirname "$0")/../Fuzz"
+seconds=${1:-60}
+shift || true
+work=.build/fuzz
+mkdir -p "$work"
+flags=(-c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
+
+probe="$work/probe"
+mkdir -p "$probe"
+printf '@_cdecl("LLVMFuzzerTestOneInput") public func f(_ d: UnsafePointer<UInt8>, _ n: Int) -> Int32 { 0 }\n' > "$probe/probe.swift"
+if ! swiftc -sanitize=fuzzer,address -use-ld=lld -parse-as-library "$probe/probe.swift" -o "$probe/probe" >"$probe/log" 2>&1; then
+    echo "fuzzing skipped: this Swift toolchain cannot build with -sanitize=fuzzer,address ($(head -1 "$probe/log"))"
+    exit 0
+fi
+
+echo "building the fuzz targets (all modules instrumented)…"
+swift build "${flags[@]}" 2>&1 | grep -E "error|warning: |Compiling|Build complete" | grep -v "^\[" || true
+bin=$(swift build "${flags[@]}" --show-bin-path)/swiftreg-fuzz
+test -x "$bin" || { echo "fuzz build failed"; exit 1; }
+
+rm -rf "$work/seeds"
+"$bin" seeds "$work/seeds"
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || mapfile -t targets < <("$bin" list)
+if [ -n "${FUZZ_RUNS:-}" ]; then limit=(-runs="$FUZZ_RUNS"); else limit=(-max_total_time="$seconds"); fi
+
+# A trap is a finding as it is: the Swift runtime's backtracer would read memory ASan watches.
+export SWIFT_BACKTRACE=enable=no
+failed=0
+printf '%-20s %12s %8s %10s  %s\n' target executions seconds "exec/s" result
+for t in "${targets[@]}"; do
+    mkdir -p "$work/corpus/$t" "$work/findings/$t"
+    log="$work/$t.log"
+    start=$(date +%s.%N)
+    status=0
+    "$bin" "$t" "${limit[@]}" -timeout=1 -rss_limit_mb=1024 -malloc_limit_mb=1024 -max_len=65536 \
+        -artifact_prefix="$work/findings/$t/" -print_final_stats=1 "$work/corpus/$t" "$work/seeds/$t" >"$log" 2>&1 || status=$?
+    elapsed=$(echo "$(date +%s.%N) - $start" | bc)
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+    if [ "$status" -eq 0 ]; then result=ok; else result="FINDING (exit $status): $(grep -m1 -E 'ERROR|SUMMARY|Test unit written' "$log" || tail -1 "$log")"; failed=1; fi
+    printf '%-20s %12s %8.1f %10.0f  %s\n' "$t" "${runs:-0}" "$elapsed" "$(echo "${runs:-0} / $elapsed" | bc -l)" "$result"
+done
+exit $failed
