@@ -53,58 +53,84 @@ public struct PlaneFrame: Sendable, Equatable {
         geometry.dimension == 3 && planarAxes(of: geometry) != nil
     }
 
-    /// How far (mm, along the normal) the plane of `geometry` lies from this frame's plane.
-    public func offset(of geometry: Geometry) -> Double { Self.dot(normal, geometry.origin - origin) }
-
-    /// A planar geometry as a 2-D geometry of this frame, its plane moved along the normal onto
-    /// the frame's. The voxel order is unchanged: an image keeps its voxels and takes this geometry.
-    /// - Throws: `RegError.invalidArgument` naming `name` for a volume, or for a plane tilted
-    ///   more than `largestTilt` from the frame's.
+    /// A planar geometry as a 2-D geometry of this frame: each in-plane voxel step projected onto
+    /// the frame's plane (a plane lying along the normal, or tilted by less than `largestTilt`,
+    /// is registered as if it were the frame's). The voxel order is unchanged: an image keeps its
+    /// voxels and takes this geometry.
+    /// - Throws: `RegError.invalidArgument` naming `name` for an image that is not a single
+    ///   plane, or for a plane tilted more than `largestTilt` from the frame's.
     public func planarGeometry(of geometry: Geometry, name: String) throws -> Geometry {
         let s = geometry.size
         guard let axes = Self.planarAxes(of: geometry) else {
-            throw RegError.invalidArgument(name: name, reason: "is a volume (\(s.x)×\(s.y)×\(s.z)) while the other image is a single plane; "
+            throw RegError.invalidArgument(name: name, reason: "is not a single plane (\(s.x)×\(s.y)×\(s.z)) while the other image is one; "
                                            + "slice-to-volume registration is not supported")
         }
         let back = rotation.transposed
-        var cu = back * geometry.direction.column(axes.u), cv = back * geometry.direction.column(axes.v)
-        cu /= Self.length(cu)
-        cv /= Self.length(cv)
-        let tilt = max(abs(cu.z), abs(cv.z))
+        // The physical step of one voxel along each in-plane axis, in frame coordinates.
+        var du = back * (geometry.direction.column(axes.u) * geometry.spacing[axes.u])
+        var dv = back * (geometry.direction.column(axes.v) * geometry.spacing[axes.v])
+        let tilt = max(abs(du.z) / Self.length(du), abs(dv.z) / Self.length(dv))
         guard tilt <= Self.largestTilt else {
             let degrees = asin(min(1, tilt)) * 180 / Double.pi
             throw RegError.invalidArgument(name: name, reason: "its plane is tilted \(String(format: "%.1f", degrees))° "
                                            + "from the other image's plane; one-slice images are registered within one plane")
         }
-        cu.z = 0
-        cv.z = 0
+        du.z = 0
+        dv.z = 0
         var o = back * (geometry.origin - origin)
         o.z = 0
-        return try Geometry(size: SIMD3(s[axes.u], s[axes.v], 1),
-                            spacing: SIMD3(geometry.spacing[axes.u], geometry.spacing[axes.v], geometry.spacing[axes.normal]),
-                            origin: o, direction: Matrix3(columns: cu / Self.length(cu), cv / Self.length(cv), SIMD3(0, 0, 1)),
-                            dimension: 2)
+        let su = Self.length(du), sv = Self.length(dv)
+        return try Geometry(size: SIMD3(s[axes.u], s[axes.v], 1), spacing: SIMD3(su, sv, geometry.spacing[axes.normal]),
+                            origin: o, direction: Matrix3(columns: du / su, dv / sv, SIMD3(0, 0, 1)), dimension: 2)
     }
 
-    /// The frame point of a physical point of the plane `planeOffset` mm along the normal
-    /// (its distance from that plane dropped).
-    public func framePoint(_ p: SIMD3<Double>, planeOffset: Double = 0) -> SIMD3<Double> {
-        var q = rotation.transposed * (p - origin - planeOffset * normal)
+    /// The map from frame points to physical points through `geometry`'s own grid: a frame point
+    /// at in-plane index (a, b) of `planarGeometry(of: geometry)` goes to the physical point of
+    /// that index in `geometry` (on its own, possibly shifted or slightly tilted, plane), and
+    /// frame z to distance along the normal. For the frame's own geometry it is
+    /// `origin + rotation · q`.
+    public func embedding(of geometry: Geometry, name: String) throws -> AffineMap {
+        let planar = try planarGeometry(of: geometry, name: name)
+        let axes = Self.planarAxes(of: geometry)!
+        func place(_ q: SIMD3<Double>) -> SIMD3<Double> {
+            let index2 = planar.continuousIndex(ofPhysicalPoint: SIMD3(q.x, q.y, 0))
+            var index = SIMD3<Double>(0, 0, 0)
+            index[axes.u] = index2.x
+            index[axes.v] = index2.y
+            return geometry.physicalPoint(ofIndex: index) + q.z * normal
+        }
+        let zero = place(.zero)
+        let m = Matrix3(columns: place(SIMD3(1, 0, 0)) - zero, place(SIMD3(0, 1, 0)) - zero, place(SIMD3(0, 0, 1)) - zero)
+        return AffineMap(matrix: m, translation: zero)
+    }
+
+    /// The frame point of a physical point near `geometry`'s plane (its distance from the plane dropped).
+    public func framePoint(_ p: SIMD3<Double>, of geometry: Geometry, name: String) throws -> SIMD3<Double> {
+        guard let back = try embedding(of: geometry, name: name).inverse else {
+            throw RegError.invalidArgument(name: name, reason: "its grid cannot be inverted")
+        }
+        var q = back.apply(p)
         q.z = 0
         return q
     }
 
-    /// The physical point of a frame point, on the plane `planeOffset` mm along the normal.
-    public func physicalPoint(_ q: SIMD3<Double>, planeOffset: Double = 0) -> SIMD3<Double> {
-        origin + planeOffset * normal + rotation * q
+    /// A map between frame points (fixed plane to moving plane) as the physical map from the
+    /// fixed image's voxels to the moving image's: `embedding(moving) ∘ map ∘ embedding(fixed)⁻¹`.
+    /// Points land on the moving image's own plane, wherever along the normal and however
+    /// slightly tilted it lies.
+    public func physicalMap(_ map: AffineMap, fixed: Geometry, moving: Geometry) throws -> AffineMap {
+        let into = try embedding(of: moving, name: "moving image")
+        guard let outOf = try embedding(of: fixed, name: "fixed image").inverse else {
+            throw RegError.invalidArgument(name: "fixed image", reason: "its grid cannot be inverted")
+        }
+        let h = { (p: SIMD3<Double>) in into.apply(map.apply(outOf.apply(p))) }
+        let zero = h(.zero)
+        return AffineMap(matrix: Matrix3(columns: h(SIMD3(1, 0, 0)) - zero, h(SIMD3(0, 1, 0)) - zero, h(SIMD3(0, 0, 1)) - zero),
+                         translation: zero)
     }
 
-    /// A map between frame points (fixed plane to moving plane) as the physical map from this
-    /// frame's plane to the moving image's plane, `movingPlaneOffset` mm along the normal.
-    public func physicalMap(_ map: AffineMap, movingPlaneOffset: Double) -> AffineMap {
-        let linear = rotation * map.matrix * rotation.transposed
-        return AffineMap(matrix: linear, translation: origin + movingPlaneOffset * normal + rotation * map.translation - linear * origin)
-    }
+    /// The physical point of a frame point on the frame's own plane: `origin + rotation · q`.
+    public func physicalPoint(_ q: SIMD3<Double>) -> SIMD3<Double> { origin + rotation * q }
 
     static func length(_ v: SIMD3<Double>) -> Double { dot(v, v).squareRoot() }
     static func dot(_ a: SIMD3<Double>, _ b: SIMD3<Double>) -> Double { (a * b).sum() }

@@ -165,6 +165,9 @@ public enum OutputFolder {
         }
     }
 
+    /// True when the two paths name one file (by device and inode, or by resolved path).
+    public static func sameFile(_ a: String, _ b: String) -> Bool { identity(of: a) == identity(of: b) }
+
     /// The file's device and inode when it exists, else its resolved absolute path.
     static func identity(of path: String) -> String {
         var info = stat()

@@ -5,7 +5,8 @@ import RegCore
 /// a hidden temporary name beside its final one (`.NAME.partial-PID-N`); only when the whole body
 /// has succeeded are they all renamed to their final names. On an error, or on SIGINT, SIGTERM or
 /// SIGHUP once `TemporaryFiles.removeOnSignals()` is installed, the temporaries are removed and
-/// none of the set appears: a folder holds either the whole new set or what it held before.
+/// none of the set appears: a folder holds either the whole new set or what it held before (but
+/// for a failure or a SIGKILL in the instant of the final renames).
 ///
 /// A transaction started while another runs joins it, so a command that calls a library
 /// function which writes its own set (`RegistrationFiles.register`) commits both together.
@@ -70,18 +71,19 @@ public final class OutputTransaction: @unchecked Sendable {
         return value
     }
 
-    /// The files staged so far, as the run's record (names without their folder, sizes in bytes).
-    public var record: RunRecord {
-        lock.withLock {
-            RunRecord(id: id, files: staged.map { RunRecord.File(name: URL(fileURLWithPath: $0.final).lastPathComponent, bytes: $0.bytes) })
+    /// The staged files among `paths`, as the run's record (names without their folder, sizes in
+    /// bytes): a joined transaction may hold other sets' files too.
+    public func record(of paths: [String]) -> RunRecord {
+        let wanted = Set(paths)
+        return lock.withLock {
+            RunRecord(id: id, files: staged.filter { wanted.contains($0.final) }
+                .map { RunRecord.File(name: URL(fileURLWithPath: $0.final).lastPathComponent, bytes: $0.bytes) })
         }
     }
 
-    /// Removes `path` at the commit, unless it is one of `inputs` (an earlier run's output that
-    /// this run's set does not replace).
-    public func remove(_ path: String, unlessOneOf inputs: [String]) {
-        let id = OutputFolder.identity(of: path)
-        guard !inputs.contains(where: { OutputFolder.identity(of: $0) == id }) else { return }
+    /// Removes `path` at the commit: an earlier run's output that this run's set does not
+    /// replace. The caller checks that the file is that run's (see `RunRecord.lists`).
+    public func remove(_ path: String) {
         lock.withLock { removals.append(path) }
     }
 
@@ -108,7 +110,8 @@ public final class OutputTransaction: @unchecked Sendable {
             throw RegError.unwritableFile(path: file.final, reason: reason)
         }
         for file in files { TemporaryFiles.forget(file.temporary) }
-        for path in lock.withLock({ removals }) { unlink(path) }
+        let written = Set(files.map(\.final))
+        for path in lock.withLock({ removals }) where !written.contains(path) { unlink(path) }
     }
 
     private func discard() {
@@ -137,17 +140,22 @@ public enum TemporaryFiles {
     static let lock = NSLock()
 
     /// Installs handlers that remove every tracked temporary, then end the process as the
-    /// signal would have (exit status 128 + signal number).
+    /// signal would have (exit status 128 + signal number). A signal the process was started
+    /// ignoring (`nohup` ignores SIGHUP; a shell's background job, SIGINT) stays ignored.
     public static func removeOnSignals() {
         _ = slots
         var handled = sigset_t()
         sigemptyset(&handled)
         for s in [SIGINT, SIGTERM, SIGHUP] {
+            var before = sigaction()
+            sigaction(s, nil, &before)
+            // The handler union's first word: SIG_IGN is the address 1 on Linux.
+            guard withUnsafeBytes(of: before.__sigaction_handler, { $0.load(as: Int.self) }) != 1 else { continue }
             signal(s, removeAndRaise)
             sigaddset(&handled, s)
         }
-        // A parent may have started us with these blocked (the mask survives exec); threads made
-        // from now on inherit this thread's mask.
+        // A parent may have started us with these blocked (the mask survives exec, as from a
+        // test runner's thread); threads made from now on inherit this thread's mask.
         pthread_sigmask(SIG_UNBLOCK, &handled, nil)
     }
 
@@ -160,12 +168,14 @@ public enum TemporaryFiles {
         }
     }
 
+    /// Stops tracking `path`. Its C string is never freed: the signal handler, on another
+    /// thread, may have just read the pointer (a few dozen bytes per file written, for the life
+    /// of the process).
     static func forget(_ path: String) {
         lock.withLock {
             for i in 0..<capacity {
                 guard let p = slots[i], String(cString: p) == path else { continue }
                 slots[i] = nil
-                free(p)
                 return
             }
         }

@@ -7,11 +7,13 @@ import RegTransforms
 /// A 160×192×1 volume registered as a volume is degenerate (nothing to shrink or smooth along
 /// its one voxel, no gradient out of the plane); registered in its plane it is a 2-D problem,
 /// whatever physical plane it lies in. The moving image's plane may lie along the normal from
-/// the fixed image's: the physical affine carries that offset.
+/// the fixed image's, or be tilted by less than `PlaneFrame.largestTilt`: the physical affine
+/// lands on it.
 struct PlanarRegistration {
     let frame: PlaneFrame
-    /// How far (mm, along the normal) the moving image's plane lies from the fixed image's.
-    let movingOffset: Double
+    /// The original grids: the frame's results are carried back through them.
+    let fixedGrid: Geometry
+    let movingGrid: Geometry
     let fixed: Image<Float>
     let moving: Image<Float>
     let masks: RegistrationMasks
@@ -19,19 +21,20 @@ struct PlanarRegistration {
 
     init(fixed: Image<Float>, moving: Image<Float>, masks: RegistrationMasks, landmarks: LandmarkPairs?) throws {
         guard let frame = PlaneFrame(of: fixed.geometry) else {
-            let s = moving.geometry.size
-            throw RegError.invalidArgument(name: "moving image", reason: "is a single plane (\(s.x)×\(s.y)×\(s.z)) while the fixed image "
-                                           + "is a volume; slice-to-volume registration is not supported")
+            let s = fixed.geometry.size
+            throw RegError.invalidArgument(name: "fixed image", reason: "is not a single plane (\(s.x)×\(s.y)×\(s.z)) while the moving image "
+                                           + "is one; slice-to-volume registration is not supported")
         }
         self.frame = frame
-        movingOffset = frame.offset(of: moving.geometry)
+        (fixedGrid, movingGrid) = (fixed.geometry, moving.geometry)
         self.fixed = try Self.relabel(fixed, frame, name: "fixed image")
         self.moving = try Self.relabel(moving, frame, name: "moving image")
         self.masks = RegistrationMasks(fixed: try masks.fixed.map { try Self.relabel($0, frame, name: "fixed mask") },
                                        moving: try masks.moving.map { try Self.relabel($0, frame, name: "moving mask") })
-        self.landmarks = landmarks.map { [movingOffset] pairs in
-            LandmarkPairs(fixed: Landmarks(points: pairs.fixed.points.map { frame.framePoint($0) }, labels: pairs.fixed.labels),
-                          moving: Landmarks(points: pairs.moving.points.map { frame.framePoint($0, planeOffset: movingOffset) },
+        self.landmarks = try landmarks.map { pairs in
+            LandmarkPairs(fixed: Landmarks(points: try pairs.fixed.points.map { try frame.framePoint($0, of: fixed.geometry, name: "fixed image") },
+                                           labels: pairs.fixed.labels),
+                          moving: Landmarks(points: try pairs.moving.points.map { try frame.framePoint($0, of: moving.geometry, name: "moving image") },
                                             labels: pairs.moving.labels))
         }
     }
@@ -41,19 +44,24 @@ struct PlanarRegistration {
         try Image(geometry: frame.planarGeometry(of: image.geometry, name: name), components: image.components, voxels: image.voxels)
     }
 
-    /// The linear result as the physical map from the fixed plane to the moving plane. A 2-D
-    /// similarity is not a 3-D one (the normal keeps its length), so it becomes an affine; with
-    /// no linear stage, a translation carries the planes' offset.
-    func physical(_ linear: LinearRegistrationResult?) -> LinearRegistrationResult? {
+    /// The linear result as the physical map from the fixed image's voxels to the moving image's
+    /// (onto its own plane, however it lies), in the stage's model where that holds it exactly
+    /// (rigid and translation in parallel planes) and as an affine otherwise (a 2-D similarity
+    /// keeps the normal's length; a tilted plane projects); with no linear stage, an affine
+    /// carries the planes' offset when they differ.
+    func physical(_ linear: LinearRegistrationResult?) throws -> LinearRegistrationResult? {
+        let map = try frame.physicalMap(linear?.map ?? .identity, fixed: fixedGrid, moving: movingGrid)
         guard let linear else {
-            guard movingOffset != 0 else { return nil }
-            var shift = LinearTransform(.translation, dimension: 3)
-            shift.parameters = [movingOffset * frame.normal.x, movingOffset * frame.normal.y, movingOffset * frame.normal.z]
-            return LinearRegistrationResult(transform: shift, levels: [], seconds: 0)
+            let moves = map.matrix.maxAbsDifference(.identity) > 1e-9 || (map.translation * map.translation).sum() > 1e-12
+            return moves ? LinearRegistrationResult(transform: LinearTransform(.affine, dimension: 3, center: .zero, approximating: map),
+                                                    levels: [], seconds: 0) : nil
         }
-        let model: LinearModel = linear.transform.model == .similarity ? .affine : linear.transform.model
-        let transform = LinearTransform(model, dimension: 3, center: frame.physicalPoint(linear.transform.center),
-                                        approximating: frame.physicalMap(linear.map, movingPlaneOffset: movingOffset))
+        let center = frame.physicalPoint(linear.transform.center)
+        var transform = LinearTransform(linear.transform.model, dimension: 3, center: center, approximating: map)
+        let exact = transform.affineMap
+        if exact.matrix.maxAbsDifference(map.matrix) > 1e-9 || ((exact.translation - map.translation) * (exact.translation - map.translation)).sum() > 1e-12 {
+            transform = LinearTransform(.affine, dimension: 3, center: center, approximating: map)
+        }
         return LinearRegistrationResult(transform: transform, levels: linear.levels, seconds: linear.seconds)
     }
 

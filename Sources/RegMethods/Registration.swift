@@ -64,7 +64,7 @@ public struct Registration: Sendable {
         if PlaneFrame.isOneSliceVolume(fixed.geometry) || PlaneFrame.isOneSliceVolume(moving.geometry) {
             let planar = try PlanarRegistration(fixed: fixed, moving: moving, masks: masks, landmarks: landmarks)
             let (linear, warp) = try stages(planar.fixed, planar.moving, planar.masks, planar.landmarks, progress)
-            linearResult = planar.physical(linear)
+            linearResult = try planar.physical(linear)
             deformable = warp.map { planar.physical($0, on: fixed.geometry) }
             planeNormal = planar.frame.normal
         } else {

@@ -50,27 +50,37 @@ public enum PlanFile {
         do { node = try Yams.compose(yaml: text) } catch {
             throw RegError.invalidHeader(path: path, field: "YAML", reason: "\(error)")
         }
-        guard let node, let value = PlanValue(parsed: try plainValue(node, path: path)) else {
+        var budget = 100_000
+        guard let node, let value = PlanValue(parsed: try plainValue(node, path: path, budget: &budget)) else {
             throw RegError.invalidHeader(path: path, field: "plan", reason: "expected a map of plan keys (initialization, linear, deformable, …)")
         }
         return value
     }
 
     /// The node as the values `PlanValue(parsed:)` takes. Built here rather than by `Yams.load`,
-    /// whose constructor traps on a key that is not a scalar (`{[1]: 2}`, found by fuzzing).
-    static func plainValue(_ node: Node, path: String) throws -> Any {
+    /// whose constructor traps on a key that is not a scalar (`{[1]: 2}`, found by fuzzing). At
+    /// most `budget` nodes are visited: aliases are resolved into the tree, so a few nested
+    /// `*name`s in a small file would otherwise expand without end ("billion laughs").
+    static func plainValue(_ node: Node, path: String, budget: inout Int) throws -> Any {
+        budget -= 1
+        guard budget >= 0 else {
+            throw RegError.invalidHeader(path: path, field: "YAML", reason: "more than 100000 values (aliases expanding?); a plan holds a few hundred")
+        }
         switch node {
         case .scalar:
             return Constructor.default.any(from: node)
         case .sequence(let sequence):
-            return try sequence.map { try plainValue($0, path: path) }
+            return try sequence.map { try plainValue($0, path: path, budget: &budget) }
         case .mapping(let mapping):
             var entries: [String: Any] = [:]
             for (key, value) in mapping {
                 guard case .scalar(let name) = key else {
                     throw RegError.invalidHeader(path: path, field: "line \((key.mark?.line ?? 0))", reason: "a key must be a name, found a list or map")
                 }
-                entries[name.string] = try plainValue(value, path: path)
+                guard name.string != "<<" else {
+                    throw RegError.invalidHeader(path: path, field: "line \((key.mark?.line ?? 0))", reason: "merge keys (<<) are not supported in plan files")
+                }
+                entries[name.string] = try plainValue(value, path: path, budget: &budget)
             }
             return entries
         case .alias:

@@ -69,7 +69,8 @@ public enum RegistrationOutputs {
     /// megabyte of buffer each) while the rest are written; the summary, written last, records
     /// the run's id and every other file with its size. Dense outputs of an earlier run under
     /// the same prefix that this result does not have (an affine-only run after a SyN run) are
-    /// removed, so the folder never mixes two runs.
+    /// removed when that run's summary lists them, unchanged, and they are not `inputs`, so the
+    /// folder never mixes two runs and never loses a file another tool wrote.
     @discardableResult
     public static func write(_ result: RegistrationResult, prefix: String, inputs: [String] = []) throws -> [String] {
         let written = paths(prefix: prefix, deformable: result.deformable != nil)
@@ -81,7 +82,9 @@ public enum RegistrationOutputs {
                 }
             }
             do {
-                let record = LinearTransformRecord(map: result.affine, center: result.center, dimension: result.warped.geometry.dimension)
+                // Planes registered in a frame have a physical 3-D map, even onto a 2-D fixed grid.
+                let dimension = result.summary.planeNormal == nil ? result.warped.geometry.dimension : 3
+                let record = LinearTransformRecord(map: result.affine, center: result.center, dimension: dimension)
                 try TransformFile.write([record], to: prefix + "_affine.txt")
                 try TransformFile.write([record], to: prefix + "_affine.mat")
                 if let detJ = result.jacobian { try ImageFile.write(detJ, to: prefix + "_jacobian.nii.gz", options: .runLength) }
@@ -92,9 +95,15 @@ public enum RegistrationOutputs {
                 throw error
             }
             var summary = result.summary
-            summary.run = transaction.record
+            summary.run = transaction.record(of: written)
+            // The earlier run's summary says which of the files beside it are still its own.
+            struct Earlier: Decodable { var run: RunRecord? }
+            let earlier = try? JSONDecoder().decode(Earlier.self, from: Data(contentsOf: URL(fileURLWithPath: prefix + "_summary.json")))
             try TextFile.write(try JSONText.encode(summary), to: prefix + "_summary.json")
-            for stale in Set(paths(prefix: prefix, deformable: true)).subtracting(written) { transaction.remove(stale, unlessOneOf: inputs) }
+            for stale in Set(paths(prefix: prefix, deformable: true)).subtracting(written)
+            where earlier?.run?.lists(stale) == true && !inputs.contains(where: { OutputFolder.sameFile($0, stale) }) {
+                transaction.remove(stale)
+            }
             return written
         }
     }

@@ -21,7 +21,7 @@ import RegTestSupport
                 let p = g.physicalPoint(ofIndex: SIMD3<Double>(index))
                 // Storage order is kept: the voxel at linear offset o is voxel o of the 2-D grid.
                 let q = planar.physicalPoint(ofIndex: SIMD3(Double(index[axes.u]), Double(index[axes.v]), 0))
-                #expect(Approx.maxDifference(frame.framePoint(p), q) < 1e-9)
+                #expect(Approx.maxDifference(try frame.framePoint(p, of: g, name: "slice"), q) < 1e-9)
                 #expect(Approx.maxDifference(frame.physicalPoint(q), p) < 1e-9)
             } } }
         }
@@ -35,21 +35,41 @@ import RegTestSupport
         #expect(PlaneFrame.isOneSliceVolume(Self.coronal) && !PlaneFrame.isOneSliceVolume(Phantoms.oblique2DGeometry()))
     }
 
-    @Test func aParallelPlaneIsCarriedByTheMapAndATiltedOneIsRefused() throws {
-        let frame = try #require(PlaneFrame(of: Self.coronal))
-        let shifted = try Self.coronal.with(origin: Self.coronal.origin + 3 * frame.normal + Self.coronal.direction.column(0) * 2)
-        #expect(abs(frame.offset(of: shifted) - 3) < 1e-9)
-        #expect(try frame.planarGeometry(of: shifted, name: "moving").origin.z == 0)
-        // A rotation and shift in the frame becomes the physical map from one plane to the other.
+    /// A frame map becomes a physical map that lands on the moving image's own plane, whether it
+    /// lies along the normal or is tilted by less than 0.6°; a larger tilt is refused.
+    @Test func mapsLandOnTheMovingImagesOwnPlane() throws {
+        let g = Self.coronal
+        let frame = try #require(PlaneFrame(of: g))
+        let identity = try frame.physicalMap(.identity, fixed: g, moving: g)
+        #expect(identity.matrix.maxAbsDifference(.identity) < 1e-12 && Approx.maxDifference(identity.translation, .zero) < 1e-9)
         let turn = AffineMap(matrix: .rotation(axis: 2, angle: 0.3), translation: SIMD3(1.5, -2, 0), center: SIMD3(4, 5, 0))
-        let physical = frame.physicalMap(turn, movingPlaneOffset: 3)
-        for q in [SIMD3<Double>(0, 0, 0), SIMD3(7, -3, 0), SIMD3(-2, 11, 0)] {
-            let p = frame.physicalPoint(q)
-            #expect(Approx.maxDifference(physical.apply(p), frame.physicalPoint(turn.apply(q), planeOffset: 3)) < 1e-9)
-            #expect(abs(frame.offset(of: try Self.coronal.with(origin: physical.apply(p))) - 3) < 1e-9)
+        let shifted = try g.with(origin: g.origin + 3 * frame.normal + g.direction.column(0) * 2)
+        let tilted = try g.with(direction: g.direction * Matrix3.rotation(axis: 0, angle: 0.005))
+        for moving in [shifted, tilted] {
+            let physical = try frame.physicalMap(turn, fixed: g, moving: moving)
+            let into = try frame.embedding(of: moving, name: "moving")
+            for index in [SIMD3<Double>(0, 0, 0), SIMD3(11, 0, 0), SIMD3(3, 0, 9), SIMD3(11, 0, 9)] {
+                let p = g.physicalPoint(ofIndex: index)
+                let q = try frame.framePoint(p, of: g, name: "fixed")
+                #expect(Approx.maxDifference(physical.apply(p), into.apply(turn.apply(q))) < 1e-9)
+                // On the moving image's plane: index 0 along its one-voxel axis.
+                #expect(abs(moving.continuousIndex(ofPhysicalPoint: physical.apply(p)).y) < 1e-9)
+            }
         }
-        let tilted = try Self.coronal.with(direction: Self.coronal.direction * Matrix3.rotation(axis: 0, angle: 0.05))
-        #expect(throws: RegError.self) { try frame.planarGeometry(of: tilted, name: "moving image") }
+        let steep = try g.with(direction: g.direction * Matrix3.rotation(axis: 0, angle: 0.05))
+        #expect(throws: RegError.self) { try frame.planarGeometry(of: steep, name: "moving image") }
         #expect(throws: RegError.self) { try frame.planarGeometry(of: Phantoms.obliqueGeometry(), name: "moving image") }
+    }
+
+    /// Direction columns need not be unit vectors: the relabelled grid keeps each voxel's place.
+    @Test func nonUnitDirectionColumnsKeepTheVoxelsInPlace() throws {
+        let g = try Geometry(size: SIMD3(5, 4, 1), spacing: SIMD3(1, 2, 3), origin: SIMD3(1, 2, 3),
+                             direction: Matrix3(columns: SIMD3(2, 0, 0), SIMD3(0, 0.5, 0), SIMD3(0, 0, 1)))
+        let frame = try #require(PlaneFrame(of: g))
+        let planar = try frame.planarGeometry(of: g, name: "slice")
+        for (x, y) in [(0, 0), (4, 0), (2, 3), (4, 3)] {
+            let p = g.physicalPoint(ofIndex: SIMD3(Double(x), Double(y), 0))
+            #expect(Approx.maxDifference(frame.physicalPoint(planar.physicalPoint(ofIndex: SIMD3(Double(x), Double(y), 0))), p) < 1e-9)
+        }
     }
 }

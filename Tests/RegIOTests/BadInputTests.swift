@@ -45,8 +45,8 @@ import RegTestSupport
     static func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian) { Array($0) } }
     static func le(_ v: Float) -> [UInt8] { le(v.bitPattern) }
 
-    /// An Adobe CMYK JPEG (8×6, made by Pillow) reads as grey, as Pillow converts it, instead of
-    /// being called corrupt.
+    /// An Adobe CMYK JPEG (8×6, made by Pillow) reads as grey, the values Pillow converts it to,
+    /// instead of being called corrupt.
     @Test func cmykJPEGReadsAsGrey() throws {
         let base64 = "/9j/7gAOQWRvYmUAZAAAAAAA/9sAQwACAQEBAQECAQEBAgICAgIEAwICAgIFBAQDBAYFBgYGBQYGBgcJCAYHCQcGBggLCAkKCgoKCgYICwwLCgwJCgoK/8AAFAgABgAIBEMRAE0RAFkRAEsRAP/EAB8AAAEFAQEBAQEBAAAAAAAAAAABAgMEBQYHCAkKC//EALUQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAA4EQwBNAFkASwAAPwD1j/g4j/5jv/bT+tWP+Ijv4/f88NU/8CF/+KryP/g3c/5gX/bP+lftZX//2Q=="
         let path = try save([UInt8](try #require(Data(base64Encoded: base64))), "cmyk.jpg")
@@ -56,7 +56,7 @@ import RegTestSupport
         let loaded = try ImageFile.read(path)
         guard case .uint8(let grey) = loaded.image else { Issue.record("read as \(loaded.image.voxelType)"); return }
         #expect(grey.geometry.size == SIMD3(8, 6, 1))
-        #expect(zip(grey.voxels, pillow).allSatisfy { abs(Int($0) - Int($1)) <= 2 }, "\(grey.voxels)")
+        #expect(grey.voxels == pillow)
     }
 
     @Test func truncatedGzip() throws {

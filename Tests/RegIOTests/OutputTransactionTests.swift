@@ -19,7 +19,7 @@ import RegTestSupport
             #expect(!FileManager.default.fileExists(atPath: a), "a.nii.gz appeared before the set was complete")
             #expect(folder.contents.count == 1 && folder.contents[0].hasPrefix(".a.nii.gz.partial-"))
             try TextFile.write("b\n", to: b)
-            return run.record
+            return run.record(of: [a, b])
         }
         #expect(Set(folder.contents) == ["a.nii.gz", "b.txt"])
         #expect(try ImageFile.read(a).image.floatImage().voxels == Self.image.voxels)
@@ -56,17 +56,32 @@ import RegTestSupport
         #expect(Set(folder.contents) == ["a.txt", "b.txt"])
     }
 
-    @Test func anEarlierRunsFileIsRemovedUnlessItIsAnInput() throws {
+    @Test func removalsHappenAtTheCommitAndNeverToAFileOfTheSet() throws {
         let folder = TemporaryFolder()
-        let a = folder.file("a.txt"), stale = folder.file("old_warp.nii.gz"), kept = folder.file("old_jacobian.nii.gz")
-        for path in [stale, kept] { try TextFile.write("x\n", to: path) }
-        try OutputTransaction.run(outputs: [a], inputs: [kept]) { run in
+        let a = folder.file("a.txt"), stale = folder.file("old_warp.nii.gz")
+        try TextFile.write("x\n", to: stale)
+        try OutputTransaction.run(outputs: [a], inputs: []) { run in
             try TextFile.write("a\n", to: a)
-            run.remove(stale, unlessOneOf: [kept])
-            run.remove(kept, unlessOneOf: [kept])
+            run.remove(stale)
+            run.remove(a)
             #expect(FileManager.default.fileExists(atPath: stale), "removed before the commit")
         }
-        #expect(Set(folder.contents) == ["a.txt", "old_jacobian.nii.gz"])
+        #expect(folder.contents == ["a.txt"])
+    }
+
+    @Test func aRecordListsAFileOnlyWhileItIsUnchanged() throws {
+        let folder = TemporaryFolder()
+        let a = folder.file("a.txt")
+        let record = try OutputTransaction.run(outputs: [a], inputs: []) { run -> RunRecord in
+            try TextFile.write("abc\n", to: a)
+            try TextFile.write("other\n", to: folder.file("b.txt"))
+            return run.record(of: [a])
+        }
+        #expect(record.files.map(\.name) == ["a.txt"], "a record lists only the files asked for")
+        #expect(record.lists(a))
+        try TextFile.write("abcd\n", to: a)
+        #expect(!record.lists(a), "a file another run rewrote is not this run's")
+        #expect(!record.lists(folder.file("b.txt")))
     }
 
     @Test func temporariesOfKilledRunsAreRemovedAndLiveOnesKept() throws {

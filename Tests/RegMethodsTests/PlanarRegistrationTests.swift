@@ -59,6 +59,26 @@ import RegTransforms
         #expect(slice.summary.model == .rigid)
     }
 
+    /// A moving slice 1 mm along the normal, 0.5 mm thick and tilted 0.5°: the chain lands on its
+    /// own plane (a map onto the untilted plane leaves the 0.5 mm slab 29 mm from the origin).
+    @Test func aSlightlyTiltedThinMovingSliceIsWarpedLikeThe2DImage() throws {
+        let plan = RegistrationPlan.preset("rigid", linearMetric: .meanSquares)!
+        let flat = try Registration(plan).run(fixed: Self.fixed2D, moving: Self.moving2D)
+        var moving = try Self.oneSlice(Self.moving2D, offset: 1)
+        let g = moving.geometry
+        moving.geometry = try Geometry(size: g.size, spacing: SIMD3(g.spacing.x, 0.5, g.spacing.z), origin: g.origin,
+                                       direction: g.direction * Matrix3.rotation(axis: 0, angle: 0.0087))
+        let slice = try Registration(plan).run(fixed: Self.oneSlice(Self.fixed2D), moving: moving)
+        let top = flat.warped.voxels.max()!
+        let difference = zip(flat.warped.voxels, slice.warped.voxels).map { abs($0 - $1) }.max()!
+        #expect(difference < 2e-3 * top, "warped images differ by \(difference)")
+        let fixedGrid = try Self.oneSlice(Self.fixed2D).geometry
+        for index in [SIMD3<Double>(0, 0, 0), SIMD3(47, 0, 43), SIMD3(0, 0, 43), SIMD3(47, 0, 0)] {
+            let mapped = slice.chain.map(fixedGrid.physicalPoint(ofIndex: index))
+            #expect(abs(moving.geometry.continuousIndex(ofPhysicalPoint: mapped).y) < 1e-6)
+        }
+    }
+
     @Test func synInAnObliquePlaneIsThe2DSyN() throws {
         var plan = RegistrationPlan.preset("syn", linearMetric: .meanSquares)!
         plan.linear = []

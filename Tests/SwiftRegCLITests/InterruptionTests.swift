@@ -74,4 +74,19 @@ struct InterruptionTests {
             #expect(size == file["bytes"] as! Int)
         }
     }
+
+    /// An affine-only run after a SyN run under the same prefix removes the SyN run's warps, but
+    /// not a file that has changed since (another tool's), so the folder never mixes two runs.
+    @Test func anAffineRunRemovesTheEarlierSyNRunsFieldsButNotAnotherToolsFile() throws {
+        let folder = TemporaryFolder()
+        try Self.writePair(in: folder)
+        let arguments = Self.arguments.map { $0.contains(".nii") || $0 == "out" ? folder.file($0) : $0 }
+        #expect(try CLI.run(arguments).status == 0)
+        try TextFile.write("another tool's map\n", to: folder.file("out_jacobian.nii.gz"))
+        let affine = Array(arguments.prefix(7)) + ["--preset", "affine", "--iterations", "2x1x0", "-q"]
+        let r = try CLI.run(affine)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Set(folder.contents) == ["fixed.nii.gz", "moving.nii.gz", "out_affine.mat", "out_affine.txt", "out_summary.json",
+                                         "out_warped.nii.gz", "out_jacobian.nii.gz"], "left \(folder.contents)")
+    }
 }

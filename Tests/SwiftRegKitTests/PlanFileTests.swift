@@ -44,6 +44,10 @@ import SwiftRegKit
         // A key that is a list or a map trapped inside Yams.load (found by the plan fuzz target).
         ("{[1]: 2}", "line 1", "a key must be a name"),
         ("linear:\n  - model: rigid\n    ? {a: 1}\n    : 3", "line 3", "a key must be a name"),
+        ("a: &a [1, 1, 1, 1, 1, 1, 1, 1, 1, 1]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\n"
+         + "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]",
+         "YAML", "more than 100000 values"),
+        ("base: &base {model: rigid}\nlinear: [{<<: *base}]", "line 2", "merge keys"),
     ])
     func faultsNameTheFileTheKeyAndTheValidValues(text: String, key: String, words: String) throws {
         do {
