@@ -16,6 +16,11 @@ seconds=${1:-60}
 [[ "$seconds" =~ ^[0-9]+$ ]] || { echo "usage: scripts/fuzz.sh [SECONDS] [TARGET…] (SECONDS first, a whole number)"; exit 2; }
 shift || true
 work=.build/fuzz
+# A trap is a finding as it is: the Swift runtime's backtracer would read memory ASan watches.
+export SWIFT_BACKTRACE=enable=no
+# Leaks are not findings here (the bars are crashes, hangs and allocations); short allocation
+# stacks keep ASan's bookkeeping from dominating the run.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:malloc_context_size=4}
 mkdir -p "$work"
 flags=(-c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld)
 
@@ -45,11 +50,6 @@ if [ -n "${FUZZ_RUNS:-}" ]; then limit=(-runs="$FUZZ_RUNS"); else limit=(-max_to
 # FUZZ_SEED fixes libFuzzer's random seed (CI: the same exploration every run); unset, each run differs.
 [ -z "${FUZZ_SEED:-}" ] || limit+=(-seed="$FUZZ_SEED")
 
-# A trap is a finding as it is: the Swift runtime's backtracer would read memory ASan watches.
-export SWIFT_BACKTRACE=enable=no
-# Leaks are not findings here (the bars are crashes, hangs and allocations); short allocation
-# stacks keep ASan's bookkeeping from dominating the run.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:malloc_context_size=4}
 failed=0
 printf '%-20s %12s %8s %10s  %s\n' target executions seconds "exec/s" result
 for t in "${targets[@]}"; do
