@@ -32,10 +32,13 @@ public struct AffineMap: Equatable, Sendable, Codable, CustomStringConvertible {
         AffineMap(matrix: next.matrix * matrix, translation: next.matrix * translation + next.translation)
     }
 
-    /// The inverse map, or nil when the matrix is singular.
+    /// The inverse map, or nil when the matrix is singular or the inverse is not finite (a map
+    /// with entries near the limits of `Double`).
     public var inverse: AffineMap? {
         guard let inv = matrix.inverse else { return nil }
-        return AffineMap(matrix: inv, translation: -(inv * translation))
+        let map = AffineMap(matrix: inv, translation: -(inv * translation))
+        let entries = inv.rowMajor + [map.translation.x, map.translation.y, map.translation.z]
+        return entries.allSatisfy(\.isFinite) ? map : nil
     }
 
     /// ITK's `translation` parameter for this map about `center` (`FixedParameters`).

@@ -27,6 +27,10 @@ public enum LandmarkFile {
     }
 
     public static func write(_ landmarks: Landmarks, to path: String) throws {
+        if let bad = landmarks.points.firstIndex(where: { !($0.x.isFinite && $0.y.isFinite && $0.z.isFinite) }) {
+            let p = landmarks.points[bad]
+            throw RegError.unwritableFile(path: path, reason: "point \(bad + 1) is (\(p.x), \(p.y), \(p.z)): a transform sent it beyond finite coordinates")
+        }
         var s: String
         if path.lowercased().hasSuffix(".fcsv") {
             s = "# Markups fiducial file version = 4.11\n# CoordinateSystem = RAS\n"

@@ -44,9 +44,25 @@ enum NIfTI {
 
     static func read(_ path: String) throws -> LoadedImage {
         let raw = try FileBytes.read(path)
-        let bytes = Gzip.isGzip(raw) ? try Gzip.inflate(raw, path: path) : raw
-        let header = try parseHeader(bytes, path: path)
+        guard Gzip.isGzip(raw) else { return try decode(header: try parseHeader(raw, path: path), bytes: raw, path: path) }
+        // Inflate the header first, then no further than its voxels need: a small file whose
+        // stream inflates to gigabytes (a decompression bomb) costs no more than its header says.
+        let header = try parseHeader(try Gzip.inflate(raw, path: path, limit: 540), path: path)
+        let bytes = try Gzip.inflate(raw, path: path, limit: declaredLength(of: header) ?? 540)
         return try decode(header: header, bytes: bytes, path: path)
+    }
+
+    /// `vox_offset` plus the voxel bytes `dim` and `datatype` declare (nil when they overflow).
+    static func declaredLength(of h: Header) -> Int? {
+        let bytesPerValue = datatypeCodes[h.datatype]?.byteSize ?? max(1, h.bitpix / 8)
+        var total = max(bytesPerValue, 1)
+        for i in 1...max(1, min(7, h.dim[0])) {
+            let (next, overflow) = total.multipliedReportingOverflow(by: max(1, h.dim[i]))
+            if overflow { return nil }
+            total = next
+        }
+        let (length, overflow) = total.addingReportingOverflow(max(0, h.voxOffset))
+        return overflow ? nil : length
     }
 
     static func parseHeader(_ bytes: [UInt8], path: String) throws -> Header {
@@ -309,8 +325,16 @@ enum NIfTI {
         let (quat, qfac) = quaternion(of: rasDirection)
         // NIfTI-1 stores spacing and origin as Float: a value beyond its range would be written as
         // infinity, which no reader accepts.
+        // The qform holds a rotation only: a direction whose columns are not orthonormal (a
+        // MetaImage TransformMatrix may say anything) would be read back as NaN.
+        let gram = g.direction.transposed * g.direction
+        let entries = (0..<3).flatMap { r in (0..<3).map { rasAffine[r, $0] } } + [quat.x, quat.y, quat.z]
+        guard entries.allSatisfy(\.isFinite), gram.maxAbsDifference(.identity) <= 1e-3 else {
+            throw RegError.unwritableFile(path: path, reason: "its direction \(g.direction) is not a rotation (orthonormal columns); NIfTI cannot hold it")
+        }
         if version == 1 {
-            for (name, values) in [("pixdim (spacing)", g.spacing), ("qoffset (origin)", rasOrigin)] where !(0..<3).allSatisfy({ Float(values[$0]).isFinite }) {
+            for (name, values) in [("pixdim (spacing)", g.spacing), ("qoffset (origin)", rasOrigin)]
+            where !(0..<3).allSatisfy({ Float(values[$0]).isFinite && (name.hasPrefix("qoffset") || Float(values[$0]).isNormal) }) {
                 let text = (0..<3).map { "\(values[$0])" }.joined(separator: " × ")
                 throw RegError.unwritableFile(path: path, reason: "its \(name) \(text) does not fit NIfTI-1's 32-bit floats; write NIfTI-2 (--nifti2) or fix the geometry")
             }

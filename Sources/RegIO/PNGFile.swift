@@ -20,6 +20,7 @@ enum PNGFile {
         guard !overflow, rows <= 1032 * bytes.count + 4096 else {
             throw RegError.invalidHeader(path: path, field: "IHDR", reason: "declares \(w) × \(h) pixels, more than its \(bytes.count) bytes can hold")
         }
+        try checkImageData(bytes, width: w, height: h, path: path)
         let geometry = try Geometry(size: SIMD3(w, h, 1), dimension: 2)
         let loaded: AnyImage
         if sixteen {
@@ -35,6 +36,40 @@ enum PNGFile {
         }
         bytes = []
         return LoadedImage(image: loaded, info: ImageFileInfo(path: path, format: .png, storedType: sixteen ? "uint16" : "uint8"))
+    }
+
+    /// Refuses image data that inflates to more than the header's rows need. libpng inflates
+    /// the whole stream, rows or not, so a small file whose IDAT expands to gigabytes (a
+    /// decompression bomb) would take seconds; inflating here stops one byte past the rows.
+    static func checkImageData(_ bytes: [UInt8], width w: Int, height h: Int, path: String) throws {
+        var idat: [UInt8] = [], interlaced = false, bitsPerPixel = 8
+        var at = 8
+        while at + 12 <= bytes.count {
+            let length = Int(bytes[at]) << 24 | Int(bytes[at + 1]) << 16 | Int(bytes[at + 2]) << 8 | Int(bytes[at + 3])
+            let type = String(decoding: bytes[at + 4..<at + 8], as: UTF8.self)
+            // A chunk cut short by the file's end still counts with what it holds: libpng reads it.
+            let data = at + 8, end = min(data + length, bytes.count)
+            if type == "IHDR", length >= 13, end - data >= 13 {
+                let channels = [0: 1, 2: 3, 3: 1, 4: 2, 6: 4][Int(bytes[data + 9])] ?? 4
+                bitsPerPixel = channels * max(1, Int(bytes[data + 8]))
+                interlaced = bytes[data + 12] != 0
+            }
+            if type == "IDAT" { idat += bytes[data..<end] }
+            if type == "IEND" || data + length + 4 > bytes.count { break }
+            at = end + 4
+        }
+        // Each (pass) row: a filter byte and its pixels' bytes; Adam7's seven passes when interlaced.
+        let passes = interlaced ? [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+                                : [(0, 0, 1, 1)]
+        let needed = passes.reduce(0) { total, pass in
+            let columns = (w - pass.0 + pass.2 - 1) / pass.2, rows = (h - pass.1 + pass.3 - 1) / pass.3
+            return columns > 0 && rows > 0 ? total + rows * (1 + (columns * bitsPerPixel + 7) / 8) : total
+        }
+        guard !idat.isEmpty else { return }   // libpng names what is missing
+        let inflated = (try? Gzip.inflate(idat, path: path, limit: needed + 1).count) ?? 0
+        guard inflated <= needed else {
+            throw RegError.invalidHeader(path: path, field: "IDAT", reason: "the image data inflates to more than the \(needed) bytes \(w) × \(h) pixels need")
+        }
     }
 
     static func message(_ image: png_image) -> String {

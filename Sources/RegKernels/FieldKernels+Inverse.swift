@@ -52,7 +52,9 @@ extension FieldKernels {
         @inline(__always)
         func residual(_ w: SIMD3<Float>, at j: SIMD3<Float>, u: UnsafePointer<Float>)
             -> (r: SIMD3<Float>, ux: SIMD3<Float>, uy: SIMD3<Float>, uz: SIMD3<Float>) {
-            let c = SIMD3(min(max(j.x, 0), last.x), min(max(j.y, 0), last.y), min(max(j.z, 0), last.z))
+            // NaN (a field with huge vectors overflowing) is taken as 0, never converted to an index.
+            let c = SIMD3(j.x.isNaN ? 0 : min(max(j.x, 0), last.x), j.y.isNaN ? 0 : min(max(j.y, 0), last.y),
+                          j.z.isNaN ? 0 : min(max(j.z, 0), last.z))
             // The cell below the last face: the fraction is then 1 there (0 on a one-voxel axis).
             let ix = min(Int(c.x), lastCell.x), iy = min(Int(c.y), lastCell.y), iz = min(Int(c.z), lastCell.z)
             let t = c - SIMD3(Float(ix), Float(iy), Float(iz))

@@ -99,8 +99,79 @@ public struct RegistrationPlan: Equatable, Sendable {
             throw RegError.invalidArgument(name: "deformable.metrics",
                                            reason: "\(term.metric.name) is not a deformable-stage metric; valid: \(Metric.denseNames.joined(separator: ", "))")
         }
-        for (k, stage) in linear.enumerated() { try Self.validate(stage.metrics, stage.levels, name: "linear[\(k)]") }
+        for (k, stage) in linear.enumerated() {
+            try Self.validate(stage.metrics, stage.levels, name: "linear[\(k)]")
+            try Self.validate(stage, name: "linear[\(k)]")
+        }
         if deformable != nil { try Self.validate(metrics, levels, name: "deformable") }
+        switch deformable {
+        case .syn(let stage), .demons(let stage): try Self.validate(stage)
+        case .bspline(let stage): try Self.validate(stage)
+        case nil: break
+        }
+    }
+}
+
+extension RegistrationPlan {
+    /// A value that must lie in `range` and be finite, else an error naming `name`.
+    static func check(_ value: Double, _ range: ClosedRange<Double>, name: String) throws {
+        guard value.isFinite, range.contains(value) else {
+            throw RegError.invalidArgument(name: name, reason: "takes \(range.lowerBound) to \(range.upperBound), found \(value)")
+        }
+    }
+
+    static func validate(_ convergence: ConvergenceMonitor, name: String) throws {
+        guard (1...100_000).contains(convergence.window) else {
+            throw RegError.invalidArgument(name: name + ".convergenceWindow", reason: "takes 1 to 100000 iterations, found \(convergence.window)")
+        }
+        try check(convergence.threshold, 0...1, name: name + ".convergenceThreshold")
+    }
+
+    static func validate(_ stage: LinearStage, name: String) throws {
+        switch stage.sampling {
+        case .full: break
+        case .grid(let step):
+            guard (1...1024).contains(step) else { throw RegError.invalidArgument(name: name + ".sampling", reason: "takes a grid step of 1 to 1024, found \(step)") }
+        case .random(let fraction, _):
+            try check(fraction, 1e-6...1, name: name + ".samplingFraction")
+        }
+        guard stage.sampleLimit >= 0 else { throw RegError.invalidArgument(name: name + ".maxSamples", reason: "must be ≥ 0, found \(stage.sampleLimit)") }
+        switch stage.optimizer {
+        case let .regularStepGradientDescent(maxStep, minStep, relaxation):
+            try check(maxStep, 1e-12...1e6, name: name + ".maxStep")
+            try check(minStep, 0...maxStep, name: name + ".minStep")
+            try check(relaxation, 1e-6...0.999_999, name: name + ".relaxation")
+        case .adam(let rate):
+            try check(rate, 1e-12...1e6, name: name + ".learningRate")
+        case let .lbfgs(memory, maxStep), let .lbfgsBoundedChange(memory, maxStep):
+            guard (1...1000).contains(memory) else { throw RegError.invalidArgument(name: name + ".memory", reason: "takes 1 to 1000, found \(memory)") }
+            try check(maxStep, 1e-12...1e6, name: name + ".maxStep")
+        }
+        try validate(stage.convergence, name: name)
+    }
+
+    /// Steps, sigmas and penalties of a SyN or demons stage: finite, and sigmas no wider than
+    /// the smoothing sigmas (1000), whose kernels they size.
+    static func validate(_ stage: DeformableStage) throws {
+        try check(stage.step, 1e-6...1000, name: "deformable.step")
+        for step in stage.steps ?? [] { try check(step, 1e-6...1000, name: "deformable.step") }
+        try check(stage.updateSigma, 0...1000, name: "deformable.updateSigma")
+        try check(stage.totalSigma, 0...1000, name: "deformable.totalSigma")
+        try check(stage.volumePenalty, 0...1e6, name: "deformable.volumePenalty")
+        try check(stage.volumeTolerance, 0...100, name: "deformable.volumeTolerance")
+        try validate(stage.convergence, name: "deformable")
+    }
+
+    static func validate(_ stage: BSplineStage) throws {
+        guard stage.gridSpacing.isFinite, stage.gridSpacing > 0 else {
+            throw RegError.invalidArgument(name: "deformable.gridSpacing", reason: "must be positive and finite, found \(stage.gridSpacing)")
+        }
+        try check(stage.maxStep, 1e-6...1e6, name: "deformable.maxStep")
+        for (value, key) in [(stage.regularization.bending, "bending"), (stage.regularization.diffusion, "diffusion"),
+                             (stage.regularization.folding, "folding")] {
+            try check(value, 0...1e12, name: "deformable." + key)
+        }
+        try validate(stage.convergence, name: "deformable")
     }
 }
 

@@ -20,15 +20,11 @@ public enum PlanFile {
 
     /// Reads a plan; errors name the file and the key, and list the valid keys and names.
     public static func read(_ path: String) throws -> RegistrationPlan {
-        let value = try parse(try TextFile.read(path), path: path)
-        do {
-            return try RegistrationPlan(document: value)
-        } catch RegError.invalidArgument(let name, let reason) {
-            throw RegError.invalidHeader(path: path, field: name, reason: reason)
-        }
+        try plan(fromText: try TextFile.read(path), source: path)
     }
 
-    /// A plan from its text (YAML, of which JSON is a part).
+    /// A plan from its text (YAML, of which JSON is a part), its values checked
+    /// (`RegistrationPlan.validate`) as it is read, so `--print-plan` refuses what a run would.
     public static func plan(fromText text: String, source: String = "plan") throws -> RegistrationPlan {
         do {
             return try RegistrationPlan(document: try parse(text, path: source))

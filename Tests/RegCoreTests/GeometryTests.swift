@@ -173,6 +173,14 @@ import RegTestSupport
 }
 
 @Suite struct ImageTests {
+    /// A map with entries near Double's limit has no usable inverse (it was returned with
+    /// infinite entries, and `apply-points` wrote inf and NaN coordinates).
+    @Test func anAffineMapWhoseInverseIsNotFiniteHasNone() {
+        let huge = AffineMap(matrix: Matrix3.diagonal(SIMD3(1, 1, 1e-320)), translation: SIMD3(1, 2, 3))
+        #expect(huge.inverse == nil)
+        #expect(AffineMap(matrix: .rotation(axis: 2, angle: 0.3), translation: SIMD3(1, 2, 3)).inverse != nil)
+    }
+
     @Test func conversionRoundsAndClamps() throws {
         let g = try Geometry(size: SIMD3(4, 1, 1))
         let img = try Image<Float>(geometry: g, voxels: [-3.6, 1.5, 300, .nan])

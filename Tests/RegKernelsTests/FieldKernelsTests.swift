@@ -43,6 +43,15 @@ func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
     let a = Matrix3.identity + Matrix3(rows: SIMD3(0.04, -0.03, 0.02), SIMD3(0.01, -0.05, 0.03), SIMD3(-0.02, 0.02, 0.06))
     let b = Matrix3.identity + Matrix3(rows: SIMD3(-0.03, 0.02, 0.01), SIMD3(0.02, 0.03, -0.04), SIMD3(0.01, -0.02, -0.05))
 
+    /// Vectors near Float's limit (a field file with scl_inter −3.4e38) overflow to NaN indices;
+    /// the inverse must not trap converting them (found by the mutant campaign).
+    @Test func theInverseOfAFieldOfHugeVectorsDoesNotTrap() {
+        var u = VectorField(geometry: Phantoms.obliqueGeometry(size: SIMD3(5, 4, 3)))
+        for i in u.vectors.indices { u.vectors[i] = i % 2 == 0 ? 3e38 : -3e38 }
+        let inverse = FieldKernels.inverse(of: u)
+        #expect(inverse.vectors.count == u.vectors.count)
+    }
+
     @Test func jacobianOfALinearMapIsItsDeterminantOnAFlippedObliqueGrid() {
         let u = Fields.linear(a, SIMD3(1, -2, 0.5))
         let detJ = FieldKernels.jacobianDeterminant(of: u)

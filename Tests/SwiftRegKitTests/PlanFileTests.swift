@@ -48,6 +48,11 @@ import SwiftRegKit
          + "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]",
          "YAML", "more than 100000 values"),
         ("base: &base {model: rigid}\nlinear: [{<<: *base}]", "line 2", "merge keys"),
+        // Values that trapped or allocated without end when a run used them (the mutant campaign).
+        ("linear: [{model: rigid, sampling: random, samplingFraction: 1.0e-320}]", "linear[0].samplingFraction", "takes 1e-06 to 1.0"),
+        ("linear: [{model: rigid, convergenceWindow: -2147483648}]", "linear[0].convergenceWindow", "1 to 100000"),
+        ("deformable: {method: syn, updateSigma: 2147483647}", "deformable.updateSigma", "takes 0.0 to 1000.0"),
+        ("linear: [{model: rigid, optimizer: lbfgs, memory: 1000000000}]", "linear[0].memory", "1 to 1000"),
     ])
     func faultsNameTheFileTheKeyAndTheValidValues(text: String, key: String, words: String) throws {
         do {
