@@ -62,7 +62,7 @@ for t in "${targets[@]}"; do
     elapsed=$(awk -v a="$start" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f", (b - a) / 1e9 }')
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
     if [ "$status" -eq 0 ]; then result=ok; else result="FINDING (exit $status): $(grep -m1 -E 'ERROR|SUMMARY|Test unit written' "$log" || tail -1 "$log")"; failed=1; fi
-    rate=$(awk -v n="${runs:-0}" -v s="$elapsed" 'BEGIN { printf "%.0f", s > 0 ? n / s : 0 }')
+    rate=$(awk -v n="${runs:-0}" -v s="$elapsed" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }')
     printf '%-20s %12s %8s %10s  %s\n' "$t" "${runs:-0}" "$elapsed" "$rate" "$result"
 done
 exit $failed

@@ -63,8 +63,8 @@ public enum PlanFile {
             throw RegError.invalidHeader(path: path, field: "YAML", reason: "more than 100000 values (aliases expanding?); a plan holds a few hundred")
         }
         switch node {
-        case .scalar:
-            return Constructor.default.any(from: node)
+        case .scalar(let scalar):
+            return plainScalar(scalar)
         case .sequence(let sequence):
             return try sequence.map { try plainValue($0, path: path, budget: &budget) }
         case .mapping(let mapping):
@@ -82,6 +82,26 @@ public enum PlanFile {
         case .alias:
             throw RegError.invalidHeader(path: path, field: "YAML", reason: "aliases (*name) are not supported in plan files")
         }
+    }
+
+    /// A scalar as a plan holds it: a quoted one is text; a plain one is true/false, a whole
+    /// number, a number (with YAML's `.inf` and `.nan`), or else text. Not Yams' constructor,
+    /// which also reads YAML 1.1's base-60 integers (`1:30`) and traps on their overflow
+    /// (`2000000000000063861:30`, found by fuzzing).
+    static func plainScalar(_ scalar: Node.Scalar) -> Any {
+        let text = scalar.string
+        guard scalar.style == .plain || scalar.style == .any else { return text }
+        switch text {
+        case "true", "True", "TRUE": return true
+        case "false", "False", "FALSE": return false
+        case ".inf", ".Inf", ".INF", "+.inf": return Double.infinity
+        case "-.inf", "-.Inf", "-.INF": return -Double.infinity
+        case ".nan", ".NaN", ".NAN": return Double.nan
+        default: break
+        }
+        if let whole = Int(text) { return whole }
+        if let number = Double(text), text.first.map({ $0.isNumber || $0 == "-" || $0 == "+" || $0 == "." }) == true { return number }
+        return text
     }
 
     /// Decodes `type` from a YAML or JSON file (by extension); errors name the file and the key.

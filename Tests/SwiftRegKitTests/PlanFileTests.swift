@@ -53,6 +53,8 @@ import SwiftRegKit
         ("linear: [{model: rigid, convergenceWindow: -2147483648}]", "linear[0].convergenceWindow", "1 to 100000"),
         ("deformable: {method: syn, updateSigma: 2147483647}", "deformable.updateSigma", "takes 0.0 to 1000.0"),
         ("linear: [{model: rigid, optimizer: lbfgs, memory: 1000000000}]", "linear[0].memory", "1 to 1000"),
+        // YAML 1.1's base-60 integer, whose overflow trapped in Yams' constructor (the plan fuzz target).
+        ("linear: [{model: rigid, iterations: [2000000000000063861:30]}]", "linear[0].iterations[0]", "expected a number"),
     ])
     func faultsNameTheFileTheKeyAndTheValidValues(text: String, key: String, words: String) throws {
         do {
