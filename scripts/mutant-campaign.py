@@ -10,9 +10,12 @@ space limit.
     python3 scripts/mutant-campaign.py --binary .build/release/swiftreg \\
         --count 12000 --seed 1 --work /tmp/campaign/run1
 
-Reports a table of runs per command and outcome (crash, hang, memory blow-up, exit 0 but
-unreadable output, left files, error message without file name) and keeps every offending
-mutant with its command line under WORK/findings/. Exit status 0 iff there are no crashes,
+Reports a table of runs per command and outcome: crash (a signal or an exit status other than
+0/1/2; rerun with Swift's backtracer for the trap site), hang (killed at 10 s, or info/convert
+over 1 s twice), memory (max RSS over 1 GiB, or a failed allocation), unreadable (exit 0 but an
+output that swiftreg cannot read back), plus left files (outputs after a failure) and no-name
+(exit 1 without the input's name). Every offending mutant is kept with its command line under
+WORK/findings/; every run is in WORK/results.jsonl. Exit status 0 iff there are no crashes,
 hangs, memory blow-ups or unreadable outputs.
 """
 
@@ -393,21 +396,25 @@ def replace_span(text, span, new):
     return text[:span[0]] + new + text[span[1]:]
 
 
-def number_extreme(rng, text, fmt):
-    m = pick_match(rng, NUM_RE, text)
+def replace_match(rng, text, fmt, pattern, make, fallback):
+    """Replaces one match of `pattern` by `make(rng)`; `fallback` mutates when nothing matches."""
+    m = pick_match(rng, pattern, text)
     if not m:
-        return delete_line(rng, text, fmt)
-    new = rng.choice(EXTREMES)
-    return replace_span(text, m.span(), new), f"number {m.group()!r} -> {new}"
+        return fallback(rng, text, fmt)
+    new = make(rng)
+    shown = repr(new) if len(new) <= 60 else f"{len(new)} chars"
+    return replace_span(text, m.span(), new), f"{m.group()!r} -> {shown}"
+
+
+def number_extreme(rng, text, fmt):
+    return replace_match(rng, text, fmt, NUM_RE, lambda r: r.choice(EXTREMES), delete_line)
 
 
 def long_number(rng, text, fmt):
-    m = pick_match(rng, NUM_RE, text)
-    if not m:
-        return insert_line(rng, text, fmt)
-    n = rng.choice([400, 100_000, 1_000_000])
-    new = rng.choice(["9" * n, "0." + "0" * n + "1", "1e" + "9" * n])
-    return replace_span(text, m.span(), new), f"number {m.group()!r} -> {len(new)} chars"
+    def make(r):
+        n = r.choice([400, 100_000, 1_000_000])
+        return r.choice(["9" * n, "0." + "0" * n + "1", "1e" + "9" * n])
+    return replace_match(rng, text, fmt, NUM_RE, make, insert_line)
 
 
 def number_count(rng, text, fmt):
@@ -450,11 +457,7 @@ def insert_line(rng, text, fmt):
 
 def swap_word(rng, text, fmt):
     pattern, choices = rng.choice(TEXT_VOCAB[fmt][0])
-    m = pick_match(rng, pattern, text)
-    if not m:
-        return insert_line(rng, text, fmt)
-    new = rng.choice(choices)
-    return replace_span(text, m.span(), new), f"{m.group()!r} -> {new!r}"
+    return replace_match(rng, text, fmt, pattern, lambda r: r.choice(choices), insert_line)
 
 
 def data_file(rng, text, fmt):
@@ -1038,7 +1041,8 @@ def ops_for(seed):
     if fmt in ("nifti1", "nifti2"):
         return generic + [on_main(nifti_fields)] * 8 + [on_main(nifti_voxels)]
     if fmt == "niftigz":
-        return generic + [on_main_bombs(gz_inner)] * 8 + [on_main_bombs(gz_wrapper)] * 2 + [on_main_bombs(gz_bomb)]
+        return (generic + [on_main_bombs(gz_inner)] * 8 + [on_main_bombs(gz_wrapper)] * 2
+                + [on_main_bombs(gz_bomb)])
     if fmt in ("meta", "nrrd"):
         extra = [companion_op] * 3 if len(seed.files) > 1 else [body_op] * 3
         return generic + text + [on_header_text(data_file)] * 3 + extra
