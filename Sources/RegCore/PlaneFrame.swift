@@ -31,9 +31,9 @@ public struct PlaneFrame: Sendable, Equatable {
     public init?(of geometry: Geometry) {
         guard let axes = Self.planarAxes(of: geometry) else { return nil }
         let cu = geometry.direction.column(axes.u), cv = geometry.direction.column(axes.v)
-        let e1 = cu / Self.length(cu)
+        let e1 = cu / cu.length
         let c = cross(cu, cv)
-        let n = c / Self.length(c)
+        let n = c / c.length
         rotation = Matrix3(columns: e1, cross(n, e1), n)
         origin = geometry.origin
     }
@@ -69,7 +69,7 @@ public struct PlaneFrame: Sendable, Equatable {
         // The physical step of one voxel along each in-plane axis, in frame coordinates.
         var du = back * (geometry.direction.column(axes.u) * geometry.spacing[axes.u])
         var dv = back * (geometry.direction.column(axes.v) * geometry.spacing[axes.v])
-        let tilt = max(abs(du.z) / Self.length(du), abs(dv.z) / Self.length(dv))
+        let tilt = max(abs(du.z) / du.length, abs(dv.z) / dv.length)
         guard tilt <= Self.largestTilt else {
             let degrees = asin(min(1, tilt)) * 180 / Double.pi
             throw RegError.invalidArgument(name: name, reason: "its plane is tilted \(String(format: "%.1f", degrees))° "
@@ -79,7 +79,7 @@ public struct PlaneFrame: Sendable, Equatable {
         dv.z = 0
         var o = back * (geometry.origin - origin)
         o.z = 0
-        let su = Self.length(du), sv = Self.length(dv)
+        let su = du.length, sv = dv.length
         return try Geometry(size: SIMD3(s[axes.u], s[axes.v], 1), spacing: SIMD3(su, sv, geometry.spacing[axes.normal]),
                             origin: o, direction: Matrix3(columns: du / su, dv / sv, SIMD3(0, 0, 1)), dimension: 2)
     }
@@ -104,14 +104,17 @@ public struct PlaneFrame: Sendable, Equatable {
         return AffineMap(matrix: m, translation: zero)
     }
 
-    /// The frame point of a physical point near `geometry`'s plane (its distance from the plane dropped).
-    public func framePoint(_ p: SIMD3<Double>, of geometry: Geometry, name: String) throws -> SIMD3<Double> {
+    /// The frame points of physical points near `geometry`'s plane (their distance from the
+    /// plane dropped), through one inverse of its embedding.
+    public func framePoints(_ points: [SIMD3<Double>], of geometry: Geometry, name: String) throws -> [SIMD3<Double>] {
         guard let back = try embedding(of: geometry, name: name).inverse else {
             throw RegError.invalidArgument(name: name, reason: "its grid cannot be inverted")
         }
-        var q = back.apply(p)
-        q.z = 0
-        return q
+        return points.map { p in
+            var q = back.apply(p)
+            q.z = 0
+            return q
+        }
     }
 
     /// A map between frame points (fixed plane to moving plane) as the physical map from the
@@ -132,6 +135,4 @@ public struct PlaneFrame: Sendable, Equatable {
     /// The physical point of a frame point on the frame's own plane: `origin + rotation · q`.
     public func physicalPoint(_ q: SIMD3<Double>) -> SIMD3<Double> { origin + rotation * q }
 
-    static func length(_ v: SIMD3<Double>) -> Double { dot(v, v).squareRoot() }
-    static func dot(_ a: SIMD3<Double>, _ b: SIMD3<Double>) -> Double { (a * b).sum() }
 }

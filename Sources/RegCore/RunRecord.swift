@@ -7,8 +7,8 @@ import Darwin
 #endif
 
 /// Which run wrote a set of files: its id and each file's name and size, so that a file of
-/// another run beside them (or a set cut short) is recognisable. `OutputTransaction.record` makes
-/// it; a summary file carries it.
+/// another run beside them (or a set cut short) is recognisable. `OutputTransaction.record(of:)`
+/// makes it; a summary file carries it.
 ///
 /// ```swift
 /// let record = RunRecord(id: "20261205T201512Z-4821-9f3a07c1", files: [.init(name: "reg_affine.txt", bytes: 412)])

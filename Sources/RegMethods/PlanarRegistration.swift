@@ -32,9 +32,9 @@ struct PlanarRegistration {
         self.masks = RegistrationMasks(fixed: try masks.fixed.map { try Self.relabel($0, frame, name: "fixed mask") },
                                        moving: try masks.moving.map { try Self.relabel($0, frame, name: "moving mask") })
         self.landmarks = try landmarks.map { pairs in
-            LandmarkPairs(fixed: Landmarks(points: try pairs.fixed.points.map { try frame.framePoint($0, of: fixed.geometry, name: "fixed image") },
+            LandmarkPairs(fixed: Landmarks(points: try frame.framePoints(pairs.fixed.points, of: fixed.geometry, name: "fixed image"),
                                            labels: pairs.fixed.labels),
-                          moving: Landmarks(points: try pairs.moving.points.map { try frame.framePoint($0, of: moving.geometry, name: "moving image") },
+                          moving: Landmarks(points: try frame.framePoints(pairs.moving.points, of: moving.geometry, name: "moving image"),
                                             labels: pairs.moving.labels))
         }
     }

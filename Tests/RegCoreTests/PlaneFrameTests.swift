@@ -21,7 +21,7 @@ import RegTestSupport
                 let p = g.physicalPoint(ofIndex: SIMD3<Double>(index))
                 // Storage order is kept: the voxel at linear offset o is voxel o of the 2-D grid.
                 let q = planar.physicalPoint(ofIndex: SIMD3(Double(index[axes.u]), Double(index[axes.v]), 0))
-                #expect(Approx.maxDifference(try frame.framePoint(p, of: g, name: "slice"), q) < 1e-9)
+                #expect(Approx.maxDifference(try frame.framePoints([p], of: g, name: "slice")[0], q) < 1e-9)
                 #expect(Approx.maxDifference(frame.physicalPoint(q), p) < 1e-9)
             } } }
         }
@@ -50,7 +50,7 @@ import RegTestSupport
             let into = try frame.embedding(of: moving, name: "moving")
             for index in [SIMD3<Double>(0, 0, 0), SIMD3(11, 0, 0), SIMD3(3, 0, 9), SIMD3(11, 0, 9)] {
                 let p = g.physicalPoint(ofIndex: index)
-                let q = try frame.framePoint(p, of: g, name: "fixed")
+                let q = try frame.framePoints([p], of: g, name: "fixed")[0]
                 #expect(Approx.maxDifference(physical.apply(p), into.apply(turn.apply(q))) < 1e-9)
                 // On the moving image's plane: index 0 along its one-voxel axis.
                 #expect(abs(moving.continuousIndex(ofPhysicalPoint: physical.apply(p)).y) < 1e-9)
