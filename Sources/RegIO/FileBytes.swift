@@ -46,11 +46,14 @@ enum FileBytes {
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent().path
         let temp = (dir.isEmpty ? "." : dir) + "/.\(url.lastPathComponent).partial-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        // Tracked before it exists: a signal between creating and tracking it would leave it behind.
+        TemporaryFiles.track(temp)
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o666)
         guard fd >= 0 else {
-            throw RegError.unwritableFile(path: path, reason: "cannot create a file in \(dir.isEmpty ? "." : dir): \(String(cString: strerror(errno)))")
+            let reason = String(cString: strerror(errno))
+            TemporaryFiles.forget(temp)
+            throw RegError.unwritableFile(path: path, reason: "cannot create a file in \(dir.isEmpty ? "." : dir): \(reason)")
         }
-        TemporaryFiles.track(temp)
         func systemError() -> RegError { RegError.unwritableFile(path: path, reason: String(cString: strerror(errno))) }
         var isOpen = true
         var written = 0
