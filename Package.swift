@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "RegMethods", targets: ["RegMethods"]),
         .library(name: "RegSynth", targets: ["RegSynth"]),
         .library(name: "RegAnalysis", targets: ["RegAnalysis"]),
+        .library(name: "RegSegment", targets: ["RegSegment"]),
         .library(name: "RegReport", targets: ["RegReport"]),
         .library(name: "RegLearn", targets: ["RegLearn"]),
         .library(name: "SwiftRegKit", targets: ["SwiftRegKit"]),
@@ -45,16 +46,19 @@ let package = Package(
         .target(name: "RegMethods", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegMetrics", "RegOptimize"]),
         .target(name: "RegSynth", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
         .target(name: "RegAnalysis", dependencies: ["RegCore"]),
+        // Label fusion (majority, weighted voting, joint label fusion, STAPLE) on atlases
+        // already on the target's grid: image kernels, apart from the evaluation in RegAnalysis.
+        .target(name: "RegSegment", dependencies: ["RegCore", "RegKernels"]),
         .target(name: "RegReport", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis", "RegMethods"]),
         .target(name: "RegLearn", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegOptimize", "RegAnalysis", "RegSynth", "COpenBLAS",
                                                  "CPrefetch"]),
         // Whole runs on files (read a plan's inputs, run it, write its outputs): what the CLI, the
         // batch runner and the Python package call.
-        .target(name: "SwiftRegKit", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMethods", "RegAnalysis", "RegSynth", "RegLearn",
+        .target(name: "SwiftRegKit", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMethods", "RegAnalysis", "RegSegment", "RegReport", "RegSynth", "RegLearn",
                                                     .product(name: "Yams", package: "Yams")]),
         .executableTarget(name: "swiftreg", dependencies: [
             "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods", "RegSynth",
-            "RegAnalysis", "RegReport", "RegLearn", "SwiftRegKit", "CMalloc",
+            "RegAnalysis", "RegSegment", "RegReport", "RegLearn", "SwiftRegKit", "CMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -74,6 +78,7 @@ let package = Package(
         .testTarget(name: "RegAnalysisTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis",
                                                              "RegTestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "RegSegmentTests", dependencies: ["RegCore", "RegSegment", "RegTestSupport"]),
         .testTarget(name: "RegReportTests", dependencies: ["RegCore", "RegIO", "RegTransforms", "RegAnalysis",
                                                            "RegReport", "RegTestSupport"]),
         .testTarget(name: "RegLearnTests", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegLearn", "RegTestSupport"]),

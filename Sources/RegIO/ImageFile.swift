@@ -137,6 +137,24 @@ public enum ImageFile {
         }
     }
 
+    /// Writes `count` Float volumes on `geometry` as one 4-D NIfTI series, volume `k` made by
+    /// `volume(k, buffer)` (which sets every voxel's value) only when it is written, so a series
+    /// larger than memory can be written.
+    ///
+    /// ```swift
+    /// try ImageFile.writeSeries(geometry: g, count: labels.count, to: "posteriors.nii.gz") { k, buffer in
+    ///     fused.posterior(ofLabelAt: k, into: buffer)
+    /// }
+    /// ```
+    public static func writeSeries(geometry: Geometry, count: Int, to path: String, options: ImageWriteOptions = .init(),
+                                   volume: (Int, UnsafeMutablePointer<Float>) -> Void) throws {
+        guard try format(of: path) == .nifti else {
+            throw RegError.unwritableFile(path: path, reason: "a series of volumes is written as NIfTI (.nii or .nii.gz)")
+        }
+        guard count >= 1 else { throw RegError.unwritableFile(path: path, reason: "a series needs at least one volume") }
+        try NIfTI.writeSeries(geometry: geometry, count: count, to: path, options: options, volume: volume)
+    }
+
     /// Writes a typed image.
     public static func write<T: VoxelScalar>(_ image: Image<T>, to path: String, options: ImageWriteOptions = .init()) throws {
         try write(AnyImage(image), to: path, options: options)

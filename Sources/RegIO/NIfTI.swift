@@ -303,14 +303,62 @@ enum NIfTI {
     // MARK: Writing
 
     static func write(_ image: AnyImage, to path: String, options: ImageWriteOptions) throws {
-        let g = image.geometry
-        let components = image.components
+        let header = try header(geometry: image.geometry, components: image.components, type: image.voxelType, path: path,
+                                options: options, series: false)
+        let compressed = path.lowercased().hasSuffix(".gz")
+        if compressed && options.compressionLevel > 0 {
+            let data = VoxelCodec.encode(image, planar: true)
+            try FileBytes.writeAtomically(Gzip.gzipMembers([header, data], level: options.compressionLevel, strategy: options.zlibStrategy), to: path)
+            return
+        }
+        // Uncompressed or stored: the voxels stream to the file a piece at a time.
+        func bytes(_ write: (UnsafeRawBufferPointer) throws -> Void) throws {
+            try header.withUnsafeBytes(write)
+            try VoxelCodec.encode(image, planar: true, write)
+        }
+        try FileBytes.writeAtomically(to: path) { sink in
+            if compressed { try Gzip.stored(into: sink, bytes) } else { try bytes(sink) }
+        }
+    }
+
+    /// Writes a series of `count` Float volumes on `geometry` as one 4-D file (`dim[4]` =
+    /// `count`), volume `k` made by `volume(k, buffer)` only when it is written: one volume is
+    /// held at a time. A `.nii.gz` is a gzip member per volume (every gzip reader reads
+    /// concatenated members as one stream).
+    static func writeSeries(geometry: Geometry, count: Int, to path: String, options: ImageWriteOptions,
+                            volume: (Int, UnsafeMutablePointer<Float>) -> Void) throws {
+        let header = try header(geometry: geometry, components: count, type: .float32, path: path, options: options, series: true)
+        let compressed = path.lowercased().hasSuffix(".gz")
+        var values = [Float](repeating: 0, count: geometry.voxelCount)
+        try FileBytes.writeAtomically(to: path) { sink in
+            func emit(_ bytes: [UInt8]) throws {
+                if compressed && options.compressionLevel > 0 {
+                    for member in Gzip.gzipMembers([bytes], level: options.compressionLevel, strategy: options.zlibStrategy) {
+                        try member.withUnsafeBytes(sink)
+                    }
+                } else if compressed {
+                    try Gzip.stored(into: sink) { write in try bytes.withUnsafeBytes(write) }
+                } else {
+                    try bytes.withUnsafeBytes(sink)
+                }
+            }
+            try emit(header)
+            for k in 0..<count {
+                values.withUnsafeMutableBufferPointer { volume(k, $0.baseAddress!) }
+                try emit(values.withUnsafeBytes { Array($0) })
+            }
+        }
+    }
+
+    /// The NIfTI-1 (or -2) header of an image; `series` writes components as time points.
+    static func header(geometry g: Geometry, components: Int, type: VoxelType, path: String, options: ImageWriteOptions,
+                       series: Bool) throws -> [UInt8] {
         let version = (options.niftiVersion == 2 || g.size.max() > Int(Int16.max) || components > Int(Int16.max)) ? 2 : 1
         var dim = [Int](repeating: 1, count: 8)
         dim[1] = g.size.x; dim[2] = g.size.y; dim[3] = g.size.z
         var intent = 0
         if components > 1 {
-            if components == 2 || components == 3 {
+            if (components == 2 || components == 3) && !series {
                 dim[0] = 5; dim[5] = components; intent = vectorIntent
             } else {
                 dim[0] = 4; dim[4] = components
@@ -343,7 +391,6 @@ enum NIfTI {
         pixdim[0] = qfac
         pixdim[1] = g.spacing.x; pixdim[2] = g.spacing.y; pixdim[3] = g.spacing.z
         pixdim[4] = 1
-        let type = image.voxelType
         let datatype = code(of: type)
         var w: ByteWriter
         if version == 1 {
@@ -390,20 +437,6 @@ enum NIfTI {
             w.put(Int32(intent), at: 504)
             if intent == vectorIntent { w.put("vector", at: 508, max: 16) }
         }
-        let header = w.bytes
-        let compressed = path.lowercased().hasSuffix(".gz")
-        if compressed && options.compressionLevel > 0 {
-            let data = VoxelCodec.encode(image, planar: true)
-            try FileBytes.writeAtomically(Gzip.gzipMembers([header, data], level: options.compressionLevel, strategy: options.zlibStrategy), to: path)
-            return
-        }
-        // Uncompressed or stored: the voxels stream to the file a piece at a time.
-        func bytes(_ write: (UnsafeRawBufferPointer) throws -> Void) throws {
-            try header.withUnsafeBytes(write)
-            try VoxelCodec.encode(image, planar: true, write)
-        }
-        try FileBytes.writeAtomically(to: path) { sink in
-            if compressed { try Gzip.stored(into: sink, bytes) } else { try bytes(sink) }
-        }
+        return w.bytes
     }
 }

@@ -47,9 +47,18 @@ public struct Registration: Sendable {
     public init(_ plan: RegistrationPlan) { self.plan = plan }
 
     /// Registers `moving` to `fixed`. `progress` hears every iteration, the end of every level
-    /// and, last, a `.done` event.
+    /// and, last, a `.done` event. `linear`, the result of this plan's linear stages on the same
+    /// pair (from a run of the plan without its deformable stage), is taken instead of running
+    /// them again; a pair registered in a plane runs them anyway.
+    ///
+    /// ```swift
+    /// var affineOnly = plan; affineOnly.deformable = nil
+    /// let first = try Registration(affineOnly).run(fixed: subject, moving: atlas)
+    /// let full = try Registration(plan).run(fixed: subject, moving: atlas, linear: first.linear)
+    /// ```
     public func run(fixed: Image<Float>, moving: Image<Float>, masks: RegistrationMasks = RegistrationMasks(),
-                    landmarks: LandmarkPairs? = nil, progress: ProgressHandler? = nil) throws -> RegistrationResult {
+                    landmarks: LandmarkPairs? = nil, linear reused: LinearRegistrationResult? = nil,
+                    progress: ProgressHandler? = nil) throws -> RegistrationResult {
         let start = DispatchTime.now().uptimeNanoseconds
         try plan.validate()
         for (name, image) in [("fixed image", fixed), ("moving image", moving)] {
@@ -68,7 +77,7 @@ public struct Registration: Sendable {
             deformable = warp.map { planar.physical($0, on: fixed.geometry) }
             planeNormal = planar.frame.normal
         } else {
-            (linearResult, deformable) = try stages(fixed, moving, masks, landmarks, progress)
+            (linearResult, deformable) = try stages(fixed, moving, masks, landmarks, progress, reusing: reused)
             planeNormal = nil
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -84,10 +93,13 @@ public struct Registration: Sendable {
     /// The linear stages, then the deformable stage, on images of one kind (both volumes, or
     /// both 2-D).
     func stages(_ fixed: Image<Float>, _ moving: Image<Float>, _ masks: RegistrationMasks, _ landmarks: LandmarkPairs?,
-                _ progress: ProgressHandler?) throws -> (LinearRegistrationResult?, DeformableResult?) {
+                _ progress: ProgressHandler?, reusing reused: LinearRegistrationResult? = nil) throws
+        -> (LinearRegistrationResult?, DeformableResult?) {
         if case .bspline(let stage) = plan.deformable { try stage.validateLattice(on: fixed.geometry) }
         var linearResult: LinearRegistrationResult?
-        if !plan.linear.isEmpty {
+        if let reused, !plan.linear.isEmpty {
+            linearResult = reused
+        } else if !plan.linear.isEmpty {
             var linear = LinearRegistration(stages: plan.linear)
             linear.initialization = plan.initialization
             linear.rotationSearch = plan.rotationSearch

@@ -35,6 +35,8 @@ public struct HTMLReport: Sendable {
     public var jacobian: JacobianStatistics?
     /// The plan that ran, as YAML.
     public var plan: String?
+    /// Further tables, each a title, a header row and its rows (e.g. a segmentation's volumes).
+    public var tables: [(title: String, rows: [[String]])] = []
 
     public init(title: String) { self.title = title }
 
@@ -77,6 +79,7 @@ public struct HTMLReport: Sendable {
         if !curves.isEmpty {
             h += "<h2>Metric per iteration</h2>\n<div class=\"curves\">\n" + curves.map(svg).joined(separator: "\n") + "</div>\n"
         }
+        for (title, rows) in tables { h += "<h2>\(escape(title))</h2>\n" + table(rows) }
         if let plan { h += "<h2>Plan</h2>\n<pre>\(escape(plan))</pre>\n" }
         return h + "</body></html>\n"
     }

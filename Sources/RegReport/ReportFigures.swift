@@ -6,9 +6,19 @@ public struct FigureRow: Sendable {
     public struct Panel: Sendable {
         public var title: String
         public var png: [UInt8]
+
+        public init(title: String, png: [UInt8]) {
+            self.title = title
+            self.png = png
+        }
     }
     public var title: String
     public var panels: [Panel]
+
+    public init(title: String, panels: [Panel]) {
+        self.title = title
+        self.panels = panels
+    }
 }
 
 /// The images a report shows, all in physical space: fixed and moving on their own grids, the

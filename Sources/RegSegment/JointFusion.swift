@@ -1,0 +1,322 @@
+import Foundation
+import RegCore
+import RegKernels
+
+/// Joint label fusion (Wang & Yushkevich 2013) as `antsJointFusion` computes it:
+///
+/// 1. At every voxel x of the mask, each atlas i's patch (radius `patchRadius`) may move by an
+///    offset sᵢ within `searchRadius` to the position whose patch correlates best with the
+///    target's patch (the closer offset on a tie).
+/// 2. With dᵢ the absolute differences of the target's patch and atlas i's matched patch,
+///    each normalised to mean 0 and standard deviation 1: Mᵢⱼ = (Σₚ dᵢₚ dⱼₚ / (P − 1))^β, and
+///    the weights solve (M + αI) w = 1, negative weights set to 0 (or, with `nonNegative`,
+///    the non-negative least-squares solution), scaled to sum 1.
+/// 3. Each patch votes for every voxel it covers: voxel y hears, from every mask voxel x within
+///    the patch radius and every atlas i, the label of atlas i at y + sᵢ(x) with weight wᵢ(x);
+///    the probabilities are the votes over their sum.
+///
+/// The search runs on box sums: for each offset, the products of the target and the shifted
+/// atlas are summed over every patch of a slab at once. Where `antsJointFusion` floors the
+/// patch standard deviation at 1 (an intensity unit), this floors it at 1 % of the image's
+/// standard deviation in the mask, so the result does not depend on the intensity scale.
+struct JointFusion {
+    let settings: LabelFusion
+    let target: [Float]
+    let atlases: [[Float]]
+    let stack: AtlasStack
+    let mask: Image<UInt8>
+
+    /// Patch and search radii per axis (0 along an axis of one voxel).
+    var patch: SIMD3<Int> { radii(settings.patchRadius) }
+    var search: SIMD3<Int> { radii(settings.searchRadius) }
+
+    func radii(_ r: Int) -> SIMD3<Int> {
+        let s = stack.geometry.size
+        return SIMD3(s.x > 1 ? r : 0, s.y > 1 ? r : 0, s.z > 1 ? r : 0)
+    }
+
+    /// The search offsets, nearest (in mm) first; equal distances in raster order.
+    var offsets: [SIMD3<Int>] {
+        let s = search, spacing = stack.geometry.spacing
+        var list: [SIMD3<Int>] = []
+        for dz in -s.z...s.z { for dy in -s.y...s.y { for dx in -s.x...s.x { list.append(SIMD3(dx, dy, dz)) } } }
+        let distance = { (o: SIMD3<Int>) -> Double in
+            let d = SIMD3<Double>(Double(o.x), Double(o.y), Double(o.z)) * spacing
+            return (d * d).sum()
+        }
+        return list.enumerated().sorted { (a, b) in
+            let (da, db) = (distance(a.element), distance(b.element))
+            return da != db ? da < db : a.offset < b.offset
+        }.map(\.element)
+    }
+
+    func fuse() -> FusedLabels {
+        let g = stack.geometry, atlasCount = stack.count
+        var rank = [Int32](repeating: -1, count: g.voxelCount)
+        var masked = 0
+        for v in 0..<g.voxelCount where mask.voxels[v] != 0 { rank[v] = Int32(masked); masked += 1 }
+        let (centredTarget, targetFloor) = Self.centred(target, mask: mask)
+        let centredAtlases = atlases.map { Self.centred($0, mask: mask) }
+        var weights = [Float](repeating: 0, count: masked * atlasCount)
+        var shifts = [UInt16](repeating: 0, count: masked * atlasCount)
+        let offsets = self.offsets
+        let depth = 8, slabs = (g.size.z + depth - 1) / depth
+        weights.withUnsafeMutableBufferPointer { w in
+            shifts.withUnsafeMutableBufferPointer { s in
+                let wOut = UnsafeSendable(w.baseAddress!), sOut = UnsafeSendable(s.baseAddress!)
+                parallelFor(count: slabs) { range in
+                    for slab in range {
+                        let z = (slab * depth)..<min(g.size.z, (slab + 1) * depth)
+                        guard let box = coreBox(z: z) else { continue }
+                        var work = SlabSearch(fusion: self, box: box, target: centredTarget, targetFloor: targetFloor,
+                                              atlases: centredAtlases, offsets: offsets)
+                        work.findWeights(rank: rank, weights: wOut.value, shifts: sOut.value)
+                    }
+                }
+            }
+        }
+        // Votes: each voxel of the mask hears every patch that covers it.
+        let p = patch
+        return FusedLabels.gather(stack: stack, mask: mask) { slab, out in
+            var tally = VoteTally(capacity: atlasCount * 2)
+            let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
+            for z in slab { for y in 0..<ny { for x in 0..<nx {
+                let v = x + nx * (y + ny * z)
+                guard mask.voxels[v] != 0 else { continue }
+                tally.reset()
+                for cz in max(0, z - p.z)...min(nz - 1, z + p.z) {
+                    for cy in max(0, y - p.y)...min(ny - 1, y + p.y) {
+                        for cx in max(0, x - p.x)...min(nx - 1, x + p.x) {
+                            let r = Int(rank[cx + nx * (cy + ny * cz)])
+                            guard r >= 0 else { continue }
+                            for i in 0..<atlasCount {
+                                let o = offsets[Int(shifts[r * atlasCount + i])]
+                                let (qx, qy, qz) = (x + o.x, y + o.y, z + o.z)
+                                guard qx >= 0, qx < nx, qy >= 0, qy < ny, qz >= 0, qz < nz else { continue }
+                                tally.add(stack.labels[i][qx + nx * (qy + ny * qz)], Double(weights[r * atlasCount + i]))
+                            }
+                        }
+                    }
+                }
+                out.record(v - out.firstVoxel, votes: tally)
+            } } }
+        }
+    }
+
+    /// The bounding box of the mask's voxels in slices `z` (nil when it has none).
+    func coreBox(z: Range<Int>) -> (low: SIMD3<Int>, high: SIMD3<Int>)? {
+        let g = stack.geometry
+        var low = SIMD3(Int.max, Int.max, Int.max), high = SIMD3(-1, -1, -1)
+        for zz in z { for y in 0..<g.size.y {
+            let row = g.size.x * (y + g.size.y * zz)
+            for x in 0..<g.size.x where mask.voxels[row + x] != 0 {
+                low = pointwiseMin(low, SIMD3(x, y, zz)); high = pointwiseMax(high, SIMD3(x, y, zz))
+            }
+        } }
+        return high.x < 0 ? nil : (low, high &+ 1)
+    }
+
+    /// The image less its mean in the mask, and the floor of its patch standard deviations
+    /// (1 % of its standard deviation in the mask, or a tiny positive number for a flat image).
+    static func centred(_ values: [Float], mask: Image<UInt8>) -> ([Float], Float) {
+        var n = 0.0, sum = 0.0, sum2 = 0.0
+        for (v, m) in mask.voxels.enumerated() where m != 0 {
+            let t = Double(values[v])
+            n += 1; sum += t; sum2 += t * t
+        }
+        let mean = n > 0 ? sum / n : 0
+        let sd = n > 1 ? (max(0, sum2 - n * mean * mean) / (n - 1)).squareRoot() : 0
+        let fmean = Float(mean)
+        return (values.map { $0 - fmean }, Float(max(0.01 * sd, 1e-12)))
+    }
+}
+
+/// The search and the weights of one slab's core box (the mask's voxels in a few slices).
+struct SlabSearch {
+    let fusion: JointFusion
+    let low: SIMD3<Int>, core: SIMD3<Int>
+    let patch: SIMD3<Int>, search: SIMD3<Int>
+    let offsets: [SIMD3<Int>]
+    /// The target over the core box grown by the patch radius; its patch means and inverse
+    /// standard deviations over the core box.
+    var target: [Float]
+    var targetMean: [Float], targetScale: [Float]
+    /// Per atlas: the atlas over the core grown by patch + search radius; patch means and
+    /// inverse standard deviations over the core grown by the search radius.
+    var atlas: [[Float]] = [], atlasMean: [[Float]] = [], atlasScale: [[Float]] = []
+    /// Per atlas: the best offset's index at every core voxel.
+    var best: [[UInt16]] = []
+
+    var targetBox: SIMD3<Int> { core &+ 2 &* patch }
+    var atlasBox: SIMD3<Int> { core &+ 2 &* (patch &+ search) }
+    var statsBox: SIMD3<Int> { core &+ 2 &* search }
+
+    init(fusion: JointFusion, box: (low: SIMD3<Int>, high: SIMD3<Int>), target t: [Float], targetFloor: Float,
+         atlases: [([Float], Float)], offsets: [SIMD3<Int>]) {
+        self.fusion = fusion
+        low = box.low
+        core = box.high &- box.low
+        patch = fusion.patch
+        search = fusion.search
+        self.offsets = offsets
+        target = Self.gather(t, grid: fusion.stack.geometry.size, from: low &- patch, size: core &+ 2 &* patch)
+        (targetMean, targetScale) = Self.patchStatistics(target, size: core &+ 2 &* patch, patch: patch, inner: core, floor: targetFloor)
+        for (values, floor) in atlases {
+            let a = Self.gather(values, grid: fusion.stack.geometry.size, from: low &- patch &- search, size: core &+ 2 &* (patch &+ search))
+            let (mean, scale) = Self.patchStatistics(a, size: core &+ 2 &* (patch &+ search), patch: patch, inner: core &+ 2 &* search,
+                                                     floor: floor)
+            atlas.append(a); atlasMean.append(mean); atlasScale.append(scale)
+        }
+    }
+
+    /// Values of a box of the grid, coordinates clamped to the grid (edge voxels repeat).
+    static func gather(_ values: [Float], grid: SIMD3<Int>, from start: SIMD3<Int>, size: SIMD3<Int>) -> [Float] {
+        var out = [Float](repeating: 0, count: size.x * size.y * size.z)
+        var i = 0
+        for z in 0..<size.z {
+            let gz = min(max(start.z + z, 0), grid.z - 1)
+            for y in 0..<size.y {
+                let gy = min(max(start.y + y, 0), grid.y - 1)
+                let row = grid.x * (gy + grid.y * gz)
+                for x in 0..<size.x {
+                    out[i] = values[row + min(max(start.x + x, 0), grid.x - 1)]
+                    i += 1
+                }
+            }
+        }
+        return out
+    }
+
+    /// Patch means and inverse (sample) standard deviations, floored, at the `inner` box centred
+    /// in a box of `size` (whose margins are the patch radius).
+    static func patchStatistics(_ values: [Float], size: SIMD3<Int>, patch: SIMD3<Int>, inner: SIMD3<Int>,
+                                floor: Float) -> ([Float], [Float]) {
+        let n = Double((2 * patch.x + 1) * (2 * patch.y + 1) * (2 * patch.z + 1))
+        var s1 = values.map(Double.init), s2 = values.map { Double($0) * Double($0) }
+        boxSum(&s1, size: size, radius: patch)
+        boxSum(&s2, size: size, radius: patch)
+        var mean = [Float](repeating: 0, count: inner.x * inner.y * inner.z), scale = mean
+        var i = 0
+        for z in 0..<inner.z { for y in 0..<inner.y {
+            let row = (z + patch.z) * size.x * size.y + (y + patch.y) * size.x + patch.x
+            for x in 0..<inner.x {
+                let m = s1[row + x] / n
+                let variance = n > 1 ? max(0, (s2[row + x] - n * m * m) / (n - 1)) : 0
+                mean[i] = Float(m)
+                scale[i] = 1 / max(Float(variance.squareRoot()), floor)
+                i += 1
+            }
+        } }
+        return (mean, scale)
+    }
+
+    /// Window sums of radius `radius` (per axis) along each axis in turn, clipped at the box's edges.
+    static func boxSum<T: BinaryFloatingPoint>(_ values: inout [T], size: SIMD3<Int>, radius: SIMD3<Int>) {
+        let strides = [1, size.x, size.x * size.y]
+        var line = [T](repeating: 0, count: size.max() + 1)
+        for axis in 0..<3 where radius[axis] > 0 {
+            let n = size[axis], stride = strides[axis], r = radius[axis]
+            let others = (0..<3).filter { $0 != axis }
+            for b in 0..<size[others[1]] { for a in 0..<size[others[0]] {
+                let start = a * strides[others[0]] + b * strides[others[1]]
+                // Prefix sums of the line, then each window as a difference.
+                line[0] = 0
+                for i in 0..<n { line[i + 1] = line[i] + values[start + i * stride] }
+                for i in 0..<n { values[start + i * stride] = line[min(n, i + r + 1)] - line[max(0, i - r)] }
+            } }
+        }
+    }
+
+    /// Finds every core voxel's best offset per atlas, then the weights of the mask's voxels.
+    mutating func findWeights(rank: [Int32], weights: UnsafeMutablePointer<Float>, shifts: UnsafeMutablePointer<UInt16>) {
+        let atlasCount = atlas.count
+        for i in 0..<atlasCount { best.append(searchAtlas(i)) }
+        let g = fusion.stack.geometry.size
+        let settings = fusion.settings
+        let p = patch, tb = targetBox, ab = atlasBox, sb = statsBox
+        let patchSize = (2 * p.x + 1) * (2 * p.y + 1) * (2 * p.z + 1)
+        var d = [Double](repeating: 0, count: atlasCount * patchSize)
+        var m = [Double](repeating: 0, count: atlasCount * atlasCount)
+        var solver = WeightSolver(count: atlasCount)
+        var c = 0
+        for z in 0..<core.z { for y in 0..<core.y { for x in 0..<core.x {
+            defer { c += 1 }
+            let gv = (low.x + x) + g.x * ((low.y + y) + g.y * (low.z + z))
+            let r = Int(rank[gv])
+            guard r >= 0 else { continue }
+            // Normalised patch differences, atlas by atlas.
+            let tMean = targetMean[c], tScale = targetScale[c]
+            for i in 0..<atlasCount {
+                let o = offsets[Int(best[i][c])]
+                let sc = SIMD3(x, y, z) &+ search &+ o
+                let si = sc.x + sb.x * (sc.y + sb.y * sc.z)
+                let aMean = atlasMean[i][si], aScale = atlasScale[i][si]
+                var k = i * patchSize
+                for pz in -p.z...p.z { for py in -p.y...p.y {
+                    let trow = (x + p.x) + tb.x * ((y + p.y + py) + tb.y * (z + p.z + pz))
+                    let arow = (sc.x + p.x) + ab.x * ((sc.y + p.y + py) + ab.y * (sc.z + p.z + pz))
+                    for px in -p.x...p.x {
+                        let tv = (target[trow + px] - tMean) * tScale
+                        let av = (atlas[i][arow + px] - aMean) * aScale
+                        d[k] = Double(abs(tv - av))
+                        k += 1
+                    }
+                } }
+            }
+            let norm = Double(max(1, patchSize - 1))
+            for i in 0..<atlasCount {
+                for j in i..<atlasCount {
+                    var s = 0.0
+                    for k in 0..<patchSize { s += d[i * patchSize + k] * d[j * patchSize + k] }
+                    let v = pow(s / norm, settings.beta)
+                    m[i * atlasCount + j] = v; m[j * atlasCount + i] = v
+                }
+                m[i * atlasCount + i] += settings.alpha
+            }
+            let w = solver.weights(m, nonNegative: settings.nonNegative)
+            for i in 0..<atlasCount {
+                weights[r * atlasCount + i] = Float(w[i])
+                shifts[r * atlasCount + i] = best[i][c]
+            }
+        } } }
+    }
+
+    /// The index of the best-correlating offset at every core voxel for atlas `i`.
+    func searchAtlas(_ i: Int) -> [UInt16] {
+        let tb = targetBox, ab = atlasBox, sb = statsBox, p = patch, s = search
+        let coreCount = core.x * core.y * core.z
+        var bestIndex = [UInt16](repeating: 0, count: coreCount)
+        var bestScore = [Float](repeating: -.infinity, count: coreCount)
+        var products = [Float](repeating: 0, count: tb.x * tb.y * tb.z)
+        let n = Float((2 * p.x + 1) * (2 * p.y + 1) * (2 * p.z + 1))
+        let a = atlas[i], mean = atlasMean[i], scale = atlasScale[i]
+        for (index, o) in offsets.enumerated() {
+            // Products of the target and the atlas moved by o, over the target's box.
+            products.withUnsafeMutableBufferPointer { prod in
+                target.withUnsafeBufferPointer { t in
+                    a.withUnsafeBufferPointer { av in
+                        for z in 0..<tb.z { for y in 0..<tb.y {
+                            let trow = tb.x * (y + tb.y * z)
+                            let arow = (s.x + o.x) + ab.x * ((y + s.y + o.y) + ab.y * (z + s.z + o.z))
+                            for x in 0..<tb.x { prod[trow + x] = t[trow + x] * av[arow + x] }
+                        } }
+                    }
+                }
+                BoxSums.sum(prod.baseAddress!, size: tb, radius: max(p.x, p.y, p.z))
+            }
+            // cov(x, o) · invσ_A(x + o): the correlation up to the target's own scale.
+            var c = 0
+            for z in 0..<core.z { for y in 0..<core.y {
+                let prow = p.x + tb.x * ((y + p.y) + tb.y * (z + p.z))
+                let srow = (s.x + o.x) + sb.x * ((y + s.y + o.y) + sb.y * (z + s.z + o.z))
+                for x in 0..<core.x {
+                    let cov = products[prow + x] / n - targetMean[c] * mean[srow + x]
+                    let score = cov * scale[srow + x]
+                    if score > bestScore[c] { bestScore[c] = score; bestIndex[c] = UInt16(index) }
+                    c += 1
+                }
+            } }
+        }
+        return bestIndex
+    }
+}
