@@ -60,7 +60,7 @@ struct JointFusion {
         var weights = [Float](repeating: 0, count: masked * atlasCount)
         var shifts = [UInt16](repeating: 0, count: masked * atlasCount)
         let offsets = self.offsets
-        let depth = 8, slabs = (g.size.z + depth - 1) / depth
+        let depth = 16, slabs = (g.size.z + depth - 1) / depth
         weights.withUnsafeMutableBufferPointer { w in
             shifts.withUnsafeMutableBufferPointer { s in
                 let wOut = UnsafeSendable(w.baseAddress!), sOut = UnsafeSendable(s.baseAddress!)
@@ -75,32 +75,85 @@ struct JointFusion {
                 }
             }
         }
-        // Votes: each voxel of the mask hears every patch that covers it.
+        // Votes: each voxel of the mask hears every patch that covers it. Where every atlas has
+        // one label throughout the search window, every vote is for it.
         let p = patch
-        return FusedLabels.gather(stack: stack, mask: mask) { slab, out in
-            var tally = VoteTally(capacity: atlasCount * 2)
-            let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
-            for z in slab { for y in 0..<ny { for x in 0..<nx {
-                let v = x + nx * (y + ny * z)
-                guard mask.voxels[v] != 0 else { continue }
-                tally.reset()
-                for cz in max(0, z - p.z)...min(nz - 1, z + p.z) {
-                    for cy in max(0, y - p.y)...min(ny - 1, y + p.y) {
-                        for cx in max(0, x - p.x)...min(nx - 1, x + p.x) {
-                            let r = Int(rank[cx + nx * (cy + ny * cz)])
-                            guard r >= 0 else { continue }
-                            for i in 0..<atlasCount {
-                                let o = offsets[Int(shifts[r * atlasCount + i])]
-                                let (qx, qy, qz) = (x + o.x, y + o.y, z + o.z)
-                                guard qx >= 0, qx < nx, qy >= 0, qy < ny, qz >= 0, qz < nz else { continue }
-                                tally.add(stack.labels[i][qx + nx * (qy + ny * qz)], Double(weights[r * atlasCount + i]))
+        let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
+        let delta = offsets.map { $0.x + nx * ($0.y + ny * $0.z) }
+        let uniform = Self.uniformLabels(stack.labels, size: g.size, radius: search)
+        return rank.withUnsafeBufferPointer { rk in
+            weights.withUnsafeBufferPointer { wt in
+                shifts.withUnsafeBufferPointer { sh in
+                    let rank = UnsafeSendable(rk.baseAddress!), weights = UnsafeSendable(wt.baseAddress!), shifts = UnsafeSendable(sh.baseAddress!)
+                    return FusedLabels.gather(stack: stack, mask: mask) { slab, out in
+                        var tally = VoteTally(labelCount: stack.labelValues.count)
+                        let labels = stack.labels
+                        for z in slab { for y in 0..<ny { for x in 0..<nx {
+                            let v = x + nx * (y + ny * z)
+                            guard mask.voxels[v] != 0 else { continue }
+                            tally.reset()
+                            if uniform[v] >= 0 {
+                                tally.add(UInt16(uniform[v]), 1)
+                                out.record(v - out.firstVoxel, votes: tally)
+                                continue
                             }
-                        }
+                            for cz in max(0, z - p.z)...min(nz - 1, z + p.z) {
+                                for cy in max(0, y - p.y)...min(ny - 1, y + p.y) {
+                                    for cx in max(0, x - p.x)...min(nx - 1, x + p.x) {
+                                        let r = Int(rank.value[cx + nx * (cy + ny * cz)])
+                                        guard r >= 0 else { continue }
+                                        let base = r * atlasCount
+                                        for i in 0..<atlasCount {
+                                            let k = Int(shifts.value[base + i])
+                                            let o = offsets[k]
+                                            let (qx, qy, qz) = (x + o.x, y + o.y, z + o.z)
+                                            guard qx >= 0, qx < nx, qy >= 0, qy < ny, qz >= 0, qz < nz else { continue }
+                                            tally.add(labels[i][v + delta[k]], Double(weights.value[base + i]))
+                                        }
+                                    }
+                                }
+                            }
+                            out.record(v - out.firstVoxel, votes: tally)
+                        } } }
                     }
                 }
-                out.record(v - out.firstVoxel, votes: tally)
-            } } }
+            }
         }
+    }
+
+    /// Per voxel: the label index every atlas has throughout the window of `radius` around it,
+    /// or −1 where any label differs (separable running minima and maxima of the indices).
+    static func uniformLabels(_ atlases: [[UInt16]], size: SIMD3<Int>, radius: SIMD3<Int>) -> [Int32] {
+        var uniform = [Int32](repeating: -2, count: size.x * size.y * size.z)
+        for labels in atlases {
+            var low = labels, high = labels
+            for axis in 0..<3 where radius[axis] > 0 {
+                low = Self.runningExtreme(low, size: size, axis: axis, radius: radius[axis], min)
+                high = Self.runningExtreme(high, size: size, axis: axis, radius: radius[axis], max)
+            }
+            for v in uniform.indices {
+                let l = Int32(low[v])
+                uniform[v] = low[v] != high[v] ? -1 : uniform[v] == -2 ? l : uniform[v] == l ? l : -1
+            }
+        }
+        return uniform
+    }
+
+    /// The minimum (or maximum) over windows of `radius` along one axis (clipped at the edges).
+    static func runningExtreme(_ values: [UInt16], size: SIMD3<Int>, axis: Int, radius r: Int,
+                               _ pick: (UInt16, UInt16) -> UInt16) -> [UInt16] {
+        let strides = [1, size.x, size.x * size.y], n = size[axis], stride = strides[axis]
+        let others = (0..<3).filter { $0 != axis }
+        var out = values
+        for b in 0..<size[others[1]] { for a in 0..<size[others[0]] {
+            let start = a * strides[others[0]] + b * strides[others[1]]
+            for i in 0..<n {
+                var e = values[start + i * stride]
+                for j in max(0, i - r)...min(n - 1, i + r) { e = pick(e, values[start + j * stride]) }
+                out[start + i * stride] = e
+            }
+        } }
+        return out
     }
 
     /// The bounding box of the mask's voxels in slices `z` (nil when it has none).
@@ -141,9 +194,11 @@ struct SlabSearch {
     /// standard deviations over the core box.
     var target: [Float]
     var targetMean: [Float], targetScale: [Float]
-    /// Per atlas: the atlas over the core grown by patch + search radius; patch means and
-    /// inverse standard deviations over the core grown by the search radius.
-    var atlas: [[Float]] = [], atlasMean: [[Float]] = [], atlasScale: [[Float]] = []
+    /// Atlas after atlas: the atlas over the core grown by patch + search radius (`atlasBox`),
+    /// and its patch means and inverse standard deviations over the core grown by the search
+    /// radius (`statsBox`).
+    var atlas: [Float] = [], atlasMean: [Float] = [], atlasScale: [Float] = []
+    var atlasCount = 0
     /// Per atlas: the best offset's index at every core voxel.
     var best: [[UInt16]] = []
 
@@ -165,7 +220,8 @@ struct SlabSearch {
             let a = Self.gather(values, grid: fusion.stack.geometry.size, from: low &- patch &- search, size: core &+ 2 &* (patch &+ search))
             let (mean, scale) = Self.patchStatistics(a, size: core &+ 2 &* (patch &+ search), patch: patch, inner: core &+ 2 &* search,
                                                      floor: floor)
-            atlas.append(a); atlasMean.append(mean); atlasScale.append(scale)
+            atlas += a; atlasMean += mean; atlasScale += scale
+            atlasCount += 1
         }
     }
 
@@ -229,94 +285,156 @@ struct SlabSearch {
 
     /// Finds every core voxel's best offset per atlas, then the weights of the mask's voxels.
     mutating func findWeights(rank: [Int32], weights: UnsafeMutablePointer<Float>, shifts: UnsafeMutablePointer<UInt16>) {
-        let atlasCount = atlas.count
         for i in 0..<atlasCount { best.append(searchAtlas(i)) }
         let g = fusion.stack.geometry.size
         let settings = fusion.settings
-        let p = patch, tb = targetBox, ab = atlasBox, sb = statsBox
-        let patchSize = (2 * p.x + 1) * (2 * p.y + 1) * (2 * p.z + 1)
-        var d = [Double](repeating: 0, count: atlasCount * patchSize)
+        let p = patch, tb = targetBox, ab = atlasBox, sb = statsBox, s = search
+        let patchSize = (2 * p.x + 1) * (2 * p.y + 1) * (2 * p.z + 1), width = 2 * p.x + 1
+        let norm = Float(max(1, patchSize - 1)), squared = settings.beta == 2
+        var d = [Float](repeating: 0, count: atlasCount * patchSize)
         var m = [Double](repeating: 0, count: atlasCount * atlasCount)
         var solver = WeightSolver(count: atlasCount)
-        var c = 0
-        for z in 0..<core.z { for y in 0..<core.y { for x in 0..<core.x {
-            defer { c += 1 }
-            let gv = (low.x + x) + g.x * ((low.y + y) + g.y * (low.z + z))
-            let r = Int(rank[gv])
-            guard r >= 0 else { continue }
-            // Normalised patch differences, atlas by atlas.
-            let tMean = targetMean[c], tScale = targetScale[c]
-            for i in 0..<atlasCount {
-                let o = offsets[Int(best[i][c])]
-                let sc = SIMD3(x, y, z) &+ search &+ o
-                let si = sc.x + sb.x * (sc.y + sb.y * sc.z)
-                let aMean = atlasMean[i][si], aScale = atlasScale[i][si]
-                var k = i * patchSize
-                for pz in -p.z...p.z { for py in -p.y...p.y {
-                    let trow = (x + p.x) + tb.x * ((y + p.y + py) + tb.y * (z + p.z + pz))
-                    let arow = (sc.x + p.x) + ab.x * ((sc.y + p.y + py) + ab.y * (sc.z + p.z + pz))
-                    for px in -p.x...p.x {
-                        let tv = (target[trow + px] - tMean) * tScale
-                        let av = (atlas[i][arow + px] - aMean) * aScale
-                        d[k] = Double(abs(tv - av))
-                        k += 1
-                    }
-                } }
-            }
-            let norm = Double(max(1, patchSize - 1))
-            for i in 0..<atlasCount {
-                for j in i..<atlasCount {
-                    var s = 0.0
-                    for k in 0..<patchSize { s += d[i * patchSize + k] * d[j * patchSize + k] }
-                    let v = pow(s / norm, settings.beta)
-                    m[i * atlasCount + j] = v; m[j * atlasCount + i] = v
+        let atlasVoxels = ab.x * ab.y * ab.z, statsVoxels = sb.x * sb.y * sb.z
+        atlas.withUnsafeBufferPointer { abuf in
+        d.withUnsafeMutableBufferPointer { dbuf in
+        target.withUnsafeBufferPointer { tbuf in
+            let dp = dbuf.baseAddress!, t = tbuf.baseAddress!, atlases = abuf.baseAddress!
+            var c = 0
+            for z in 0..<core.z { for y in 0..<core.y { for x in 0..<core.x {
+                defer { c += 1 }
+                let r = Int(rank[(low.x + x) + g.x * ((low.y + y) + g.y * (low.z + z))])
+                guard r >= 0 else { continue }
+                // Normalised patch differences, atlas by atlas.
+                let tMean = targetMean[c], tScale = targetScale[c]
+                for i in 0..<atlasCount {
+                    let o = offsets[Int(best[i][c])]
+                    let sc = SIMD3(x, y, z) &+ s &+ o
+                    let si = sc.x + sb.x * (sc.y + sb.y * sc.z)
+                    let aMean = atlasMean[i * statsVoxels + si], aScale = atlasScale[i * statsVoxels + si]
+                    let a = atlases + i * atlasVoxels
+                    var k = i * patchSize
+                    for pz in 0...(2 * p.z) { for py in 0...(2 * p.y) {
+                        let trow = t + x + tb.x * ((y + py) + tb.y * (z + pz))
+                        let arow = a + sc.x + ab.x * ((sc.y + py) + ab.y * (sc.z + pz))
+                        for px in 0..<width { dp[k + px] = abs((trow[px] - tMean) * tScale - (arow[px] - aMean) * aScale) }
+                        k += width
+                    } }
                 }
-                m[i * atlasCount + i] += settings.alpha
-            }
-            let w = solver.weights(m, nonNegative: settings.nonNegative)
-            for i in 0..<atlasCount {
-                weights[r * atlasCount + i] = Float(w[i])
-                shifts[r * atlasCount + i] = best[i][c]
-            }
+                for i in 0..<atlasCount {
+                    let di = dp + i * patchSize
+                    for j in i..<atlasCount {
+                        let dj = dp + j * patchSize
+                        var sum: Float = 0
+                        for k in 0..<patchSize { sum += di[k] * dj[k] }
+                        let mean = Double(sum / norm)
+                        let v = squared ? mean * mean : pow(mean, settings.beta)
+                        m[i * atlasCount + j] = v
+                        m[j * atlasCount + i] = v
+                    }
+                    m[i * atlasCount + i] += settings.alpha
+                }
+                let w = solver.weights(m, nonNegative: settings.nonNegative)
+                for i in 0..<atlasCount {
+                    weights[r * atlasCount + i] = Float(w[i])
+                    shifts[r * atlasCount + i] = best[i][c]
+                }
+            } } }
         } } }
     }
 
-    /// The index of the best-correlating offset at every core voxel for atlas `i`.
+    /// The index of the best-correlating offset at every core voxel for atlas `i`: for each
+    /// offset, window sums of target × shifted atlas along x (over every row of the target's
+    /// box), then y, then z, where each core voxel's score is compared with its best so far.
     func searchAtlas(_ i: Int) -> [UInt16] {
-        let tb = targetBox, ab = atlasBox, sb = statsBox, p = patch, s = search
-        let coreCount = core.x * core.y * core.z
-        var bestIndex = [UInt16](repeating: 0, count: coreCount)
+        let tb = targetBox, ab = atlasBox, sb = statsBox, p = patch, s = search, c = core
+        let coreCount = c.x * c.y * c.z
+        var bestIndex = [Float](repeating: 0, count: coreCount)
         var bestScore = [Float](repeating: -.infinity, count: coreCount)
-        var products = [Float](repeating: 0, count: tb.x * tb.y * tb.z)
-        let n = Float((2 * p.x + 1) * (2 * p.y + 1) * (2 * p.z + 1))
-        let a = atlas[i], mean = atlasMean[i], scale = atlasScale[i]
-        for (index, o) in offsets.enumerated() {
-            // Products of the target and the atlas moved by o, over the target's box.
-            products.withUnsafeMutableBufferPointer { prod in
-                target.withUnsafeBufferPointer { t in
-                    a.withUnsafeBufferPointer { av in
-                        for z in 0..<tb.z { for y in 0..<tb.y {
-                            let trow = tb.x * (y + tb.y * z)
-                            let arow = (s.x + o.x) + ab.x * ((y + s.y + o.y) + ab.y * (z + s.z + o.z))
-                            for x in 0..<tb.x { prod[trow + x] = t[trow + x] * av[arow + x] }
-                        } }
+        var rows = [Float](repeating: 0, count: c.x * tb.y * tb.z)
+        var planes = [Float](repeating: 0, count: c.x * c.y * tb.z)
+        var zSums = [Float](repeating: 0, count: c.x * c.y)
+        let invN = 1 / Float((2 * p.x + 1) * (2 * p.y + 1) * (2 * p.z + 1))
+        target.withUnsafeBufferPointer { tbuf in
+        atlas.withUnsafeBufferPointer { abuf in
+        targetMean.withUnsafeBufferPointer { tmean in
+        atlasMean.withUnsafeBufferPointer { amean in
+        atlasScale.withUnsafeBufferPointer { ascale in
+        rows.withUnsafeMutableBufferPointer { rowBuf in
+        planes.withUnsafeMutableBufferPointer { planeBuf in
+        zSums.withUnsafeMutableBufferPointer { zBuf in
+        bestIndex.withUnsafeMutableBufferPointer { bestI in
+        bestScore.withUnsafeMutableBufferPointer { bestS in
+            let atlasVoxels = ab.x * ab.y * ab.z, statsVoxels = sb.x * sb.y * sb.z
+            let t = tbuf.baseAddress!, a = abuf.baseAddress! + i * atlasVoxels, tm = tmean.baseAddress!
+            let am = amean.baseAddress! + i * statsVoxels, asc = ascale.baseAddress! + i * statsVoxels
+            let rs = rowBuf.baseAddress!, ps = planeBuf.baseAddress!, zs = zBuf.baseAddress!
+            let bi = bestI.baseAddress!, bs = bestS.baseAddress!
+            for (index, o) in offsets.enumerated() {
+                let label = Float(index)
+                // x: Σ over 2p.x + 1 products, for the core's x positions of every row of the target box.
+                for z in 0..<tb.z { for y in 0..<tb.y {
+                    let trow = t + tb.x * (y + tb.y * z)
+                    let arow = a + (s.x + o.x) + ab.x * ((y + s.y + o.y) + ab.y * (z + s.z + o.z))
+                    let out = rs + c.x * (y + tb.y * z)
+                    for x in 0..<c.x { out[x] = trow[x] * arow[x] }
+                    for k in stride(from: 1, through: 2 * p.x, by: 1) {
+                        let tk = trow + k, ak = arow + k
+                        for x in 0..<c.x { out[x] += tk[x] * ak[x] }
+                    }
+                } }
+                // y: Σ over 2p.y + 1 rows, sliding (one row in, one out).
+                for z in 0..<tb.z {
+                    let first = rs + c.x * tb.y * z, out = ps + c.x * c.y * z
+                    for x in 0..<c.x { out[x] = first[x] }
+                    for k in stride(from: 1, through: 2 * p.y, by: 1) {
+                        let row = first + c.x * k
+                        for x in 0..<c.x { out[x] += row[x] }
+                    }
+                    for y in stride(from: 1, to: c.y, by: 1) {
+                        let o = out + c.x * y, previous = o - c.x, incoming = first + c.x * (y + 2 * p.y), outgoing = first + c.x * (y - 1)
+                        for x in 0..<c.x { o[x] = previous[x] + incoming[x] - outgoing[x] }
                     }
                 }
-                BoxSums.sum(prod.baseAddress!, size: tb, radius: max(p.x, p.y, p.z))
-            }
-            // cov(x, o) · invσ_A(x + o): the correlation up to the target's own scale.
-            var c = 0
-            for z in 0..<core.z { for y in 0..<core.y {
-                let prow = p.x + tb.x * ((y + p.y) + tb.y * (z + p.z))
-                let srow = (s.x + o.x) + sb.x * ((y + s.y + o.y) + sb.y * (z + s.z + o.z))
-                for x in 0..<core.x {
-                    let cov = products[prow + x] / n - targetMean[c] * mean[srow + x]
-                    let score = cov * scale[srow + x]
-                    if score > bestScore[c] { bestScore[c] = score; bestIndex[c] = UInt16(index) }
-                    c += 1
+                // z: Σ over 2p.z + 1 planes, sliding, then cov · σ_A⁻¹ against the best so far.
+                let planeSize = c.x * c.y
+                for z in 0..<c.z {
+                    if z == 0 {
+                        for i in 0..<planeSize { zs[i] = ps[i] }
+                        for k in stride(from: 1, through: 2 * p.z, by: 1) {
+                            let plane = ps + planeSize * k
+                            for i in 0..<planeSize { zs[i] += plane[i] }
+                        }
+                    } else {
+                        let incoming = ps + planeSize * (z + 2 * p.z), outgoing = ps + planeSize * (z - 1)
+                        for i in 0..<planeSize { zs[i] += incoming[i] - outgoing[i] }
+                    }
+                    for y in 0..<c.y {
+                        let col = zs + c.x * y
+                        let cv = c.x * (y + c.y * z)
+                        let srow = (s.x + o.x) + sb.x * ((y + s.y + o.y) + sb.y * (z + s.z + o.z))
+                        let tmRow = tm + cv, amRow = am + srow, ascRow = asc + srow, bsRow = bs + cv, biRow = bi + cv
+                        var x = 0
+                        let labels = SIMD8<Float>(repeating: label)
+                        while x + 8 <= c.x {
+                            func load(_ q: UnsafePointer<Float>) -> SIMD8<Float> { UnsafeRawPointer(q + x).loadUnaligned(as: SIMD8<Float>.self) }
+                            let score = (load(col) * invN - load(tmRow) * load(amRow)) * load(ascRow)
+                            var best = load(bsRow), index = load(biRow)
+                            let better = score .> best
+                            best.replace(with: score, where: better)
+                            index.replace(with: labels, where: better)
+                            UnsafeMutableRawPointer(bsRow + x).storeBytes(of: best, as: SIMD8<Float>.self)
+                            UnsafeMutableRawPointer(biRow + x).storeBytes(of: index, as: SIMD8<Float>.self)
+                            x += 8
+                        }
+                        while x < c.x {
+                            let score = (col[x] * invN - tmRow[x] * amRow[x]) * ascRow[x]
+                            if score > bsRow[x] { bsRow[x] = score; biRow[x] = label }
+                            x += 1
+                        }
+                    }
                 }
-            } }
-        }
-        return bestIndex
+            }
+        } } } } } } } } } }
+        return bestIndex.map { UInt16($0) }
     }
 }

@@ -249,7 +249,7 @@ struct SlabVotes {
         var best = -1, bestWeight = -Double.infinity
         if votes.total > 0 {
             for k in 0..<votes.count {
-                let w = votes.weights[k] / votes.total
+                let w = votes.weight(k) / votes.total
                 entryLabel.append(votes.labels[k])
                 entryProbability.append(Float(w))
                 if w > bestWeight || (w == bestWeight && Int(votes.labels[k]) < best) { best = Int(votes.labels[k]); bestWeight = w }
@@ -270,26 +270,34 @@ struct SlabVotes {
     }
 }
 
-/// A voxel's votes: summed weight per label index, for a handful of labels.
+/// A voxel's votes: the summed weight of each label index voted for, in a dense table over all
+/// labels (one add is one store) with the list of the labels touched (so a reset costs only them).
 struct VoteTally {
-    var labels: [UInt16]
-    var weights: [Double]
-    var count = 0
-    var total = 0.0
+    private(set) var labels: [UInt16] = []
+    private var table: [Double]
+    private(set) var total = 0.0
 
-    init(capacity: Int) {
-        labels = [UInt16](repeating: 0, count: max(1, capacity))
-        weights = [Double](repeating: 0, count: max(1, capacity))
+    init(labelCount: Int) {
+        table = [Double](repeating: 0, count: max(1, labelCount))
+        labels.reserveCapacity(64)
     }
 
-    mutating func reset() { count = 0; total = 0 }
+    var count: Int { labels.count }
+
+    /// The weight of the k-th label touched.
+    func weight(_ k: Int) -> Double { table[Int(labels[k])] }
+
+    mutating func reset() {
+        for l in labels { table[Int(l)] = 0 }
+        labels.removeAll(keepingCapacity: true)
+        total = 0
+    }
 
     mutating func add(_ label: UInt16, _ weight: Double) {
+        guard weight != 0 else { return }
         total += weight
-        for k in 0..<count where labels[k] == label { weights[k] += weight; return }
-        if count == labels.count { labels.append(0); weights.append(0) }
-        labels[count] = label
-        weights[count] = weight
-        count += 1
+        let k = Int(label)
+        if table[k] == 0 && !labels.contains(label) { labels.append(label) }
+        table[k] += weight
     }
 }

@@ -66,7 +66,7 @@ struct STAPLE {
         }
         let g = stack.geometry, plane = g.size.x * g.size.y
         var fused = FusedLabels.gather(stack: stack, mask: mask) { slab, out in
-            var tally = VoteTally(capacity: atlasCount)
+            var tally = VoteTally(labelCount: stack.labelValues.count)
             var said = [UInt16](repeating: 0, count: atlasCount)
             var posterior = Posterior(atlasCount: atlasCount, labelCount: labelCount)
             for v in slab.lowerBound * plane..<slab.upperBound * plane where mask.voxels[v] != 0 {

@@ -7,7 +7,7 @@ enum Voting {
     /// One vote per atlas for its label at the voxel.
     static func majority(_ stack: AtlasStack, slab: Range<Int>, mask: Image<UInt8>, into out: inout SlabVotes) {
         let g = stack.geometry, plane = g.size.x * g.size.y
-        var tally = VoteTally(capacity: stack.count)
+        var tally = VoteTally(labelCount: stack.labelValues.count)
         for v in slab.lowerBound * plane..<slab.upperBound * plane where mask.voxels[v] != 0 {
             tally.reset()
             for atlas in stack.labels { tally.add(atlas[v], 1) }
@@ -58,7 +58,7 @@ enum Voting {
                 }
                 return GaussianSmoothing.smooth(d, sigma: .mm(sigma)).voxels
             }
-            var tally = VoteTally(capacity: stack.count)
+            var tally = VoteTally(labelCount: stack.labelValues.count)
             for v in slab.lowerBound * plane..<slab.upperBound * plane where mask.voxels[v] != 0 {
                 tally.reset()
                 for (k, atlas) in stack.labels.enumerated() {

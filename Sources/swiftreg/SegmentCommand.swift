@@ -31,11 +31,11 @@ struct FusionOptions: ParsableArguments {
 
     func atlases() throws -> [AtlasFiles] {
         guard atlas.count % 2 == 0 else {
-            throw ValidationError("-a takes two files, IMAGE LABELS, per atlas; found \(atlas.count) file\(atlas.count == 1 ? "" : "s")")
+            throw RegError.invalidArgument(name: "-a", reason: "takes two files, IMAGE LABELS, per atlas; found \(atlas.count) file\(atlas.count == 1 ? "" : "s")")
         }
         var list = stride(from: 0, to: atlas.count, by: 2).map { AtlasFiles(image: atlas[$0], labels: atlas[$0 + 1]) }
         if let atlasList { list += try AtlasFiles.list(atlasList) }
-        guard !list.isEmpty else { throw ValidationError("give the atlases: -a IMAGE LABELS (repeatable) or --atlases LIST.csv") }
+        guard !list.isEmpty else { throw RegError.invalidArgument(name: "atlases", reason: "give them as -a IMAGE LABELS (repeatable) or --atlases LIST.csv") }
         return list
     }
 
