@@ -3,8 +3,17 @@
 # builds SwiftReg, fetches the public data, runs bench/run.py, checks the evaluator independently
 # (when the peers' Python has numpy and scipy) and writes docs/BENCHMARKS.md.
 # Usage: scripts/bench.sh [--quick] [--threads N] [other bench/run.py options]
+#        scripts/bench.sh segment [scripts/segment-loo.py options]: leave-one-out atlas segmentation on the
+#        ten whole-head label maps, with ANTs' joint label fusion on the same warps when antspyx is installed
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = segment ]; then
+  shift
+  scripts/build.sh >/dev/null
+  ants=()
+  peers/venv/bin/python -c "import ants" 2>/dev/null && ants=(--ants)
+  exec python3 scripts/segment-loo.py "${ants[@]}" "$@"
+fi
 scripts/build.sh >/dev/null
 scripts/fetch-data.sh >/dev/null
 python3 bench/run.py "$@"

@@ -81,6 +81,7 @@ struct JointFusion {
         let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
         let delta = offsets.map { $0.x + nx * ($0.y + ny * $0.z) }
         let uniform = Self.uniformLabels(stack.labels, size: g.size, radius: search)
+        let sr = search
         return rank.withUnsafeBufferPointer { rk in
             weights.withUnsafeBufferPointer { wt in
                 shifts.withUnsafeBufferPointer { sh in
@@ -97,6 +98,8 @@ struct JointFusion {
                                 out.record(v - out.firstVoxel, votes: tally)
                                 continue
                             }
+                            // Away from the grid's faces every shifted voxel is inside it.
+                            let interior = x >= sr.x && x < nx - sr.x && y >= sr.y && y < ny - sr.y && z >= sr.z && z < nz - sr.z
                             for cz in max(0, z - p.z)...min(nz - 1, z + p.z) {
                                 for cy in max(0, y - p.y)...min(ny - 1, y + p.y) {
                                     for cx in max(0, x - p.x)...min(nx - 1, x + p.x) {
@@ -105,9 +108,11 @@ struct JointFusion {
                                         let base = r * atlasCount
                                         for i in 0..<atlasCount {
                                             let k = Int(shifts.value[base + i])
-                                            let o = offsets[k]
-                                            let (qx, qy, qz) = (x + o.x, y + o.y, z + o.z)
-                                            guard qx >= 0, qx < nx, qy >= 0, qy < ny, qz >= 0, qz < nz else { continue }
+                                            if !interior {
+                                                let o = offsets[k]
+                                                let (qx, qy, qz) = (x + o.x, y + o.y, z + o.z)
+                                                guard qx >= 0, qx < nx, qy >= 0, qy < ny, qz >= 0, qz < nz else { continue }
+                                            }
                                             tally.add(labels[i][v + delta[k]], Double(weights.value[base + i]))
                                         }
                                     }

@@ -293,7 +293,7 @@ struct VoteTally {
         total = 0
     }
 
-    mutating func add(_ label: UInt16, _ weight: Double) {
+    @inline(__always) mutating func add(_ label: UInt16, _ weight: Double) {
         guard weight != 0 else { return }
         total += weight
         let k = Int(label)
