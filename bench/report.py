@@ -120,6 +120,43 @@ def summary(r):
     return out
 
 
+def segmentation(path):
+    """The leave-one-out atlas segmentation of `scripts/bench.sh segment`, when it has run."""
+    if not os.path.exists(path):
+        return ""
+    run = json.load(open(path))
+    rows = run["targets"]
+    size = "256³ (full size)" if run["shrink"] == 1 else f"{256 // run['shrink']}³ (the maps shrunk by {run['shrink']})"
+    out = ("\n## Atlas-based segmentation\n\nLeave-one-out on the ten whole-head label maps "
+           "(`brain/synthseg_label_maps`), each painted with one shared T1-like contrast (`swiftreg synth contrast --seed 7`), "
+           f"at {size}: for each target the other nine are the atlases, registered with `--preset syn` once "
+           "(`segment --keep-warps`) and fused every way; Dice over the 30 FreeSurfer labels of the data README. "
+           f"{len(rows)} targets, {run['threads']} threads, {run['swiftreg']}, started {run['started']}. "
+           "`scripts/bench.sh segment` (add `--shrink 2` for the quick version).\n\n")
+    methods = [("oracle", "best single atlas (oracle)"), ("select1", "`--select 1` (NCC after the affine stages)"),
+               ("majority", "majority voting"), ("weighted", "locally weighted voting"), ("staple", "STAPLE"),
+               ("jlf", "SwiftReg joint label fusion"), ("ants_jlf", "ANTs `antsJointFusion` (antspyx), the same warped atlases")]
+    out += "| method | mean Dice | worst target | targets |\n|---|---:|---:|---:|\n"
+    for key, name in methods:
+        values = [r[key] for r in rows if key in r]
+        if values:
+            out += f"| {name} | {sum(values) / len(values):.4f} | {min(values):.4f} | {len(values)} |\n"
+    seconds = [r["segment_seconds"] for r in rows]
+    fusion = [r["phases"]["fusion"] for r in rows]
+    out += (f"\n`segment` with JLF (registration of 9 atlases + fusion): mean {sum(seconds) / len(seconds):.0f} s, "
+            f"max {max(seconds):.0f} s; fusion alone mean {sum(fusion) / len(fusion):.1f} s; "
+            f"peak RSS {max(r['segment_rss_gb'] for r in rows):.2f} GB.\n")
+    ants = [r for r in rows if "ants_jlf_seconds" in r]
+    if ants:
+        ids = ", ".join(r["target"] for r in ants)
+        mean = lambda key: sum(r[key] for r in ants) / len(ants)
+        out += (f"On the targets ANTs ran ({ids}): SwiftReg JLF {mean('jlf'):.4f}, ANTs joint fusion {mean('ants_jlf'):.4f}, "
+                f"majority {mean('majority'):.4f}. ANTs joint fusion alone took {mean('ants_jlf_seconds'):.0f} s per target "
+                f"(one thread: antspyx's `antsJointFusion` used one core); SwiftReg's whole `segment` (registrations included) "
+                f"{mean('segment_seconds'):.0f} s.\n")
+    return out
+
+
 def main():
     results_path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "bench/results/results.json")
     out_path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "docs/BENCHMARKS.md")
@@ -153,6 +190,7 @@ def main():
         for name, k in r["kernels"].items():
             s, i = k.get("swiftreg_ms"), k.get("simpleitk_ms")
             doc += f"| {name} | {'–' if s is None else f'{s:.1f}'} | {'–' if i is None else f'{i:.1f}'} |\n"
+    doc += segmentation(os.path.join(os.path.dirname(results_path), "segment_loo.json"))
     check = os.path.join(os.path.dirname(results_path), "evaluator_check.json")
     if os.path.exists(check):
         doc += "\n## The evaluator against an independent computation\n\n" \

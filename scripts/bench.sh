@@ -12,7 +12,8 @@ if [ "${1:-}" = segment ]; then
   scripts/build.sh >/dev/null
   ants=()
   peers/venv/bin/python -c "import ants" 2>/dev/null && ants=(--ants)
-  exec python3 scripts/segment-loo.py "${ants[@]}" "$@"
+  python3 scripts/segment-loo.py "${ants[@]}" --record bench/results/segment_loo.json "$@"
+  exec python3 bench/report.py
 fi
 scripts/build.sh >/dev/null
 scripts/fetch-data.sh >/dev/null

@@ -11,8 +11,8 @@ beta 2, patch radius 2, search radius 3 as antsJointFusion's defaults) runs on t
 atlases inside the same mask. Dice is the mean over the 30 FreeSurfer labels of the data README.
 
 Usage: scripts/segment-loo.py [--targets 1,2,…] [--shrink N] [--out DIR] [--threads 2] [--ants]
-                              [--ants-python PEERS/venv/bin/python]
-Prints a Markdown table and writes DIR/results.json.
+                              [--ants-python PEERS/venv/bin/python] [--record bench/results/segment_loo.json]
+Prints a Markdown table and writes DIR/results.json (and, with --record, the file bench/report.py reads).
 """
 import argparse, json, os, subprocess, sys, time
 
@@ -60,7 +60,9 @@ def main():
     p.add_argument("--swiftreg", default=os.path.join(ROOT, ".build", "release", "swiftreg"))
     p.add_argument("--ants", action="store_true")
     p.add_argument("--ants-python", default=os.path.join(ROOT, "peers", "venv", "bin", "python"))
+    p.add_argument("--record", help="also write the run (settings and rows) here, for bench/report.py")
     args = p.parse_args()
+    started = time.strftime("%Y-%m-%d %H:%M")
     if not os.path.isdir(MAPS):
         sys.exit(f"no label maps at {MAPS}: set SWIFTREG_SHARED_DATA")
     os.makedirs(args.out, exist_ok=True)
@@ -113,6 +115,11 @@ def main():
         print(json.dumps(row), flush=True)
         json.dump(results, open(os.path.join(args.out, "results.json"), "w"), indent=1)
     table(results)
+    if args.record:
+        version = subprocess.run([args.swiftreg, "--version"], capture_output=True, text=True).stdout.strip()
+        record = {"started": started, "shrink": args.shrink, "threads": args.threads, "swiftreg": version, "targets": results}
+        json.dump(record, open(args.record + ".tmp", "w"), indent=1)
+        os.replace(args.record + ".tmp", args.record)
 
 
 ANTS_SCRIPT = r"""
