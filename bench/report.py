@@ -146,6 +146,15 @@ def segmentation(path):
     out += (f"\n`segment` with JLF (registration of 9 atlases + fusion): mean {sum(seconds) / len(seconds):.0f} s, "
             f"max {max(seconds):.0f} s; fusion alone mean {sum(fusion) / len(fusion):.1f} s; "
             f"peak RSS {max(r['segment_rss_gb'] for r in rows):.2f} GB.\n")
+    full = run.get("fullsize")
+    if full:
+        d, ph = full["dice"], full["phases"]
+        out += (f"\nAt full size (256³), target {full['target']}, {full['atlases']} atlases, {full['threads']} threads ({full['swiftreg']}): "
+                f"{full['wall_seconds']:.0f} s in all (reading {ph['read']:.0f} s, registrations {ph['registration']:.0f} s, "
+                f"fusion {ph['fusion']:.0f} s, writing {ph['writing']:.0f} s), peak RSS {full['peak_rss_gb']:.2f} GB; Dice JLF "
+                f"{d['jlf']:.4f}, locally weighted {d['weighted']:.4f}, majority {d['majority']:.4f}, best single atlas "
+                f"{d['oracle']:.4f}. Four of the nine registrations failed in part at this size (single-atlas Dice "
+                + ", ".join(f"{x:.2f}" for x in full["single_atlases"]) + "); joint label fusion gives them little weight.\n")
     ants = [r for r in rows if "ants_jlf_seconds" in r]
     if ants:
         ids = ", ".join(r["target"] for r in ants)
