@@ -86,6 +86,18 @@ struct SegmentCLITests {
         #expect(other.status == 0 && !other.stderr.contains("registration read from"))
     }
 
+    @Test func concurrentRegistrationsGiveTheSameResult() throws {
+        let (target, atlases) = try writeScene(atlases: 3)
+        let base = ["segment", "-t", target] + atlases.flatMap { ["-a", $0.0, $0.1] } + ["--preset", "syn", "--fusion", "jlf", "--threads", "2", "-q"]
+        let one = try CLI.run(base + ["-o", folder.file("one"), "--concurrent", "1"])
+        let two = try CLI.run(base + ["-o", folder.file("two"), "--concurrent", "2", "--keep-warps"])
+        #expect(one.status == 0 && two.status == 0, "\(one.stderr) \(two.stderr)")
+        #expect(try ImageFile.read(folder.file("one_labels.nii.gz")).image == (try ImageFile.read(folder.file("two_labels.nii.gz")).image))
+        #expect(try ImageFile.read(folder.file("one_confidence.nii.gz")).image == (try ImageFile.read(folder.file("two_confidence.nii.gz")).image))
+        // The registrations written from the two workers' threads joined the run's set.
+        #expect(FileManager.default.fileExists(atPath: folder.file("two_atlas02_warp.nii.gz")))
+    }
+
     @Test func selectKeepsTheMostSimilarAtlases() throws {
         let (target, atlases) = try writeScene(atlases: 3)
         let seg = folder.file("sel")
