@@ -163,6 +163,10 @@ def segmentation(path):
                 f"majority {mean('majority'):.4f}. ANTs joint fusion alone took {mean('ants_jlf_seconds'):.0f} s per target "
                 f"(one thread: antspyx's `antsJointFusion` used one core); SwiftReg's whole `segment` (registrations included) "
                 f"{mean('segment_seconds'):.0f} s.\n")
+    if run.get("ants_synquick_seconds_128"):
+        out += (f"One `antsRegistrationSyNQuick[s]` of two of these 128³ images took {run['ants_synquick_seconds_128']:.0f} s "
+                "(antspyx), so ANTs' pipeline for one target (nine registrations, then joint fusion) takes about "
+                f"{9 * run['ants_synquick_seconds_128'] + (sum(r['ants_jlf_seconds'] for r in ants) / len(ants) if ants else 0):.0f} s.\n")
     return out
 
 

@@ -31,6 +31,12 @@ public struct AtlasStack: Sendable {
 
     /// An empty stack on `geometry` for atlases whose labels are among `labelValues`; atlases
     /// are added one at a time (`append`), each held in 2 bytes a voxel (6 with its image).
+    ///
+    /// ```swift
+    /// var stack = try AtlasStack(geometry: subject.geometry, labelValues: try AtlasStack.values(in: atlasLabels))
+    /// for (labels, image) in warpedAtlases { try stack.append(labels: labels, image: image, name: "atlas") }
+    /// let mask = stack.foreground(dilatedBy: 5)
+    /// ```
     public init(geometry: Geometry, labelValues: [Int32]) throws {
         let values = Array(Set(labelValues)).sorted()
         guard let first = values.first, let last = values.last else {

@@ -2,6 +2,10 @@ import Foundation
 import RegCore
 
 /// How the labels of several atlases on one target grid become one segmentation.
+///
+/// ```swift
+/// let fusion = LabelFusion(method: FusionMethod(rawValue: "staple")!)
+/// ```
 public enum FusionMethod: String, Sendable, Codable, CaseIterable {
     /// Each atlas votes for its label; the most votes win (ties: the smaller label).
     case majority
@@ -217,6 +221,12 @@ public struct FusedLabels: Sendable {
 
 /// One atlas's performance as STAPLE estimates it: `confusion[truth][said]`, the probability
 /// that the atlas says label index `said` where the truth is label index `truth`.
+///
+/// ```swift
+/// let fused = try LabelFusion(method: .staple).fuse(stack)
+/// let k = fused.labelValues.firstIndex(of: 17)!
+/// print(fused.raters!.map { $0.sensitivity(ofLabelAt: k) })   // each atlas's hippocampus sensitivity
+/// ```
 public struct RaterPerformance: Sendable, Equatable {
     public var confusion: [[Double]]
 

@@ -50,6 +50,11 @@ public struct AtlasFiles: Sendable, Codable, Equatable {
 
 /// How atlases are ranked for `--select`: similarity to the target after the linear stages,
 /// over the target's head mask.
+///
+/// ```swift
+/// request.select = 5
+/// request.selectionMetric = .nmi
+/// ```
 public enum SelectionMetric: String, Sendable, Codable, CaseIterable {
     /// Normalised cross-correlation.
     case ncc
@@ -96,6 +101,11 @@ public struct SegmentationRequest: Sendable {
 }
 
 /// What `segment` and `fuse` write as `PREFIX_summary.json`.
+///
+/// ```swift
+/// let summary = try AtlasSegmentation.segment(request, prefix: "out/subject")
+/// for v in summary.volumes { print(v.label, v.name ?? "", v.volume) }
+/// ```
 public struct SegmentationSummary: Sendable, Codable {
     public struct Atlas: Sendable, Codable {
         public var image: String
@@ -134,7 +144,11 @@ public struct SegmentationSummary: Sendable, Codable {
 
 /// `swiftreg segment` and `swiftreg fuse` as library calls.
 public enum AtlasSegmentation {
-    /// The files a run writes under `prefix`.
+    /// The files a run writes under `prefix` (with `labels`, the per-label posterior files).
+    ///
+    /// ```swift
+    /// let files = AtlasSegmentation.outputs(prefix: "out/subject")   // out/subject_labels.nii.gz, …
+    /// ```
     public static func outputs(prefix: String, labels: [Int32]? = nil, posteriorsPerLabel: Bool = false) -> [String] {
         var names = ["_labels.nii.gz", "_confidence.nii.gz", "_volumes.csv", "_report.html", "_summary.json"].map { prefix + $0 }
         if !posteriorsPerLabel { names.append(prefix + "_posteriors.nii.gz") }
@@ -145,6 +159,10 @@ public enum AtlasSegmentation {
     /// Registers every atlas to the target, keeps the `select` most similar, warps their labels,
     /// fuses them and writes the outputs (one `OutputTransaction`: all or none). `progress`
     /// hears a line per atlas and phase.
+    ///
+    /// ```swift
+    /// let summary = try AtlasSegmentation.segment(request, prefix: "out/subject") { print($0) }
+    /// ```
     public static func segment(_ request: SegmentationRequest, prefix: String,
                                progress: (@Sendable (String) -> Void)? = nil) throws -> SegmentationSummary {
         let atlases = request.atlases
@@ -205,6 +223,13 @@ public enum AtlasSegmentation {
     }
 
     /// `swiftreg fuse`: fusion alone, from atlas images and label maps already on the target's grid.
+    ///
+    /// ```swift
+    /// let summary = try AtlasSegmentation.fuse(target: "subject.nii.gz",
+    ///                                          atlases: [AtlasFiles(image: "warped1.nii.gz", labels: "labels1.nii.gz"),
+    ///                                                    AtlasFiles(image: "warped2.nii.gz", labels: "labels2.nii.gz")],
+    ///                                          fusion: LabelFusion(method: .jlf), prefix: "out/fused")
+    /// ```
     public static func fuse(target targetPath: String, atlases: [AtlasFiles], fusion: LabelFusion, mask maskPath: String? = nil,
                             lut: String? = nil, posteriorsPerLabel: Bool = false, prefix: String) throws -> SegmentationSummary {
         guard !atlases.isEmpty else { throw RegError.invalidArgument(name: "atlases", reason: "give at least one atlas (-a IMAGE LABELS or --atlases LIST)") }
