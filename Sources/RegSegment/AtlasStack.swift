@@ -112,6 +112,15 @@ public struct AtlasStack: Sendable {
         names.append(name)
     }
 
+    /// Runs `body` with a pointer to each atlas's label indices (valid only inside `body`).
+    func withLabelPointers<R>(_ body: ([UnsafePointer<UInt16>]) -> R) -> R {
+        func nest(_ k: Int, _ collected: [UnsafePointer<UInt16>]) -> R {
+            guard k < labels.count else { return body(collected) }
+            return labels[k].withUnsafeBufferPointer { nest(k + 1, collected + [$0.baseAddress!]) }
+        }
+        return nest(0, [])
+    }
+
     /// A grid in words, for errors: size, spacing and origin.
     public static func describe(_ g: Geometry) -> String {
         let size = g.dimension == 2 ? "\(g.size.x)×\(g.size.y)" : "\(g.size.x)×\(g.size.y)×\(g.size.z)"

@@ -86,9 +86,11 @@ struct JointFusion {
             weights.withUnsafeBufferPointer { wt in
                 shifts.withUnsafeBufferPointer { sh in
                     let rank = UnsafeSendable(rk.baseAddress!), weights = UnsafeSendable(wt.baseAddress!), shifts = UnsafeSendable(sh.baseAddress!)
+                    return stack.withLabelPointers { labelPointers in
+                    delta.withUnsafeBufferPointer { deltaBuffer in
+                    let labels = labelPointers.map(UnsafeSendable.init), delta = UnsafeSendable(deltaBuffer.baseAddress!)
                     return FusedLabels.gather(stack: stack, mask: mask) { slab, out in
                         var tally = VoteTally(labelCount: stack.labelValues.count)
-                        let labels = stack.labels
                         for z in slab { for y in 0..<ny { for x in 0..<nx {
                             let v = x + nx * (y + ny * z)
                             guard mask.voxels[v] != 0 else { continue }
@@ -113,13 +115,15 @@ struct JointFusion {
                                                 let (qx, qy, qz) = (x + o.x, y + o.y, z + o.z)
                                                 guard qx >= 0, qx < nx, qy >= 0, qy < ny, qz >= 0, qz < nz else { continue }
                                             }
-                                            tally.add(labels[i][v + delta[k]], Double(weights.value[base + i]))
+                                            tally.add(labels[i].value[v + delta.value[k]], Double(weights.value[base + i]))
                                         }
                                     }
                                 }
                             }
                             out.record(v - out.firstVoxel, votes: tally)
                         } } }
+                    }
+                    }
                     }
                 }
             }
