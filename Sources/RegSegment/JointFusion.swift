@@ -22,7 +22,6 @@ import RegKernels
 struct JointFusion {
     let settings: LabelFusion
     let target: [Float]
-    let atlases: [[Float]]
     let stack: AtlasStack
     let mask: Image<UInt8>
 
@@ -55,8 +54,8 @@ struct JointFusion {
         var rank = [Int32](repeating: -1, count: g.voxelCount)
         var masked = 0
         for v in 0..<g.voxelCount where mask.voxels[v] != 0 { rank[v] = Int32(masked); masked += 1 }
-        let (centredTarget, targetFloor) = Self.centred(target, mask: mask)
-        let centredAtlases = atlases.map { Self.centred($0, mask: mask) }
+        let targetLevel = IntensityLevel(target, mask: mask)
+        let atlasLevels = stack.images.map { IntensityLevel($0, mask: mask) }
         var weights = [Float](repeating: 0, count: masked * atlasCount)
         var shifts = [UInt16](repeating: 0, count: masked * atlasCount)
         let offsets = self.offsets
@@ -68,8 +67,7 @@ struct JointFusion {
                     for slab in range {
                         let z = (slab * depth)..<min(g.size.z, (slab + 1) * depth)
                         guard let box = coreBox(z: z) else { continue }
-                        var work = SlabSearch(fusion: self, box: box, target: centredTarget, targetFloor: targetFloor,
-                                              atlases: centredAtlases, offsets: offsets)
+                        var work = SlabSearch(fusion: self, box: box, target: targetLevel, atlases: atlasLevels, offsets: offsets)
                         work.findWeights(rank: rank, weights: wOut.value, shifts: sOut.value)
                     }
                 }
@@ -177,10 +175,16 @@ struct JointFusion {
         } }
         return high.x < 0 ? nil : (low, high &+ 1)
     }
+}
 
-    /// The image less its mean in the mask, and the floor of its patch standard deviations
-    /// (1 % of its standard deviation in the mask, or a tiny positive number for a flat image).
-    static func centred(_ values: [Float], mask: Image<UInt8>) -> ([Float], Float) {
+/// An image's mean in the mask, subtracted from every value the search reads (the box sums of
+/// products then stay small against the products' means), and the floor of its patch standard
+/// deviations: 1 % of its standard deviation in the mask (a tiny positive number for a flat image).
+struct IntensityLevel {
+    let mean: Float
+    let floor: Float
+
+    init(_ values: [Float], mask: Image<UInt8>) {
         var n = 0.0, sum = 0.0, sum2 = 0.0
         for (v, m) in mask.voxels.enumerated() where m != 0 {
             let t = Double(values[v])
@@ -188,8 +192,8 @@ struct JointFusion {
         }
         let mean = n > 0 ? sum / n : 0
         let sd = n > 1 ? (max(0, sum2 - n * mean * mean) / (n - 1)).squareRoot() : 0
-        let fmean = Float(mean)
-        return (values.map { $0 - fmean }, Float(max(0.01 * sd, 1e-12)))
+        self.mean = Float(mean)
+        floor = Float(max(0.01 * sd, 1e-12))
     }
 }
 
@@ -215,27 +219,28 @@ struct SlabSearch {
     var atlasBox: SIMD3<Int> { core &+ 2 &* (patch &+ search) }
     var statsBox: SIMD3<Int> { core &+ 2 &* search }
 
-    init(fusion: JointFusion, box: (low: SIMD3<Int>, high: SIMD3<Int>), target t: [Float], targetFloor: Float,
-         atlases: [([Float], Float)], offsets: [SIMD3<Int>]) {
+    init(fusion: JointFusion, box: (low: SIMD3<Int>, high: SIMD3<Int>), target level: IntensityLevel,
+         atlases: [IntensityLevel], offsets: [SIMD3<Int>]) {
         self.fusion = fusion
         low = box.low
         core = box.high &- box.low
         patch = fusion.patch
         search = fusion.search
         self.offsets = offsets
-        target = Self.gather(t, grid: fusion.stack.geometry.size, from: low &- patch, size: core &+ 2 &* patch)
-        (targetMean, targetScale) = Self.patchStatistics(target, size: core &+ 2 &* patch, patch: patch, inner: core, floor: targetFloor)
-        for (values, floor) in atlases {
-            let a = Self.gather(values, grid: fusion.stack.geometry.size, from: low &- patch &- search, size: core &+ 2 &* (patch &+ search))
+        let grid = fusion.stack.geometry.size
+        target = Self.gather(fusion.target, less: level.mean, grid: grid, from: low &- patch, size: core &+ 2 &* patch)
+        (targetMean, targetScale) = Self.patchStatistics(target, size: core &+ 2 &* patch, patch: patch, inner: core, floor: level.floor)
+        for (values, level) in zip(fusion.stack.images, atlases) {
+            let a = Self.gather(values, less: level.mean, grid: grid, from: low &- patch &- search, size: core &+ 2 &* (patch &+ search))
             let (mean, scale) = Self.patchStatistics(a, size: core &+ 2 &* (patch &+ search), patch: patch, inner: core &+ 2 &* search,
-                                                     floor: floor)
+                                                     floor: level.floor)
             atlas += a; atlasMean += mean; atlasScale += scale
             atlasCount += 1
         }
     }
 
-    /// Values of a box of the grid, coordinates clamped to the grid (edge voxels repeat).
-    static func gather(_ values: [Float], grid: SIMD3<Int>, from start: SIMD3<Int>, size: SIMD3<Int>) -> [Float] {
+    /// Values of a box of the grid less `level`, coordinates clamped to the grid (edge voxels repeat).
+    static func gather(_ values: [Float], less level: Float, grid: SIMD3<Int>, from start: SIMD3<Int>, size: SIMD3<Int>) -> [Float] {
         var out = [Float](repeating: 0, count: size.x * size.y * size.z)
         var i = 0
         for z in 0..<size.z {
@@ -244,7 +249,7 @@ struct SlabSearch {
                 let gy = min(max(start.y + y, 0), grid.y - 1)
                 let row = grid.x * (gy + grid.y * gz)
                 for x in 0..<size.x {
-                    out[i] = values[row + min(max(start.x + x, 0), grid.x - 1)]
+                    out[i] = values[row + min(max(start.x + x, 0), grid.x - 1)] - level
                     i += 1
                 }
             }
@@ -258,8 +263,10 @@ struct SlabSearch {
                                 floor: Float) -> ([Float], [Float]) {
         let n = Double((2 * patch.x + 1) * (2 * patch.y + 1) * (2 * patch.z + 1))
         var s1 = values.map(Double.init), s2 = values.map { Double($0) * Double($0) }
-        boxSum(&s1, size: size, radius: patch)
-        boxSum(&s2, size: size, radius: patch)
+        // Windows clipped at the box's faces: only the inner box, a full patch from them, is read
+        // (an axis without a patch radius is one voxel long).
+        BoxSums.sum(&s1, size: size, radius: patch.max())
+        BoxSums.sum(&s2, size: size, radius: patch.max())
         var mean = [Float](repeating: 0, count: inner.x * inner.y * inner.z), scale = mean
         var i = 0
         for z in 0..<inner.z { for y in 0..<inner.y {
@@ -273,23 +280,6 @@ struct SlabSearch {
             }
         } }
         return (mean, scale)
-    }
-
-    /// Window sums of radius `radius` (per axis) along each axis in turn, clipped at the box's edges.
-    static func boxSum<T: BinaryFloatingPoint>(_ values: inout [T], size: SIMD3<Int>, radius: SIMD3<Int>) {
-        let strides = [1, size.x, size.x * size.y]
-        var line = [T](repeating: 0, count: size.max() + 1)
-        for axis in 0..<3 where radius[axis] > 0 {
-            let n = size[axis], stride = strides[axis], r = radius[axis]
-            let others = (0..<3).filter { $0 != axis }
-            for b in 0..<size[others[1]] { for a in 0..<size[others[0]] {
-                let start = a * strides[others[0]] + b * strides[others[1]]
-                // Prefix sums of the line, then each window as a difference.
-                line[0] = 0
-                for i in 0..<n { line[i + 1] = line[i] + values[start + i * stride] }
-                for i in 0..<n { values[start + i * stride] = line[min(n, i + r + 1)] - line[max(0, i - r)] }
-            } }
-        }
     }
 
     /// Finds every core voxel's best offset per atlas, then the weights of the mask's voxels.

@@ -89,7 +89,6 @@ public struct LabelFusion: Sendable {
         guard grid.voxelCount * min(stack.count, stack.labelValues.count) < Int(Int32.max) else {
             throw RegError.invalidArgument(name: "atlases", reason: "\(stack.count) atlases on \(grid.voxelCount) voxels are more than one fusion holds; fuse a smaller region or fewer atlases")
         }
-        var intensities: (target: [Float], atlases: [[Float]])?
         if needsIntensities {
             guard let target else {
                 throw RegError.invalidArgument(name: "target", reason: "\(method.rawValue) fusion compares intensities: give the target image")
@@ -100,19 +99,15 @@ public struct LabelFusion: Sendable {
             guard stack.hasImages else {
                 throw RegError.invalidArgument(name: "atlases", reason: "\(method.rawValue) fusion compares intensities: give each atlas's warped image")
             }
-            intensities = (target.voxels, stack.images)
         }
         switch method {
         case .majority:
             return FusedLabels.gather(stack: stack, mask: mask) { slab, out in Voting.majority(stack, slab: slab, mask: mask, into: &out) }
         case .weighted:
-            let (t, a) = intensities!
-            let weighting = Voting.LocalWeights(target: t, atlases: a, mask: mask, sigma: localSigma, gain: gain)
+            let weighting = Voting.LocalWeights(target: target!.voxels, atlases: stack.images, mask: mask, sigma: localSigma, gain: gain)
             return FusedLabels.gather(stack: stack, mask: mask) { slab, out in weighting.vote(stack, slab: slab, into: &out) }
         case .jlf:
-            let (t, a) = intensities!
-            let jlf = JointFusion(settings: self, target: t, atlases: a, stack: stack, mask: mask)
-            return jlf.fuse()
+            return JointFusion(settings: self, target: target!.voxels, stack: stack, mask: mask).fuse()
         case .staple:
             return try STAPLE(stack: stack, mask: mask, iterations: stapleIterations, tolerance: stapleTolerance).fuse()
         }

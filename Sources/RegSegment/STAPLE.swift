@@ -112,7 +112,11 @@ struct STAPLE {
                 labels[0..<count].sort()
             }
             guard let logPrior else {
-                for k in 0..<count { probabilities[k] = Double(said.filter { $0 == labels[k] }.count) / Double(said.count) }
+                for k in 0..<count {
+                    var votes = 0
+                    for d in said where d == labels[k] { votes += 1 }
+                    probabilities[k] = Double(votes) / Double(said.count)
+                }
                 return
             }
             var top = -Double.infinity

@@ -99,10 +99,11 @@ import Testing
         let target = Self.noise(g, seed: 21), atlas = Self.noise(g, seed: 22)
         let stack = try AtlasStack(labels: [Self.labels(g) { _, _, _ in 1 }], images: [atlas])
         let mask = Image<UInt8>(geometry: g, filledWith: 1)
-        let fusion = JointFusion(settings: LabelFusion(method: .jlf), target: target.voxels, atlases: [atlas.voxels], stack: stack, mask: mask)
-        let (t, tf) = JointFusion.centred(target.voxels, mask: mask), a = JointFusion.centred(atlas.voxels, mask: mask)
+        let fusion = JointFusion(settings: LabelFusion(method: .jlf), target: target.voxels, stack: stack, mask: mask)
+        let (t, a) = (target.voxels, atlas.voxels)
         let box = fusion.coreBox(z: 0..<g.size.z)!
-        let search = SlabSearch(fusion: fusion, box: box, target: t, targetFloor: tf, atlases: [a], offsets: fusion.offsets)
+        let search = SlabSearch(fusion: fusion, box: box, target: IntensityLevel(t, mask: mask), atlases: [IntensityLevel(a, mask: mask)],
+                                offsets: fusion.offsets)
         let found = search.searchAtlas(0)
         // Direct: the Pearson correlation of clamped patches, for every offset.
         func value(_ v: [Float], _ p: SIMD3<Int>) -> Double {
@@ -113,7 +114,7 @@ import Testing
             var tv: [Double] = [], av: [Double] = []
             for dz in -2...2 { for dy in -2...2 { for dx in -2...2 {
                 let d = SIMD3(dx, dy, dz)
-                tv.append(value(t, x &+ d)); av.append(value(a.0, x &+ o &+ d))
+                tv.append(value(t, x &+ d)); av.append(value(a, x &+ o &+ d))
             } } }
             let mt = tv.reduce(0, +) / 125, ma = av.reduce(0, +) / 125
             let cov = zip(tv, av).reduce(0) { $0 + ($1.0 - mt) * ($1.1 - ma) }
