@@ -261,6 +261,15 @@ extension DeformableStage {
         metric: .localCorrelation(radius: 2),
         levels: Level.pyramid(iterations: [60, 50, 12]),
         step: 0.3, steps: [0.4, 0.4, 0.3], updateSigma: 3, totalSigma: 0.25, volumePenalty: 2.5, volumeTolerance: 0.15)
+    /// `longitudinal`'s default: `syn` with local correlation over a window of radius 6 instead of 2.
+    /// Two scans of one subject differ by noise and a small change, not by anatomy: a wider window
+    /// averages the noise, which otherwise pulls the warp towards no change (on simulated brain
+    /// atrophy with 2 % noise in both scans, radius 2, 4 and 6 found 49 %, 74 % and 93 % of a 1 % loss).
+    public static let synLongitudinal: DeformableStage = {
+        var stage = DeformableStage.synLocalCorrelation
+        stage.metrics = [WeightedMetric(.localCorrelation(radius: 6))]
+        return stage
+    }()
     /// `syn-mi`: mutual information (32 bins) for multi-modal pairs, smoothed more than `syn`
     /// (update σ 4, total σ 1.5 voxels): the dense MI gradient is noisier than local correlation's.
     /// On three synthetic multi-contrast pairs this took the mean Dice of 30 labels from 0.42 to 0.60.

@@ -94,11 +94,22 @@ public struct Picture: Sendable, Equatable {
     public mutating func overlayJacobian(_ determinant: Image<Float>, inside: Image<Float>? = nil, opacity: Double = 0.7) {
         for i in 0..<(width * height) where inside.map({ $0.voxels[i] != 0 }) ?? true {
             let d = Double(determinant.voxels[i])
-            let c = d <= 0 ? SIMD3<UInt8>(0, 255, 0) : ColorMap.diverging(log(d))
-            for k in 0..<3 {
-                let under = Double(rgb[3 * i + k]), over = Double(c[k])
-                rgb[3 * i + k] = UInt8((1 - opacity) * under + opacity * over)
-            }
+            blend(i, d <= 0 ? SIMD3<UInt8>(0, 255, 0) : ColorMap.diverging(log(d)), opacity: opacity)
+        }
+    }
+
+    /// Overlays the pixels of `values` above `low` on the heat scale (`low` red to `high`
+    /// and beyond white), leaving the others as they are.
+    public mutating func overlayHeat(_ values: Image<Float>, from low: Float, to high: Float, opacity: Double = 0.75) {
+        for i in 0..<(width * height) where values.voxels[i] > low {
+            blend(i, ColorMap.heat(0.34 + 0.66 * Double(min(1, (values.voxels[i] - low) / max(high - low, 1e-6)))), opacity: opacity)
+        }
+    }
+
+    private mutating func blend(_ i: Int, _ c: SIMD3<UInt8>, opacity: Double) {
+        for k in 0..<3 {
+            let under = Double(rgb[3 * i + k]), over = Double(c[k])
+            rgb[3 * i + k] = UInt8((1 - opacity) * under + opacity * over)
         }
     }
 

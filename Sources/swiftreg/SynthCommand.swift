@@ -26,8 +26,10 @@ struct SynthCommand: ParsableCommand {
           swiftreg synth affine ../shared/data/brain/clapirn/image_B_fullsize.nii.gz -o aff/clapirnB --seed 5
           swiftreg synth contrast training_seg_01.nii.gz --shrink 2 --seed 1 -o s01.nii.gz --labels-output s01_labels.nii.gz
           swiftreg synth classes ../shared/data/brain/symnet/image_A_full_size.nii.gz -o classes/symnetA.nii.gz
+          swiftreg synth atrophy bl.nii.gz --labels bl_seg.nii.gz --label 17 --label 53 --change -5% --noise 0.02 --motion 2,1.5 -o sim/hippo
+          swiftreg synth lesion subject.nii.gz --center 20,-10,30 --radius 10 --mass-effect 3 -o sim/lesion
         """,
-        subcommands: [Warp.self, Affine.self, Contrast.self, Classes.self])
+        subcommands: [Warp.self, Affine.self, Contrast.self, Classes.self, Atrophy.self, Lesion.self])
 
     /// Writes the moving image, the known field and the class labels of a known-transform pair.
     static func writePair(fixed: Image<Float>, truth: VectorField, inverse: PointMapping, prefix: String) throws {
@@ -119,6 +121,84 @@ struct SynthCommand: ParsableCommand {
         func run() throws {
             try common.apply()
             try ImageFile.write(TissueClasses.terciles(of: try ImageFile.read(image).image.floatImage()), to: output)
+        }
+    }
+
+    struct Atrophy: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Shrink or grow one region of a real image by a known percentage (a follow-up scan with a known change).",
+            discussion: """
+            The region is --mask, or the --label values of --labels, or else the voxels above a tenth of the \
+            image's 99th percentile (a skull-stripped brain). Its edge moves within a band of --sigma mm so \
+            that ∫ det J over it changes by --change; then the follow-up is moved rigidly (--motion \
+            DEGREES,MM about a random axis) and noise is added (--noise, a fraction of the 99th percentile). \
+            Writes PREFIX_followup.nii.gz, PREFIX_true_warp.nii.gz (baseline → follow-up), \
+            PREFIX_followup_labels.nii.gz (with --labels) and PREFIX_truth.json (the change reached).
+            """)
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The baseline image.") var image: String
+        @Option(name: .shortAndLong, help: "Output prefix.") var output: String
+        @Option(parsing: .unconditional, help: "Percent volume change of the region, e.g. -5% or 10.") var change: String
+        @Option(help: "The region as a mask on the image's grid.") var mask: String?
+        @Option(help: "A label map on the image's grid.") var labels: String?
+        @Option(help: "A label of the region (repeatable).") var label: [Int] = []
+        @Option(help: "Width of the band in which the tissue moves, mm.") var sigma = 2.0
+        @Option(help: "Noise standard deviation, a fraction of the image's 99th percentile.") var noise = 0.0
+        @Option(help: "Rigid motion of the follow-up: DEGREES,MM.") var motion = "0,0"
+        @Option(help: "Random seed (motion axis and noise).") var seed: UInt64 = 1
+
+        func run() throws {
+            try common.apply()
+            guard let percent = Double(change.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "%", with: "")) else {
+                throw ValidationError("--change takes a percentage such as -5% or 10; found '\(change)'")
+            }
+            let parts = motion.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let degrees = parts[0], let mm = parts[1] else {
+                throw ValidationError("--motion takes DEGREES,MM such as 2,1.5; found '\(motion)'")
+            }
+            guard label.isEmpty || labels != nil else { throw ValidationError("--label needs --labels") }
+            var simulation = ChangeSimulation(image: image, percentChange: percent)
+            simulation.mask = mask
+            simulation.labels = labels
+            simulation.labelValues = label
+            simulation.sigma = sigma
+            simulation.noise = noise
+            (simulation.motionDegrees, simulation.motionMillimetres) = (degrees, mm)
+            simulation.seed = seed
+            let truth = try simulation.write(prefix: output)
+            print(String(format: "%@ changed by %.3f %%; wrote %@_{baseline,followup,true_warp}.nii.gz and %@_truth.json",
+                         truth.region, truth.percentVolumeChange, output, output))
+        }
+    }
+
+    struct Lesion: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a lesion with mass effect to a real image (a ball of new intensity pushing the tissue around it).",
+            discussion: """
+            Tissue is pushed radially from --center (LPS mm) by --mass-effect mm at the lesion's edge, \
+            decaying outside as a divergence-free push; the pushed ball (radius about --radius + \
+            --mass-effect) is filled with --intensity (a fraction of the image's 99th percentile). Writes \
+            PREFIX_image.nii.gz, PREFIX_lesion.nii.gz (the lesion's mask), PREFIX_true_warp.nii.gz \
+            (original → lesioned points) and PREFIX_truth.json.
+            """)
+        @OptionGroup var common: CommonOptions
+        @Argument(help: "The image.") var image: String
+        @Option(name: .shortAndLong, help: "Output prefix.") var output: String
+        @Option(parsing: .unconditional, help: "The lesion's centre, x,y,z in LPS mm.") var center: String
+        @Option(help: "The lesion's radius, mm.") var radius: Double
+        @Option(name: .customLong("mass-effect"), help: "Push at the lesion's edge, mm.") var massEffect = 2.0
+        @Option(help: "The lesion's intensity, a fraction of the image's 99th percentile.") var intensity = 0.25
+
+        func run() throws {
+            try common.apply()
+            let c = center.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard c.count == 3 else { throw ValidationError("--center takes x,y,z in LPS mm such as 20,-10,30; found '\(center)'") }
+            var lesion = LesionSimulation(image: image, center: SIMD3(c[0], c[1], c[2]), radius: radius)
+            lesion.massEffect = massEffect
+            lesion.intensity = intensity
+            let truth = try lesion.write(prefix: output)
+            print(String(format: "lesion of %.0f mm³ at (%.1f, %.1f, %.1f) mm; wrote %@_{image,lesion,true_warp}.nii.gz",
+                         truth.lesionVolume, c[0], c[1], c[2], output))
         }
     }
 }

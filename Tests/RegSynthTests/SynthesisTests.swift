@@ -185,3 +185,61 @@ import Testing
         #expect(a.voxels.allSatisfy { $0 >= 0 && $0 < 1 } && a.voxels.max()! > 0.8)
     }
 }
+
+/// `SimulatedAtrophy`: the requested change is reached, the warp is smooth and invertible, and
+/// tissue away from the region's edge stays put.
+struct SimulatedAtrophyTests {
+    @Test(arguments: [-5.0, 10.0])
+    func reachesTheRequestedChangeOnlyNearTheEdge(percent: Double) throws {
+        let grid = try Geometry(size: SIMD3(40, 36, 32), spacing: SIMD3(1, 1.2, 1.1), origin: SIMD3(5, -10, 20),
+                                direction: Phantoms.rotation(5, 10, -20))
+        let center = grid.physicalPoint(ofIndex: SIMD3(19.5, 17.5, 15.5))
+        let region = try Image<UInt8>(geometry: grid, voxels: Phantoms.image(on: grid) { ($0 - center).length < 9 ? 1 : 0 }.voxels.map { UInt8($0) })
+        let truth = try SimulatedAtrophy(region: region, percentChange: percent, sigma: 2)
+        #expect(abs(truth.percentVolumeChange - percent) < 1e-3)
+        let detJ = truth.forward.jacobianDeterminant
+        #expect(detJ.voxels.allSatisfy { $0 > 0 })
+        // Far from the edge (the centre, 4.5σ inside, and 8σ outside), det J is about 1.
+        let inner = grid.continuousIndex(ofPhysicalPoint: center)
+        #expect(abs(detJ[Int(inner.x.rounded()), Int(inner.y.rounded()), Int(inner.z.rounded())] - 1) < 5e-3)
+        #expect(abs(detJ[0, 0, 0] - 1) < 1e-3)
+        // The inverse undoes the forward map.
+        let p = center + SIMD3(9, 0, 0)
+        #expect(Approx.maxDifference(truth.inverse.map(truth.forward.map(p)), p) < 0.02)
+        // The region's indicator carried by the warp (partial volumes, linear): its sum changes by
+        // about the requested amount, though no voxel centre moves by more than a third of a voxel.
+        let indicator = region.converted(to: Float.self)
+        let carried = try Resampler.resample(indicator, onto: grid, mapping: PointMapping(displacement: truth.inverse.field))
+        let before = indicator.voxels.reduce(0, +), after = carried.voxels.reduce(0, +)
+        #expect(abs(100 * Double(after / before - 1) - percent) < 1, "\(before) → \(after)")
+    }
+
+    @Test func refusesAnEmptyRegionAndAbsurdChanges() throws {
+        let grid = try Geometry(size: SIMD3(8, 8, 8))
+        #expect(throws: RegError.self) { try SimulatedAtrophy(region: Image<UInt8>(geometry: grid), percentChange: -5) }
+        #expect(throws: RegError.self) { try SimulatedAtrophy(region: Image<UInt8>(geometry: grid, filledWith: 1), percentChange: -80) }
+    }
+}
+
+/// `SimulatedLesion`: the tissue at the lesion's edge is pushed out by about the mass effect,
+/// the push outside is divergence-free (det J ≈ 1) and decays as (R/r)², and the mask is the
+/// pushed ball.
+struct SimulatedLesionTests {
+    @Test func pushAndMask() throws {
+        let grid = try Geometry(size: SIMD3(48, 44, 40), spacing: SIMD3(1, 1.1, 1.2), origin: SIMD3(-20, 5, 10),
+                                direction: Phantoms.rotation(10, 0, -15))
+        let center = grid.physicalPoint(ofIndex: SIMD3(23.5, 21.5, 19.5))
+        let lesion = try SimulatedLesion(on: grid, center: center, radius: 6, massEffect: 1.5)
+        let axis = SIMD3<Double>(0.6, 0.8, 0)
+        let edgeMove = ((lesion.forward.map(center + 6 * axis) - center) * axis).sum() - 6
+        #expect(abs(edgeMove - 1.5) < 0.5, "edge moved \(edgeMove) mm")
+        let far = ((lesion.forward.map(center + 15 * axis) - center) * axis).sum() - 15
+        #expect(far > 0 && far < 1.5 * 0.16 * 1.6, "push at 15 mm: \(far)")
+        let detJ = lesion.forward.jacobianDeterminant
+        let ring = grid.continuousIndex(ofPhysicalPoint: center + 12 * axis)
+        #expect(abs(detJ[Int(ring.x.rounded()), Int(ring.y.rounded()), Int(ring.z.rounded())] - 1) < 0.05)
+        let volume = Double(lesion.mask.voxels.reduce(0) { $0 + Int($1) }) * 1.1 * 1.2
+        #expect(abs(volume / (4.0 / 3 * .pi * pow(7.5, 3)) - 1) < 0.1)
+        #expect(throws: RegError.self) { try SimulatedLesion(on: grid, center: center + SIMD3(500, 0, 0), radius: 5, massEffect: 1) }
+    }
+}
