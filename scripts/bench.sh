@@ -5,6 +5,9 @@
 # Usage: scripts/bench.sh [--quick] [--threads N] [other bench/run.py options]
 #        scripts/bench.sh segment [scripts/segment-loo.py options]: leave-one-out atlas segmentation on the
 #        ten whole-head label maps, with ANTs' joint label fusion on the same warps when antspyx is installed
+#        scripts/bench.sh longitudinal [scripts/longitudinal-sim.py options]: simulated atrophy on real brains,
+#        with ANTs (rigid + SyN, integrated det J) when antspyx is installed
+#        scripts/bench.sh abnormality [scripts/abnormality-sim.py options]: normative models, simulated lesions
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" = segment ]; then
@@ -13,6 +16,21 @@ if [ "${1:-}" = segment ]; then
   ants=()
   peers/venv/bin/python -c "import ants" 2>/dev/null && ants=(--ants)
   python3 scripts/segment-loo.py "${ants[@]}" --record bench/results/segment_loo.json "$@"
+  exec python3 bench/report.py
+fi
+if [ "${1:-}" = longitudinal ] || [ "${1:-}" = abnormality ]; then
+  case=$1
+  shift
+  scripts/build.sh >/dev/null
+  py=python3
+  peers/venv/bin/python -c "import nibabel, numpy, scipy" 2>/dev/null && py=peers/venv/bin/python
+  if [ "$case" = longitudinal ]; then
+    ants=()
+    peers/venv/bin/python -c "import ants" 2>/dev/null && ants=(--ants)
+    "$py" scripts/longitudinal-sim.py "${ants[@]}" --record bench/results/longitudinal_sim.json "$@"
+  else
+    "$py" scripts/abnormality-sim.py --record bench/results/abnormality_sim.json "$@"
+  fi
   exec python3 bench/report.py
 fi
 scripts/build.sh >/dev/null

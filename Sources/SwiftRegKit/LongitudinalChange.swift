@@ -147,7 +147,9 @@ public enum LongitudinalChange {
         progress?("registering in the halfway space (\(deformable.name))")
         var plan = request.plan
         plan.linear = []
-        let registration = try Registration(plan).run(fixed: baselineHalf, moving: followupHalf)
+        // The deformable stage looks at the region and about 4 mm around it: what lies beyond (background
+        // noise, the neck) would only pull the warp at the region's edge.
+        let registration = try Registration(plan).run(fixed: baselineHalf, moving: followupHalf, masks: RegistrationMasks(fixed: grown(maskHalf)))
         guard let warp = registration.deformable?.forward, let detJ = registration.jacobian else {
             throw RegError.invalidArgument(name: "plan", reason: "the deformable stage returned no warp")
         }
@@ -221,6 +223,12 @@ public enum LongitudinalChange {
             } } }
         }
         return seen
+    }
+
+    /// The mask grown by about 4 mm (its Gaussian blur of σ 2 mm above 0.02).
+    static func grown(_ mask: Image<UInt8>) throws -> Image<UInt8> {
+        let blurred = GaussianSmoothing.smooth(mask.converted(to: Float.self), sigma: .mm(2))
+        return try Image<UInt8>(geometry: mask.geometry, voxels: blurred.voxels.map { $0 > 0.02 ? 1 : 0 })
     }
 
     /// The voxels above a tenth of the image's 99th percentile: a brain in a skull-stripped scan.

@@ -25,10 +25,9 @@ import Testing
         return path
     }
 
-    /// A 3 % loss with 2° and 1.5 mm of motion and noise in both scans: boundary shift measures it
-    /// within 0.6 points; det J finds more than half of it (SyN's warp falls short of a sub-voxel
-    /// edge motion on a phantom this small: 2.2 of 3 %); the motion is found; swapping the scans
-    /// gives the inverse change; the maps land on the baseline's grid.
+    /// A 3 % loss with 2° and 1.5 mm of motion and noise in both scans is measured within 0.5 points
+    /// by det J and 0.6 by boundary shift; the motion is found; swapping the scans gives the inverse
+    /// change; the maps land on the baseline's grid.
     @Test func knownAtrophyIsMeasuredAndSwappingInvertsIt() throws {
         let baseline = try writeBaseline()
         var simulation = ChangeSimulation(image: baseline, percentChange: -3)
@@ -38,8 +37,7 @@ import Testing
         let (noisyBaseline, followup) = (folder.file("sim_baseline.nii.gz"), folder.file("sim_followup.nii.gz"))
 
         let forward = try LongitudinalChange.run(LongitudinalRequest(baseline: noisyBaseline, followup: followup), prefix: folder.file("fwd"))
-        #expect(forward.percentVolumeChange < 0.5 * truth.percentVolumeChange && forward.percentVolumeChange > 1.2 * truth.percentVolumeChange,
-                "det J \(forward.percentVolumeChange)")
+        #expect(abs(forward.percentVolumeChange - truth.percentVolumeChange) < 0.5, "det J \(forward.percentVolumeChange)")
         #expect(abs(forward.boundaryShiftPercentVolumeChange - truth.percentVolumeChange) < 0.6, "boundary shift \(forward.boundaryShiftPercentVolumeChange)")
         #expect(abs(forward.rotationDegrees - 2) < 0.3 && abs(forward.translationMillimetres - 1.5) < 0.5,
                 "motion \(forward.rotationDegrees)°, \(forward.translationMillimetres) mm")
@@ -56,8 +54,8 @@ import Testing
     }
 
     /// Per-label change through a baseline label map: a dark "ventricle" grown by 10 % is found
-    /// grown by more than 4 % (det J falls short as above), and the brain around it changes by its
-    /// own true amount within a point.
+    /// grown by 6.4 % (within 4 points: the default window of radius 6 voxels, 9 mm here, is wide for
+    /// a structure 20 mm across), and the brain around it changes by its own true amount within a point.
     @Test func perLabelChangeFollowsTheLabelThatChanged() throws {
         let baseline = try writeBaseline()
         let image = try ImageFile.read(baseline).image.floatImage()
@@ -83,8 +81,7 @@ import Testing
         request.labels = labelPath
         let summary = try LongitudinalChange.run(request, prefix: folder.file("lab"))
         let found = Dictionary(uniqueKeysWithValues: summary.labels.map { ($0.label, $0.change.percentVolumeChange) })
-        #expect(found[2]! > 0.4 * truth.labelChanges["2"]! && found[2]! < 1.2 * truth.labelChanges["2"]!,
-                "ventricle: \(found[2]!) vs \(truth.labelChanges["2"]!)")
+        #expect(abs(found[2]! - truth.labelChanges["2"]!) < 4, "ventricle: \(found[2]!) vs \(truth.labelChanges["2"]!)")
         #expect(abs(found[1]! - truth.labelChanges["1"]!) < 1, "brain: \(found[1]!) vs \(truth.labelChanges["1"]!)")
         #expect(FileManager.default.fileExists(atPath: folder.file("lab_change.csv")))
     }
