@@ -34,12 +34,17 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
 
+        // ITK's .h5 transform files: libhdf5, behind a few C functions (its type constants are
+        // macros Swift cannot import).
+        .systemLibrary(name: "CHDF5System", path: "Sources/CHDF5System", pkgConfig: "hdf5",
+                       providers: [.apt(["libhdf5-dev"])]),
+        .target(name: "CHDF5", dependencies: ["CHDF5System"], path: "Sources/CHDF5"),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
 
         .target(name: "RegCore"),
         .target(name: "RegKernels", dependencies: ["RegCore"]),
-        .target(name: "RegIO", dependencies: ["RegCore", "CZlib", "CPNG", "CTurboJPEG"]),
+        .target(name: "RegIO", dependencies: ["RegCore", "CZlib", "CPNG", "CTurboJPEG", "CHDF5"]),
         .target(name: "RegTransforms", dependencies: ["RegCore", "RegKernels"]),
         .target(name: "RegMetrics", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
         .target(name: "RegOptimize"),

@@ -2,9 +2,10 @@ import Foundation
 import RegCore
 
 /// Landmark files: CSV (`x,y,z` in LPS mm, optional `label` column; a header row naming the
-/// columns is optional), 3D Slicer markups `.fcsv` (RAS unless the header says LPS), and
-/// elastix/transformix point sets (`.txt` starting `point`, then the count, then one
-/// space-separated point per line in LPS mm).
+/// columns is optional), 3D Slicer markups `.fcsv` (RAS unless the header says LPS) and
+/// `.mrk.json` (Slicer 4.11 and later: the control points of every point list, in the file's
+/// `coordinateSystem`), and elastix/transformix point sets (`.txt` starting `point`, then the
+/// count, then one space-separated point per line in LPS mm).
 ///
 /// ```swift
 /// let fixedPoints = try LandmarkFile.read("fixed.fcsv")       // converted to LPS
@@ -16,8 +17,9 @@ public enum LandmarkFile {
         let lines = text.split(whereSeparator: \.isNewline).map { String($0) }
         let lower = path.lowercased()
         if lower.hasSuffix(".fcsv") { return try readFCSV(lines, path: path) }
+        if lower.hasSuffix(".json") { return try SlicerMarkups.read(text, path: path) }
         guard lower.hasSuffix(".csv") || lower.hasSuffix(".txt") else {
-            throw RegError.unsupportedFormat(path: path, supported: [".csv", ".txt", ".fcsv"])
+            throw RegError.unsupportedFormat(path: path, supported: [".csv", ".txt", ".fcsv", ".mrk.json"])
         }
         let content = lines.filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
         if let first = content.first?.trimmingCharacters(in: .whitespaces).lowercased(), first == "point" || first == "index" {
@@ -32,7 +34,9 @@ public enum LandmarkFile {
             throw RegError.unwritableFile(path: path, reason: "point \(bad + 1) is (\(p.x), \(p.y), \(p.z)): a transform sent it beyond finite coordinates")
         }
         var s: String
-        if path.lowercased().hasSuffix(".fcsv") {
+        if path.lowercased().hasSuffix(".json") {
+            s = try SlicerMarkups.text(landmarks, path: path)
+        } else if path.lowercased().hasSuffix(".fcsv") {
             s = "# Markups fiducial file version = 4.11\n# CoordinateSystem = RAS\n"
             s += "# columns = id,x,y,z,ow,ox,oy,oz,vis,sel,lock,label,desc,associatedNodeID\n"
             for (i, (p, label)) in zip(landmarks.points, landmarks.labels).enumerated() {

@@ -26,7 +26,7 @@ public struct LinearTransformRecord: Equatable, Sendable {
 /// v4 files (`.mat`). Transforms are returned in file order; a composite file composes them
 /// as ITK does, the last listed applied to a point first.
 public enum TransformFile {
-    public static let supportedExtensions = [".txt", ".tfm", ".mat"]
+    public static let supportedExtensions = [".txt", ".tfm", ".mat", ".h5"]
 
     public static func read(_ path: String) throws -> [LinearTransformRecord] {
         let bytes = try FileBytes.read(path)
@@ -120,6 +120,60 @@ public enum TransformFile {
             throw RegError.unsupportedDatatype(path: path, field: "Transform", value: type)
         }
         return LinearTransformRecord(map: AffineMap(matrix: matrix, translation: translation, center: c), center: c, dimension: d)
+    }
+
+    /// One ITK transform of any type read: linear (`record`), `DisplacementFieldTransform` or
+    /// `BSplineTransform` (fixed parameters: the grid's size, origin, spacing and direction row by
+    /// row; a field's parameters interleave the components, a B-spline's list each component's
+    /// coefficients in turn). `field` names where it came from, for errors.
+    static func transform(type: String, parameters p: [Double], fixed: [Double], path: String, field: String) throws -> FileTransform {
+        let name = String(type.split(separator: "_").first ?? "")
+        guard name == "DisplacementFieldTransform" || name == "BSplineTransform" else {
+            return .linear(try record(type: type, parameters: p, fixed: fixed, path: path))
+        }
+        guard let d = Int(type.split(separator: "_").last ?? ""), d == 2 || d == 3 else {
+            throw RegError.invalidHeader(path: path, field: field + "/TransformType", reason: "cannot read the dimension of '\(type)'")
+        }
+        guard fixed.count == 3 * d + d * d else {
+            throw RegError.invalidHeader(path: path, field: field + "/TransformFixedParameters", reason: "\(name) needs \(3 * d + d * d) fixed parameters (size, origin, spacing, direction), found \(fixed.count)")
+        }
+        var size = SIMD3<Int>(1, 1, 1), origin = SIMD3<Double>.zero, spacing = SIMD3<Double>(1, 1, 1), direction = Matrix3.identity
+        for a in 0..<d {
+            guard fixed[a] >= 1, fixed[a] <= 32768, fixed[a] == fixed[a].rounded() else {
+                throw RegError.invalidHeader(path: path, field: field + "/TransformFixedParameters", reason: "grid size \(fixed[a]) along axis \(a) is not a whole number from 1 to 32768")
+            }
+            size[a] = Int(fixed[a]); origin[a] = fixed[d + a]; spacing[a] = fixed[2 * d + a]
+            for c in 0..<d { direction[a, c] = fixed[3 * d + a * d + c] }
+        }
+        let n = size.x * size.y * size.z
+        guard p.count == d * n else {
+            throw RegError.invalidHeader(path: path, field: field + "/TransformParameters", reason: "a \((0..<d).map { String(size[$0]) }.joined(separator: "×")) grid needs \(d * n) parameters, found \(p.count)")
+        }
+        let grid: Geometry
+        do {
+            grid = try Geometry(size: size, spacing: spacing, origin: origin, direction: direction, dimension: d)
+        } catch let error as RegError {
+            throw error.attributed(to: path)
+        }
+        var vectors = VectorField(geometry: grid)
+        if name == "DisplacementFieldTransform" {
+            for i in 0..<n { for a in 0..<d { vectors.vectors[3 * i + a] = Float(p[d * i + a]) } }
+            return .displacement(vectors)
+        }
+        guard size.x >= 4, size.y >= 4, d == 2 || size.z >= 4 else {
+            throw RegError.invalidHeader(path: path, field: field + "/TransformFixedParameters", reason: "a cubic B-spline grid needs at least 4 control points along each axis")
+        }
+        for i in 0..<n { for a in 0..<d { vectors.vectors[3 * i + a] = Float(p[a * n + i]) } }
+        return .bspline(lattice: grid, coefficients: vectors)
+    }
+
+    /// Every transform of an ITK `.txt`/`.tfm`, ANTs `.mat`, ITK `.h5` or elastix parameter
+    /// file, first applied to a fixed-space point first.
+    public static func readTransforms(_ path: String) throws -> [FileTransform] {
+        let lower = path.lowercased()
+        if lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") { return try HDF5TransformFile.read(path) }
+        if ElastixParameterFile.isElastix(path) { return try ElastixParameterFile.read(path) }
+        return try read(path).reversed().map { .linear($0) }
     }
 
     static func versorMatrix(_ v: SIMD3<Double>, path: String) throws -> Matrix3 {

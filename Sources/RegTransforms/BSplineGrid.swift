@@ -82,9 +82,19 @@ public struct BSplineGrid: Sendable, Equatable {
     /// `x + u(x)` at one physical point (clamped to the lattice's span beyond it).
     public func map(_ x: SIMD3<Double>) -> SIMD3<Double> { x + displacement(at: x) }
 
-    /// `u(x)` at one physical point.
-    public func displacement(at x: SIMD3<Double>) -> SIMD3<Double> {
+    /// `x + u(x)` where the point's whole 4-point support lies inside the lattice (continuous
+    /// index from 1 to size − 2 on each axis), `x` itself elsewhere: ITK's and elastix's rule for
+    /// a B-spline transform read from a file.
+    public func mapWithinSupport(_ x: SIMD3<Double>) -> SIMD3<Double> {
         let t = lattice.continuousIndex(ofPhysicalPoint: x)
+        for a in 0..<lattice.dimension where !(t[a] >= 1 && t[a] <= Double(lattice.size[a] - 2)) { return x }
+        return x + displacement(at: x)
+    }
+
+    /// `u(x)` at one physical point (in a 2-D lattice's plane: the offset along its normal is ignored).
+    public func displacement(at x: SIMD3<Double>) -> SIMD3<Double> {
+        var t = lattice.continuousIndex(ofPhysicalPoint: x)
+        if lattice.dimension == 2 { t.z = 0 }
         func axis(_ a: Int) -> BSplineAxis { BSplineAxis(count: 1, start: t[a], step: 0, latticeCount: lattice.size[a]) }
         let (ax, ay, az) = (axis(0), axis(1), axis(2))
         var u = SIMD3<Double>.zero

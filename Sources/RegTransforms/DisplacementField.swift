@@ -24,9 +24,12 @@ public struct DisplacementField: Sendable, Equatable {
     /// `x + u(x)`.
     public func map(_ x: SIMD3<Double>) -> SIMD3<Double> { x + displacement(at: x) }
 
-    /// `u(x)`: trilinear inside the grid, clamped within half a voxel of it, zero beyond.
+    /// `u(x)`: trilinear inside the grid, clamped within half a voxel of it, zero beyond. A 2-D
+    /// field acts in its plane: the offset of `x` along the plane's normal is ignored (ITK's 2-D
+    /// transforms have no third coordinate).
     public func displacement(at x: SIMD3<Double>) -> SIMD3<Double> {
-        let j = geometry.continuousIndex(ofPhysicalPoint: x)
+        var j = geometry.continuousIndex(ofPhysicalPoint: x)
+        if geometry.dimension == 2 { j.z = 0 }
         let last = SIMD3<Double>(geometry.size &- 1)
         guard all(j .>= -0.5) && all(j .<= last + 0.5) else { return .zero }
         return FieldKernels.trilinear(field, at: j.clamped(lowerBound: .zero, upperBound: last))

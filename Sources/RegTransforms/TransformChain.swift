@@ -15,6 +15,8 @@ public struct TransformChain: Equatable, Sendable, CustomStringConvertible {
     public enum Element: Equatable, Sendable {
         case affine(AffineMap)
         case displacement(DisplacementField)
+        /// A cubic B-spline, moving only points whose support lies inside its lattice (as ITK and elastix do).
+        case bspline(BSplineGrid)
     }
 
     /// First applied first.
@@ -37,6 +39,7 @@ public struct TransformChain: Equatable, Sendable, CustomStringConvertible {
             switch element {
             case .affine(let a): return a.apply(point)
             case .displacement(let d): return d.map(point)
+            case .bspline(let g): return g.mapWithinSupport(point)
             }
         }
     }
@@ -76,6 +79,7 @@ public struct TransformChain: Equatable, Sendable, CustomStringConvertible {
         switch e {
         case .affine: return "affine"
         case .displacement(let d): return "displacement field \(d.geometry.size.x)×\(d.geometry.size.y)×\(d.geometry.size.z)"
+        case .bspline(let g): return "B-spline on \(g.lattice.size.x)×\(g.lattice.size.y)×\(g.lattice.size.z) control points"
         }
     }
 }

@@ -50,18 +50,21 @@ public struct RegistrationInputs: Sendable {
 
 /// The files `register` writes for a result, under `PREFIX`: `_affine.txt` (ITK), `_affine.mat`
 /// (ANTs), `_warped.nii.gz`, `_summary.json`, and with a deformable stage `_warp.nii.gz`,
-/// `_inverse_warp.nii.gz` (ANTs displacement fields) and `_jacobian.nii.gz`. Each is written
-/// under a temporary name and renamed when complete.
+/// `_inverse_warp.nii.gz` (ANTs displacement fields) and `_jacobian.nii.gz`; with `composite`,
+/// also `_composite.h5` and `_inverse_composite.h5` (the whole chain each way in one ITK HDF5
+/// file, as `antsRegistration --write-composite-transform` writes). Each is written under a
+/// temporary name and renamed when complete.
 ///
 /// ```swift
 /// let written = try RegistrationOutputs.write(result, prefix: "out/reg")
 /// ```
 public enum RegistrationOutputs {
     /// The names `write` uses for a plan's result.
-    public static func paths(prefix: String, deformable: Bool) -> [String] {
+    public static func paths(prefix: String, deformable: Bool, composite: Bool = false) -> [String] {
         let linear = ["_affine.txt", "_affine.mat", "_warped.nii.gz", "_summary.json"]
         let dense = ["_warp.nii.gz", "_inverse_warp.nii.gz", "_jacobian.nii.gz"]
-        return (deformable ? dense + linear : linear).map { prefix + $0 }
+        let composites = composite ? ["_composite.h5", "_inverse_composite.h5"] : []
+        return (deformable ? dense + composites + linear : composites + linear).map { prefix + $0 }
     }
 
     /// Writes the result's files as one set (`OutputTransaction`: all appear together, or none)
@@ -72,8 +75,8 @@ public enum RegistrationOutputs {
     /// removed when that run's summary lists them, unchanged, and they are not `inputs`, so the
     /// folder never mixes two runs and never loses a file another tool wrote.
     @discardableResult
-    public static func write(_ result: RegistrationResult, prefix: String, inputs: [String] = []) throws -> [String] {
-        let written = paths(prefix: prefix, deformable: result.deformable != nil)
+    public static func write(_ result: RegistrationResult, prefix: String, inputs: [String] = [], composite: Bool = false) throws -> [String] {
+        let written = paths(prefix: prefix, deformable: result.deformable != nil, composite: composite)
         return try OutputTransaction.run(outputs: written, inputs: inputs) { transaction in
             let fieldWrites = result.deformable.map { deformable in
                 BackgroundJob {
@@ -87,6 +90,7 @@ public enum RegistrationOutputs {
                 let record = LinearTransformRecord(map: result.affine, center: result.center, dimension: dimension)
                 try TransformFile.write([record], to: prefix + "_affine.txt")
                 try TransformFile.write([record], to: prefix + "_affine.mat")
+                if composite { try writeComposites(result, record: record, prefix: prefix) }
                 if let detJ = result.jacobian { try ImageFile.write(detJ, to: prefix + "_jacobian.nii.gz", options: .runLength) }
                 try ImageFile.write(result.warped, to: prefix + "_warped.nii.gz", options: .runLength)
                 try fieldWrites?.wait()
@@ -100,12 +104,30 @@ public enum RegistrationOutputs {
             struct Earlier: Decodable { var run: RunRecord? }
             let earlier = try? JSONDecoder().decode(Earlier.self, from: Data(contentsOf: URL(fileURLWithPath: prefix + "_summary.json")))
             try TextFile.write(try JSONText.encode(summary), to: prefix + "_summary.json")
-            for stale in Set(paths(prefix: prefix, deformable: true)).subtracting(written)
+            for stale in Set(paths(prefix: prefix, deformable: true, composite: true)).subtracting(written)
             where earlier?.run?.lists(stale) == true && !inputs.contains(where: { OutputFolder.sameFile($0, stale) }) {
                 transaction.remove(stale)
             }
             return written
         }
+    }
+}
+
+extension RegistrationOutputs {
+    /// `_composite.h5` (fixed → moving points: the field first, then the affine) and
+    /// `_inverse_composite.h5` (moving → fixed: the inverse affine, then the inverse field).
+    static func writeComposites(_ result: RegistrationResult, record: LinearTransformRecord, prefix: String) throws {
+        guard let inverse = record.map.inverse else {
+            throw RegError.invalidArgument(name: prefix + "_inverse_composite.h5", reason: "the affine map found is singular and has no inverse")
+        }
+        var forward: [FileTransform] = [.linear(record)]
+        var backward: [FileTransform] = [.linear(LinearTransformRecord(map: inverse, center: record.center, dimension: record.dimension))]
+        if let deformable = result.deformable {
+            forward.insert(.displacement(deformable.forward.field), at: 0)
+            backward.append(.displacement(deformable.inverse.field))
+        }
+        try HDF5TransformFile.write(forward, to: prefix + "_composite.h5")
+        try HDF5TransformFile.write(backward, to: prefix + "_inverse_composite.h5")
     }
 }
 
@@ -125,12 +147,14 @@ public enum RegistrationFiles {
         public var files: [String]
     }
 
-    public static func register(_ plan: RegistrationPlan, prefix: String, progress: ProgressHandler? = nil) throws -> Run {
+    /// With `composite`, the chain is also written as ITK HDF5 composites (`_composite.h5`, `_inverse_composite.h5`).
+    public static func register(_ plan: RegistrationPlan, prefix: String, progress: ProgressHandler? = nil, composite: Bool = false) throws -> Run {
         try plan.validate()
         let inputs = plan.inputs
         let inputPaths = [inputs.fixed, inputs.moving, inputs.fixedMask, inputs.movingMask, inputs.fixedLandmarks,
                           inputs.movingLandmarks].compactMap { $0 }
-        try OutputFolder.check(outputs: RegistrationOutputs.paths(prefix: prefix, deformable: plan.deformable != nil), inputs: inputPaths)
+        try OutputFolder.check(outputs: RegistrationOutputs.paths(prefix: prefix, deformable: plan.deformable != nil, composite: composite),
+                               inputs: inputPaths)
         let read = try RegistrationInputs(plan)
         let result: RegistrationResult
         do {
@@ -139,7 +163,7 @@ public enum RegistrationFiles {
         } catch RegError.invalidArgument(let name, let reason) where name == "fixed image" || name == "moving image" {
             throw RegError.invalidArgument(name: (name == "fixed image" ? inputs.fixed : inputs.moving) ?? name, reason: reason)
         }
-        let files = try RegistrationOutputs.write(result, prefix: prefix, inputs: inputPaths)
+        let files = try RegistrationOutputs.write(result, prefix: prefix, inputs: inputPaths, composite: composite)
         return Run(inputs: read, result: result, files: files)
     }
 }

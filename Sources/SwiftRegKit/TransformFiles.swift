@@ -12,8 +12,9 @@ import RegTransforms
 ///                          interpolation: .label, output: "seg_on_subject.nii.gz")
 /// ```
 public enum TransformFiles {
-    /// The chain of `specs` in ANTs order: ITK `.txt`/`.tfm`, ANTs `.mat`, or a displacement
-    /// field image; `[FILE,1]` takes a file's inverse. No specs: the identity.
+    /// The chain of `specs` in ANTs order: ITK `.txt`/`.tfm`/`.h5` (composites included), ANTs
+    /// `.mat`, an elastix `TransformParameters.N.txt` (with its initial transforms), or a
+    /// displacement field image; `[FILE,1]` takes a file's inverse. No specs: the identity.
     public static func chain(_ specs: [String]) throws -> TransformChain {
         var elements: [TransformChain.Element] = [], names: [String] = []
         for spec in specs {
@@ -31,19 +32,36 @@ public enum TransformFiles {
                 elements.append(.displacement(invert ? field.inverse() : field)); names.append(name)
                 continue
             }
-            // A file lists its transforms as ITK composes them (the last is applied first).
-            var records = try TransformFile.read(path).reversed().map(\.map)
-            if invert {
-                records = try records.reversed().map { map in
-                    guard let inverse = map.inverse else {
-                        throw RegError.invalidHeader(path: path, field: "Parameters", reason: "the matrix is singular and has no inverse")
-                    }
-                    return inverse
-                }
+            for element in try Self.elements(TransformFile.readTransforms(path), path: path, invert: invert) {
+                elements.append(element); names.append(name)
             }
-            for map in records { elements.append(.affine(map)); names.append(name) }
         }
         return TransformChain(elements, names: names)
+    }
+
+    /// A file's transforms as chain elements, first applied first; with `invert`, the inverse
+    /// chain where every element has one (linear maps; a displacement field by fixed-point inversion).
+    public static func elements(_ transforms: [FileTransform], path: String, invert: Bool) throws -> [TransformChain.Element] {
+        let elements: [TransformChain.Element] = transforms.map {
+            switch $0 {
+            case .linear(let record): return .affine(record.map)
+            case .bspline(let lattice, let coefficients): return .bspline(BSplineGrid(lattice: lattice, coefficients: coefficients))
+            case .displacement(let field): return .displacement(DisplacementField(field))
+            }
+        }
+        guard invert else { return elements }
+        return try elements.reversed().map { element in
+            switch element {
+            case .affine(let map):
+                guard let inverse = map.inverse else {
+                    throw RegError.invalidHeader(path: path, field: "TransformParameters", reason: "the matrix is singular and has no inverse")
+                }
+                return .affine(inverse)
+            case .displacement(let field): return .displacement(field.inverse())
+            case .bspline:
+                throw RegError.invalidArgument(name: "-t [\(path),1]", reason: "a B-spline transform has no exact inverse; register the other way instead")
+            }
+        }
     }
 
     /// The files that `specs` name (`[FILE,1]` gives FILE).

@@ -84,6 +84,8 @@ struct RegisterCommand: ParsableCommand {
     @Option(help: "Winsorise intensities at these quantiles, e.g. 0.005,0.995.") var winsorize: String?
     @Flag(name: .customLong("zscore"), help: "Normalise both images to zero mean and unit variance first.") var zScore = false
     @Flag(help: "Also write PREFIX_report.html, the quality-control page (see `swiftreg report`).") var report = false
+    @Flag(name: .customLong("write-composite"), help: "Also write PREFIX_composite.h5 and PREFIX_inverse_composite.h5: the whole chain each way as one ITK HDF5 file (antsApplyTransforms, SimpleITK).")
+    var writeComposite = false
     @OptionGroup var reportOptions: ReportOptions
     @OptionGroup var log: LogOptions
 
@@ -113,7 +115,7 @@ struct RegisterCommand: ParsableCommand {
                                    + [reportOptions.fixedLabels, reportOptions.movingLabels, reportOptions.lut].compactMap { $0 })
         }
         let display = ProgressDisplay(log)
-        let run = try RegistrationFiles.register(plan, prefix: output, progress: display.handler)
+        let run = try RegistrationFiles.register(plan, prefix: output, progress: display.handler, composite: writeComposite)
         display.finish()
         let result = run.result
         if report {

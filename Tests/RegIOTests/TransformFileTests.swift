@@ -91,7 +91,7 @@ import RegTestSupport
     static let points = Landmarks(points: [SIMD3(10.5, -20.25, 33), SIMD3(-47, 61.5, -12.75), SIMD3(0.125, 3, 4)],
                                   labels: ["AC", "PC", "tip"])
 
-    @Test(arguments: ["p.csv", "p.fcsv"])
+    @Test(arguments: ["p.csv", "p.fcsv", "p.mrk.json"])
     func roundTripKeepsLPSPointsAndLabels(file: String) throws {
         let folder = TemporaryFolder()
         try LandmarkFile.write(Self.points, to: folder.file(file))
@@ -115,6 +115,36 @@ import RegTestSupport
 }
 
 extension LandmarkFileTests {
+    /// A Slicer 5 markups file in RAS, as Slicer writes it: a point list with a point not yet
+    /// placed (skipped), and a line markup (not landmarks).
+    @Test func slicerMarkupsJSONIsReadInLPS() throws {
+        let folder = TemporaryFolder()
+        let text = """
+        {"@schema": "https://raw.githubusercontent.com/slicer/slicer/master/Modules/Loadable/Markups/Resources/Schema/markups-schema-v1.0.3.json#",
+         "markups": [
+          {"type": "Line", "coordinateSystem": "LPS", "controlPoints": [{"id": "1", "label": "L-1", "position": [1, 2, 3], "positionStatus": "defined"}]},
+          {"type": "Fiducial", "coordinateSystem": "RAS", "coordinateUnits": "mm", "locked": false, "labelFormat": "%N-%d",
+           "controlPoints": [
+            {"id": "1", "label": "AC", "description": "", "associatedNodeID": "", "position": [-12.0, 34.5, 7.25],
+             "orientation": [-1.0, -0.0, -0.0, -0.0, -1.0, -0.0, 0.0, 0.0, 1.0], "selected": true, "locked": false, "visibility": true, "positionStatus": "defined"},
+            {"id": "2", "label": "PC", "position": [0.0, 0.0, 0.0], "positionStatus": "undefined"},
+            {"id": "3", "label": "tip", "position": [1e-3, -2, 3], "positionStatus": "defined"}],
+           "measurements": [], "display": {"visibility": true, "opacity": 1.0}}]}
+        """
+        try Data(text.utf8).write(to: URL(fileURLWithPath: folder.file("F.mrk.json")))
+        let read = try LandmarkFile.read(folder.file("F.mrk.json"))
+        #expect(read.points == [SIMD3(12, -34.5, 7.25), SIMD3(-1e-3, 2, 3)])
+        #expect(read.labels == ["AC", "tip"])
+        try Data(#"{"markups": [{"type": "Line", "controlPoints": []}]}"#.utf8).write(to: URL(fileURLWithPath: folder.file("line.mrk.json")))
+        #expect(throws: RegError.invalidHeader(path: folder.file("line.mrk.json"), field: "markups", reason: "no defined point of a Fiducial markup (found only: Line)")) {
+            try LandmarkFile.read(folder.file("line.mrk.json"))
+        }
+        try Data(#"{"markups": [{"type": "Fiducial", "controlPoints": [{"position": [1, "a", 3]}]}]}"#.utf8).write(to: URL(fileURLWithPath: folder.file("bad.mrk.json")))
+        #expect(throws: RegError.invalidHeader(path: folder.file("bad.mrk.json"), field: "markups[0].controlPoints[0].position", reason: "expected three finite numbers")) {
+            try LandmarkFile.read(folder.file("bad.mrk.json"))
+        }
+    }
+
     @Test func elastixPointSetsAreRead() throws {
         let folder = TemporaryFolder()
         try Data("point\n2\n-36.35 -36.974 -1204.5\n1.5\t2 3\n".utf8).write(to: URL(fileURLWithPath: folder.file("pts.txt")))

@@ -98,9 +98,10 @@ struct DeformableCLITests {
         let a = try slice("A"), b = try slice("B")
         let prefix = folder.file(preset)
         let r = try CLI.run(["register", "-f", b.image, "-m", a.image, "-o", prefix, "--preset", preset, "--threads", "2",
-                             "--deformable-iterations", "60x40x20"])
+                             "--deformable-iterations", "60x40x20", "--write-composite"])
         #expect(r.status == 0, "\(r.stderr)")
-        for suffix in ["_affine.txt", "_affine.mat", "_warp.nii.gz", "_inverse_warp.nii.gz", "_jacobian.nii.gz", "_warped.nii.gz", "_summary.json"] {
+        for suffix in ["_affine.txt", "_affine.mat", "_warp.nii.gz", "_inverse_warp.nii.gz", "_jacobian.nii.gz", "_warped.nii.gz", "_summary.json",
+                       "_composite.h5", "_inverse_composite.h5"] {
             #expect(FileManager.default.fileExists(atPath: prefix + suffix), "missing \(suffix)")
         }
         let warp = try ImageFile.read(prefix + "_warp.nii.gz")
@@ -114,6 +115,15 @@ struct DeformableCLITests {
         #expect(applied.status == 0, "\(applied.stderr)")
         let warped = try ImageFile.read(prefix + "_warped.nii.gz").image.floatImage(), again = try ImageFile.read(out).image.floatImage()
         #expect(zip(warped.voxels, again.voxels).map { abs($0 - $1) }.max()! < 1e-3)
+        // The composites hold the same chains, each way.
+        for (spec, input, reference, chain) in [(prefix + "_composite.h5", a.image, b.image, [prefix + "_warp.nii.gz", prefix + "_affine.txt"]),
+                                                (prefix + "_inverse_composite.h5", b.image, a.image, ["[" + prefix + "_affine.txt,1]", prefix + "_inverse_warp.nii.gz"])] {
+            let viaComposite = folder.file("composite.nii.gz"), viaFiles = folder.file("files.nii.gz")
+            #expect(try CLI.run(["apply", "-i", input, "-r", reference, "-t", spec, "-o", viaComposite]).status == 0)
+            #expect(try CLI.run(["apply", "-i", input, "-r", reference] + chain.flatMap { ["-t", $0] } + ["-o", viaFiles]).status == 0)
+            let x = try ImageFile.read(viaComposite).image.floatImage(), y = try ImageFile.read(viaFiles).image.floatImage()
+            #expect(zip(x.voxels, y.voxels).map { abs($0 - $1) }.max()! < 1e-3, "\(spec)")
+        }
         let labels = folder.file("\(preset)_labels.nii.gz")
         #expect(try CLI.run(["apply", "-i", a.seg, "-r", b.image, "-t", prefix + "_warp.nii.gz", "-t", prefix + "_affine.txt",
                              "--interp", "label", "-o", labels]).status == 0)
