@@ -39,12 +39,16 @@ let package = Package(
         .systemLibrary(name: "CHDF5System", path: "Sources/CHDF5System", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
         .target(name: "CHDF5", dependencies: ["CHDF5System"], path: "Sources/CHDF5"),
+        // DICOM through GDCM (Debian libgdcm-dev, which ships no pkg-config file: its header folder is named here).
+        .target(name: "CGDCM", path: "Sources/CGDCM",
+                cxxSettings: [.unsafeFlags(["-I/usr/include/gdcm-3.0"])],
+                linkerSettings: [.linkedLibrary("gdcmMSFF"), .linkedLibrary("gdcmDSED"), .linkedLibrary("gdcmCommon")]),
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         .systemLibrary(name: "CPrefetch", path: "Sources/CPrefetch"),
 
         .target(name: "RegCore"),
         .target(name: "RegKernels", dependencies: ["RegCore"]),
-        .target(name: "RegIO", dependencies: ["RegCore", "CZlib", "CPNG", "CTurboJPEG", "CHDF5"]),
+        .target(name: "RegIO", dependencies: ["RegCore", "CZlib", "CPNG", "CTurboJPEG", "CHDF5", "CGDCM"]),
         .target(name: "RegTransforms", dependencies: ["RegCore", "RegKernels"]),
         .target(name: "RegMetrics", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
         .target(name: "RegOptimize"),
@@ -91,5 +95,6 @@ let package = Package(
                                                             "RegTestSupport"]),
         .testTarget(name: "SwiftRegCLITests", dependencies: ["RegCore", "RegIO", "RegKernels", "RegTestSupport"]),
     ],
-    swiftLanguageModes: [.v6]
+    swiftLanguageModes: [.v6],
+    cxxLanguageStandard: .cxx17
 )

@@ -3,6 +3,8 @@
 #   data/mricron/   Colin27 (ch2bet.nii.gz, ch2.nii.gz) and the AAL atlas (aal.nii.gz, aal.nii.txt),
 #                   from Debian's mricron-data package (BSD-3; atlases keep their own terms)
 #   data/icbm2009a/ ICBM 2009a symmetric template with grey/white-matter maps, from PyPI nilearn==0.14.1
+#   data/dicom/     DICOM samples (CT, MR, enhanced multi-frame, every compressed transfer syntax they
+#                   hold) from PyPI pydicom==3.0.2 (test_files/) and pydicom-data==1.0.0 (data/), MIT
 # Usage: scripts/fetch-data.sh [DATA_DIR]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -33,5 +35,24 @@ with zipfile.ZipFile(wheel) as z:
             dst.write(src.read())
 PY
 fi
+if [ ! -f "$data/dicom/pydicom/CT_small.dcm" ]; then
+  echo "fetching DICOM samples (PyPI pydicom==3.0.2, pydicom-data==1.0.0)…"
+  python3 -m pip download --quiet --no-deps --dest "$work" pydicom==3.0.2 pydicom-data==1.0.0
+  mkdir -p "$data/dicom"
+  python3 - "$work" "$data/dicom" <<'PY'
+import sys, zipfile, os, glob
+work, out = sys.argv[1], sys.argv[2]
+for wheel, prefix, folder in [("pydicom-3.0.2-*.whl", "pydicom/data/test_files/", "pydicom"),
+                              ("pydicom_data-1.0.0-*.whl", "data_store/data/", "pydicom-data")]:
+    with zipfile.ZipFile(glob.glob(os.path.join(work, wheel))[0]) as z:
+        for name in z.namelist():
+            if name.startswith(prefix) and not name.endswith("/"):
+                target = os.path.join(out, folder, name[len(prefix):])
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+                with z.open(name) as src, open(target, "wb") as dst:
+                    dst.write(src.read())
+PY
+fi
+
 echo "data in $data:"
 find "$data" -type f | sort

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages SwiftReg builds against, when missing:
 #   zlib1g-dev (.nii.gz, compressed MetaImage/NRRD), libpng-dev (PNG), libturbojpeg0-dev (JPEG),
-#   libopenblas-dev (the convolutions of RegLearn), libhdf5-dev (ITK .h5 transforms), pkg-config.
+#   libopenblas-dev (the convolutions of RegLearn), libhdf5-dev (ITK .h5 transforms),
+#   libgdcm-dev (DICOM), pkg-config.
 # The Swift toolchain (6.0 or newer) is expected on PATH.
 set -euo pipefail
-packages=(zlib1g-dev libpng-dev libturbojpeg0-dev libopenblas-dev libhdf5-dev pkg-config)
+packages=(zlib1g-dev libpng-dev libturbojpeg0-dev libopenblas-dev libhdf5-dev libgdcm-dev pkg-config)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

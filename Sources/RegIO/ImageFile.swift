@@ -9,6 +9,7 @@ public enum ImageFormat: String, Sendable, CaseIterable {
     case nrrd = "NRRD"
     case png = "PNG"
     case jpeg = "JPEG"
+    case dicom = "DICOM"
 
     /// File name endings of each format, lower case.
     public var extensions: [String] {
@@ -18,11 +19,12 @@ public enum ImageFormat: String, Sendable, CaseIterable {
         case .nrrd: return [".nrrd", ".nhdr"]
         case .png: return [".png"]
         case .jpeg: return [".jpg", ".jpeg"]
+        case .dicom: return [".dcm"]
         }
     }
 
     /// Whether SwiftReg can write the format.
-    public var isWritable: Bool { self != .jpeg }
+    public var isWritable: Bool { self != .jpeg && self != .dicom }
 }
 
 /// What a reader found in a file besides the voxels.
@@ -105,6 +107,7 @@ public enum ImageFile {
     public static func format(of path: String) throws -> ImageFormat {
         let lower = path.lowercased()
         for f in ImageFormat.allCases where f.extensions.contains(where: { lower.hasSuffix($0) }) { return f }
+        if DICOMSeries.isDICOM(path) { return .dicom }
         throw RegError.unsupportedFormat(path: path, supported: supportedExtensions)
     }
 
@@ -119,6 +122,7 @@ public enum ImageFile {
             case .nrrd: return try NRRD.read(path)
             case .png: return try PNGFile.read(path)
             case .jpeg: return try JPEGFile.read(path)
+            case .dicom: return try DICOMSeries.read(path)
             }
         } catch let error as RegError {
             throw error.attributed(to: path)
@@ -134,6 +138,7 @@ public enum ImageFile {
         case .nrrd: try NRRD.write(image, to: path, options: options)
         case .png: try PNGFile.write(image, to: path)
         case .jpeg: throw RegError.unwritableFile(path: path, reason: "JPEG is read-only in SwiftReg (lossy); write .png instead")
+        case .dicom: throw RegError.unwritableFile(path: path, reason: "DICOM is read-only in SwiftReg; write .nii.gz, .nrrd or .mha instead")
         }
     }
 

@@ -7,7 +7,7 @@ struct InfoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "info",
         abstract: "Print each image's grid, orientation, datatype, value range and header faults.",
-        discussion: "Example: swiftreg info brain.nii.gz seg.mha")
+        discussion: "Example: swiftreg info brain.nii.gz seg.mha dicom_folder/\nA DICOM folder with several series lists them; choose one as FOLDER#N or FOLDER#UID.")
 
     @OptionGroup var common: CommonOptions
     @Argument(help: "Image files.") var files: [String]
@@ -17,6 +17,13 @@ struct InfoCommand: ParsableCommand {
         var failed = false
         for path in files {
             do {
+                if try ImageFile.format(of: path) == .dicom, !path.contains("#") {
+                    let series = try DICOMSeries.scan(path)
+                    if series.count > 1 {
+                        print(Self.describe(series, in: path))
+                        continue
+                    }
+                }
                 print(try Self.describe(ImageFile.read(path)))
             } catch let error as RegError {
                 FileHandle.standardError.write(Data("swiftreg: error: \(error)\n".utf8))
@@ -24,6 +31,21 @@ struct InfoCommand: ParsableCommand {
             }
         }
         if failed { throw ExitCode(1) }
+    }
+
+    /// The series of a DICOM folder, one block each.
+    static func describe(_ series: [DICOMSeriesInfo], in path: String) -> String {
+        let f = { (v: Double) in String(format: "%.6g", v) }
+        var lines = ["\(path): \(series.count) series (read one as \(path)#N or \(path)#UID)"]
+        for (i, s) in series.enumerated() {
+            let geometry = try? Geometry(size: s.size, spacing: s.spacing, origin: s.origin, direction: s.direction, dimension: 3)
+            lines.append("  \(i + 1). \(s.uid)")
+            lines.append("     \(s.modality) \"\(s.description)\", \(s.files.count) file\(s.files.count == 1 ? "" : "s")\(s.frames > 1 ? ", \(s.frames) frames" : ""), transfer syntax \(s.transferSyntax)")
+            lines.append("     size \(s.size.x) × \(s.size.y) × \(s.size.z), spacing \(f(s.spacing.x)) \(f(s.spacing.y)) \(f(s.spacing.z)) mm, orientation \(geometry?.orientationCode ?? "?")")
+            for note in s.notes { lines.append("     note: \(note)") }
+            if let problem = s.problem { lines.append("     cannot be read: \(problem)") }
+        }
+        return lines.joined(separator: "\n")
     }
 
     static func describe(_ loaded: LoadedImage) -> String {
