@@ -1,6 +1,7 @@
 import CGDCM
 import Foundation
 import RegCore
+import Synchronization
 
 /// One series found in a folder: what `swiftreg info DIR` lists, and what `DICOMSeries.read` reads.
 public struct DICOMSeriesInfo: Sendable, Equatable {
@@ -20,6 +21,17 @@ public struct DICOMSeriesInfo: Sendable, Equatable {
     public var notes: [String]
     /// Why the series cannot be read as one volume (missing slices, mixed orientations), if it cannot.
     public var problem: RegError? = nil
+    /// From one slice's origin to the next (LPS mm): along the normal, unless the gantry was tilted.
+    public var sliceStep: SIMD3<Double> = .zero
+}
+
+/// What to do with a series acquired under a gantry tilt (slices shifted in plane as they advance).
+public enum GantryTilt: Int, Sendable, CaseIterable {
+    /// As ITK: slices stacked along the normal, so the image is sheared against the patient.
+    case keep
+    /// Resampled (bilinearly, within each slice) onto an orthogonal grid that covers every slice,
+    /// each voxel where the patient's anatomy is; float32 voxels.
+    case resample
 }
 
 /// DICOM series through GDCM (every transfer syntax it decodes). A folder (searched
@@ -39,6 +51,14 @@ public struct DICOMSeriesInfo: Sendable, Equatable {
 /// let ct = try DICOMSeries.read("study/#2").image       // the second series
 /// ```
 public enum DICOMSeries {
+    private static let tiltChoice = Atomic<Int>(GantryTilt.keep.rawValue)
+
+    /// How tilted series are read (the CLI's `--dicom-tilt`): `.keep` by default, as ITK does.
+    public static var gantryTilt: GantryTilt {
+        get { GantryTilt(rawValue: tiltChoice.load(ordering: .relaxed)) ?? .keep }
+        set { tiltChoice.store(newValue.rawValue, ordering: .relaxed) }
+    }
+
     /// Whether `path` names DICOM: a folder, a `.dcm` file, a `FOLDER#SERIES` selector, or a
     /// file with the `DICM` preamble.
     public static func isDICOM(_ path: String) -> Bool {
@@ -93,8 +113,9 @@ public enum DICOMSeries {
         }
     }
 
-    /// Reads the one series under `path`, or the one `path`'s `#SERIES` selects.
-    public static func read(_ path: String) throws -> LoadedImage {
+    /// Reads the one series under `path`, or the one `path`'s `#SERIES` selects; a tilted series as
+    /// `tilt` says (default: `gantryTilt`, which the CLI's `--dicom-tilt` sets).
+    public static func read(_ path: String, tilt: GantryTilt? = nil) throws -> LoadedImage {
         let (base, selector) = split(path)
         let all = try scan(base)
         let chosen: DICOMSeriesInfo
@@ -113,7 +134,7 @@ public enum DICOMSeries {
             chosen = all[0]
         }
         if let problem = chosen.problem { throw problem }
-        return try volume(chosen, path: path)
+        return try volume(chosen, path: path, tilt: tilt ?? gantryTilt)
     }
 
     /// One line per series: index, UID, modality, description, size.
@@ -268,15 +289,16 @@ public enum DICOMSeries {
             let inPlane = offset - normal * (offset * normal).sum()
             let shear = (inPlane * inPlane).sum().squareRoot() / (along.last! - along.first!)
             if shear > 1e-4 {
-                notes.append(String(format: "gantry tilt of %.2f°: slices stacked along the normal %.4g mm apart (the distance between their origins, as ITK does), so the image is sheared against the patient",
+                notes.append(String(format: "gantry tilt of %.2f°: slices stacked along the normal %.4g mm apart (the distance between their origins, as ITK does), so the image is sheared against the patient (--dicom-tilt resample corrects it)",
                                     atan(shear) * 180 / .pi, sliceSpacing))
             }
         }
         let pixel = pixelSpacing(first)
+        let step = sorted.count > 1 ? (sorted.last!.position! - sorted.first!.position!) / Double(sorted.count - 1) : normal * sliceSpacing
         return DICOMSeriesInfo(uid: uid, modality: first.modality, description: first.description, transferSyntax: first.transferSyntax,
                                files: sorted.map(\.path), frames: 1, size: SIMD3(first.columns, first.rows, sorted.count),
                                spacing: SIMD3(pixel.x, pixel.y, sliceSpacing), origin: sorted[0].position!,
-                               direction: Matrix3(columns: row, column, normal), notes: notes)
+                               direction: Matrix3(columns: row, column, normal), notes: notes, sliceStep: step)
     }
 
     // MARK: pixels
@@ -291,7 +313,7 @@ public enum DICOMSeries {
     }
 
     /// The series' voxels: each file decoded by GDCM into its slab of the volume, then rescaled.
-    static func volume(_ s: DICOMSeriesInfo, path: String) throws -> LoadedImage {
+    static func volume(_ s: DICOMSeriesInfo, path: String, tilt: GantryTilt) throws -> LoadedImage {
         let geometry: Geometry
         do {
             // A single slice stays a 3-D grid of one slice, as ITK reads it (its plane may be any).
@@ -334,13 +356,69 @@ public enum DICOMSeries {
             }
         }
         if let failure { throw failure }
-        let image = try voxels(raw, geometry: geometry, samples: samples, bytes: bytes, signed: first.pixel_representation == 1,
+        var image = try voxels(raw, geometry: geometry, samples: samples, bytes: bytes, signed: first.pixel_representation == 1,
                                scaling: scaling, sliceVoxels: s.size.x * s.size.y * s.frames, path: path)
+        let normal = s.direction.column(2), along = (s.sliceStep * normal).sum()
+        let shear = s.sliceStep - normal * along
+        if tilt == .resample, s.files.count > 1, (shear * shear).sum().squareRoot() > 1e-4 * abs(along) {
+            image = AnyImage(try untilted(image.floatImage(), step: s.sliceStep))
+        }
         var info = ImageFileInfo(path: path, format: .dicom, storedType: "\(first.pixel_representation == 1 ? "int" : "uint")\(8 * bytes)")
-        info.faults = s.notes
+        info.faults = s.notes.map { $0.hasPrefix("gantry tilt") && tilt == .resample ? "gantry tilt: resampled onto an orthogonal grid (the tilt is in the slice positions)" : $0 }
         let (slope, intercept) = scaling[0]
         if scaling.contains(where: { $0 != (1, 0) }) { info.scaling = (slope, intercept) }
         return LoadedImage(image: image, info: info)
+    }
+
+    /// A tilted stack on an orthogonal grid: the slices keep their planes (so output slice k
+    /// samples stored slice k only, bilinearly), spaced by their distance along the normal, and
+    /// the grid grows in plane to hold every slice's shifted footprint.
+    ///
+    /// ```swift
+    /// let series = try DICOMSeries.scan("tilted/")[0]
+    /// let stack = try DICOMSeries.read("tilted/", tilt: .keep).image.floatImage()
+    /// let upright = try DICOMSeries.untilted(stack, step: series.sliceStep)
+    /// ```
+    public static func untilted(_ stack: Image<Float>, step: SIMD3<Double>) throws -> Image<Float> {
+        let g = stack.geometry
+        let row = g.direction.column(0), column = g.direction.column(1), normal = g.direction.column(2)
+        let along = (step * normal).sum(), shear = step - normal * along
+        // The in-plane shift per slice, in voxels of each axis; the whole stack's shift sets the margins.
+        let perSlice = SIMD2((shear * row).sum() / g.spacing.x, (shear * column).sum() / g.spacing.y)
+        let total = perSlice * Double(g.size.z - 1)
+        let low = SIMD2(min(0, total.x).rounded(.down), min(0, total.y).rounded(.down))
+        let high = SIMD2(max(0, total.x).rounded(.up), max(0, total.y).rounded(.up))
+        let size = SIMD3(g.size.x + Int(high.x - low.x), g.size.y + Int(high.y - low.y), g.size.z)
+        let origin = g.origin + row * (low.x * g.spacing.x) + column * (low.y * g.spacing.y)
+        // Slices are sorted along the normal, so `along` > 0.
+        let grid = try Geometry(size: size, spacing: SIMD3(g.spacing.x, g.spacing.y, along), origin: origin,
+                                direction: g.direction, dimension: 3)
+        var out = Image<Float>(geometry: grid)
+        let (nx, ny) = (g.size.x, g.size.y), (mx, my) = (size.x, size.y)
+        stack.voxels.withUnsafeBufferPointer { source in
+            out.voxels.withUnsafeMutableBufferPointer { target in
+                let s = UnsafeSendable(source.baseAddress!), t = UnsafeSendable(target.baseAddress!)
+                parallelFor(count: size.z, chunkSize: 1) { slabs in
+                    for k in slabs {
+                        // Stored (i, j) of output (x, y): shifted by the margin and this slice's offset.
+                        let shift = low - perSlice * Double(k)
+                        // Bilinear within the slice; corners outside it count as 0.
+                        func at(_ a: Int, _ b: Int) -> Double {
+                            a >= 0 && a < nx && b >= 0 && b < ny ? Double(s.value[(k * ny + b) * nx + a]) : 0
+                        }
+                        for y in 0..<my {
+                            let j = Double(y) + shift.y, j0 = Int(j.rounded(.down)), fy = j - Double(j0)
+                            for x in 0..<mx {
+                                let i = Double(x) + shift.x, i0 = Int(i.rounded(.down)), fx = i - Double(i0)
+                                let sum = (1 - fy) * ((1 - fx) * at(i0, j0) + fx * at(i0 + 1, j0)) + fy * ((1 - fx) * at(i0, j0 + 1) + fx * at(i0 + 1, j0 + 1))
+                                t.value[(k * my + y) * mx + x] = Float(sum)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
     }
 
     /// Decoded samples (native byte order, as GDCM gives them) → an image: the stored type when

@@ -67,8 +67,16 @@ let buildKind = "portable"
 struct CommonOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: "Threads to use (default: all cores; at most one per core). Results do not depend on it.")
     var threads: Int?
+    @Option(name: .customLong("dicom-tilt"), help: "DICOM series acquired under a gantry tilt: keep (as ITK: stacked along the normal, sheared against the patient) or resample (onto an orthogonal grid).")
+    var dicomTilt: String?
 
     func apply() throws {
+        if let tilt = dicomTilt {
+            guard let choice = ["keep": GantryTilt.keep, "resample": .resample][tilt] else {
+                throw ValidationError("--dicom-tilt takes keep or resample; found '\(tilt)'")
+            }
+            DICOMSeries.gantryTilt = choice
+        }
         // Keep freed volume-sized blocks in the heap instead of returning them to the kernel:
         // each fresh 50 MB field would otherwise cost thousands of page faults, which made the
         // dense passes of deformable registration up to 5× slower.

@@ -145,3 +145,39 @@ import RegTestSupport
         #expect(compared >= 60, "only \(compared) samples compared")
     }
 }
+
+extension DICOMSeriesTests {
+    /// `--dicom-tilt resample`: the tilted fixture on an orthogonal grid with slices 3 mm apart
+    /// along the normal; each slice keeps its mass and its physical centre of mass, which is where
+    /// the stored slice lies in the patient (at the origin DICOM gives that slice). Values are
+    /// offset by 3000 to make them positive weights; the offset is carried by resampling a slice of ones.
+    @Test func tiltedSeriesResampledKeepsEachSliceWhereThePatientIs() throws {
+        let series = try #require(try DICOMSeries.scan(Self.folder + "tilt").first)
+        let kept = try DICOMSeries.read(Self.folder + "tilt", tilt: .keep).image.floatImage()
+        let fixed = try DICOMSeries.read(Self.folder + "tilt", tilt: .resample)
+        let image = fixed.image.floatImage(), g = image.geometry
+        #expect(abs(g.spacing.z - 3) < 1e-4 && g.size.z == 5 && g.size.x > kept.geometry.size.x)
+        #expect(fixed.info.faults.contains { $0.contains("resampled") })
+        let coverage = try DICOMSeries.untilted(Image<Float>(geometry: kept.geometry, filledWith: 1), step: series.sliceStep)
+        let k0 = kept.geometry
+        for k in 0..<5 {
+            var storedMass = 0.0, storedCentre = SIMD3<Double>.zero
+            for y in 0..<k0.size.y {
+                for x in 0..<k0.size.x {
+                    let v = Double(kept[x, y, k]) + 3000
+                    let p = k0.origin + k0.direction * (SIMD3(Double(x), Double(y), 0) * k0.spacing) + series.sliceStep * Double(k)
+                    storedMass += v; storedCentre += v * p
+                }
+            }
+            var mass = 0.0, centre = SIMD3<Double>.zero
+            for y in 0..<g.size.y {
+                for x in 0..<g.size.x {
+                    let v = Double(image[x, y, k]) + 3000 * Double(coverage[x, y, k])
+                    mass += v; centre += v * g.physicalPoint(ofIndex: SIMD3(Double(x), Double(y), Double(k)))
+                }
+            }
+            #expect(abs(mass - storedMass) < 1e-4 * storedMass, "slice \(k): mass \(mass) vs \(storedMass)")
+            #expect(Approx.maxDifference(centre / mass, storedCentre / storedMass) < 0.01, "slice \(k): centre \(centre / mass) vs \(storedCentre / storedMass)")
+        }
+    }
+}

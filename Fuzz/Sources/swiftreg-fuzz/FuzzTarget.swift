@@ -25,6 +25,8 @@ struct FuzzTarget: Sendable {
         FuzzTarget(name: "landmarks-csv", fileName: "input.csv") { _ = try LandmarkFile.read($0) },
         FuzzTarget(name: "landmarks-fcsv", fileName: "input.fcsv") { _ = try LandmarkFile.read($0) },
         FuzzTarget(name: "landmarks-elastix", fileName: "input.txt") { _ = try LandmarkFile.read($0) },
+        FuzzTarget(name: "landmarks-slicer-json", fileName: "input.mrk.json") { _ = try LandmarkFile.read($0) },
+        FuzzTarget(name: "elastix-transform", fileName: "TransformParameters.0.txt") { _ = try ElastixParameterFile.read($0) },
         FuzzTarget(name: "plan", fileName: "input.yaml") { _ = try PlanFile.read($0) },
     ]
 

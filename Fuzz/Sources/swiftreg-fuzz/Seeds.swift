@@ -55,6 +55,41 @@ enum Seeds {
         try seed("landmarks-fcsv", "points.fcsv") { try LandmarkFile.write(points, to: $0) }
         try seed("landmarks-elastix", "points.txt") { try TextFile.write("point\n3\n1.5 -2 3\n-40.25 12 7.5\n0 0 0\n", to: $0) }
         try seed("landmarks-elastix", "index.txt") { try TextFile.write("index\n2\n1 2 3\n4 5 6\n", to: $0) }
+        try seed("landmarks-slicer-json", "points.mrk.json") { try LandmarkFile.write(points, to: $0) }
+        // elastix parameter files as elastix 5 writes them (the library writes none): Euler 3-D, a 2-D B-spline.
+        try seed("elastix-transform", "euler.txt") {
+            try TextFile.write("""
+            (Transform "EulerTransform")
+            (NumberOfParameters 6)
+            (TransformParameters 0.056666 -0.021315 -0.001583 -1.815118 1.745679 -1.974062)
+            (InitialTransformParametersFileName "NoInitialTransform")
+            (HowToCombineTransforms "Compose")
+            (FixedImageDimension 3)
+            (MovingImageDimension 3)
+            (CenterOfRotationPoint -11.4905288175 22.2224722122 20.9237983691)
+            (ComputeZYX "false")
+
+            """, to: $0)
+        }
+        try seed("elastix-transform", "bspline.txt") {
+            let coefficients = (0..<32).map { String(format: "%.4f", sin(Double($0))) }.joined(separator: " ")
+            try TextFile.write("""
+            (Transform "BSplineTransform")
+            (NumberOfParameters 32)
+            (TransformParameters \(coefficients))
+            (InitialTransformParametersFileName "NoInitialTransform")
+            (HowToCombineTransforms "Compose")
+            (FixedImageDimension 2)
+            (GridSize 4 4)
+            (GridIndex 0 0)
+            (GridSpacing 8.5 9.25)
+            (GridOrigin -12.0 7.5)
+            (GridDirection 0.94 0.34 -0.34 0.94)
+            (BSplineTransformSplineOrder 3)
+            (UseCyclicTransform "false")
+
+            """, to: $0)
+        }
         for preset in ["rigid", "syn", "bspline", "demons"] {
             let plan = RegistrationPlan.preset(preset)!
             try seed("plan", "\(preset).yaml") { try TextFile.write(PlanFile.text(plan), to: $0) }
