@@ -24,6 +24,7 @@
 
 namespace {
 
+// The tags the scan reports, in this order (DICOMSeries.headers reads them by position).
 const gdcm::Tag scanTags[] = {
     gdcm::Tag(0x0020, 0x000e),  // SeriesInstanceUID
     gdcm::Tag(0x0008, 0x0060),  // Modality
@@ -34,17 +35,9 @@ const gdcm::Tag scanTags[] = {
     gdcm::Tag(0x0028, 0x0010),  // Rows
     gdcm::Tag(0x0028, 0x0011),  // Columns
     gdcm::Tag(0x0028, 0x0008),  // NumberOfFrames
-    gdcm::Tag(0x0028, 0x1053),  // RescaleSlope
-    gdcm::Tag(0x0028, 0x1052),  // RescaleIntercept
     gdcm::Tag(0x0002, 0x0010),  // TransferSyntaxUID
     gdcm::Tag(0x0008, 0x0016),  // SOPClassUID
     gdcm::Tag(0x0020, 0x0013),  // InstanceNumber
-    gdcm::Tag(0x0028, 0x0100),  // BitsAllocated
-    gdcm::Tag(0x0028, 0x0103),  // PixelRepresentation
-    gdcm::Tag(0x0028, 0x0002),  // SamplesPerPixel
-    gdcm::Tag(0x0018, 0x0050),  // SliceThickness
-    gdcm::Tag(0x0028, 0x0004),  // PhotometricInterpretation
-    gdcm::Tag(0x0018, 0x1120),  // GantryDetectorTilt
 };
 
 void setError(char *error, size_t capacity, const std::string &message) {
@@ -115,11 +108,6 @@ std::string clean(const char *value) {
 }
 
 }  // namespace
-
-extern "C" const char *swiftreg_dicom_scan_tags(void) {
-    return "0020,000e 0008,0060 0008,103e 0020,0032 0020,0037 0028,0030 0028,0010 0028,0011 0028,0008 0028,1053 "
-           "0028,1052 0002,0010 0008,0016 0020,0013 0028,0100 0028,0103 0028,0002 0018,0050 0028,0004 0018,1120";
-}
 
 extern "C" void swiftreg_dicom_free(void *pointer) { std::free(pointer); }
 

@@ -156,7 +156,6 @@ public enum DICOMSeries {
         var sopClass = ""
         var rows = 0, columns = 0, frames = 1
         var instance = 0
-        var tilt = 0.0
     }
 
     static func headers(_ path: String) throws -> [Header] {
@@ -169,14 +168,14 @@ public enum DICOMSeries {
         return String(cString: text).split(separator: "\n").map { line in
             let f = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
             var h = Header(path: f[0])
-            guard f.count >= 21 else { return h }
+            // The tags in the order swiftreg_dicom_scan reports them.
+            guard f.count >= 13 else { return h }
             h.seriesUID = f[1]; h.modality = f[2]; h.description = f[3]
             let p = numbers(f[4])
             h.position = p.count == 3 ? SIMD3(p[0], p[1], p[2]) : nil
-            h.orientation = numbers(f[5]); h.pixelSpacing = numbers(f[6]); h.sopClass = f[13]
+            h.orientation = numbers(f[5]); h.pixelSpacing = numbers(f[6])
             h.rows = Int(f[7]) ?? 0; h.columns = Int(f[8]) ?? 0; h.frames = max(1, Int(f[9]) ?? 1)
-            h.transferSyntax = f[12]; h.instance = Int(f[14]) ?? 0
-            h.tilt = Double(f[20]) ?? 0
+            h.transferSyntax = f[10]; h.sopClass = f[11]; h.instance = Int(f[12]) ?? 0
             return h
         }
     }

@@ -28,7 +28,17 @@ public struct LinearTransformRecord: Equatable, Sendable {
 public enum TransformFile {
     public static let supportedExtensions = [".txt", ".tfm", ".mat", ".h5"]
 
+    /// The linear transforms of an ITK `.txt`/`.tfm`/`.h5` or ANTs `.mat` file, as ITK lists
+    /// them (the last is applied first); `readTransforms` also takes fields, B-splines and elastix files.
     public static func read(_ path: String) throws -> [LinearTransformRecord] {
+        if path.lowercased().hasSuffix(".h5") {
+            return try HDF5TransformFile.read(path).reversed().map {
+                guard case .linear(let record) = $0 else {
+                    throw RegError.unsupportedDatatype(path: path, field: "/TransformGroup", value: "a displacement field or B-spline where a linear transform is needed")
+                }
+                return record
+            }
+        }
         let bytes = try FileBytes.read(path)
         if path.lowercased().hasSuffix(".mat") { return try readMatlab(bytes, path: path) }
         guard [".txt", ".tfm"].contains(where: { path.lowercased().hasSuffix($0) }) else {

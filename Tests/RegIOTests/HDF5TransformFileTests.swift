@@ -77,6 +77,19 @@ import RegTestSupport
         }
     }
 
+    /// `TransformFile.read` takes an `.h5` of linear transforms in ITK's order, and refuses one with a field.
+    @Test func linearReaderTakesLinearH5Only() throws {
+        let folder = TemporaryFolder()
+        let a = LinearTransformRecord(map: AffineMap(matrix: .rotation(axis: 2, angle: 0.2), translation: SIMD3(1, 2, 3)), center: SIMD3(4, 5, 6))
+        let b = LinearTransformRecord(map: AffineMap(translation: SIMD3(-7, 0, 2)))
+        try HDF5TransformFile.write([.linear(a), .linear(b)], to: folder.file("two.h5"))
+        let records = try TransformFile.read(folder.file("two.h5"))
+        #expect(records.count == 2)
+        let p = SIMD3<Double>(3, -1, 7)
+        #expect(Approx.maxDifference(records[0].map.apply(records[1].map.apply(p)), b.map.apply(a.map.apply(p))) < 1e-12)
+        #expect(throws: RegError.self) { try TransformFile.read(Self.folder + "sitk_field2d.h5") }
+    }
+
     static let liveAvailable: Bool = (try? PythonOracle.run("import ants, SimpleITK", arguments: [])) != nil
 
     /// A composite we write (an affine, then a displacement field applied first, as `register`

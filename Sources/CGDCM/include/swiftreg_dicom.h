@@ -11,13 +11,12 @@ extern "C" {
 #endif
 
 /// Scans `path` (a folder, searched recursively, or one file) for DICOM files. Returns a
-/// malloc'd text, one line per DICOM file: the path, then the values of the tags listed by
-/// `swiftreg_dicom_scan_tags`, tab-separated (empty where absent; tabs and newlines in values
-/// become spaces). NULL on failure, with a message in `error`. Free with `swiftreg_dicom_free`.
+/// malloc'd text, one line per DICOM file: the path, then, tab-separated (empty where absent;
+/// tabs and newlines in values become spaces), SeriesInstanceUID, Modality, SeriesDescription,
+/// ImagePositionPatient, ImageOrientationPatient, PixelSpacing, Rows, Columns, NumberOfFrames,
+/// TransferSyntaxUID, SOPClassUID, InstanceNumber. NULL on failure, with a message in `error`.
+/// Free with `swiftreg_dicom_free`.
 char *swiftreg_dicom_scan(const char *path, char *error, size_t error_capacity);
-
-/// The tags `swiftreg_dicom_scan` reports, in order, as "gggg,eeee" separated by spaces.
-const char *swiftreg_dicom_scan_tags(void);
 
 void swiftreg_dicom_free(void *pointer);
 
