@@ -356,7 +356,7 @@ public enum DICOMSeries {
         }
         if let failure { throw failure }
         var image = try voxels(raw, geometry: geometry, samples: samples, bytes: bytes, signed: first.pixel_representation == 1,
-                               scaling: scaling, sliceVoxels: s.size.x * s.size.y * s.frames, path: path)
+                               scaling: scaling, sliceVoxels: s.size.x * s.size.y * s.frames)
         let normal = s.direction.column(2), along = (s.sliceStep * normal).sum()
         let shear = s.sliceStep - normal * along
         if tilt == .resample, s.files.count > 1, (shear * shear).sum().squareRoot() > 1e-4 * abs(along) {
@@ -423,7 +423,7 @@ public enum DICOMSeries {
     /// Decoded samples (native byte order, as GDCM gives them) → an image: the stored type when
     /// no slice is rescaled; int16 when every rescale is integral and the values fit; float32 otherwise.
     static func voxels(_ raw: [UInt8], geometry: Geometry, samples: Int, bytes: Int, signed: Bool,
-                       scaling: [(Double, Double)], sliceVoxels: Int, path: String) throws -> AnyImage {
+                       scaling: [(Double, Double)], sliceVoxels: Int) throws -> AnyImage {
         switch (bytes, signed) {
         case (1, false): return try typed(raw, UInt8.self, geometry: geometry, samples: samples, scaling: scaling, perSlice: sliceVoxels * samples)
         case (1, true): return try typed(raw, Int8.self, geometry: geometry, samples: samples, scaling: scaling, perSlice: sliceVoxels * samples)

@@ -17,8 +17,8 @@ public enum ElastixParameterFile {
     /// Whether `path` looks like an elastix parameter file (a `(Transform "…")` entry) rather
     /// than an ITK transform file.
     public static func isElastix(_ path: String) -> Bool {
-        guard path.lowercased().hasSuffix(".txt"), let bytes = try? FileBytes.read(path) else { return false }
-        let text = String(decoding: bytes.prefix(1 << 16), as: UTF8.self)
+        guard path.lowercased().hasSuffix(".txt"), let bytes = try? FileBytes.read(path, limit: 1 << 16) else { return false }
+        let text = String(decoding: bytes, as: UTF8.self)
         return !text.hasPrefix("#Insight Transform File") && text.contains("(Transform ")
     }
 

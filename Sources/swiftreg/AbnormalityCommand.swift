@@ -1,26 +1,6 @@
 import ArgumentParser
 import Foundation
-import RegMethods
 import SwiftRegKit
-
-/// The plan of `--preset`/`--plan`, default `syn`.
-func registrationPlan(preset: String?, planPath: String?) throws -> RegistrationPlan {
-    guard preset == nil || planPath == nil else { throw ValidationError("give --preset or --plan, not both") }
-    if let planPath { return try PlanFile.read(planPath) }
-    let name = preset ?? "syn"
-    guard let plan = RegistrationPlan.preset(name) else {
-        throw ValidationError("unknown preset '\(name)'; choose one of \(RegistrationPlan.presetNames.joined(separator: ", "))")
-    }
-    return plan
-}
-
-/// Prints library progress lines on standard error with the time since `start`, unless quiet.
-func progressPrinter(quiet: Bool) -> @Sendable (String) -> Void {
-    let start = Date()
-    return { line in
-        if !quiet { FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Date().timeIntervalSince(start)).utf8 + Data((line + "\n").utf8))) }
-    }
-}
 
 struct NormativeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -39,26 +39,14 @@ struct LongitudinalCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        guard preset == nil || planPath == nil else { throw ValidationError("give --preset or --plan, not both") }
         var request = LongitudinalRequest(baseline: baseline, followup: followup)
-        if let planPath {
-            request.plan = try PlanFile.read(planPath)
-        } else if let preset {
-            guard let plan = RegistrationPlan.preset(preset) else {
-                throw ValidationError("unknown preset '\(preset)'; choose one of \(RegistrationPlan.presetNames.joined(separator: ", "))")
-            }
-            request.plan = plan
-        }
+        if preset != nil || planPath != nil { request.plan = try registrationPlan(preset: preset, planPath: planPath) }
         request.mask = mask
         request.labels = labels
         request.lut = lut
         request.allowScaling = allowScaling
-        let quiet = log.quiet
-        let start = Date()
-        let summary = try LongitudinalChange.run(request, prefix: output) { line in
-            if !quiet { FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Date().timeIntervalSince(start)).utf8 + Data((line + "\n").utf8))) }
-        }
-        if !quiet {
+        let summary = try LongitudinalChange.run(request, prefix: output, progress: progressPrinter(quiet: log.quiet))
+        if !log.quiet {
             print(String(format: "percent volume change %.3f %% (det J), %.3f %% (boundary shift); rigid motion %.2f°, %.2f mm",
                          summary.percentVolumeChange, summary.boundaryShiftPercentVolumeChange, summary.rotationDegrees, summary.translationMillimetres))
             for l in summary.labels {

@@ -108,12 +108,8 @@ struct SegmentCommand: ParsableCommand {
         request.keepWarps = keepWarps
         request.posteriorsPerLabel = fusionOptions.posteriorsPerLabel
         request.concurrentRegistrations = concurrent
-        let quiet = log.quiet
-        let start = Date()
-        let summary = try AtlasSegmentation.segment(request, prefix: output) { line in
-            if !quiet { FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Date().timeIntervalSince(start)).utf8 + Data((line + "\n").utf8))) }
-        }
-        if !quiet {
+        let summary = try AtlasSegmentation.segment(request, prefix: output, progress: progressPrinter(quiet: log.quiet))
+        if !log.quiet {
             let phases = summary.phases.map { String(format: "%@ %.1f s", $0.name, $0.seconds) }.joined(separator: ", ")
             print("segmented \(target) with \(summary.atlases.filter(\.selected).count) atlases (\(summary.fusion.rawValue)): \(summary.volumes.count) labels; \(phases)")
         }

@@ -4,6 +4,8 @@ import Foundation
 import RegCore
 import RegIO
 import RegLearn
+import RegMethods
+import SwiftRegKit
 
 /// `swiftreg`: the command-line tool.
 @main
@@ -87,5 +89,24 @@ struct CommonOptions: ParsableArguments {
             guard t >= 1 else { throw ValidationError("--threads must be ≥ 1, found \(t)") }
             Parallelism.threadCount = t
         }
+    }
+}
+
+/// The plan of `--preset`/`--plan`, default `syn`.
+func registrationPlan(preset: String?, planPath: String?) throws -> RegistrationPlan {
+    guard preset == nil || planPath == nil else { throw ValidationError("give --preset or --plan, not both") }
+    if let planPath { return try PlanFile.read(planPath) }
+    let name = preset ?? "syn"
+    guard let plan = RegistrationPlan.preset(name) else {
+        throw ValidationError("unknown preset '\(name)'; choose one of \(RegistrationPlan.presetNames.joined(separator: ", "))")
+    }
+    return plan
+}
+
+/// Prints library progress lines on standard error with the time since `start`, unless quiet.
+func progressPrinter(quiet: Bool) -> @Sendable (String) -> Void {
+    let start = Date()
+    return { line in
+        if !quiet { FileHandle.standardError.write(Data(String(format: "[%6.1f s] ", Date().timeIntervalSince(start)).utf8 + Data((line + "\n").utf8))) }
     }
 }

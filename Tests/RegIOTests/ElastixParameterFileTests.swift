@@ -11,16 +11,6 @@ import RegTestSupport
 @Suite struct ElastixParameterFileTests {
     static let folder = Fixtures.folder + "/elastix/"
 
-    static func chain(_ transforms: [FileTransform]) -> TransformChain {
-        TransformChain(transforms.map {
-            switch $0 {
-            case .linear(let record): return .affine(record.map)
-            case .bspline(let lattice, let coefficients): return .bspline(BSplineGrid(lattice: lattice, coefficients: coefficients))
-            case .displacement(let field): return .displacement(DisplacementField(field))
-            }
-        })
-    }
-
     /// Euler then B-spline (2-D); Euler, affine, then B-spline (3-D). The earlier files are named by
     /// paths that no longer exist, so the reader finds them beside the last one.
     @Test(arguments: [("chain2d", 1), ("chain3d", 2)])
@@ -28,7 +18,7 @@ import RegTestSupport
         let transforms = try ElastixParameterFile.read(Self.folder + "\(name)_TransformParameters.\(last).txt")
         #expect(transforms.count == last + 1)
         guard case .bspline = transforms.last else { Issue.record("the last transform is not the B-spline"); return }
-        let chain = Self.chain(transforms)
+        let chain = Fixtures.chain(transforms)
         let field = try TransformFile.readDisplacementField(Self.folder + "\(name)_deformation.nii.gz")
         let fixed = try ImageFile.read(Self.folder + "\(name)_fixed.nii.gz").image.geometry
         #expect(field.geometry.sameGrid(as: fixed))

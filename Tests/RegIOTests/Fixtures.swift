@@ -1,5 +1,7 @@
 import Foundation
 import RegCore
+import RegIO
+import RegTransforms
 
 /// The reference values in `Fixtures/`, made by `Fixtures/make_fixtures.py` with SimpleITK and nibabel.
 enum Fixtures {
@@ -64,5 +66,18 @@ func checksums(_ image: AnyImage) -> (sum: Double, weighted: Double) {
     case let .uint32(i): return sums(i)
     case let .float32(i): return sums(i)
     case let .float64(i): return sums(i)
+    }
+}
+
+extension Fixtures {
+    /// A file's transforms as a chain, first applied first (what SwiftRegKit's `TransformFiles` does).
+    static func chain(_ transforms: [FileTransform]) -> TransformChain {
+        TransformChain(transforms.map {
+            switch $0 {
+            case .linear(let record): return .affine(record.map)
+            case .bspline(let lattice, let coefficients): return .bspline(BSplineGrid(lattice: lattice, coefficients: coefficients))
+            case .displacement(let field): return .displacement(DisplacementField(field))
+            }
+        })
     }
 }

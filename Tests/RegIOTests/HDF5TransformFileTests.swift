@@ -18,16 +18,6 @@ import RegTestSupport
         return (try? JSONDecoder().decode([String: [MappedPoint]].self, from: data)) ?? [:]
     }()
 
-    static func chain(_ transforms: [FileTransform]) -> TransformChain {
-        TransformChain(transforms.map {
-            switch $0 {
-            case .linear(let record): return .affine(record.map)
-            case .bspline(let lattice, let coefficients): return .bspline(BSplineGrid(lattice: lattice, coefficients: coefficients))
-            case .displacement(let field): return .displacement(DisplacementField(field))
-            }
-        })
-    }
-
     static func vector(_ v: [Double]) -> SIMD3<Double> { SIMD3(v[0], v[1], v.count > 2 ? v[2] : 0) }
 
     /// ANTs' composites (affine, then a SyN field, applied field first) and SimpleITK's B-spline,
@@ -39,7 +29,7 @@ import RegTestSupport
         let points = try #require(Self.reference[name])
         let transforms = try HDF5TransformFile.read(Self.folder + name)
         #expect(transforms.count == count)
-        let chain = Self.chain(transforms)
+        let chain = Fixtures.chain(transforms)
         let tolerance = name.hasPrefix("ants") ? 1e-4 : 1e-6
         var worst = 0.0, moved = 0.0
         for p in points {
@@ -55,7 +45,7 @@ import RegTestSupport
     @Test func antsCompositeWarpsAsANTsDoes() throws {
         let moving = try ImageFile.read(Fixtures.folder + "/warps/moving.nii.gz").image.floatImage()
         let fixed = try ImageFile.read(Fixtures.folder + "/warps/fixed.nii.gz").image.geometry
-        let chain = Self.chain(try HDF5TransformFile.read(Self.folder + "ants_Composite.h5"))
+        let chain = Fixtures.chain(try HDF5TransformFile.read(Self.folder + "ants_Composite.h5"))
         let ours = try Resampler.resample(moving, onto: fixed, mapping: chain.mapping(onto: fixed))
         let theirs = try ImageFile.read(Self.folder + "ants_warped.nii.gz").image.floatImage()
         let range = Double(moving.voxels.max()! - moving.voxels.min()!)
@@ -70,7 +60,7 @@ import RegTestSupport
             let transforms = try HDF5TransformFile.read(Self.folder + name)
             try HDF5TransformFile.write(transforms, to: folder.file("copy.h5"))
             let back = try HDF5TransformFile.read(folder.file("copy.h5"))
-            let a = Self.chain(transforms), b = Self.chain(back)
+            let a = Fixtures.chain(transforms), b = Fixtures.chain(back)
             for p in try #require(Self.reference[name]) {
                 #expect(Approx.maxDifference(a.map(Self.vector(p.in)), b.map(Self.vector(p.in))) < 1e-9, "\(name)")
             }
