@@ -13,11 +13,12 @@ struct BatchCLITests {
     /// A fixed image and `count` moving images (the same blobs, shifted k mm and turned), on an
     /// oblique anisotropic grid; a manifest registering each to the fixed one with `syn`.
     static func writeCohort(in folder: TemporaryFolder, count: Int, size: Int = 32, iterations: String = "10x8x4",
-                            extraRows: [String] = []) throws -> String {
+                            extraRows: [String] = [], background: Double = 10) throws -> String {
         let grid = try Geometry(size: SIMD3(repeating: size), spacing: SIMD3(1.5, 1.7, 2.0), origin: SIMD3(-30, 14, -8),
                                 direction: Phantoms.rotation(6, -9, 14))
         let center = grid.physicalPoint(ofIndex: SIMD3(repeating: Double(size) / 2))
-        let object = Phantoms.blobs(center: center, extent: SIMD3(repeating: Double(size) / 2.5), count: 9, seed: 3)
+        let blobs = Phantoms.blobs(center: center, extent: SIMD3(repeating: Double(size) / 2.5), count: 9, seed: 3)
+        let object: @Sendable (SIMD3<Double>) -> Double = { blobs($0) - 10 + background }
         try ImageFile.write(Phantoms.image(on: grid, object), to: folder.file("fixed.nii.gz"))
         var rows = ["id,command,arguments"]
         for k in 1...count {
@@ -191,5 +192,40 @@ struct BatchSlurmTests {
         }
         let array = try String(contentsOfFile: out + "/slurm/array.sh", encoding: .utf8)
         #expect(array.contains("batch --run-task \"$SLURM_ARRAY_TASK_ID\"") && !array.contains("sbatch"))
+    }
+}
+
+/// `swiftreg template` on files (issue 35, item 1): the files it names, transforms that `apply`
+/// follows to the same warped subject, and clear refusals.
+@Suite(.enabled(if: CLI.binary != nil, "swiftreg binary not built"))
+struct TemplateCLITests {
+    let folder = TemporaryFolder()
+
+    @Test func theTemplateFolderHoldsEachRoundAndTransformsThatApplyFollows() throws {
+        // A background of 0, as skull-stripped brains have.
+        _ = try BatchCLITests.writeCohort(in: folder, count: 2, background: 0)
+        let images = ["fixed.nii.gz", "m1.nii.gz", "m2.nii.gz"].map(folder.file)
+        let out = folder.file("tpl")
+        let r = try CLI.run(["template"] + images + ["-o", out, "--labels", images[0]])
+        #expect(r.status == 2 && r.stderr.contains("one label map per image"), "\(r.stderr)")
+        let ok = try CLI.run(["template"] + images + ["-o", out, "--iterations", "2", "--threads", "2"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        for name in ["template.nii.gz", "template_iter0.nii.gz", "template_iter2.nii.gz", "template_summary.json", "template_report.html",
+                     "subjects/m1_warp.nii.gz", "subjects/m1_affine.txt", "subjects/m1_warped.nii.gz"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + name), "\(name)")
+        }
+        // The written transforms carry the subject onto the template as the template's own warped subject.
+        let applied = folder.file("m1_applied.nii.gz")
+        let a = try CLI.run(["apply", "-i", images[1], "-r", out + "/template.nii.gz", "-t", out + "/subjects/m1_warp.nii.gz",
+                             "-t", out + "/subjects/m1_affine.txt", "-o", applied])
+        #expect(a.status == 0, "\(a.stderr)")
+        let mine = try ImageFile.read(applied).image.floatImage(), theirs = try ImageFile.read(out + "/subjects/m1_warped.nii.gz").image.floatImage()
+        let worst = zip(mine.voxels, theirs.voxels).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-3 * 100, "largest difference \(worst)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/template_summary.json"))) as? [String: Any]
+        let rounds = try #require(summary?["iterations"] as? [[String: Any]])
+        #expect(rounds.count == 3 && (rounds[2]["meanCorrelation"] as? Double ?? 0) > 0.98, "\(rounds)")
+        let one = try CLI.run(["template", images[0], "-o", folder.file("t1")])
+        #expect(one.status == 2 && one.stderr.contains("at least two images"))
     }
 }
