@@ -166,6 +166,28 @@ def abnormality(path):
     return out
 
 
+def template(path):
+    """Template construction against ants.build_template (`bench/template_compare.py`), when it has run."""
+    if not os.path.exists(path):
+        return ""
+    r = json.load(open(path))
+    out = ("\n## Template construction: six OASIS subjects\n\n"
+           f"{r['data']}; {r['rounds']} rounds, gradient step {r['gradientStep']}, SyN, {r['threads']} threads "
+           "(`peers/venv/bin/python bench/template_compare.py`). Both templates are scored the same way: sharpness is the "
+           "mean gradient magnitude inside the foreground; representation is the mean correlation of the six subjects "
+           "registered to the template by ANTs SyN (neither template is favoured by its own registration).\n\n"
+           "| tool | seconds | sharpness | mean correlation | per subject |\n|---|---:|---:|---:|---|\n")
+    for tool, name in (("swiftreg", "SwiftReg `template`"), ("ants", "ANTsPy `build_template`")):
+        t = r[tool]
+        out += (f"| {name} | {t['seconds']:.1f} | {t['sharpness']:.4f} | {t['meanCorrelationUnderANTsSyN']:.3f} | "
+                + ", ".join(f"{c:.3f}" for c in t["correlationUnderANTsSyN"]) + " |\n")
+    out += ("\nSwiftReg's own rounds (mean correlation of the warped subjects with the template they were registered to; "
+            "the update's RMS movement in mm): " + "; ".join(
+                f"{x['iteration']}: {x['meanCorrelation']:.3f}, {x['shapeUpdate']:.2f} mm" for x in r["swiftreg"]["ownRounds"])
+            + f". ANTs took {r['timeRatio']:.1f}× as long.\n")
+    return out
+
+
 def segmentation(path):
     """The leave-one-out atlas segmentation of `scripts/bench.sh segment`, when it has run."""
     if not os.path.exists(path):
@@ -252,6 +274,7 @@ def main():
     doc += segmentation(os.path.join(os.path.dirname(results_path), "segment_loo.json"))
     doc += longitudinal(os.path.join(os.path.dirname(results_path), "longitudinal_sim.json"))
     doc += abnormality(os.path.join(os.path.dirname(results_path), "abnormality_sim.json"))
+    doc += template(os.path.join(os.path.dirname(results_path), "template_compare.json"))
     check = os.path.join(os.path.dirname(results_path), "evaluator_check.json")
     if os.path.exists(check):
         doc += "\n## The evaluator against an independent computation\n\n" \

@@ -3,7 +3,6 @@ import RegAnalysis
 import RegCore
 import RegKernels
 import RegMethods
-import RegMetrics
 import RegSegment
 import RegTransforms
 
