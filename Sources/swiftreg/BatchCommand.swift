@@ -28,7 +28,7 @@ struct BatchCommand: ParsableCommand, WritesAsItGoes {
     @Argument(help: "The manifest (.csv, .yaml); with --run-task, --status or --summarize, the batch folder.") var path: String
     @Option(name: .shortAndLong, help: "The batch folder (state, logs, results).") var output: String?
     @Option(help: "local (default) or slurm.") var engine = "local"
-    @Option(help: "Local engine: tasks at once (default 1; each gets the threads divided between them).") var jobs = 1
+    @Option(help: "Local engine: tasks at once, each with the threads divided between them (default: one per core, as memory allows at 3 GiB a task; one task per thread ran full-size syn faster than one task on all threads).") var jobs: Int?
     @Flag(help: "Run in a folder that holds another manifest's batch, starting over.") var force = false
     @Flag(name: .customLong("status"), help: "Print the state of every task of the batch folder PATH.") var showStatus = false
     @Option(name: .customLong("run-task"), help: "Run task I of the batch folder PATH (what the engines start; 0-based).") var runTask: Int?
@@ -46,7 +46,7 @@ struct BatchCommand: ParsableCommand, WritesAsItGoes {
         guard modes <= 1 else { throw ValidationError("choose one of --status, --run-task and --summarize") }
         guard modes == 1 || output != nil else { throw ValidationError("Missing expected argument '--output <output>' (the batch folder)") }
         guard ["local", "slurm"].contains(engine) else { throw ValidationError("--engine takes local or slurm; found '\(engine)'") }
-        guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1, found \(jobs)") }
+        if let jobs { guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1, found \(jobs)") } }
         guard cpusPerTask >= 1 else { throw ValidationError("--cpus-per-task must be ≥ 1, found \(cpusPerTask)") }
     }
 
@@ -92,7 +92,9 @@ struct BatchCommand: ParsableCommand, WritesAsItGoes {
             if wait { try finish(folder) }
             return
         }
-        let threads = common.threads ?? max(1, ProcessInfo.processInfo.activeProcessorCount / jobs)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let jobs = self.jobs ?? max(1, min(cores, Int(ProcessInfo.processInfo.physicalMemory >> 30) / 3, todo.count))
+        let threads = common.threads ?? max(1, cores / jobs)
         let failed = try BatchEngine.runLocal(folder, indices: todo, launcher: words, jobs: jobs, threadsPerTask: threads) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
