@@ -87,7 +87,8 @@ public enum TemplateConstruction {
     }
 
     /// Builds the template of `images` (at least two), on the grid of `initial` or of the first
-    /// image; `labels`, one map per image, are carried along and fused each round.
+    /// image (the initial template is the images' affine average on it, either way); `labels`,
+    /// one map per image, are carried along and fused each round.
     public static func build(_ images: [Image<Float>], labels: [Image<Int32>]? = nil, initial: Image<Float>? = nil,
                              settings: TemplateSettings, progress: @escaping @Sendable (String) -> Void = { _ in }) throws -> Result {
         guard images.count >= 2 else { throw RegError.invalidArgument(name: "template", reason: "needs at least two images, found \(images.count)") }
@@ -98,19 +99,14 @@ public enum TemplateConstruction {
             throw RegError.invalidArgument(name: "template", reason: "iterations must be ≥ 0 and the gradient step in (0, 1]")
         }
         let start = Date()
-        var template: Image<Float>
-        var round: Round
-        if let initial {
-            template = initial
-            round = try Round(template: initial, images: images, labels: labels, plan: settings.plan, settings: settings, number: 0, progress: progress)
-        } else {
-            progress("initial template: aligning \(images.count) images to the first (\(settings.initialPlan.linear.map(\.model.rawValue).joined(separator: ", ")))")
-            round = try Round(template: images[0], images: images, labels: labels, plan: settings.initialPlan, settings: settings, number: 0, progress: progress)
-        }
-        template = round.updated
+        let reference = initial ?? images[0]
+        progress("initial template: aligning \(images.count) images to \(initial == nil ? "the first" : "the initial template") ("
+                 + settings.initialPlan.linear.map(\.model.rawValue).joined(separator: ", ") + ")")
+        var round = try Round(template: reference, images: images, labels: labels, plan: settings.initialPlan, settings: settings, number: 0, progress: progress)
+        var template = round.updated
         var templates = [template], iterations = [round.record(seconds: Date().timeIntervalSince(start))]
         progress(describe(iterations[0]))
-        for k in 1...max(1, settings.iterations) where settings.iterations > 0 {
+        for k in stride(from: 1, through: settings.iterations, by: 1) {
             let roundStart = Date()
             round = try Round(template: template, images: images, labels: labels, plan: settings.plan, settings: settings, number: k, progress: progress)
             template = round.updated

@@ -10,7 +10,7 @@ public struct TemplateRequest: Sendable {
     public var images: [String]
     /// One label map per image, carried to the template and fused into its labels.
     public var labels: [String]?
-    /// A starting template (its grid is the template's); default: the affine average on the first image's grid.
+    /// A starting template: the images are aligned to it (affine) and averaged on its grid; default: the first image.
     public var initial: String?
     public var settings: TemplateSettings
 

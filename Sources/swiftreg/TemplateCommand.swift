@@ -12,7 +12,7 @@ struct TemplateCommand: ParsableCommand {
         abstract: "Build an unbiased template from a cohort: register every image to the template, average, move the average toward the mean shape; repeat.",
         discussion: """
         As antsMultivariateTemplateConstruction2.sh: the initial template is the average of the images aligned \
-        (affine) to the first, or --initial; each round registers every image to the template (--preset, \
+        (affine) to the first, or to --initial; each round registers every image to the template (--preset, \
         default syn), averages them (--average), and moves the average by the mean forward warp times \
         −gradient step, composed four times, and by the inverse of the mean non-rigid affine.
         Writes DIR/template_iterN.nii.gz per round (0: initial), DIR/template.nii.gz, DIR/subjects/NAME_warp.nii.gz and \
@@ -27,7 +27,7 @@ struct TemplateCommand: ParsableCommand {
     @Option(help: "Rounds after the initial template.") var iterations = 4
     @Option(help: "Registration preset of each round (default syn).") var preset: String?
     @Option(name: .customLong("plan"), help: "A registration plan file instead of a preset.") var planPath: String?
-    @Option(help: "A starting template (its grid is the template's).") var initial: String?
+    @Option(help: "A starting template: the images are aligned to it (affine) and averaged on its grid.") var initial: String?
     @Option(parsing: .upToNextOption, help: "One label map per image, in the same order: carried to the template and fused.") var labels: [String] = []
     @Option(help: "mean or median of the warped images.") var average: TemplateAverage = .mean
     @Option(name: .customLong("gradient-step"), help: "Fraction of the mean warp the template moves by per round (0.25).") var gradientStep = 0.25
