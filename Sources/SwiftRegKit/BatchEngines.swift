@@ -40,12 +40,13 @@ public enum Slurm {
         return nil
     }
 
-    /// Submits `script` with `arguments` and returns the job id (`sbatch --parsable`).
-    public static func submit(script: String, arguments: [String]) throws -> String {
+    /// Submits `script` (given `scriptArguments`) with the sbatch `arguments` and returns the job
+    /// id (`sbatch --parsable`).
+    public static func submit(script: String, arguments: [String], scriptArguments: [String] = []) throws -> String {
         guard let sbatch = executable("sbatch") else {
             throw RegError.invalidArgument(name: "--engine slurm", reason: "sbatch is not on PATH: run on a Slurm login node (or use --engine local)")
         }
-        let result = try run(sbatch, ["--parsable"] + arguments + [script])
+        let result = try run(sbatch, ["--parsable"] + arguments + [script] + scriptArguments)
         guard result.status == 0 else {
             throw RegError.invalidArgument(name: "--engine slurm", reason: "sbatch failed (status \(result.status)): \(result.error.trimmingCharacters(in: .whitespacesAndNewlines))")
         }

@@ -50,6 +50,45 @@ public struct TemplateIteration: Sendable, Codable, Equatable {
     public var seconds: Double
 }
 
+/// What a round keeps of one subject's registration to the template (the subject moving, the
+/// template fixed): enough to average, update and carry labels, and small enough to write to
+/// files between the steps of a cluster run (`TemplateStages`).
+public struct TemplateRegistration: Sendable {
+    public var affine: AffineMap
+    /// The forward warp on the template's grid (nil for a linear plan).
+    public var warp: DisplacementField?
+    /// The subject resampled onto the template.
+    public var warped: Image<Float>
+    /// The subject's correlation with the template after registration.
+    public var correlation: Double
+    public var seconds: Double
+
+    public init(affine: AffineMap, warp: DisplacementField?, warped: Image<Float>, correlation: Double, seconds: Double) {
+        self.affine = affine
+        self.warp = warp
+        self.warped = warped
+        self.correlation = correlation
+        self.seconds = seconds
+    }
+
+    init(_ result: RegistrationResult) {
+        self.init(affine: result.affine, warp: result.deformable?.forward, warped: result.warped,
+                  correlation: result.summary.correlationAfter, seconds: result.seconds)
+    }
+
+    /// Template points to subject points, in ANTs order (the warp first, then the affine).
+    var chain: TransformChain { Self.chain(warp: warp, affine: affine) }
+
+    static func chain(warp: DisplacementField?, affine: AffineMap) -> TransformChain {
+        TransformChain((warp.map { [.displacement($0)] } ?? []) + [.affine(affine)], names: warp == nil ? ["affine"] : ["warp", "affine"])
+    }
+
+    /// Registers `image` (moving) to `template` (fixed) with `plan`.
+    static func register(_ image: Image<Float>, to template: Image<Float>, plan: RegistrationPlan) throws -> TemplateRegistration {
+        TemplateRegistration(try Registration(plan).run(fixed: template, moving: image))
+    }
+}
+
 /// One subject's transforms from the final template to it, in ANTs order (the warp first, then
 /// the affine), and the subject (and its labels) carried onto the template.
 public struct TemplateSubject: Sendable {
@@ -57,9 +96,7 @@ public struct TemplateSubject: Sendable {
     public var warp: DisplacementField?
     public var warped: Image<Float>
     public var warpedLabels: Image<Int32>?
-    public var chain: TransformChain {
-        TransformChain((warp.map { [.displacement($0)] } ?? []) + [.affine(affine)], names: warp == nil ? ["affine"] : ["warp", "affine"])
-    }
+    public var chain: TransformChain { TemplateRegistration.chain(warp: warp, affine: affine) }
 }
 
 /// Unbiased groupwise template construction (Avants et al. 2010), as ANTs'
@@ -114,13 +151,20 @@ public enum TemplateConstruction {
             iterations.append(round.record(seconds: Date().timeIntervalSince(roundStart)))
             progress(describe(iterations[k]))
         }
+        return try finish(round, templates: templates, iterations: iterations, images: images, labels: labels, fusion: settings.fusion)
+    }
+
+    /// The result after the last round: each subject's transforms to the final template, and the
+    /// carried labels fused on it.
+    static func finish(_ round: Round, templates: [Image<Float>], iterations: [TemplateIteration], images: [Image<Float>],
+                       labels: [Image<Int32>]?, fusion: LabelFusion) throws -> Result {
         let subjects = try round.subjectsOnUpdatedTemplate(images, labels: labels)
         var fused: Image<Int32>?
         if labels != nil {
             let carried = subjects.compactMap(\.warpedLabels)
-            fused = try settings.fusion.fuse(try AtlasStack(labels: carried, images: subjects.map(\.warped)), target: template).labels
+            fused = try fusion.fuse(try AtlasStack(labels: carried, images: subjects.map(\.warped)), target: round.updated).labels
         }
-        return Result(template: template, templates: templates, iterations: iterations, subjects: subjects, labels: fused)
+        return Result(template: round.updated, templates: templates, iterations: iterations, subjects: subjects, labels: fused)
     }
 
     static func describe(_ r: TemplateIteration) -> String {
@@ -132,7 +176,7 @@ public enum TemplateConstruction {
     /// One round: every subject registered to `template`, the average, and the shape update.
     struct Round {
         let template: Image<Float>
-        let results: [RegistrationResult]
+        let results: [TemplateRegistration]
         let average: Image<Float>
         /// The map the average is resampled through to make the updated template (ANTs order).
         let update: TransformChain
@@ -141,17 +185,24 @@ public enum TemplateConstruction {
         let labelDice: [Double]?
         let number: Int
 
+        /// Registers every image to `template` (one after the other, each on all threads), then averages and updates.
         init(template: Image<Float>, images: [Image<Float>], labels: [Image<Int32>]?, plan: RegistrationPlan, settings: TemplateSettings,
              number: Int, progress: @escaping @Sendable (String) -> Void) throws {
-            self.template = template
-            self.number = number
-            var results: [RegistrationResult] = []
+            var results: [TemplateRegistration] = []
             for (i, image) in images.enumerated() {
-                let result = try Registration(plan).run(fixed: template, moving: image)
+                let result = try TemplateRegistration.register(image, to: template, plan: plan)
                 progress(String(format: "template %d: subject %d/%d registered in %.1f s, correlation %.4f", number, i + 1, images.count,
-                                result.seconds, result.summary.correlationAfter))
+                                result.seconds, result.correlation))
                 results.append(result)
             }
+            try self.init(template: template, registrations: results, images: images, labels: labels, settings: settings, number: number)
+        }
+
+        /// Averages the subjects registered to `template` and moves the average toward their mean shape.
+        init(template: Image<Float>, registrations results: [TemplateRegistration], images: [Image<Float>], labels: [Image<Int32>]?,
+             settings: TemplateSettings, number: Int) throws {
+            self.template = template
+            self.number = number
             self.results = results
             let grid = template.geometry
             let coverage = try zip(images, results).map { image, result in
@@ -165,7 +216,7 @@ public enum TemplateConstruction {
             let meanAffine = AffineMap(matrix: stretch, translation: .zero, center: center)
             var elements: [TransformChain.Element] = []
             let foreground = template.foreground
-            let warps = results.compactMap { $0.deformable?.forward.field }
+            let warps = results.compactMap { $0.warp?.field }
             if warps.count == results.count {
                 let step = TemplateConstruction.sum(warps, scale: Float(-settings.gradientStep / Double(warps.count)))
                 var composed = step
@@ -189,7 +240,7 @@ public enum TemplateConstruction {
         }
 
         func record(seconds: Double) -> TemplateIteration {
-            let correlations = results.map(\.summary.correlationAfter)
+            let correlations = results.map(\.correlation)
             return TemplateIteration(iteration: number, correlations: correlations, meanCorrelation: correlations.reduce(0, +) / Double(correlations.count),
                                      sharpness: TemplateConstruction.sharpness(updated), shapeUpdate: shapeUpdate, affineUpdate: affineUpdate,
                                      labelDice: labelDice, meanLabelDice: labelDice.map { $0.reduce(0, +) / Double($0.count) }, seconds: seconds)
@@ -202,8 +253,8 @@ public enum TemplateConstruction {
             return try results.indices.map { i in
                 let result = results[i]
                 var subject: TemplateSubject
-                if let d = result.deformable {
-                    let warp = DisplacementField(VectorField(sampling: grid) { x in d.forward.map(update.map(x)) })
+                if let forward = result.warp {
+                    let warp = DisplacementField(VectorField(sampling: grid) { x in forward.map(update.map(x)) })
                     subject = TemplateSubject(affine: result.affine, warp: warp, warped: updated, warpedLabels: nil)
                 } else {
                     let linear = update.composedAffine ?? .identity

@@ -57,7 +57,18 @@ public enum TemplateFiles {
         let initial = try request.initial.map { try ImageFile.read($0).image.floatImage() }
         let result = try TemplateConstruction.build(images, labels: labels, initial: initial, settings: request.settings, progress: progress)
         for (k, template) in result.templates.enumerated() { try ImageFile.write(template, to: folder + "/template_iter\(k).nii.gz") }
+        let summary = TemplateSummary(images: request.images, labels: request.labels, initial: request.initial, names: names,
+                                      iterations: result.iterations, gradientStep: request.settings.gradientStep, average: request.settings.average,
+                                      seconds: Date().timeIntervalSince(start), plan: request.settings.plan)
+        try write(result, summary: summary, folder: folder)
+        return summary
+    }
+
+    /// Writes what follows the rounds' templates: the final template, each subject's transforms,
+    /// warped image and labels, the fused labels, the summary and the QC page.
+    static func write(_ result: TemplateConstruction.Result, summary: TemplateSummary, folder: String) throws {
         try ImageFile.write(result.template, to: folder + "/template.nii.gz")
+        let names = summary.names
         for (name, subject) in zip(names, result.subjects) {
             let base = folder + "/subjects/" + name
             if let warp = subject.warp { try TransformFile.writeDisplacementField(warp.field, to: base + "_warp.nii.gz") }
@@ -66,12 +77,8 @@ public enum TemplateFiles {
             if let l = subject.warpedLabels { try ImageFile.write(l, to: base + "_labels.nii.gz") }
         }
         if let l = result.labels { try ImageFile.write(l, to: folder + "/template_labels.nii.gz") }
-        let summary = TemplateSummary(images: request.images, labels: request.labels, initial: request.initial, names: names,
-                                      iterations: result.iterations, gradientStep: request.settings.gradientStep, average: request.settings.average,
-                                      seconds: Date().timeIntervalSince(start), plan: request.settings.plan)
         try TextFile.write(report(result, summary: summary), to: folder + "/template_report.html")
         try TextFile.write(try JSONText.encode(summary), to: folder + "/template_summary.json")
-        return summary
     }
 
     /// Each image's file name without its extension; repeated names get their position appended.

@@ -33,13 +33,7 @@ struct BatchCommand: ParsableCommand, WritesAsItGoes {
     @Flag(name: .customLong("status"), help: "Print the state of every task of the batch folder PATH.") var showStatus = false
     @Option(name: .customLong("run-task"), help: "Run task I of the batch folder PATH (what the engines start; 0-based).") var runTask: Int?
     @Flag(help: "Write the summary CSV and HTML page of the batch folder PATH.") var summarize = false
-    @Option(help: "The words that start swiftreg for a task, e.g. 'apptainer exec swiftreg.sif swiftreg' (default: this binary).") var launcher: String?
-    @Option(name: .customLong("cpus-per-task"), help: "Slurm: --cpus-per-task, also each task's threads (default 1).") var cpusPerTask = 1
-    @Option(help: "Slurm: --mem per task, e.g. 8G.") var mem: String?
-    @Option(help: "Slurm: --time per task, e.g. 2:00:00.") var time: String?
-    @Option(help: "Slurm: --partition.") var partition: String?
-    @Option(name: .customLong("sbatch"), parsing: .unconditionalSingleValue, help: "Slurm: one more sbatch option, passed as given (repeatable), e.g. --sbatch=--account=lab.") var sbatchOptions: [String] = []
-    @Flag(help: "Slurm: return when the array and its summary have ended (sbatch --wait).") var wait = false
+    @OptionGroup var slurm: SlurmArguments
 
     func validate() throws {
         let modes = [showStatus, runTask != nil, summarize].filter { $0 }.count
@@ -47,7 +41,6 @@ struct BatchCommand: ParsableCommand, WritesAsItGoes {
         guard modes == 1 || output != nil else { throw ValidationError("Missing expected argument '--output <output>' (the batch folder)") }
         guard ["local", "slurm"].contains(engine) else { throw ValidationError("--engine takes local or slurm; found '\(engine)'") }
         if let jobs { guard jobs >= 1 else { throw ValidationError("--jobs must be ≥ 1, found \(jobs)") } }
-        guard cpusPerTask >= 1 else { throw ValidationError("--cpus-per-task must be ≥ 1, found \(cpusPerTask)") }
     }
 
     func run() throws {
@@ -76,20 +69,14 @@ struct BatchCommand: ParsableCommand, WritesAsItGoes {
             throw RegError.invalidArgument(name: "batch", reason: "tasks of \(folder.path) are still running (\(running.joined(separator: ", "))): wait for them (swiftreg batch --status \(folder.path))")
         }
         let todo = states.indices.filter { states[$0].state != .done }
-        let words = launcher.map { $0.split(separator: " ").map(String.init) } ?? [Bundle.main.executablePath ?? CommandLine.arguments[0]]
+        let words = slurm.launcherWords
         print("\(states.count - todo.count) of \(states.count) tasks done; \(todo.isEmpty ? "nothing to run" : "running \(todo.count)")")
         guard !todo.isEmpty else { return try finish(folder) }
         if engine == "slurm" {
-            var options = SlurmOptions()
-            options.cpusPerTask = cpusPerTask
-            options.memory = mem
-            options.time = time
-            options.partition = partition
-            options.extra = sbatchOptions
-            options.jobName = "swiftreg-" + URL(fileURLWithPath: folder.path).lastPathComponent
-            let jobs = try BatchEngine.submitSlurm(folder, indices: todo, launcher: words, options: options, wait: wait)
+            let options = slurm.options(jobName: URL(fileURLWithPath: folder.path).lastPathComponent)
+            let jobs = try BatchEngine.submitSlurm(folder, indices: todo, launcher: words, options: options, wait: slurm.wait)
             print("submitted array job \(jobs.array) (\(todo.count) tasks) and summary job \(jobs.summary); follow with: swiftreg batch --status \(folder.path)")
-            if wait { try finish(folder) }
+            if slurm.wait { try finish(folder) }
             return
         }
         let cores = ProcessInfo.processInfo.activeProcessorCount

@@ -113,11 +113,13 @@ struct BatchCLITests {
         #expect(forced.status == 0 && forced.stdout.contains("0 of 1 tasks done"), "\(forced.stdout)\(forced.stderr)")
     }
 
-    @Test func slurmWithoutSbatchIsAClearErrorAndSubmitsNothing() throws {
+    @Test(arguments: ["batch", "template"])
+    func slurmWithoutSbatchIsAClearErrorAndSubmitsNothing(command: String) throws {
         let manifest = try Self.writeCohort(in: folder, count: 1)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(CLI.binary))
-        process.arguments = ["batch", manifest, "-o", folder.file("out"), "--engine", "slurm"]
+        let inputs = command == "batch" ? [manifest] : [folder.file("fixed.nii.gz"), folder.file("m1.nii.gz")]
+        process.arguments = [command] + inputs + ["-o", folder.file("out"), "--engine", "slurm"]
         process.environment = ["PATH": "/nonexistent"]
         let err = Pipe()
         process.standardError = err
@@ -192,6 +194,56 @@ struct BatchSlurmTests {
         }
         let array = try String(contentsOfFile: out + "/slurm/array.sh", encoding: .utf8)
         #expect(array.contains("batch --run-task \"$SLURM_ARRAY_TASK_ID\"") && !array.contains("sbatch"))
+    }
+}
+
+/// `swiftreg template --engine slurm` (issue 35, item 3): the rounds as job arrays and dependent
+/// updates give the bytes of a build in one process, and a resubmission redoes only what is missing.
+@Suite(.enabled(if: CLI.binary != nil && SlurmCluster.up, "no Slurm cluster answers sinfo: start one with scripts/slurm-local.sh start"), .serialized)
+struct TemplateSlurmTests {
+    let folder = TemporaryFolder()
+
+    @Test func theRoundsOnSlurmGiveTheBytesOfALocalBuildAndAResubmissionFinishesWhatIsMissing() throws {
+        _ = try BatchCLITests.writeCohort(in: folder, count: 2, background: 0)
+        let images = ["fixed", "m1", "m2"].map { folder.file($0 + ".nii.gz") }
+        // Two classes of each image, by intensity, as its label map.
+        let labels = try images.map { path in
+            let image = try ImageFile.read(path).image.floatImage()
+            let classes = try Image<Int32>(geometry: image.geometry, voxels: image.voxels.map { $0 > 60 ? 2 : $0 > 5 ? 1 : 0 })
+            let out = path.replacingOccurrences(of: ".nii.gz", with: "_labels.nii.gz")
+            try ImageFile.write(classes, to: out)
+            return out
+        }
+        let local = folder.file("local"), slurm = folder.file("slurm")
+        let options = ["--iterations", "2", "--labels"] + labels + ["--preset", "syn"]
+        let l = try CLI.run(["template"] + images + ["-o", local, "--threads", "2"] + options)
+        #expect(l.status == 0, "\(l.stderr)")
+        let s = try CLI.run(["template"] + images + ["-o", slurm, "--engine", "slurm", "--cpus-per-task", "1", "--wait"] + options)
+        #expect(s.status == 0 && s.stdout.contains("submitted 3 rounds"), "\(s.stdout)\(s.stderr)")
+        let register = try String(contentsOfFile: slurm + "/work/slurm/register.sh", encoding: .utf8)
+        #expect(register.contains("template --run-subject \"$1\" \"$SLURM_ARRAY_TASK_ID\"") && !register.contains("sbatch"))
+        func expectSameOutputs() throws {
+            let files = ["template.nii.gz", "template_labels.nii.gz"] + (0...2).map { "template_iter\($0).nii.gz" }
+                + ["fixed", "m1", "m2"].flatMap { name in ["_warp.nii.gz", "_affine.txt", "_warped.nii.gz", "_labels.nii.gz"].map { "subjects/" + name + $0 } }
+            for file in files {
+                #expect(FileManager.default.contentsEqual(atPath: local + "/" + file, andPath: slurm + "/" + file), "\(file) differs")
+            }
+        }
+        try expectSameOutputs()
+        // Undo the last round's registration of m1 and everything after it; a resubmission redoes only that.
+        for file in ["work/round2/m1.json", "work/round2.json", "template_iter2.nii.gz", "template.nii.gz", "template_summary.json"] {
+            try FileManager.default.removeItem(atPath: slurm + "/" + file)
+        }
+        let again = try CLI.run(["template"] + images + ["-o", slurm, "--engine", "slurm", "--cpus-per-task", "1", "--wait"] + options)
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+        try expectSameOutputs()
+        let skipped = try String(contentsOfFile: slurm + "/work/slurm/round1-0.out", encoding: .utf8)
+        let redone = try String(contentsOfFile: slurm + "/work/slurm/round2-1.out", encoding: .utf8)
+        #expect(skipped.contains("already done") && !redone.contains("already done") && redone.contains("registered"), "\(skipped)\n\(redone)")
+        let complete = try CLI.run(["template"] + images + ["-o", slurm, "--engine", "slurm"] + options)
+        #expect(complete.stdout.contains("is complete; nothing to submit"), "\(complete.stdout)")
+        let other = try CLI.run(["template"] + images.reversed() + ["-o", slurm, "--engine", "slurm"] + ["--iterations", "2"])
+        #expect(other.status == 1 && other.stderr.contains("holds the work of another template"), "\(other.stderr)")
     }
 }
 
