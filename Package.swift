@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "RegReport", targets: ["RegReport"]),
         .library(name: "RegLearn", targets: ["RegLearn"]),
         .library(name: "SwiftRegKit", targets: ["SwiftRegKit"]),
+        // The C ABI (include/swiftreg.h) as a shared library, for the Python package.
+        .library(name: "swiftreg_c", type: .dynamic, targets: ["SwiftRegC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -65,6 +67,7 @@ let package = Package(
         // batch runner and the Python package call.
         .target(name: "SwiftRegKit", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMethods", "RegAnalysis", "RegSegment", "RegReport", "RegSynth", "RegLearn",
                                                     .product(name: "Yams", package: "Yams")]),
+        .target(name: "SwiftRegC", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMethods", "SwiftRegKit"]),
         .executableTarget(name: "swiftreg", dependencies: [
             "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods", "RegSynth",
             "RegAnalysis", "RegSegment", "RegReport", "RegLearn", "SwiftRegKit", "CMalloc",

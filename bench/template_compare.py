@@ -1,13 +1,19 @@
-"""Template construction side by side: swiftreg template against ANTsPy's ants.build_template on
-the six aligned OASIS subjects (issue 35), as 2-D slices (the same physical axial plane of each)
-so both tools finish in minutes on 2 cores. Both get 4 rounds, gradient step 0.25, SyN, 2 threads.
+"""Template construction side by side: swiftreg template against ANTsPy's ants.build_template
+(issue 35) on one of three sets, so both tools finish in minutes to an hour on 2 cores:
+  oasis2d   the six aligned OASIS subjects, one axial slice each (the same physical plane);
+  oasis3d   the same six volumes at 2 mm (block-averaged 2×2×2);
+  synthseg  the ten whole-head label maps, painted with one shared T1-like contrast at 2 mm
+            (`swiftreg synth contrast --shrink 2 --seed 7`) and cropped to the head, labels carried.
+Both tools get 4 rounds, gradient step 0.25, SyN, 2 threads.
 
-Measured the same way for both templates, in Python: sharpness (mean gradient magnitude inside
-the template's foreground), and how well each template represents the cohort: every subject
-registered to it with the same tool (ANTs SyN, so neither template is favoured by its own
-registration), the mean correlation of the warped subjects with the template. Time is wall time.
+Measured the same way for both templates, in Python: sharpness (mean gradient magnitude inside the
+template's foreground), and how well each template represents the cohort: every subject registered
+to it with the same tool (ANTs SyN, so neither template is favoured by its own registration), the
+mean correlation of the warped subjects with the template; with labels, the subjects' labels carried
+by those registrations, fused by majority vote, and each subject's mean Dice against the fused
+labels (label consistency). Time is wall time.
 
-Usage: peers/venv/bin/python bench/template_compare.py [--out /tmp/tplbench] [--record bench/results/template_compare.json]
+Usage: peers/venv/bin/python bench/template_compare.py --set oasis3d [--out /tmp/tplbench3d] [--record bench/results/template_compare_oasis3d.json]
 """
 import argparse, json, os, subprocess, sys, time
 import numpy as np
@@ -15,6 +21,7 @@ import nibabel as nib
 
 os.environ.setdefault("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", "2")
 import ants  # noqa: E402
+from painted_heads import painted_heads  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "brain")
@@ -24,20 +31,41 @@ SUBJECTS = [("clapirnA", "clapirn/image_A_fullsize.nii.gz"), ("clapirnB", "clapi
 
 
 def slices(out):
-    """The axial plane through the centre of clapirn A's volume, from every subject (nearest slice by physical z)."""
+    """The axial plane through the centre of clapirn A's volume, from every subject (nearest slice
+    by physical z), written as 2-D images on the slice's own axis-aligned grid."""
     ref = nib.load(os.path.join(DATA, SUBJECTS[0][1]))
     centre = ref.affine @ np.array([*(np.array(ref.shape[:3]) - 1) / 2, 1])
     paths = []
     for name, rel in SUBJECTS:
         img = nib.load(os.path.join(DATA, rel))
         k = int(round((np.linalg.inv(img.affine) @ centre)[2]))
-        data = np.asarray(img.dataobj, dtype=np.float32)[:, :, k:k + 1]
-        affine = img.affine.copy()
-        affine[:3, 3] = (img.affine @ np.array([0, 0, k, 1]))[:3]
-        path = os.path.join(out, name + ".nii.gz")
+        data = np.asarray(img.dataobj, dtype=np.float32)[:, :, k]
+        # The subjects share one aligned voxel space (1 mm).
+        path = os.path.join(out, name + "_2d.nii.gz")
+        ants.image_write(ants.from_numpy(data, origin=(0.0, 0.0), spacing=tuple(float(x) for x in img.header.get_zooms()[:2])), path)
+        paths.append(path)
+    return paths, None
+
+
+def block_average(data, factor):
+    """Mean over factor³ blocks (the edge blocks that do not fit are dropped)."""
+    s = [d // factor * factor for d in data.shape]
+    d = data[:s[0], :s[1], :s[2]]
+    return d.reshape(s[0] // factor, factor, s[1] // factor, factor, s[2] // factor, factor).mean(axis=(1, 3, 5))
+
+
+def volumes(out):
+    """The six OASIS volumes at 2 mm (2×2×2 block means; the block centre's position kept)."""
+    paths = []
+    for name, rel in SUBJECTS:
+        img = nib.load(os.path.join(DATA, rel))
+        data = block_average(np.asarray(img.dataobj, dtype=np.float32), 2)
+        affine = img.affine @ np.diag([2.0, 2.0, 2.0, 1.0])
+        affine[:3, 3] = (img.affine @ np.array([0.5, 0.5, 0.5, 1]))[:3]
+        path = os.path.join(out, name + "_2mm.nii.gz")
         nib.save(nib.Nifti1Image(data, affine), path)
         paths.append(path)
-    return paths
+    return paths, None
 
 
 def sharpness(image):
@@ -49,57 +77,71 @@ def sharpness(image):
     return float(magnitude[mask].mean())
 
 
-def representation(template, paths):
-    """Mean correlation of the subjects registered to the template by ANTs SyN."""
-    values = []
-    for p in paths:
-        moving = ants.image_read(p)
-        reg = ants.registration(template, moving, type_of_transform="SyN")
+def representation(template, paths, labels):
+    """Each subject registered to the template by ANTs SyN: its correlation with the template and,
+    with labels, its carried labels' mean Dice against their majority vote."""
+    values, carried = [], []
+    for i, p in enumerate(paths):
+        reg = ants.registration(template, ants.image_read(p), type_of_transform="SyN")
         w, t = reg["warpedmovout"].numpy().ravel(), template.numpy().ravel()
         values.append(float(np.corrcoef(w, t)[0, 1]))
-    return values
+        if labels:
+            carried.append(ants.apply_transforms(template, ants.image_read(labels[i]), reg["fwdtransforms"],
+                                                 interpolator="genericLabel").numpy().astype(np.int32))
+    result = {"correlationUnderANTsSyN": values, "meanCorrelationUnderANTsSyN": float(np.mean(values))}
+    if labels:
+        stack = np.stack(carried)
+        names = np.unique(stack)
+        names = names[names > 0]
+        votes = np.stack([(stack == n).sum(0) for n in names])
+        fused = np.where(votes.max(0) > 0, names[votes.argmax(0)], 0)
+        dice = []
+        for c in carried:
+            per = [2 * np.sum((c == n) & (fused == n)) / max(1, np.sum(c == n) + np.sum(fused == n)) for n in names if np.any(fused == n)]
+            dice.append(float(np.mean(per)))
+        result["labelDiceUnderANTsSyN"] = dice
+        result["meanLabelDiceUnderANTsSyN"] = float(np.mean(dice))
+    return result
+
+
+SETS = {
+    "oasis2d": "six aligned OASIS subjects (clapirn, symnet, lapirn A and B), one axial slice each through clapirn A's centre",
+    "oasis3d": "six aligned OASIS subjects (clapirn, symnet, lapirn A and B), volumes at 2 mm (2×2×2 block means)",
+    "synthseg": "ten whole-head label maps (synthseg_label_maps, not aligned), painted with one T1-like contrast at 2 mm, "
+                "cropped to the head, labels carried",
+}
 
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", default="/tmp/tplbench")
+    parser.add_argument("--set", choices=sorted(SETS), default="oasis2d")
+    parser.add_argument("--out")
     parser.add_argument("--record")
     args = parser.parse_args()
-    os.makedirs(args.out, exist_ok=True)
-    paths = slices(args.out)
-    # ants.image_read of a one-slice NIfTI gives a 3-D image; build_template in 2-D needs 2-D images.
-    two_d = []
-    for p in paths:
-        img = ants.image_read(p)
-        arr = img.numpy()[:, :, 0]
-        # The subjects share one aligned voxel space (1 mm): the slice's own grid, axis-aligned.
-        i2 = ants.from_numpy(arr, origin=(0.0, 0.0), spacing=img.spacing[:2])
-        q = p.replace(".nii.gz", "_2d.nii.gz")
-        ants.image_write(i2, q)
-        two_d.append(q)
-
+    out = args.out or f"/tmp/tplbench_{args.set}"
+    os.makedirs(out, exist_ok=True)
     swiftreg = os.path.join(ROOT, ".build", "release", "swiftreg")
+    paths, labels = {"oasis2d": lambda: slices(out), "oasis3d": lambda: volumes(out), "synthseg": lambda: painted_heads(out, swiftreg)}[args.set]()
+
     start = time.time()
-    subprocess.run([swiftreg, "template", *two_d, "-o", os.path.join(args.out, "swiftreg"), "--iterations", "4", "--threads", "2", "-q"], check=True)
+    subprocess.run([swiftreg, "template", *paths, "-o", os.path.join(out, "swiftreg"), "--iterations", "4", "--threads", "2", "-q"]
+                   + (["--labels", *labels] if labels else []), check=True)
     ours_seconds = time.time() - start
-    ours = ants.image_read(os.path.join(args.out, "swiftreg", "template.nii.gz"))
-    summary = json.load(open(os.path.join(args.out, "swiftreg", "template_summary.json")))
+    ours = ants.image_read(os.path.join(out, "swiftreg", "template.nii.gz"))
+    summary = json.load(open(os.path.join(out, "swiftreg", "template_summary.json")))
 
     start = time.time()
-    theirs = ants.build_template(image_list=[ants.image_read(p) for p in two_d], iterations=4, gradient_step=0.25, type_of_transform="SyN")
+    theirs = ants.build_template(image_list=[ants.image_read(p) for p in paths], iterations=4, gradient_step=0.25, type_of_transform="SyN")
     ants_seconds = time.time() - start
-    ants.image_write(theirs, os.path.join(args.out, "ants_template.nii.gz"))
+    ants.image_write(theirs, os.path.join(out, "ants_template.nii.gz"))
 
+    keys = ("iteration", "meanCorrelation", "sharpness", "shapeUpdate") + (("meanLabelDice",) if labels else ())
     result = {
-        "data": "six aligned OASIS subjects (clapirn, symnet, lapirn A and B), one axial slice each through clapirn A's centre",
-        "rounds": 4, "gradientStep": 0.25, "threads": 2,
-        "swiftreg": {"seconds": ours_seconds, "sharpness": sharpness(ours), "correlationUnderANTsSyN": representation(ours, two_d),
-                     "ownRounds": [{k: r[k] for k in ("iteration", "meanCorrelation", "sharpness", "shapeUpdate")} for r in summary["iterations"]]},
-        "ants": {"seconds": ants_seconds, "sharpness": sharpness(theirs), "correlationUnderANTsSyN": representation(theirs, two_d)},
+        "set": args.set, "data": SETS[args.set], "rounds": 4, "gradientStep": 0.25, "threads": 2,
+        "swiftreg": {"seconds": ours_seconds, "sharpness": sharpness(ours), **representation(ours, paths, labels),
+                     "ownRounds": [{k: r[k] for k in keys} for r in summary["iterations"]]},
+        "ants": {"seconds": ants_seconds, "sharpness": sharpness(theirs), **representation(theirs, paths, labels)},
     }
-    for tool in ("swiftreg", "ants"):
-        c = result[tool]["correlationUnderANTsSyN"]
-        result[tool]["meanCorrelationUnderANTsSyN"] = float(np.mean(c))
     result["timeRatio"] = ants_seconds / ours_seconds
     print(json.dumps(result, indent=2))
     if args.record:

@@ -115,12 +115,12 @@ public struct BSplineRegistration: Sendable {
                 grid.coefficients.vectors = theta.map { Float($0) }
                 let (cost, similarity, gradient) = try evaluate(grid, level: images, affine: affine)
                 curve.append(similarity)
-                progress?(ProgressEvent(kind: .iteration, stage: "B-spline", level: index + 1, levels: stage.levels.count,
+                try progress?(ProgressEvent(kind: .iteration, stage: "B-spline", level: index + 1, levels: stage.levels.count,
                                         iteration: curve.count, iterations: level.iterations, value: similarity))
                 return (cost, gradient.vectors.map(Double.init))
             }
             grid.coefficients.vectors = outcome.parameters.map { Float($0) }
-            reports.append(DenseSetup.report(index: index, of: stage.levels, grid: images.grid, curve: curve,
+            reports.append(try DenseSetup.report(index: index, of: stage.levels, grid: images.grid, curve: curve,
                                              stopReason: outcome.stopReason.rawValue, since: levelStart, name: "B-spline",
                                              metrics: stage.metrics, progress: progress))
         }

@@ -37,11 +37,11 @@ enum DenseSetup {
             var phases = PhaseTimes()
             for i in 0..<level.iterations {
                 curve.append(try iterate(images, &fields, &phases))
-                progress?(ProgressEvent(kind: .iteration, stage: name, level: index + 1, levels: stage.levels.count,
+                try progress?(ProgressEvent(kind: .iteration, stage: name, level: index + 1, levels: stage.levels.count,
                                         iteration: i + 1, iterations: level.iterations, value: curve.last!))
                 if monitor.record(-curve.last!) { reason = "converged"; break }
             }
-            reports.append(report(index: index, of: stage.levels, grid: grid, curve: curve, stopReason: reason, since: levelStart,
+            reports.append(try report(index: index, of: stage.levels, grid: grid, curve: curve, stopReason: reason, since: levelStart,
                                   name: name, metrics: stage.metrics, phases: phases, progress: progress))
         }
         fields = fields.map { FieldKernels.resampled($0, onto: fixed.geometry) }
@@ -50,13 +50,13 @@ enum DenseSetup {
 
     /// The report of one finished level, also sent to `progress` as a line.
     static func report(index: Int, of levels: [Level], grid: Geometry, curve: [Double], stopReason: String, since start: UInt64,
-                       name: String, metrics: [WeightedMetric], phases: PhaseTimes? = nil, progress: ProgressHandler?) -> DeformableLevelReport {
+                       name: String, metrics: [WeightedMetric], phases: PhaseTimes? = nil, progress: ProgressHandler?) throws -> DeformableLevelReport {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let shrink = levels[index].shrink
         let line = String(format: "%@ level %d/%d (shrink %d): %@ %.4f → %.4f in %d iterations, %.2f s", name, index + 1,
                           levels.count, shrink, metricName(metrics), curve.first ?? 0, curve.last ?? 0, curve.count, seconds)
             + (phases.map { " (\($0.line))" } ?? "")
-        progress?(ProgressEvent(kind: .level, stage: name, level: index + 1, levels: levels.count, iteration: curve.count,
+        try progress?(ProgressEvent(kind: .level, stage: name, level: index + 1, levels: levels.count, iteration: curve.count,
                                 iterations: levels[index].iterations, value: curve.last ?? 0, message: line))
         return DeformableLevelReport(level: index + 1, shrink: shrink, size: [grid.size.x, grid.size.y, grid.size.z],
                                      iterations: curve.count, initialSimilarity: curve.first ?? 0, finalSimilarity: curve.last ?? 0,

@@ -144,7 +144,7 @@ public struct LinearRegistration: Sendable {
                         r.value += landmarkWeight * lr.value
                         r.gradient = zip(r.gradient, lr.gradient).map { $0 + landmarkWeight * $1 }
                     }
-                    progress?(ProgressEvent(kind: .iteration, stage: stage.model.rawValue, level: l + 1, levels: stage.levels.count,
+                    try progress?(ProgressEvent(kind: .iteration, stage: stage.model.rawValue, level: l + 1, levels: stage.levels.count,
                                             iteration: evaluations, iterations: level.iterations, value: r.value))
                     return (r.value, r.gradient)
                 }
@@ -157,7 +157,7 @@ public struct LinearRegistration: Sendable {
                 let line = String(format: "stage %d (%@) level %d/%d, shrink %d: %d samples, %d evaluations, cost %.6g → %.6g (%@), %.2f s",
                                   s + 1, stage.model.rawValue, l + 1, stage.levels.count, level.shrink, samples.count,
                                   result.evaluations, report.initialCost, report.finalCost, report.stopReason, report.seconds)
-                progress?(ProgressEvent(kind: .level, stage: stage.model.rawValue, level: l + 1, levels: stage.levels.count,
+                try progress?(ProgressEvent(kind: .level, stage: stage.model.rawValue, level: l + 1, levels: stage.levels.count,
                                         iteration: result.evaluations, iterations: level.iterations, value: result.value, message: line))
             }
         }

@@ -39,5 +39,13 @@ public struct ProgressEvent: Sendable, Codable, Equatable {
     }
 }
 
-/// Receives progress events; called on the registering thread.
-public typealias ProgressHandler = @Sendable (ProgressEvent) -> Void
+/// Receives progress events; called on the registering thread. Throwing cancels the
+/// registration: the error (`RegistrationCancelled`, or the handler's own) leaves `run`, and the
+/// registration stops within the iteration that reported.
+public typealias ProgressHandler = @Sendable (ProgressEvent) throws -> Void
+
+/// What a progress handler throws to stop a registration, e.g. when the user asks to cancel.
+public struct RegistrationCancelled: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String { "registration cancelled" }
+}

@@ -84,7 +84,7 @@ public struct Registration: Sendable {
         var result = try RegistrationResult(plan: plan, linear: linearResult, deformable: deformable, seconds: seconds, fixed: fixed,
                                             moving: moving, fixedMask: masks.fixed, landmarks: landmarks)
         result.summary.planeNormal = planeNormal.map { [$0.x, $0.y, $0.z] }
-        progress?(ProgressEvent(kind: .done, stage: plan.deformable?.name ?? plan.linear.last?.model.rawValue ?? "", level: 0, levels: 0,
+        try progress?(ProgressEvent(kind: .done, stage: plan.deformable?.name ?? plan.linear.last?.model.rawValue ?? "", level: 0, levels: 0,
                                 iteration: 0, iterations: 0, value: result.summary.correlationAfter,
                                 message: String(format: "done in %.2f s", seconds)))
         return result

@@ -6,6 +6,7 @@ import RegKernels
 import RegMetrics
 import RegTestSupport
 import RegTransforms
+import Synchronization
 import Testing
 
 /// Helpers for the deformable tests.
@@ -108,6 +109,23 @@ enum DeformableCases {
         let one = try Parallelism.withThreadCount(1) { try SyNRegistration(stage: stage).run(fixed: fixed, moving: moving) }
         let two = try Parallelism.withThreadCount(2) { try SyNRegistration(stage: stage).run(fixed: fixed, moving: moving) }
         #expect(one.forward == two.forward && one.inverse == two.inverse)
+    }
+
+    /// A progress handler that throws stops the whole registration, in a linear stage or in SyN,
+    /// within the iteration it heard, and its error leaves `run`.
+    @Test(arguments: ["rigid", "SyN"])
+    func aThrowingProgressHandlerCancelsWithinOneIteration(in stage: String) throws {
+        let fixed = DeformableCases.blob(on: Self.grid, center: Self.center, axes: SIMD3(9, 9, 9))
+        let moving = DeformableCases.blob(on: Self.grid, center: Self.center + SIMD3(1, 0, 0), axes: SIMD3(11, 8, 8))
+        let heard = Mutex<[ProgressEvent]>([])
+        #expect(throws: RegistrationCancelled.self) {
+            try Registration(RegistrationPlan.preset("syn")!).run(fixed: fixed, moving: moving) { event in
+                let inStage = heard.withLock { $0.append(event); return $0.filter { $0.stage == stage }.count }
+                if inStage == 3 { throw RegistrationCancelled() }
+            }
+        }
+        let events = heard.withLock { $0 }
+        #expect(events.last?.stage == stage && events.filter { $0.stage == stage }.count == 3, "\(events.count) events, the last in \(events.last?.stage ?? "none")")
     }
 }
 

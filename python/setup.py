@@ -1,0 +1,46 @@
+"""Builds the library (`swift build --product swiftreg_c`, the Swift runtime linked in statically)
+and bundles it in the package, unless python/swiftreg/libswiftreg_c.so is there already (as
+scripts/build-wheel.sh leaves it); the wheel is tagged for this platform and any Python 3."""
+import os
+import shutil
+import subprocess
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+
+try:
+    from setuptools.command.bdist_wheel import bdist_wheel
+except ImportError:  # setuptools < 70
+    from wheel.bdist_wheel import bdist_wheel
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+LIBRARY = os.path.join(HERE, "swiftreg", "libswiftreg_c.so")
+
+
+class BuildWithSwift(build_py):
+    def run(self):
+        if not os.path.exists(LIBRARY):
+            if shutil.which("swift") is None:
+                raise RuntimeError("building swiftreg from source needs the Swift toolchain on PATH (or install a wheel built by scripts/build-wheel.sh)")
+            scratch = os.path.join(ROOT, ".build", "wheel")
+            # The Swift runtime linked in (SwiftPM's --static-swift-stdlib covers executables only).
+            static = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("swift")))), "lib", "swift_static", "linux")
+            subprocess.check_call(["swift", "build", "-c", "release", "--product", "swiftreg_c", "--scratch-path", scratch,
+                                   "-Xswiftc", "-static-stdlib", "-Xlinker", "-L" + static], cwd=ROOT)
+            shutil.copy(os.path.join(scratch, "release", "libswiftreg_c.so"), LIBRARY)
+        super().run()
+
+
+class PlatformWheel(bdist_wheel):
+    """Pure Python calling a native library: any Python 3, this platform."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        self.root_is_pure = False
+
+    def get_tag(self):
+        return "py3", "none", super().get_tag()[2]
+
+
+setup(cmdclass={"build_py": BuildWithSwift, "bdist_wheel": PlatformWheel})
