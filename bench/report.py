@@ -166,25 +166,34 @@ def abnormality(path):
     return out
 
 
-def template(path):
-    """Template construction against ants.build_template (`bench/template_compare.py`), when it has run."""
-    if not os.path.exists(path):
+def template(folder):
+    """Template construction against ants.build_template (`bench/template_compare.py`), for each set that has run."""
+    runs = [(name, os.path.join(folder, f)) for name, f in (("oasis2d", "template_compare.json"), ("oasis3d", "template_compare_oasis3d.json"),
+                                                           ("synthseg", "template_compare_synthseg.json"))]
+    runs = [(name, json.load(open(p))) for name, p in runs if os.path.exists(p)]
+    if not runs:
         return ""
-    r = json.load(open(path))
-    out = ("\n## Template construction: six OASIS subjects\n\n"
-           f"{r['data']}; {r['rounds']} rounds, gradient step {r['gradientStep']}, SyN, {r['threads']} threads "
-           "(`peers/venv/bin/python bench/template_compare.py`). Both templates are scored the same way: sharpness is the "
-           "mean gradient magnitude inside the foreground; representation is the mean correlation of the six subjects "
-           "registered to the template by ANTs SyN (neither template is favoured by its own registration).\n\n"
-           "| tool | seconds | sharpness | mean correlation | per subject |\n|---|---:|---:|---:|---|\n")
-    for tool, name in (("swiftreg", "SwiftReg `template`"), ("ants", "ANTsPy `build_template`")):
-        t = r[tool]
-        out += (f"| {name} | {t['seconds']:.1f} | {t['sharpness']:.4f} | {t['meanCorrelationUnderANTsSyN']:.3f} | "
-                + ", ".join(f"{c:.3f}" for c in t["correlationUnderANTsSyN"]) + " |\n")
-    out += ("\nSwiftReg's own rounds (mean correlation of the warped subjects with the template they were registered to; "
-            "the update's RMS movement in mm): " + "; ".join(
-                f"{x['iteration']}: {x['meanCorrelation']:.3f}, {x['shapeUpdate']:.2f} mm" for x in r["swiftreg"]["ownRounds"])
-            + f". ANTs took {r['timeRatio']:.1f}× as long.\n")
+    out = ("\n## Template construction\n\n"
+           "SwiftReg `template` against ANTsPy `build_template`, both with 4 rounds, gradient step 0.25, SyN, 2 threads "
+           "(`peers/venv/bin/python bench/template_compare.py --set SET`). Both templates are scored the same way: sharpness is the "
+           "mean gradient magnitude inside the foreground; representation is the mean correlation of the subjects "
+           "registered to the template by ANTs SyN (neither template is favoured by its own registration); with labels, label "
+           "consistency is each subject's labels carried by those registrations against their majority vote (mean Dice over "
+           "labels, then subjects).\n")
+    for name, r in runs:
+        labelled = "meanLabelDiceUnderANTsSyN" in r["ants"]
+        out += (f"\n**{name}**: {r['data']}.\n\n| tool | seconds | sharpness | mean correlation | "
+                + ("label consistency | " if labelled else "") + "per subject |\n|---|---:|---:|---:|" + ("---:|" if labelled else "") + "---|\n")
+        for tool, title in (("swiftreg", "SwiftReg `template`"), ("ants", "ANTsPy `build_template`")):
+            t = r[tool]
+            out += (f"| {title} | {t['seconds']:.1f} | {t['sharpness']:.4f} | {t['meanCorrelationUnderANTsSyN']:.3f} | "
+                    + (f"{t['meanLabelDiceUnderANTsSyN']:.3f} | " if labelled else "")
+                    + ", ".join(f"{c:.3f}" for c in t["correlationUnderANTsSyN"]) + " |\n")
+        out += ("\nSwiftReg's own rounds (mean correlation of the warped subjects with the template they were registered to; "
+                "the update's RMS movement in mm" + ("; the label Dice against the fused template labels" if labelled else "") + "): "
+                + "; ".join(f"{x['iteration']}: {x['meanCorrelation']:.3f}, {x['shapeUpdate']:.2f} mm"
+                            + (f", Dice {x['meanLabelDice']:.3f}" if labelled else "") for x in r["swiftreg"]["ownRounds"])
+                + f". ANTs took {r['timeRatio']:.1f}× as long.\n")
     return out
 
 
@@ -274,7 +283,7 @@ def main():
     doc += segmentation(os.path.join(os.path.dirname(results_path), "segment_loo.json"))
     doc += longitudinal(os.path.join(os.path.dirname(results_path), "longitudinal_sim.json"))
     doc += abnormality(os.path.join(os.path.dirname(results_path), "abnormality_sim.json"))
-    doc += template(os.path.join(os.path.dirname(results_path), "template_compare.json"))
+    doc += template(os.path.dirname(results_path))
     check = os.path.join(os.path.dirname(results_path), "evaluator_check.json")
     if os.path.exists(check):
         doc += "\n## The evaluator against an independent computation\n\n" \

@@ -70,7 +70,17 @@ int32_t sr_transform_read(const char *specs_json, sr_transform *out);
 /* interpolation: nearest, linear, bspline or label. */
 int32_t sr_transform_apply(sr_transform transform, sr_image image, sr_image reference, const char *interpolation, sr_image *out);
 int32_t sr_transform_points(sr_transform transform, double *points, int64_t count);
+/* .h5: an ITK composite (any chain); .txt, .tfm, .mat: one linear transform; an image: one field. */
+int32_t sr_transform_save(sr_transform transform, const char *path);
 void sr_transform_free(sr_transform transform);
+
+/* The applications on files: application "evaluate", "segment", "longitudinal" or "template";
+ * request_json their options (camelCase: {"target": …, "atlases": [{"image": …, "labels": …}], …});
+ * output the prefix (template: the folder; evaluate: unused); progress lines to the callback;
+ * the summary back as JSON. */
+typedef void (*sr_line_fn)(const char *line, void *context);
+int32_t sr_run(const char *application, const char *request_json, const char *output, sr_line_fn progress, void *context,
+               char **summary_json);
 
 #ifdef __cplusplus
 }

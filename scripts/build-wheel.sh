@@ -19,6 +19,8 @@ if ldd python/swiftreg/libswiftreg_c.so | grep -E "libswift|libFoundation|libdis
 fi
 rm -rf python/build dist/swiftreg-*.whl
 python3 -m pip wheel --quiet --no-deps -w dist ./python
+# Not left in the package folder, where it would shadow .build/release's for the checkout's tests.
+rm -rf python/swiftreg/libswiftreg_c.so python/build
 wheel=$(ls dist/swiftreg-*.whl)
 echo "built $wheel"
 [ "${1:-}" = "--check" ] || exit 0

@@ -51,7 +51,7 @@ private func setLastError(_ message: String) {
 }
 
 /// Runs `body`, turning a thrown error into a status and a message.
-private func guarded(_ body: () throws -> Void) -> Int32 {
+func guarded(_ body: () throws -> Void) -> Int32 {
     do {
         try body()
         return Status.ok.rawValue
@@ -360,6 +360,33 @@ public func sr_transform_points(_ transform: OpaquePointer?, _ points: UnsafeMut
         for k in 0..<Int(count) {
             let y = chain.map(SIMD3(points[3 * k], points[3 * k + 1], points[3 * k + 2]))
             (points[3 * k], points[3 * k + 1], points[3 * k + 2]) = (y.x, y.y, y.z)
+        }
+    }
+}
+
+/// Writes the chain to `path`: an ITK HDF5 composite (`.h5`, any chain), an ITK/ANTs linear
+/// transform (`.txt`, `.tfm`, `.mat`: one affine) or a displacement field image (one field).
+@_cdecl("sr_transform_save")
+public func sr_transform_save(_ transform: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    guarded {
+        let chain = try borrowed(transform, as: ChainBox.self, name: "transform").chain
+        let file = try string(path, name: "path")
+        let records: [FileTransform] = chain.elements.map {
+            switch $0 {
+            case .affine(let map): return .linear(LinearTransformRecord(map: map))
+            case .displacement(let field): return .displacement(field.field)
+            case .bspline(let grid): return .bspline(lattice: grid.lattice, coefficients: grid.coefficients)
+            }
+        }
+        let lower = file.lowercased()
+        if lower.hasSuffix(".h5") || lower.hasSuffix(".hdf5") { return try HDF5TransformFile.write(records, to: file) }
+        switch (records.first, records.count) {
+        case (.linear(let record)?, 1) where [".txt", ".tfm", ".mat"].contains(where: lower.hasSuffix):
+            try TransformFile.write([record], to: file)
+        case (.displacement(let field)?, 1) where (try? ImageFile.format(of: file)) != nil:
+            try TransformFile.writeDisplacementField(field, to: file)
+        default:
+            throw RegError.invalidArgument(name: file, reason: "a chain of \(records.count) transforms goes to an ITK composite (.h5); .txt, .tfm and .mat hold one linear transform, an image one displacement field")
         }
     }
 }

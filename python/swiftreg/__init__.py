@@ -8,6 +8,7 @@
 from ._native import Error, Cancelled, lib as _lib
 from .image import Image
 from .registration import Result, Transform, register, apply
+from .applications import evaluate, segment, longitudinal, template
 
 __version__ = _lib.sr_version().decode()
-__all__ = ["Image", "Result", "Transform", "register", "apply", "Error", "Cancelled"]
+__all__ = ["Image", "Result", "Transform", "register", "apply", "evaluate", "segment", "longitudinal", "template", "Error", "Cancelled"]

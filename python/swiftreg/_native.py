@@ -42,6 +42,7 @@ lib = _load()
 handle = ctypes.c_void_p
 status = ctypes.c_int32
 PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_char_p, ctypes.c_void_p)
+LINE = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
 _i64p, _f64p = ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_double)
 
 _signatures = {
@@ -65,7 +66,9 @@ _signatures = {
     "sr_transform_read": (status, [ctypes.c_char_p, ctypes.POINTER(handle)]),
     "sr_transform_apply": (status, [handle, handle, handle, ctypes.c_char_p, ctypes.POINTER(handle)]),
     "sr_transform_points": (status, [handle, _f64p, ctypes.c_int64]),
+    "sr_transform_save": (status, [handle, ctypes.c_char_p]),
     "sr_transform_free": (None, [handle]),
+    "sr_run": (status, [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, LINE, ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]),
 }
 for _name, (_restype, _argtypes) in _signatures.items():
     _function = getattr(lib, _name)

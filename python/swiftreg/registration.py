@@ -45,6 +45,11 @@ class Transform:
         check(lib.sr_transform_apply(self._handle.value, image._handle.value, reference._handle.value, interpolation.encode(), ctypes.byref(out)))
         return Image._wrap(out.value)
 
+    def save(self, path: Union[str, os.PathLike]) -> None:
+        """Writes the chain: an ITK HDF5 composite (`.h5`, any chain, which antsApplyTransforms
+        and SimpleITK read), or one affine as ITK/ANTs `.txt`/`.mat`, or one field as an image."""
+        check(lib.sr_transform_save(self._handle.value, os.fspath(path).encode()))
+
     def points(self, points: Any) -> np.ndarray:
         """Points (n × 3, LPS mm) mapped through the chain."""
         p = np.array(points, dtype=np.float64, order="C").reshape(-1, 3)

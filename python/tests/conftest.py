@@ -8,6 +8,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.dirname(HERE))
+os.environ.setdefault("SWIFTREG_LIBRARY", os.path.join(ROOT, ".build", "release", "libswiftreg_c.so"))
 CLI = os.path.join(ROOT, ".build", "release", "swiftreg")
 DATA = os.path.join(os.path.dirname(ROOT), "shared", "data")
 

@@ -92,6 +92,24 @@ def test_the_transforms_applied_by_simpleitk_and_antspy_match_warped(pair, tmp_p
     assert np.percentile(difference, 99.9) < tolerance, difference.max()
 
 
+def test_a_saved_composite_maps_points_as_the_chain_does(pair, tmp_path):
+    sitk = pytest.importorskip("SimpleITK")
+    fixed, moving = pair
+    result = swiftreg.register(fixed, moving, preset="syn", progress=False)
+    grid = swiftreg.Image.read(fixed)
+    rng = np.random.default_rng(2)
+    points = np.array([(grid.affine @ [*(rng.uniform(4, 20, 3)), 1])[:3] for _ in range(20)])
+    ours = result.transforms.points(points)
+    result.transforms.save(tmp_path / "forward.h5")
+    np.testing.assert_allclose(swiftreg.Transform.read(tmp_path / "forward.h5").points(points), ours, atol=1e-6)
+    composite = sitk.ReadTransform(str(tmp_path / "forward.h5"))
+    np.testing.assert_allclose([composite.TransformPoint(tuple(p)) for p in points], ours, atol=1e-3)
+    # Moving → fixed undoes fixed → moving.
+    np.testing.assert_allclose(result.inverse_transforms.points(ours), points, atol=0.05)
+    with pytest.raises(swiftreg.Error, match="composite"):
+        result.transforms.save(tmp_path / "forward.txt")
+
+
 def test_a_callback_cancels_within_one_iteration(pair):
     fixed, moving = pair
     events = []

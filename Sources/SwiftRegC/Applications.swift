@@ -1,0 +1,174 @@
+import Foundation
+import RegCore
+import RegIO
+import RegMethods
+import RegSegment
+import SwiftRegKit
+
+// The applications on files (evaluate, segment, longitudinal, template) through one C function:
+// the request as JSON, the summary back as JSON, progress as lines.
+
+/// Called with each progress line of an application.
+public typealias LineCallback = @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void
+
+/// A plan given as a preset name or as YAML/JSON text (nil: the application's default).
+private func plan(preset: String?, plan text: String?) throws -> RegistrationPlan? {
+    if let text { return try PlanFile.plan(fromText: text) }
+    guard let preset else { return nil }
+    guard let plan = RegistrationPlan.preset(preset) else {
+        throw RegError.invalidArgument(name: "preset", reason: "unknown preset '\(preset)'; choose one of \(RegistrationPlan.presetNames.joined(separator: ", "))")
+    }
+    return plan
+}
+
+private func fusion(_ name: String?, default method: FusionMethod) throws -> LabelFusion {
+    guard let name else { return LabelFusion(method: method) }
+    guard let method = FusionMethod(rawValue: name) else {
+        throw RegError.invalidArgument(name: "fusion", reason: "'\(name)': choose one of \(FusionMethod.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    return LabelFusion(method: method)
+}
+
+/// `evaluate`: label overlap after carrying the moving labels through `transforms`, det J statistics of `warp`.
+struct EvaluateJSON: Decodable {
+    var fixedLabels: String?
+    var movingLabels: String?
+    var transforms: [String]?
+    var warp: String?
+    var mask: String?
+    var lut: String?
+    var distances: Bool?
+
+    func run() throws -> String {
+        var request = EvaluationRequest(chain: try TransformFiles.chain(transforms ?? []))
+        switch (fixedLabels, movingLabels) {
+        case let (f?, m?): request.labels = (fixed: f, moving: m)
+        case (nil, nil): break
+        default: throw RegError.invalidArgument(name: "labels", reason: "give both fixed_labels and moving_labels")
+        }
+        request.warp = warp
+        request.mask = mask
+        request.lut = lut
+        request.distances = distances ?? true
+        guard request.labels != nil || warp != nil else { throw RegError.invalidArgument(name: "evaluate", reason: "give labels to compare, or a warp") }
+        return try JSONText.encode(try request.run())
+    }
+}
+
+/// `segment`: atlases registered to the target, their labels fused.
+struct SegmentJSON: Decodable {
+    var target: String
+    var atlases: [AtlasFiles]
+    var preset: String?
+    var plan: String?
+    var fusion: String?
+    var select: Int?
+    var mask: String?
+    var lut: String?
+    var keepWarps: Bool?
+
+    func run(prefix: String, progress: @escaping @Sendable (String) -> Void) throws -> String {
+        var request = SegmentationRequest(target: target, atlases: atlases,
+                                          plan: try SwiftRegC.plan(preset: preset ?? "syn", plan: plan)!)
+        request.fusion = try SwiftRegC.fusion(fusion, default: .jlf)
+        request.select = select
+        request.mask = mask
+        request.lut = lut
+        request.keepWarps = keepWarps ?? false
+        return try JSONText.encode(try AtlasSegmentation.segment(request, prefix: prefix, progress: progress))
+    }
+}
+
+/// `longitudinal`: change between two scans in their halfway space.
+struct LongitudinalJSON: Decodable {
+    var baseline: String
+    var followup: String
+    var mask: String?
+    var labels: String?
+    var lut: String?
+    var preset: String?
+    var plan: String?
+    var allowScaling: Bool?
+
+    func run(prefix: String, progress: @escaping @Sendable (String) -> Void) throws -> String {
+        var request = LongitudinalRequest(baseline: baseline, followup: followup)
+        request.mask = mask
+        request.labels = labels
+        request.lut = lut
+        if let chosen = try SwiftRegC.plan(preset: preset, plan: plan) { request.plan = chosen }
+        request.allowScaling = allowScaling ?? false
+        return try JSONText.encode(try LongitudinalChange.run(request, prefix: prefix, progress: progress))
+    }
+}
+
+/// `template`: an unbiased template of the images, built in this process.
+struct TemplateJSON: Decodable {
+    var images: [String]
+    var labels: [String]?
+    var initial: String?
+    var iterations: Int?
+    var preset: String?
+    var plan: String?
+    var average: String?
+    var gradientStep: Double?
+    var fusion: String?
+
+    func run(folder: String, progress: @escaping @Sendable (String) -> Void) throws -> String {
+        var settings = TemplateSettings(plan: try SwiftRegC.plan(preset: preset ?? "syn", plan: plan)!)
+        settings.iterations = iterations ?? 4
+        settings.gradientStep = gradientStep ?? 0.25
+        if let average {
+            guard let kind = TemplateAverage(rawValue: average) else { throw RegError.invalidArgument(name: "average", reason: "'\(average)': mean or median") }
+            settings.average = kind
+        }
+        settings.fusion = try SwiftRegC.fusion(fusion, default: .majority)
+        guard images.count >= 2 else { throw RegError.invalidArgument(name: "images", reason: "give at least two images, found \(images.count)") }
+        guard settings.iterations >= 0, settings.gradientStep > 0, settings.gradientStep <= 1 else {
+            throw RegError.invalidArgument(name: "template", reason: "iterations must be ≥ 0 and the gradient step in (0, 1]")
+        }
+        var request = TemplateRequest(images: images, settings: settings)
+        request.labels = labels
+        request.initial = initial
+        let summary = try OutputTransaction.run(outputs: [], inputs: []) { _ in try TemplateFiles.build(request, folder: folder, progress: progress) }
+        return try JSONText.encode(summary)
+    }
+}
+
+/// Hands each progress line to a C callback.
+struct LineRelay: @unchecked Sendable {
+    let callback: LineCallback?
+    let context: UnsafeMutableRawPointer?
+    func send(_ line: String) { if let callback { line.withCString { callback($0, context) } } }
+}
+
+/// Runs `application` (evaluate, segment, longitudinal, template) with `request` (JSON, the
+/// Python package's keyword arguments in camel case), writing under `output` (a prefix; for
+/// template, a folder; unused by evaluate); the summary comes back as JSON.
+@_cdecl("sr_run")
+public func sr_run(_ application: UnsafePointer<CChar>?, _ request: UnsafePointer<CChar>?, _ output: UnsafePointer<CChar>?,
+                   _ progress: LineCallback?, _ context: UnsafeMutableRawPointer?,
+                   _ summary: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> Int32 {
+    guarded {
+        guard let application, let request else { throw RegError.invalidArgument(name: "sr_run", reason: "a null string") }
+        let name = String(cString: application), text = Data(String(cString: request).utf8)
+        let out = output.map { String(cString: $0) } ?? ""
+        let relay = LineRelay(callback: progress, context: context)
+        let decoder = JSONDecoder()
+        func decode<T: Decodable>(_ type: T.Type) throws -> T {
+            do { return try decoder.decode(type, from: text) } catch let DecodingError.keyNotFound(key, _) {
+                throw RegError.invalidArgument(name: name, reason: "missing \(key.stringValue)")
+            } catch let DecodingError.typeMismatch(_, context) {
+                throw RegError.invalidArgument(name: name, reason: "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)")
+            }
+        }
+        let json: String
+        switch name {
+        case "evaluate": json = try decode(EvaluateJSON.self).run()
+        case "segment": json = try decode(SegmentJSON.self).run(prefix: out, progress: relay.send)
+        case "longitudinal": json = try decode(LongitudinalJSON.self).run(prefix: out, progress: relay.send)
+        case "template": json = try decode(TemplateJSON.self).run(folder: out, progress: relay.send)
+        default: throw RegError.invalidArgument(name: "application", reason: "'\(name)': evaluate, segment, longitudinal or template")
+        }
+        summary?.pointee = strdup(json)
+    }
+}

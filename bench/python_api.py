@@ -1,0 +1,103 @@
+"""The Python package against the command line (issue 36), in one run on this machine:
+- overhead: `swiftreg register` (CLI, files in and out) against `swiftreg.register` from Python
+  (Image.read, register, save) on the full-size lapirn pair, syn, 2 threads; alternated, twice each;
+- memory: peak RSS of a process registering a 256³ float32 pair (64 MB each, `affine`) twice
+  from NumPy arrays, against the CLI's on the same files; RSS after the first and second call;
+- RSS over 100 registrations of a small 2-D pair in one process.
+
+Usage: python3 bench/python_api.py [--record bench/results/python_api.json]
+"""
+import argparse, json, os, resource, subprocess, sys, tempfile, time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+import swiftreg  # noqa: E402
+
+CLI = os.path.join(ROOT, ".build", "release", "swiftreg")
+DATA = os.path.join(os.path.dirname(ROOT), "shared", "data", "brain", "lapirn")
+
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
+
+
+def child(code):
+    """Runs `code` in a fresh Python; returns what it prints as JSON."""
+    out = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {os.path.join(ROOT, 'python')!r})\n" + code],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def cli_peak(args):
+    """Wall seconds and peak RSS (MB) of one CLI run."""
+    start = time.time()
+    r = subprocess.run(["/usr/bin/time", "-f", "%M", CLI, *args], check=True, capture_output=True, text=True)
+    return time.time() - start, int(r.stderr.strip().splitlines()[-1]) / 1024
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--record")
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="pyapi-")
+    fixed, moving = (os.path.join(DATA, f"image_{s}_160x192x144.nii.gz") for s in "AB")
+    result = {"machine": f"{os.cpu_count()} cores", "threads": 2}
+
+    # Overhead: alternate CLI and Python, twice each.
+    cli_times, py_times = [], []
+    for k in range(2):
+        cli_times.append(cli_peak(["register", "-f", fixed, "-m", moving, "--preset", "syn", "-o", f"{tmp}/cli{k}", "--threads", "2", "-q"])[0])
+        py_times.append(child(f"""
+import json, time, swiftreg
+start = time.time()
+r = swiftreg.register(swiftreg.Image.read({fixed!r}), swiftreg.Image.read({moving!r}), preset="syn", threads=2, progress=False)
+r.save({tmp + '/py' + str(k)!r})
+print(json.dumps(time.time() - start))"""))
+    result["overhead"] = {"pair": "lapirn A, B (160×192×144), syn", "cliSeconds": cli_times, "pythonSeconds": py_times}
+
+    # Memory: a 256³ pair from NumPy, twice in one process; the CLI on the same files.
+    big = child(f"""
+import json, resource, numpy as np, swiftreg
+def rss():
+    return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2 ** 20
+g = np.meshgrid(*[np.linspace(-1, 1, 256, dtype=np.float32)] * 3, indexing='ij', sparse=True)
+fixed = np.asfortranarray(np.exp(-(g[0] ** 2 + (g[1] / 0.8) ** 2 + (g[2] / 0.7) ** 2) * 4) * 100, dtype=np.float32)
+moving = np.asfortranarray(np.exp(-((g[0] - 0.05) ** 2 + (g[1] / 0.75) ** 2 + (g[2] / 0.7) ** 2) * 4) * 100, dtype=np.float32)
+swiftreg.Image(fixed).write({tmp + '/big_fixed.nii.gz'!r}); swiftreg.Image(moving).write({tmp + '/big_moving.nii.gz'!r})
+arrays = rss()
+after = []
+for _ in range(2):
+    r = swiftreg.register(swiftreg.Image(fixed), swiftreg.Image(moving), preset="affine", threads=2, progress=False)
+    del r
+    after.append(rss())
+print(json.dumps({{"arraysMB": arrays, "rssAfterEachMB": after, "peakMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))""")
+    _, cli_peak_mb = cli_peak(["register", "-f", f"{tmp}/big_fixed.nii.gz", "-m", f"{tmp}/big_moving.nii.gz", "--preset", "affine",
+                               "-o", f"{tmp}/big", "--threads", "2", "-q"])
+    result["memory"] = {"pair": "256³ float32 (64 MB each), affine", "python": big, "cliPeakMB": cli_peak_mb}
+
+    # 100 registrations in one process.
+    result["hundred"] = child("""
+import json, numpy as np, swiftreg
+def rss():
+    return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2 ** 20
+g = np.meshgrid(np.arange(64.0), np.arange(64.0), indexing='ij')
+f = swiftreg.Image(np.exp(-((g[0] - 30) ** 2 + (g[1] - 32) ** 2) / 200).astype(np.float32))
+m = swiftreg.Image(np.exp(-((g[0] - 33) ** 2 + (g[1] - 30) ** 2) / 180).astype(np.float32))
+marks = []
+for k in range(100):
+    swiftreg.register(f, m, preset="syn", progress=False).warped.array
+    if k in (9, 49, 99):
+        marks.append(rss())
+print(json.dumps({"rssAfter10_50_100MB": marks}))""")
+    print(json.dumps(result, indent=2))
+    if args.record:
+        with open(args.record, "w") as f:
+            json.dump(result, f, indent=2)
+            f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
