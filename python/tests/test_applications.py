@@ -68,7 +68,7 @@ def test_longitudinal_from_python_measures_what_the_cli_measures(cli, tmp_path):
     shrunk = blobs((32, 30, 24))
     centre = (np.array(shrunk.shape) - 1) / 2
     grid = np.meshgrid(*[np.arange(n, dtype=np.float64) for n in shrunk.shape], indexing="ij")
-    from scipy.ndimage import map_coordinates
+    map_coordinates = pytest.importorskip("scipy.ndimage").map_coordinates
     shrunk = map_coordinates(shrunk, [centre[a] + (grid[a] - centre[a]) / 0.96 for a in range(3)], order=1).astype(np.float32)
     swiftreg.Image(shrunk, **GRID).write(followup)
     swiftreg.Image((blobs((32, 30, 24)) > 20).astype(np.uint8), **GRID).write(tmp_path / "mask.nii.gz")
