@@ -111,21 +111,20 @@ struct TemplateJSON: Decodable {
     var plan: String?
     var average: String?
     var gradientStep: Double?
+    var sharpen: Double?
     var fusion: String?
 
     func run(folder: String, progress: @escaping @Sendable (String) -> Void) throws -> String {
         var settings = TemplateSettings(plan: try SwiftRegC.plan(preset: preset ?? "syn", plan: plan)!)
         settings.iterations = iterations ?? 4
         settings.gradientStep = gradientStep ?? 0.25
+        settings.sharpen = sharpen ?? 0.25
         if let average {
             guard let kind = TemplateAverage(rawValue: average) else { throw RegError.invalidArgument(name: "average", reason: "'\(average)': mean or median") }
             settings.average = kind
         }
         settings.fusion = try SwiftRegC.fusion(fusion, default: .majority)
         guard images.count >= 2 else { throw RegError.invalidArgument(name: "images", reason: "give at least two images, found \(images.count)") }
-        guard settings.iterations >= 0, settings.gradientStep > 0, settings.gradientStep <= 1 else {
-            throw RegError.invalidArgument(name: "template", reason: "iterations must be ≥ 0 and the gradient step in (0, 1]")
-        }
         var request = TemplateRequest(images: images, settings: settings)
         request.labels = labels
         request.initial = initial

@@ -22,6 +22,9 @@ public struct TemplateSettings: Sendable {
     /// The fraction of the mean forward warp the template moves by (ANTs' gradient step, 0.25).
     public var gradientStep = 0.25
     public var average = TemplateAverage.mean
+    /// The weight of the Laplacian-sharpened average blended into each round's template after
+    /// the shape update (ANTsPy's `build_template`: 1 − blending weight, 0.25); 0: none.
+    public var sharpen = 0.25
     /// How the subjects' labels, carried to the template, are fused into its labels.
     public var fusion = LabelFusion(method: .majority)
 
@@ -132,8 +135,8 @@ public enum TemplateConstruction {
         guard labels == nil || labels!.count == images.count else {
             throw RegError.invalidArgument(name: "--labels", reason: "give one label map per image: \(images.count) images, \(labels!.count) label maps")
         }
-        guard settings.iterations >= 0, settings.gradientStep > 0, settings.gradientStep <= 1 else {
-            throw RegError.invalidArgument(name: "template", reason: "iterations must be ≥ 0 and the gradient step in (0, 1]")
+        guard settings.iterations >= 0, settings.gradientStep > 0, settings.gradientStep <= 1, (0...1).contains(settings.sharpen) else {
+            throw RegError.invalidArgument(name: "template", reason: "iterations must be ≥ 0, the gradient step in (0, 1] and the sharpening weight in [0, 1]")
         }
         let start = Date()
         let reference = initial ?? images[0]
@@ -227,7 +230,8 @@ public enum TemplateConstruction {
             let update = TransformChain(elements)
             self.update = update
             shapeUpdate = TemplateConstruction.rms(VectorField(sampling: grid) { update.map($0) }, inside: foreground)
-            updated = try Resampler.resample(average, onto: grid, mapping: update.mapping(onto: grid), interpolation: .linear)
+            let moved = try Resampler.resample(average, onto: grid, mapping: update.mapping(onto: grid), interpolation: .linear)
+            updated = number > 0 && settings.sharpen > 0 ? TemplateConstruction.blend(moved, LaplacianSharpening.sharpened(moved), weight: Float(settings.sharpen)) : moved
             if let labels {
                 let carried = try zip(results, labels).map { result, map in
                     try Resampler.resample(map, onto: grid, mapping: result.chain.mapping(onto: grid), interpolation: .label)
@@ -266,6 +270,13 @@ public enum TemplateConstruction {
                 return subject
             }
         }
+    }
+
+    /// `(1 − weight) · a + weight · b`, voxel by voxel.
+    static func blend(_ a: Image<Float>, _ b: Image<Float>, weight: Float) -> Image<Float> {
+        var out = a
+        for v in out.voxels.indices { out.voxels[v] = (1 - weight) * a.voxels[v] + weight * b.voxels[v] }
+        return out
     }
 
     /// `scale` times the sum of fields on one grid, summed in the same order at every voxel.

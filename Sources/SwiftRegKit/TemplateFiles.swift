@@ -29,6 +29,8 @@ public struct TemplateSummary: Sendable, Codable {
     public var iterations: [TemplateIteration]
     public var gradientStep: Double
     public var average: TemplateAverage
+    /// The weight of the sharpened average in each round's template.
+    public var sharpen: Double
     public var seconds: Double
     public var plan: RegistrationPlan
 }
@@ -59,7 +61,7 @@ public enum TemplateFiles {
         for (k, template) in result.templates.enumerated() { try ImageFile.write(template, to: folder + "/template_iter\(k).nii.gz") }
         let summary = TemplateSummary(images: request.images, labels: request.labels, initial: request.initial, names: names,
                                       iterations: result.iterations, gradientStep: request.settings.gradientStep, average: request.settings.average,
-                                      seconds: Date().timeIntervalSince(start), plan: request.settings.plan)
+                                      sharpen: request.settings.sharpen, seconds: Date().timeIntervalSince(start), plan: request.settings.plan)
         try write(result, summary: summary, folder: folder)
         return summary
     }
@@ -109,7 +111,7 @@ public enum TemplateFiles {
     static func report(_ result: TemplateConstruction.Result, summary: TemplateSummary) throws -> String {
         var page = HTMLReport(title: "Template of \(summary.images.count) images")
         page.facts = [("rounds", "\(summary.iterations.count - 1) after the initial template"), ("gradient step", "\(summary.gradientStep)"),
-                      ("average", summary.average.rawValue), ("time", String(format: "%.1f s", summary.seconds))]
+                      ("average", summary.average.rawValue), ("sharpening", summary.sharpen > 0 ? String(format: "Laplacian, weight %.2f", summary.sharpen) : "none"), ("time", String(format: "%.1f s", summary.seconds))]
         let window = IntensityWindow(result.template)
         page.figures = try SlicePlane.middle(of: result.template.geometry).map { plane in
             FigureRow(title: plane.title, panels: try result.templates.enumerated().map { k, t in

@@ -18,6 +18,7 @@ public struct TemplateJob: Codable, Sendable, Equatable {
     public var initialPlan: RegistrationPlan
     public var gradientStep: Double
     public var average: TemplateAverage
+    public var sharpen: Double
     public var fusion: FusionMethod
     /// When the job was prepared (seconds since 1970): the summary's time runs from it.
     public var prepared: Double
@@ -27,6 +28,7 @@ public struct TemplateJob: Codable, Sendable, Equatable {
         s.iterations = iterations
         s.gradientStep = gradientStep
         s.average = average
+        s.sharpen = sharpen
         s.fusion = LabelFusion(method: fusion)
         return s
     }
@@ -71,7 +73,7 @@ public enum TemplateStages {
         var job = TemplateJob(images: request.images.map(absolute), labels: request.labels?.map(absolute), initial: request.initial.map(absolute),
                               names: TemplateFiles.subjectNames(request.images), iterations: request.settings.iterations,
                               plan: request.settings.plan, initialPlan: request.settings.initialPlan, gradientStep: request.settings.gradientStep,
-                              average: request.settings.average, fusion: request.settings.fusion.method, prepared: Date().timeIntervalSince1970)
+                              average: request.settings.average, sharpen: request.settings.sharpen, fusion: request.settings.fusion.method, prepared: Date().timeIntervalSince1970)
         if let existing = try? load(folder: folder) {
             guard existing.sameWork(as: job) else {
                 throw RegError.invalidArgument(name: "-o", reason: "\(folder) holds the work of another template (\(jobPath(folder))): choose another folder or remove it")
@@ -178,7 +180,7 @@ public enum TemplateStages {
         let result = try TemplateConstruction.finish(last, templates: templates, iterations: iterations, images: images, labels: labels,
                                                      fusion: job.settings.fusion)
         let summary = TemplateSummary(images: job.images, labels: job.labels, initial: job.initial, names: job.names, iterations: iterations,
-                                      gradientStep: job.gradientStep, average: job.average, seconds: Date().timeIntervalSince1970 - job.prepared, plan: job.plan)
+                                      gradientStep: job.gradientStep, average: job.average, sharpen: job.sharpen, seconds: Date().timeIntervalSince1970 - job.prepared, plan: job.plan)
         try TemplateFiles.write(result, summary: summary, folder: folder)
     }
 

@@ -38,6 +38,7 @@ struct TemplateCommand: ParsableCommand, WritesAsItGoes {
     @Option(parsing: .upToNextOption, help: "One label map per image, in the same order: carried to the template and fused.") var labels: [String] = []
     @Option(help: "mean or median of the warped images.") var average: TemplateAverage = .mean
     @Option(name: .customLong("gradient-step"), help: "Fraction of the mean warp the template moves by per round (0.25).") var gradientStep = 0.25
+    @Option(help: "Weight of the Laplacian-sharpened average blended into each round's template, as ANTsPy's build_template (0.25; 0: none).") var sharpen = 0.25
     @Option(help: "Label fusion for --labels: majority, weighted, jlf or staple.") var fusion: FusionMethod = .majority
     @Option(help: "local (default: in this process) or slurm (job arrays, one per round).") var engine = "local"
     @OptionGroup var slurm: SlurmArguments
@@ -56,6 +57,7 @@ struct TemplateCommand: ParsableCommand, WritesAsItGoes {
         }
         guard iterations >= 0 else { throw ValidationError("--iterations must be ≥ 0, found \(iterations)") }
         guard gradientStep > 0, gradientStep <= 1 else { throw ValidationError("--gradient-step must be in (0, 1], found \(gradientStep)") }
+        guard (0...1).contains(sharpen) else { throw ValidationError("--sharpen must be in [0, 1], found \(sharpen)") }
     }
 
     func run() throws {
@@ -76,6 +78,7 @@ struct TemplateCommand: ParsableCommand, WritesAsItGoes {
         settings.iterations = iterations
         settings.average = average
         settings.gradientStep = gradientStep
+        settings.sharpen = sharpen
         settings.fusion = LabelFusion(method: fusion)
         var request = TemplateRequest(images: images, settings: settings)
         request.labels = labels.isEmpty ? nil : labels

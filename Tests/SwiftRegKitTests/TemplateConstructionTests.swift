@@ -76,3 +76,24 @@ struct TemplateConstructionTests {
         #expect(throws: RegError.self) { try TemplateConstruction.build(two, labels: [Image<Int32>(geometry: Self.grid)], settings: TemplateSettings()) }
     }
 }
+
+/// The template's sharpening against SimpleITK's `LaplacianSharpening` (ITK's filter, which
+/// ANTs' `ImageMath Sharpen` runs) on an anisotropic oblique image.
+@Suite(.enabled(if: PythonOracle.available, "python3 with SimpleITK is not installed"))
+struct LaplacianSharpeningTests {
+    @Test func itMatchesITKsFilter() throws {
+        let folder = TemporaryFolder()
+        let image = TemplateConstructionTests.subject(scale: 1)
+        try ImageFile.write(image, to: folder.file("in.nrrd"))
+        _ = try PythonOracle.run("""
+            import sys, SimpleITK as sitk
+            sitk.WriteImage(sitk.LaplacianSharpening(sitk.ReadImage(sys.argv[1], sitk.sitkFloat32), True), sys.argv[2])
+            """, arguments: [folder.file("in.nrrd"), folder.file("itk.nrrd")])
+        let theirs = try ImageFile.read(folder.file("itk.nrrd")).image.floatImage()
+        let mine = LaplacianSharpening.sharpened(image)
+        let range = image.voxels.max()! - image.voxels.min()!
+        let worst = zip(mine.voxels, theirs.voxels).map { abs($0 - $1) }.max()!
+        #expect(worst < 1e-4 * range, "largest difference \(worst) of a range \(range)")
+        #expect(TemplateConstruction.sharpness(mine) > TemplateConstruction.sharpness(image))
+    }
+}

@@ -107,7 +107,7 @@ def longitudinal(baseline: Union[PathLike, Image], followup: Union[PathLike, Ima
 
 def template(images: Sequence[Union[PathLike, Image]], output: PathLike, iterations: int = 4, preset: str = "syn", plan: Optional[str] = None,
              labels: Optional[Sequence[PathLike]] = None, initial: Optional[PathLike] = None, average: str = "mean",
-             gradient_step: float = 0.25, fusion: str = "majority", progress: Any = True) -> dict:
+             gradient_step: float = 0.25, sharpen: float = 0.25, fusion: str = "majority", progress: Any = True) -> dict:
     """An unbiased template of `images`, as `swiftreg template` builds it in one process; writes
     the folder `output` (template.nii.gz, each subject's transforms, the report); returns the summary.
 
@@ -117,4 +117,4 @@ def template(images: Sequence[Union[PathLike, Image]], output: PathLike, iterati
         return _run("template", {"images": [files(p, f"image{k}") for k, p in enumerate(images)],
                                  "labels": None if labels is None else [files(p, f"labels{k}") for k, p in enumerate(labels)],
                                  "initial": files(initial, "initial"), "iterations": iterations, "preset": preset, "plan": plan,
-                                 "average": average, "gradientStep": gradient_step, "fusion": fusion}, os.fspath(output), progress)
+                                 "average": average, "gradientStep": gradient_step, "sharpen": sharpen, "fusion": fusion}, os.fspath(output), progress)
