@@ -65,12 +65,12 @@ let package = Package(
                                                  "CPrefetch"]),
         // Whole runs on files (read a plan's inputs, run it, write its outputs): what the CLI, the
         // batch runner and the Python package call.
-        .target(name: "SwiftRegKit", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMethods", "RegAnalysis", "RegSegment", "RegReport", "RegSynth", "RegLearn",
+        .target(name: "SwiftRegKit", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMethods", "RegAnalysis", "RegSegment", "RegReport", "RegSynth", "RegLearn", "CMalloc",
                                                     .product(name: "Yams", package: "Yams")]),
-        .target(name: "SwiftRegC", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMethods", "SwiftRegKit"]),
+        .target(name: "SwiftRegC", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMethods", "RegSegment", "SwiftRegKit"]),
         .executableTarget(name: "swiftreg", dependencies: [
             "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods", "RegSynth",
-            "RegAnalysis", "RegSegment", "RegReport", "RegLearn", "SwiftRegKit", "CMalloc",
+            "RegAnalysis", "RegSegment", "RegReport", "RegLearn", "SwiftRegKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -1,8 +1,8 @@
 """The Python package against the command line (issue 36), in one run on this machine:
 - overhead: `swiftreg register` (CLI, files in and out) against `swiftreg.register` from Python
-  (Image.read, register, save) on the full-size lapirn pair, syn, 2 threads; alternated, twice each;
-- memory: peak RSS of a process registering a 256³ float32 pair (64 MB each, `affine`) twice
-  from NumPy arrays, against the CLI's on the same files; RSS after the first and second call;
+  (Image.read, register, save) on the full-size lapirn pair, syn, 2 threads; alternated, three times each;
+- memory: peak RSS of a process registering a 256³ float32 pair (64 MB each, `affine`) four times
+  from NumPy arrays, against the CLI's on the same files; RSS after each call;
 - RSS over 100 registrations of a small 2-D pair in one process.
 
 Usage: python3 bench/python_api.py [--record bench/results/python_api.json]
@@ -46,9 +46,9 @@ def main():
     fixed, moving = (os.path.join(DATA, f"image_{s}_160x192x144.nii.gz") for s in "AB")
     result = {"machine": f"{os.cpu_count()} cores", "threads": 2}
 
-    # Overhead: alternate CLI and Python, twice each.
+    # Overhead: alternate CLI and Python, three times each.
     cli_times, py_times = [], []
-    for k in range(2):
+    for k in range(3):
         cli_times.append(cli_peak(["register", "-f", fixed, "-m", moving, "--preset", "syn", "-o", f"{tmp}/cli{k}", "--threads", "2", "-q"])[0])
         py_times.append(child(f"""
 import json, time, swiftreg
@@ -69,7 +69,7 @@ moving = np.asfortranarray(np.exp(-((g[0] - 0.05) ** 2 + (g[1] / 0.75) ** 2 + (g
 swiftreg.Image(fixed).write({tmp + '/big_fixed.nii.gz'!r}); swiftreg.Image(moving).write({tmp + '/big_moving.nii.gz'!r})
 arrays = rss()
 after = []
-for _ in range(2):
+for _ in range(4):
     r = swiftreg.register(swiftreg.Image(fixed), swiftreg.Image(moving), preset="affine", threads=2, progress=False)
     del r
     after.append(rss())

@@ -197,6 +197,36 @@ def template(folder):
     return out
 
 
+def batch(path):
+    """The batch of painted pairs locally and on Slurm (`bench/batch_cohort.py`), when it has run."""
+    if not os.path.exists(path):
+        return ""
+    r = json.load(open(path))
+    return ("\n## Batch: locally and on Slurm\n\n"
+            f"{r['data'][0].upper() + r['data'][1:]} (`python3 bench/batch_cohort.py`, a one-node Slurm from `scripts/slurm-local.sh`). "
+            f"{r['tasks']} tasks took {r['localSeconds']:.0f} s locally (`--jobs {r['localJobs']}`, one thread each) and "
+            f"{r['slurmSeconds']:.0f} s on Slurm (`--cpus-per-task {r['slurmCpusPerTask']}`), the array cancelled once "
+            f"{r['doneWhenCancelled']} were done and the batch run again; the rerun redid {len(r['redoneByRerun'])} finished tasks; "
+            f"{r['outputsCompared']} result files compared, {len(r['outputsDifferent'])} differ. Mean Dice of the carried labels "
+            f"(an `evaluate` batch): {r['meanDice']:.3f}.\n")
+
+
+def python_api(path):
+    """The Python package against the CLI (`bench/python_api.py`), when it has run."""
+    if not os.path.exists(path):
+        return ""
+    r = json.load(open(path))
+    o, m = r["overhead"], r["memory"]
+    return ("\n## Python against the command line\n\n"
+            f"`python3 bench/python_api.py`, {r['threads']} threads, alternated in one run. {o['pair']}: the CLI (process, reading, "
+            "registering, writing) " + ", ".join(f"{x:.1f}" for x in o["cliSeconds"]) + " s; Python (`Image.read`, `register`, `save`) "
+            + ", ".join(f"{x:.1f}" for x in o["pythonSeconds"]) + f" s. {m['pair']} registered from NumPy arrays four times in one "
+            "process: RSS after each call " + ", ".join(f"{x:.0f}" for x in m["python"]["rssAfterEachMB"])
+            + f" MB (peak {m['python']['peakMB']:.0f} MB, of which {m['python']['arraysMB']:.0f} MB the interpreter and the two arrays); "
+            f"the CLI's peak on the same files {m['cliPeakMB']:.0f} MB. A small 2-D pair registered 100 times: RSS after 10, 50, 100 "
+            "calls " + ", ".join(f"{x:.1f}" for x in r["hundred"]["rssAfter10_50_100MB"]) + " MB.\n")
+
+
 def segmentation(path):
     """The leave-one-out atlas segmentation of `scripts/bench.sh segment`, when it has run."""
     if not os.path.exists(path):
@@ -284,6 +314,8 @@ def main():
     doc += longitudinal(os.path.join(os.path.dirname(results_path), "longitudinal_sim.json"))
     doc += abnormality(os.path.join(os.path.dirname(results_path), "abnormality_sim.json"))
     doc += template(os.path.dirname(results_path))
+    doc += batch(os.path.join(os.path.dirname(results_path), "batch_cohort.json"))
+    doc += python_api(os.path.join(os.path.dirname(results_path), "python_api.json"))
     check = os.path.join(os.path.dirname(results_path), "evaluator_check.json")
     if os.path.exists(check):
         doc += "\n## The evaluator against an independent computation\n\n" \

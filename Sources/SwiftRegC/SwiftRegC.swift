@@ -116,13 +116,14 @@ public func sr_image_create(_ data: UnsafeRawPointer?, _ dtype: UnsafePointer<CC
         guard ndim == 2 || ndim == 3 else {
             throw RegError.invalidArgument(name: "array", reason: "a \(ndim)-D array: an image is 2-D or 3-D, one value per voxel (take one volume of a series, e.g. a[..., 0])")
         }
-        guard let data, let shape, let strides, let spacing, let origin, let direction, let out else {
+        guard let shape, let strides, let spacing, let origin, let direction, let out else {
             throw RegError.invalidArgument(name: "sr_image_create", reason: "a null pointer")
         }
         let n = Int(ndim)
         let size = SIMD3(Int(shape[0]), Int(shape[1]), n == 3 ? Int(shape[2]) : 1)
         let geometry = try Geometry(size: size, spacing: SIMD3(spacing[0], spacing[1], spacing[2]), origin: SIMD3(origin[0], origin[1], origin[2]),
                                     direction: Matrix3(rowMajor: (0..<9).map { direction[$0] }), dimension: n)
+        guard let data else { throw RegError.invalidArgument(name: "sr_image_create", reason: "no voxel data") }
         let step = try ArrayLayout(shape: (0..<n).map { shape[$0] }, strides: (0..<n).map { strides[$0] }, itemSize: itemSize).steps
         let count = size.x * size.y * size.z
         let voxels = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
@@ -230,6 +231,9 @@ public func sr_image_free(_ image: OpaquePointer?) { release(image) }
 /// Called with each progress event as JSON; returning non-zero cancels the registration.
 public typealias ProgressCallback = @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Int32
 
+/// The CLI's malloc tuning, set once, at the first registration of the process.
+private let mallocTuned: Void = MallocTuning.apply()
+
 /// Hands each progress event to a C callback as JSON; a non-zero answer cancels.
 struct ProgressRelay: @unchecked Sendable {
     let callback: ProgressCallback
@@ -266,6 +270,7 @@ public func sr_register(_ fixed: OpaquePointer?, _ moving: OpaquePointer?, _ pla
             landmarks = LandmarkPairs(fixed: Landmarks(points: points(fixedPoints)), moving: Landmarks(points: points(movingPoints)))
         }
         guard threads >= 0 else { throw RegError.invalidArgument(name: "threads", reason: "must be ≥ 0 (0: all cores), found \(threads)") }
+        _ = mallocTuned
         let handler = progress.map { ProgressRelay(callback: $0, context: context).handler }
         let count = threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : Int(threads)
         let result = try Parallelism.withThreadCount(count) {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CMalloc
 import Foundation
 import RegCore
 import RegIO
@@ -79,12 +78,7 @@ struct CommonOptions: ParsableArguments {
             }
             DICOMSeries.gantryTilt = choice
         }
-        // Keep freed volume-sized blocks in the heap instead of returning them to the kernel:
-        // each fresh 50 MB field would otherwise cost thousands of page faults, which made the
-        // dense passes of deformable registration up to 5× slower.
-        mallopt(M_MMAP_THRESHOLD, Int32.max)
-        mallopt(M_TRIM_THRESHOLD, -1)   // never: a network's freed layers serve the next ones without page faults
-        mallopt(M_ARENA_MAX, 1)   // one heap: blocks freed by one thread serve the next allocation of another
+        MallocTuning.apply()
         if let t = threads {
             guard t >= 1 else { throw ValidationError("--threads must be ≥ 1, found \(t)") }
             Parallelism.threadCount = t

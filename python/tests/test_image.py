@@ -93,6 +93,8 @@ def test_a_2d_image(tmp_path):
     (np.zeros((4, 4, 4), bool), "dtype bool is not a voxel type"),
     (np.zeros((4, 4, 4, 3), np.float32), "a 4-D array"),
     (np.zeros((8, 8, 8), np.float32)[:, ::2, :], "a strided view"),
+    (np.zeros((0, 8, 8), np.float32), "size"),
+    (np.float32(3), "a 0-D array"),
 ])
 def test_bad_arrays_raise_the_librarys_message(bad, message):
     with pytest.raises(swiftreg.Error, match=message):
