@@ -176,7 +176,9 @@ def register(fixed: ImageLike, moving: ImageLike, preset: str = "syn", plan: Uni
     >>> result.warped.write("warped.nii.gz"); result.save("out/reg")
     """
     f, m = as_image(fixed, "fixed"), as_image(moving, "moving")
-    masks = [as_image(x, name)._handle.value if x is not None else None for x, name in ((fixed_mask, "fixed_mask"), (moving_mask, "moving_mask"))]
+    # The mask Images are kept alive for the call: their handles are what the library reads.
+    mask_images = [as_image(x, name) if x is not None else None for x, name in ((fixed_mask, "fixed_mask"), (moving_mask, "moving_mask"))]
+    masks = [image._handle.value if image is not None else None for image in mask_images]
     text = _plan_text(preset, plan)
     fixed_points = moving_points = None
     count = 0

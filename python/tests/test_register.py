@@ -136,6 +136,17 @@ def test_bad_input_raises_the_librarys_message(pair):
         swiftreg.register(np.zeros((4, 4, 4)), moving)
 
 
+def test_masks_given_as_paths_and_arrays(pair, tmp_path):
+    """Masks that exist only for the call (read from a path, made from another library's image) stay valid through it."""
+    fixed, moving = pair
+    grid = swiftreg.Image.read(fixed)
+    swiftreg.Image((grid.array > 5).astype(np.uint8), grid.spacing, grid.origin, grid.direction).write(tmp_path / "mask.nii.gz")
+    import gc
+    gc.collect()
+    result = swiftreg.register(fixed, moving, preset="affine", fixed_mask=tmp_path / "mask.nii.gz", moving_mask=tmp_path / "mask.nii.gz", progress=False)
+    assert result.summary["correlationAfter"] > result.summary["correlationBefore"]
+
+
 def rss_mb():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
