@@ -19,17 +19,21 @@ LIBRARY = os.path.join(HERE, "swiftreg", "libswiftreg_c.so")
 
 
 class BuildWithSwift(build_py):
+    """Copies the package; the library comes from python/swiftreg when scripts/build-wheel.sh put it
+    there, else it is built and placed in the build folder (the source tree stays as it was)."""
+
     def run(self):
-        if not os.path.exists(LIBRARY):
-            if shutil.which("swift") is None:
-                raise RuntimeError("building swiftreg from source needs the Swift toolchain on PATH (or install a wheel built by scripts/build-wheel.sh)")
-            scratch = os.path.join(ROOT, ".build", "wheel")
-            # The Swift runtime linked in (SwiftPM's --static-swift-stdlib covers executables only).
-            static = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("swift")))), "lib", "swift_static", "linux")
-            subprocess.check_call(["swift", "build", "-c", "release", "--product", "swiftreg_c", "--scratch-path", scratch,
-                                   "-Xswiftc", "-static-stdlib", "-Xlinker", "-L" + static], cwd=ROOT)
-            shutil.copy(os.path.join(scratch, "release", "libswiftreg_c.so"), LIBRARY)
         super().run()
+        if os.path.exists(LIBRARY):
+            return
+        if shutil.which("swift") is None:
+            raise RuntimeError("building swiftreg from source needs the Swift toolchain on PATH (or install a wheel built by scripts/build-wheel.sh)")
+        scratch = os.path.join(ROOT, ".build", "wheel")
+        # The Swift runtime linked in (SwiftPM's --static-swift-stdlib covers executables only).
+        static = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("swift")))), "lib", "swift_static", "linux")
+        subprocess.check_call(["swift", "build", "-c", "release", "--product", "swiftreg_c", "--scratch-path", scratch,
+                               "-Xswiftc", "-static-stdlib", "-Xlinker", "-L" + static], cwd=ROOT)
+        self.copy_file(os.path.join(scratch, "release", "libswiftreg_c.so"), os.path.join(self.build_lib, "swiftreg", "libswiftreg_c.so"))
 
 
 class PlatformWheel(bdist_wheel):
