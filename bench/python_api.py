@@ -5,7 +5,9 @@
   from NumPy arrays, against the CLI's on the same files; RSS after each call;
 - RSS over 100 registrations of a small 2-D pair in one process.
 
-Usage: python3 bench/python_api.py [--record bench/results/python_api.json]
+With --large, also a 512³ pair (1 GB of arrays) registered three times in one process.
+
+Usage: python3 bench/python_api.py [--large] [--record bench/results/python_api.json]
 """
 import argparse, json, os, resource, subprocess, sys, tempfile, time
 
@@ -41,6 +43,7 @@ def cli_peak(args):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--record")
+    parser.add_argument("--large", action="store_true", help="also a 1 GB pair (512³, two arrays), three times")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="pyapi-")
     fixed, moving = (os.path.join(DATA, f"image_{s}_160x192x144.nii.gz") for s in "AB")
@@ -58,7 +61,21 @@ r.save({tmp + '/py' + str(k)!r})
 print(json.dumps(time.time() - start))"""))
     result["overhead"] = {"pair": "lapirn A, B (160×192×144), syn", "cliSeconds": cli_times, "pythonSeconds": py_times}
 
-    # Memory: a 256³ pair from NumPy, twice in one process; the CLI on the same files.
+    # Memory: a 256³ pair from NumPy, four times in one process; the CLI on the same files.
+    # With --large, a 512³ pair as well (1 GB), three times.
+    if args.large:
+        result["large"] = child("""
+import json, numpy as np, swiftreg
+def rss():
+    return int(open('/proc/self/statm').read().split()[1]) * 4096 / 2 ** 20
+g = np.meshgrid(*[np.linspace(-1, 1, 512, dtype=np.float32)] * 3, indexing='ij', sparse=True)
+fixed = np.asfortranarray(np.exp(-(g[0] ** 2 + (g[1] / 0.8) ** 2 + (g[2] / 0.7) ** 2) * 4) * 100, dtype=np.float32)
+moving = np.asfortranarray(np.exp(-((g[0] - 0.05) ** 2 + (g[1] / 0.75) ** 2 + (g[2] / 0.7) ** 2) * 4) * 100, dtype=np.float32)
+arrays, after = rss(), []
+for _ in range(3):
+    swiftreg.register(swiftreg.Image(fixed), swiftreg.Image(moving), preset="affine", threads=2, progress=False)
+    after.append(rss())
+print(json.dumps({"pair": "512³ float32 (512 MB each), affine", "arraysMB": arrays, "rssAfterEachMB": after}))""")
     big = child(f"""
 import json, resource, numpy as np, swiftreg
 def rss():
