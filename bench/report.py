@@ -223,9 +223,10 @@ def python_api(path):
             + ", ".join(f"{x:.1f}" for x in o["pythonSeconds"]) + f" s. {m['pair']} registered from NumPy arrays four times in one "
             "process: RSS after each call " + ", ".join(f"{x:.0f}" for x in m["python"]["rssAfterEachMB"])
             + f" MB (peak {m['python']['peakMB']:.0f} MB, of which {m['python']['arraysMB']:.0f} MB the interpreter and the two arrays); "
+            f"the CLI's peak on the same files {m['cliPeakMB']:.0f} MB. "
             + (f"{r['large']['pair']}, three times: RSS after each call " + ", ".join(f"{x:.0f}" for x in r["large"]["rssAfterEachMB"])
-               + f" MB ({r['large']['arraysMB']:.0f} MB the interpreter and the arrays); " if "large" in r else "")
-            f"the CLI's peak on the same files {m['cliPeakMB']:.0f} MB. A small 2-D pair registered 100 times: RSS after 10, 50, 100 "
+               + f" MB ({r['large']['arraysMB']:.0f} MB the interpreter and the arrays). " if "large" in r else "")
+            + "A small 2-D pair registered 100 times: RSS after 10, 50, 100 "
             "calls " + ", ".join(f"{x:.1f}" for x in r["hundred"]["rssAfter10_50_100MB"]) + " MB.\n")
 
 
