@@ -124,7 +124,6 @@ struct TemplateJSON: Decodable {
             settings.average = kind
         }
         settings.fusion = try SwiftRegC.fusion(fusion, default: .majority)
-        guard images.count >= 2 else { throw RegError.invalidArgument(name: "images", reason: "give at least two images, found \(images.count)") }
         var request = TemplateRequest(images: images, settings: settings)
         request.labels = labels
         request.initial = initial

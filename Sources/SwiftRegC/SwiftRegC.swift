@@ -127,30 +127,49 @@ public func sr_image_create(_ data: UnsafeRawPointer?, _ dtype: UnsafePointer<CC
         let step = try ArrayLayout(shape: (0..<n).map { shape[$0] }, strides: (0..<n).map { strides[$0] }, itemSize: itemSize).steps
         let count = size.x * size.y * size.z
         let voxels = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            func gather<T>(_: T.Type, _ value: (T) -> Float) {
-                let source = data.assumingMemoryBound(to: T.self)
-                var v = 0
-                for z in 0..<size.z { for y in 0..<size.y {
-                    let row = y * step.y + z * step.z
-                    for x in 0..<size.x { buffer[v] = value(source[row + x * step.x]); v += 1 }
-                } }
-            }
+            let target = buffer.baseAddress!
             switch type {
-            case "float32": gather(Float.self) { $0 }
-            case "float64": gather(Double.self) { Float($0) }
-            case "int8": gather(Int8.self) { Float($0) }
-            case "uint8": gather(UInt8.self) { Float($0) }
-            case "int16": gather(Int16.self) { Float($0) }
-            case "uint16": gather(UInt16.self) { Float($0) }
-            case "int32": gather(Int32.self) { Float($0) }
-            case "uint32": gather(UInt32.self) { Float($0) }
-            case "int64": gather(Int64.self) { Float($0) }
-            default: gather(UInt64.self) { Float($0) }
+            case "float32" where step == SIMD3(1, size.x, size.x * size.y):
+                target.update(from: data.assumingMemoryBound(to: Float.self), count: count)   // x fastest already: one copy
+            case "float32": gather(Float.self, from: data, into: target, size: size, step: step)
+            case "float64": gather(Double.self, from: data, into: target, size: size, step: step)
+            case "int8": gather(Int8.self, from: data, into: target, size: size, step: step)
+            case "uint8": gather(UInt8.self, from: data, into: target, size: size, step: step)
+            case "int16": gather(Int16.self, from: data, into: target, size: size, step: step)
+            case "uint16": gather(UInt16.self, from: data, into: target, size: size, step: step)
+            case "int32": gather(Int32.self, from: data, into: target, size: size, step: step)
+            case "uint32": gather(UInt32.self, from: data, into: target, size: size, step: step)
+            case "int64": gather(Int64.self, from: data, into: target, size: size, step: step)
+            default: gather(UInt64.self, from: data, into: target, size: size, step: step)
             }
             initialized = count
         }
         out.pointee = retained(ImageBox(try Image(geometry: geometry, voxels: voxels)))
     }
+}
+
+/// The element types of the arrays `sr_image_create` takes, as float32.
+protocol ArrayElement { var float: Float { get } }
+extension ArrayElement where Self: BinaryInteger { var float: Float { Float(self) } }
+extension Float: ArrayElement { var float: Float { self } }
+extension Double: ArrayElement { var float: Float { Float(self) } }
+extension Int8: ArrayElement {}
+extension UInt8: ArrayElement {}
+extension Int16: ArrayElement {}
+extension UInt16: ArrayElement {}
+extension Int32: ArrayElement {}
+extension UInt32: ArrayElement {}
+extension Int64: ArrayElement {}
+extension UInt64: ArrayElement {}
+
+/// The voxels of `source` (elements `step` apart along x, y, z) as float32, x fastest.
+private func gather<T: ArrayElement>(_: T.Type, from source: UnsafeRawPointer, into target: UnsafeMutablePointer<Float>, size: SIMD3<Int>, step: SIMD3<Int>) {
+    let values = source.assumingMemoryBound(to: T.self)
+    var v = 0
+    for z in 0..<size.z { for y in 0..<size.y {
+        let row = y * step.y + z * step.z
+        for x in 0..<size.x { target[v] = values[row + x * step.x].float; v += 1 }
+    } }
 }
 
 /// How an array's elements lie in memory: contiguous, with x fastest or with the last axis fastest.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import RegCore
 import RegIO
+import RegKernels
 import RegAnalysis
 import RegMethods
 import RegTestSupport

@@ -18,15 +18,19 @@ public enum LaplacianSharpening {
             laplacian.withUnsafeMutableBufferPointer { out in
                 let source = UnsafeSendable(input.baseAddress!), target = UnsafeSendable(out.baseAddress!)
                 parallelFor(count: s.z) { slabs in
-                    for z in slabs { for y in 0..<s.y { for x in 0..<s.x {
-                        let v = x + s.x * (y + s.y * z)
-                        let c = Double(source.value[v])
-                        func second(_ i: Int, _ size: Int, _ stride: Int) -> Double {
-                            let lo = Double(source.value[i > 0 ? v - stride : v]), hi = Double(source.value[i < size - 1 ? v + stride : v])
-                            return lo - 2 * c + hi
+                    let p = source.value, plane = s.x * s.y
+                    for z in slabs { for y in 0..<s.y {
+                        let row = s.x * (y + s.y * z)
+                        let below = y > 0 ? -s.x : 0, above = y < s.y - 1 ? s.x : 0
+                        let back = z > 0 ? -plane : 0, front = z < s.z - 1 ? plane : 0
+                        for x in 0..<s.x {
+                            let v = row + x, c = 2 * Double(p[v])
+                            let left = x > 0 ? -1 : 0, right = x < s.x - 1 ? 1 : 0
+                            target.value[v] = weight.x * (Double(p[v + left]) - c + Double(p[v + right]))
+                                + weight.y * (Double(p[v + below]) - c + Double(p[v + above]))
+                                + weight.z * (Double(p[v + back]) - c + Double(p[v + front]))
                         }
-                        target.value[v] = weight.x * second(x, s.x, 1) + weight.y * second(y, s.y, s.x) + weight.z * second(z, s.z, s.x * s.y)
-                    } } }
+                    } }
                 }
             }
         }
