@@ -12,7 +12,6 @@ struct AtlasRegistrations: Sendable {
     let request: SegmentationRequest
     let target: Image<Float>
     let prefix: String
-    let transaction: OutputTransaction
     let progress: (@Sendable (String) -> Void)?
 
     /// An atlas on the target's grid.
@@ -29,15 +28,8 @@ struct AtlasRegistrations: Sendable {
     var workers: Int {
         if let n = request.concurrentRegistrations { return max(1, n) }
         let perRun = 150 * Double(target.geometry.voxelCount)
-        let byMemory = Int(Double(Self.availableMemory) / 2 / perRun)
+        let byMemory = Int(Double(SystemMemory.available) / 2 / perRun)
         return max(1, min(Parallelism.threadCount / 4, byMemory))
-    }
-
-    static var availableMemory: Int {
-        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
-              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 4 << 30 }
-        return kb * 1024
     }
 
     /// The linear stages for every atlas; each one's similarity to the target over its head mask.
@@ -102,21 +94,9 @@ struct AtlasRegistrations: Sendable {
         return (try TransformFiles.chain(files), summary.correlationAfter)
     }
 
-    /// `body` for every index, `workers` at a time (each with its share of the threads and
-    /// this run's output transaction), results in the order of `indices`.
+    /// `body` for every index, `workers` at a time, results in the order of `indices`.
     func eachAtlas<T: Sendable>(_ indices: [Int], _ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
-        let workers = min(self.workers, indices.count)
-        guard workers > 1 else { return try indices.map(body) }
-        let threads = max(1, Parallelism.threadCount / workers)
-        let results = WorkList<T>(indices.count), transaction = self.transaction
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            OutputTransaction.withCurrent(transaction) {
-                Parallelism.withThreadCount(threads) {
-                    while let k = results.take() { results.put(k, Result { try body(indices[k]) }) }
-                }
-            }
-        }
-        return try results.values.map { try $0!.get() }
+        try concurrentMap(count: indices.count, workers: workers) { k in try body(indices[k]) }
     }
 
     /// Voxels above a tenth of the target's 99th percentile: the head.
@@ -158,24 +138,4 @@ struct AtlasRegistrations: Sendable {
         let h = entropy(joint)
         return h > 0 ? (entropy(pa) + entropy(pb)) / h : 0
     }
-}
-
-/// Results of work handed out one index at a time to several threads.
-private final class WorkList<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-    private(set) var values: [Result<T, Error>?]
-
-    init(_ n: Int) { values = [Result<T, Error>?](repeating: nil, count: n) }
-
-    /// The next index not yet handed out, nil when all are.
-    func take() -> Int? {
-        lock.withLock {
-            guard next < values.count else { return nil }
-            next += 1
-            return next - 1
-        }
-    }
-
-    func put(_ k: Int, _ r: Result<T, Error>) { lock.withLock { values[k] = r } }
 }

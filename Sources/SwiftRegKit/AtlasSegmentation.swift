@@ -190,7 +190,7 @@ public enum AtlasSegmentation {
         return try OutputTransaction.run(outputs: outputs + keptFiles, inputs: inputs) { transaction in
             var summary = SegmentationSummary(target: request.target, fusion: request.fusion.method)
             summary.atlases = atlases.map { SegmentationSummary.Atlas(image: $0.image, labels: $0.labels, selected: true) }
-            let runner = AtlasRegistrations(request: request, target: target, prefix: prefix, transaction: transaction, progress: progress)
+            let runner = AtlasRegistrations(request: request, target: target, prefix: prefix, progress: progress)
             // Linear stages first when atlases are selected: rank, keep the best.
             var chosen = Array(atlases.indices)
             var linear: [Int: LinearRegistrationResult] = [:]

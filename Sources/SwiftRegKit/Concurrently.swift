@@ -58,3 +58,58 @@ public final class BackgroundJob: @unchecked Sendable {
         try outcome.get()
     }
 }
+
+/// `body` for every index in `0..<count`, `workers` at a time, each worker with its share of the
+/// threads (`Parallelism.threadCount / workers`, at least one) and the caller's output
+/// transaction; the results in index order, the error of the lowest failing index rethrown once
+/// all have ended. SwiftReg's results do not depend on the thread count, so neither do these.
+///
+/// ```swift
+/// let warped = try concurrentMap(count: atlases.count, workers: 2) { i in try register(atlases[i]) }
+/// ```
+func concurrentMap<T: Sendable>(count: Int, workers: Int, _ body: @escaping @Sendable (Int) throws -> T) throws -> [T] {
+    let workers = min(workers, count)
+    guard workers > 1 else { return try (0..<count).map(body) }
+    let threads = max(1, Parallelism.threadCount / workers)
+    let results = WorkList<T>(count), transaction = OutputTransaction.current
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        OutputTransaction.withCurrent(transaction) {
+            Parallelism.withThreadCount(threads) {
+                while let k = results.take() { results.put(k, Result { try body(k) }) }
+            }
+        }
+    }
+    return try results.values.map { try $0!.get() }
+}
+
+/// Results of work handed out one index at a time to several threads.
+private final class WorkList<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    private(set) var values: [Result<T, Error>?]
+
+    init(_ n: Int) { values = [Result<T, Error>?](repeating: nil, count: n) }
+
+    /// The next index not yet handed out, nil when all are.
+    func take() -> Int? {
+        lock.withLock {
+            guard next < values.count else { return nil }
+            next += 1
+            return next - 1
+        }
+    }
+
+    func put(_ k: Int, _ r: Result<T, Error>) { lock.withLock { values[k] = r } }
+}
+
+/// The memory this machine has free for new work.
+enum SystemMemory {
+    /// `MemAvailable` of /proc/meminfo in bytes; 4 GiB where it cannot be read.
+    static var available: Int {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+              let kb = Int(line.split(separator: " ").dropFirst().first ?? "") else { return 4 << 30 }
+        return kb * 1024
+    }
+
+}

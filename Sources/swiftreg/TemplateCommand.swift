@@ -40,6 +40,8 @@ struct TemplateCommand: ParsableCommand, WritesAsItGoes {
     @Option(name: .customLong("gradient-step"), help: "Fraction of the mean warp the template moves by per round (0.25).") var gradientStep = 0.25
     @Option(help: "Weight of the Laplacian-sharpened average blended into each round's template, as ANTsPy's build_template (0.25; 0: none).") var sharpen = 0.25
     @Option(help: "Label fusion for --labels: majority, weighted, jlf or staple.") var fusion: FusionMethod = .majority
+    @Option(name: .customLong("concurrent"), help: "Subjects registered at once, threads divided (default: one per thread, as memory allows).")
+    var concurrent: Int?
     @Option(help: "local (default: in this process) or slurm (job arrays, one per round).") var engine = "local"
     @OptionGroup var slurm: SlurmArguments
     @Option(name: .customLong("run-subject"), parsing: .upToNextOption, help: "ROUND INDEX: one registration of the template in -o (what the Slurm tasks run).") var runSubject: [Int] = []
@@ -58,6 +60,7 @@ struct TemplateCommand: ParsableCommand, WritesAsItGoes {
         guard iterations >= 0 else { throw ValidationError("--iterations must be ≥ 0, found \(iterations)") }
         guard gradientStep > 0, gradientStep <= 1 else { throw ValidationError("--gradient-step must be in (0, 1], found \(gradientStep)") }
         guard (0...1).contains(sharpen) else { throw ValidationError("--sharpen must be in [0, 1], found \(sharpen)") }
+        guard concurrent.map({ $0 >= 1 }) ?? true else { throw ValidationError("--concurrent must be ≥ 1, found \(concurrent!)") }
     }
 
     func run() throws {
@@ -80,6 +83,7 @@ struct TemplateCommand: ParsableCommand, WritesAsItGoes {
         settings.gradientStep = gradientStep
         settings.sharpen = sharpen
         settings.fusion = LabelFusion(method: fusion)
+        settings.concurrentRegistrations = concurrent
         var request = TemplateRequest(images: images, settings: settings)
         request.labels = labels.isEmpty ? nil : labels
         request.initial = initial

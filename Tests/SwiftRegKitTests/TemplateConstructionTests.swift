@@ -70,6 +70,23 @@ struct TemplateConstructionTests {
         for s in result.subjects { #expect(Self.correlation(s.warped.voxels, result.template.voxels) > 0.97) }
     }
 
+    /// Subjects registered two at a time on one thread each give the template, byte for byte, of
+    /// one at a time on two threads.
+    @Test func concurrentRegistrationsGiveTheSameTemplate() throws {
+        let subjects = [0.9, 1.0, 1.1].map(Self.subject)
+        var settings = TemplateSettings(plan: RegistrationPlan.preset("quick")!)
+        settings.iterations = 1
+        settings.concurrentRegistrations = 1
+        let serial = try Parallelism.withThreadCount(2) { try TemplateConstruction.build(subjects, settings: settings) }
+        settings.concurrentRegistrations = 2
+        let concurrent = try Parallelism.withThreadCount(2) { try TemplateConstruction.build(subjects, settings: settings) }
+        #expect(serial.template == concurrent.template)
+        #expect(zip(serial.subjects, concurrent.subjects).allSatisfy { $0.warped == $1.warped })
+        #expect(settings.registrationWorkers(grid: Self.grid) == 2)
+        settings.concurrentRegistrations = nil
+        #expect(Parallelism.withThreadCount(3) { settings.registrationWorkers(grid: Self.grid) } == 3)
+    }
+
     @Test func fewerThanTwoImagesOrMismatchedLabelsAreRefused() throws {
         let one = [Self.subject(scale: 1)]
         #expect(throws: RegError.self) { try TemplateConstruction.build(one, settings: TemplateSettings()) }
