@@ -51,7 +51,10 @@ struct RegisterCommand: ParsableCommand {
     @Option(name: .customLong("plan"), help: "A plan file (.yaml or .json) instead of a preset; --print-plan shows one.") var planPath: String?
     @Flag(name: .customLong("print-plan"), help: "Print the plan of this command line (YAML, or JSON with --plan-format json) and stop.") var printPlan = false
     @Option(name: .customLong("plan-format"), help: "yaml or json, for --print-plan.") var planFormat = "yaml"
-    @Option(help: "Linear stages: mse, ncc, mi (Mattes, default), nmi or mad.") var metric: String?
+    @Option(help: "Every stage's metric: mse, ncc, mi (Mattes, default), nmi or mad; ncc, nmi and mad only with a linear preset or --deformable-metric.")
+    var metric: String?
+    @Option(name: .customLong("deformable-metric"), help: "Deformable stage: lncc, mse or mi (default: --metric when it is mse or mi, else the preset's).")
+    var deformableMetric: String?
     @Option(help: "Histogram bins for mi and nmi (32).") var bins: Int?
     @Option(name: .customLong("fixed-mask"), help: "Fixed-space mask (non-zero voxels are sampled).") var fixedMask: String?
     @Option(name: .customLong("moving-mask"), help: "Moving-space mask.") var movingMask: String?
@@ -110,6 +113,7 @@ struct RegisterCommand: ParsableCommand {
             throw ValidationError("give the images: -f FIXED -m MOVING (or name them in the plan's inputs)")
         }
         let output = self.output!
+        if (metric != nil || deformableMetric != nil) && !log.quiet { print("metrics: " + Self.metricsByStage(plan)) }
         if report {
             try OutputFolder.check(outputs: [output + "_report.html"], inputs: [plan.inputs.fixed!, plan.inputs.moving!]
                                    + [reportOptions.fixedLabels, reportOptions.movingLabels, reportOptions.lut].compactMap { $0 })
@@ -140,7 +144,7 @@ struct RegisterCommand: ParsableCommand {
     /// The options a plan file sets, by name, when given on the command line.
     var planOptionsGiven: [String] {
         let given: [(String, Bool)] = [
-            ("--preset", preset != nil), ("--metric", metric != nil), ("--bins", bins != nil), ("--landmark-weight", landmarkWeight != nil),
+            ("--preset", preset != nil), ("--metric", metric != nil), ("--deformable-metric", deformableMetric != nil), ("--bins", bins != nil), ("--landmark-weight", landmarkWeight != nil),
             ("--init", initialization != nil), ("--rotation-search", rotationSearch), ("--shrink", shrink != nil), ("--sigmas", sigmas != nil),
             ("--iterations", iterations != nil), ("--deformable-shrink", deformableShrink != nil),
             ("--deformable-sigmas", deformableSigmas != nil), ("--deformable-iterations", deformableIterations != nil),
@@ -229,13 +233,13 @@ struct RegisterCommand: ParsableCommand {
         let levels = LevelOptions(shrink: deformableShrink, sigmas: deformableSigmas, iterations: deformableIterations, prefix: "deformable-")
         switch plan.deformable {
         case .syn(var stage):
-            try applyDenseOptions(to: &stage, levels: levels)
+            try applyDenseOptions(to: &stage, name: "syn", levels: levels)
             plan.deformable = .syn(stage)
         case .demons(var stage):
             if volumePenalty != nil || volumeTolerance != nil {
                 throw ValidationError("--volume-penalty and --volume-tolerance apply to syn; demons regularises with its sigmas")
             }
-            try applyDenseOptions(to: &stage, levels: levels)
+            try applyDenseOptions(to: &stage, name: "demons", levels: levels)
             plan.deformable = .demons(stage)
         case .bspline(var stage):
             if step != nil || updateSigma != nil || totalSigma != nil || volumePenalty != nil || volumeTolerance != nil {
@@ -247,17 +251,17 @@ struct RegisterCommand: ParsableCommand {
             }
             if let gridSpacing { stage.gridSpacing = gridSpacing }
             if let bending { stage.regularization.bending = bending }
-            stage.metrics = withRadius(stage.metrics)
+            stage.metrics = withRadius(try deformableMetrics(stage.metrics, stage: "bspline"))
             plan.deformable = .bspline(stage)
         case nil:
             if gridSpacing != nil || bending != nil || step != nil || updateSigma != nil || totalSigma != nil || volumePenalty != nil
-                || volumeTolerance != nil || levels.given || radius != nil {
+                || volumeTolerance != nil || levels.given || radius != nil || deformableMetric != nil {
                 throw ValidationError("deformable options need a deformable preset (syn, syn-mi, quick, demons, bspline) or plan")
             }
         }
     }
 
-    func applyDenseOptions(to stage: inout DeformableStage, levels: LevelOptions) throws {
+    func applyDenseOptions(to stage: inout DeformableStage, name: String, levels: LevelOptions) throws {
         if gridSpacing != nil || bending != nil {
             throw ValidationError("--grid-spacing and --bending apply to the bspline preset")
         }
@@ -274,7 +278,36 @@ struct RegisterCommand: ParsableCommand {
             let given = steps.map { String(format: "%g", $0) }.joined(separator: "x")
             throw ValidationError("the steps \(given) are one per level, and there are \(stage.levels.count) levels: give --step (or the plan's steps) with one value per level, or --step with one for all")
         }
-        stage.metrics = withRadius(stage.metrics)
+        stage.metrics = withRadius(try deformableMetrics(stage.metrics, stage: name))
+    }
+
+    /// The deformable stage's metrics: --deformable-metric's, else --metric's when a deformable
+    /// stage takes it (mse, mi), else the preset's. A --metric that only the linear stages take is
+    /// refused rather than left silently to them.
+    func deformableMetrics(_ metrics: [WeightedMetric], stage name: String) throws -> [WeightedMetric] {
+        guard let chosen = deformableMetric ?? metric else { return metrics }
+        guard let kind = Metric(name: chosen, bins: bins ?? 32), kind.isDense else {
+            let valid = Metric.denseNames.joined(separator: ", ")
+            guard deformableMetric == nil else { throw ValidationError("--deformable-metric takes \(valid); found '\(chosen)'") }
+            let current = metrics.map(\.metric.description).joined(separator: " + ")
+            throw ValidationError("--metric \(chosen) is for linear stages only, and the \(name) stage takes \(valid): add --deformable-metric "
+                                  + "(--deformable-metric \(metrics.first?.metric.name ?? "lncc") keeps the preset's \(current)), or give --metric mse or mi, which every stage takes")
+        }
+        return [WeightedMetric(kind)]
+    }
+
+    /// Each stage's metrics, as the line `register` prints when --metric or --deformable-metric
+    /// changed them: "rigid mi(32 bins), affine mi(32 bins), syn mi(32 bins)".
+    static func metricsByStage(_ plan: RegistrationPlan) -> String {
+        func terms(_ metrics: [WeightedMetric]) -> String { metrics.map(\.metric.description).joined(separator: " + ") }
+        var parts = plan.linear.map { "\($0.model.rawValue) \(terms($0.metrics))" }
+        switch plan.deformable {
+        case .syn(let stage): parts.append("syn " + terms(stage.metrics))
+        case .demons(let stage): parts.append("demons " + terms(stage.metrics))
+        case .bspline(let stage): parts.append("bspline " + terms(stage.metrics))
+        case nil: break
+        }
+        return parts.joined(separator: ", ")
     }
 
     /// The metrics with --radius applied to local correlation.

@@ -73,6 +73,36 @@ struct PlanCLITests {
         }
     }
 
+    /// `--metric` sets every stage's metric or is refused (issue 37, item 4): `mi` reaches the SyN
+    /// stage too, `nmi` (linear stages only) needs `--deformable-metric`, and a run says which
+    /// stages it changed.
+    @Test func metricAppliesToEveryStageOrIsRefused() throws {
+        let inputs = try writeInputs()
+        func plan(_ options: [String]) throws -> (status: Int32, text: String) {
+            let r = try CLI.run(["register", "-f", inputs.fixed, "-m", inputs.moving] + options + ["--print-plan", "--plan-format", "json"])
+            return (r.status, r.status == 0 ? r.stdout : r.stderr)
+        }
+        func metricNames(_ json: String) throws -> [String] {
+            let plan = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+            let stages = (plan["linear"] as? [[String: Any]] ?? []) + [plan["deformable"] as? [String: Any]].compactMap { $0 }
+            return stages.map { (($0["metrics"] as? [[String: Any]])?.first?["metric"] as? String) ?? "?" }
+        }
+        let mi = try plan(["--preset", "syn", "--metric", "mi"])
+        #expect(mi.status == 0, "\(mi.text)")
+        #expect(try metricNames(mi.text) == ["mi", "mi", "mi"])
+        let refused = try plan(["--preset", "syn", "--metric", "nmi"])
+        #expect(refused.status == 2 && refused.text.contains("--metric nmi is for linear stages only")
+                && refused.text.contains("--deformable-metric lncc keeps the preset's lncc(radius 2)"), "\(refused.text)")
+        let both = try plan(["--preset", "syn", "--metric", "nmi", "--deformable-metric", "lncc", "--radius", "3"])
+        #expect(both.status == 0, "\(both.text)")
+        #expect(try metricNames(both.text) == ["nmi", "nmi", "lncc"])
+        #expect(try plan(["--preset", "affine", "--deformable-metric", "mi"]).status == 2)
+        #expect(try plan(["--preset", "syn", "--deformable-metric", "ncc"]).text.contains("--deformable-metric takes lncc, mse, mi"))
+        let run = try CLI.run(["register", "-f", inputs.fixed, "-m", inputs.moving, "--preset", "quick", "--metric", "mse",
+                               "-o", folder.file("metric")])
+        #expect(run.status == 0 && run.stdout.contains("metrics: affine mse, syn mse"), "\(run.stdout)\n\(run.stderr)")
+    }
+
     @Test func aRunWithMasksLandmarksAndChangedOptionsIsReproduced() throws {
         let inputs = try writeInputs()
         try expectReproduced(["-f", inputs.fixed, "-m", inputs.moving, "--preset", "syn", "--fixed-mask", inputs.mask,
