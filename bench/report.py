@@ -230,6 +230,26 @@ def python_api(path):
             "calls " + ", ".join(f"{x:.1f}" for x in r["hundred"]["rssAfter10_50_100MB"]) + " MB.\n")
 
 
+def rotations(folder):
+    """Large turns recovered by the default `affine` preset (`bench/rotation_recovery.py`), when it has run."""
+    runs = [json.load(open(p)) for p in (os.path.join(folder, f) for f in ("rotation_recovery.json", "rotation_recovery_cross.json"))
+            if os.path.exists(p)]
+    if not runs:
+        return ""
+    out = ("\n## Large rotations\n\nReal brains (2 mm) whose grid is turned by 60°, 90°, 120° and 180° about random axes, "
+           "registered with `swiftreg register --multi-start` (the `affine` preset); end-point error of the "
+           "affine against the truth, mean over the brain (`python3 bench/rotation_recovery.py --extra=--multi-start [--cross] [--ants]`; without `--multi-start` 1 of 12 turned subjects is recovered).\n\n"
+           "| pairs | turn | SwiftReg EPE mm | SwiftReg s | start kept | ANTs `Affine` EPE mm | ANTs s |\n|---|---:|---:|---:|---|---:|---:|\n")
+    for r in runs:
+        kind = "another subject turned" if r["cross"] else "the same image turned"
+        for c in r["cases"]:
+            ants = (f"{c['antsEpeMM']:.1f} | {c['antsSeconds']:.1f}") if "antsEpeMM" in c else "– | –"
+            out += (f"| {kind}: {c['fixed'].split('/')[0]} | {c['degrees']}° | {c['epeMM']:.3f} | {c['seconds']:.1f} | {c['start']} | {ants} |\n")
+        out += (f"\n{kind.capitalize()}: {r['recovered']} of {r['of']} within 0.5 mm"
+                + (f"; ANTs' `Affine` (ANTsPy defaults) {r['antsRecovered']} of {r['of']}" if "antsRecovered" in r else "") + ".\n\n")
+    return out
+
+
 def segmentation(path):
     """The leave-one-out atlas segmentation of `scripts/bench.sh segment`, when it has run."""
     if not os.path.exists(path):
@@ -319,6 +339,7 @@ def main():
     doc += template(os.path.dirname(results_path))
     doc += batch(os.path.join(os.path.dirname(results_path), "batch_cohort.json"))
     doc += python_api(os.path.join(os.path.dirname(results_path), "python_api.json"))
+    doc += rotations(os.path.dirname(results_path))
     check = os.path.join(os.path.dirname(results_path), "evaluator_check.json")
     if os.path.exists(check):
         doc += "\n## The evaluator against an independent computation\n\n" \

@@ -60,16 +60,18 @@ enum Moments {
 
     /// The rotation taking the fixed principal axes onto the moving ones, nearest the identity.
     static func principalRotation(fixed: Matrix3, moving: Matrix3, dimension: Int) -> Matrix3 {
+        principalRotations(fixed: fixed, moving: moving, dimension: dimension).max { $0.trace < $1.trace } ?? .identity
+    }
+
+    /// Every proper rotation taking the fixed principal axes onto the moving ones: eigenvectors
+    /// have arbitrary signs, so four in 3-D, two in 2-D (those that leave z alone).
+    static func principalRotations(fixed: Matrix3, moving: Matrix3, dimension: Int) -> [Matrix3] {
         let f = fixed.symmetricEigen().vectors, m = moving.symmetricEigen().vectors
-        var best = Matrix3.identity, bestTrace = -Double.infinity
-        // Eigenvectors have arbitrary signs: try all, keep proper rotations (that leave z alone in 2-D).
-        for bits in 0..<8 {
+        return (0..<8).compactMap { bits in
             let sign = SIMD3<Double>(bits & 1 == 0 ? 1 : -1, bits & 2 == 0 ? 1 : -1, bits & 4 == 0 ? 1 : -1)
             let r = m * Matrix3.diagonal(sign) * f.transposed
-            guard r.determinant > 0, dimension == 3 || abs(r[2, 2] - 1) < 1e-6 else { continue }
-            if r.trace > bestTrace { bestTrace = r.trace; best = r }
+            return r.determinant > 0 && (dimension == 3 || abs(r[2, 2] - 1) < 1e-6) ? r : nil
         }
-        return best
     }
 }
 

@@ -73,6 +73,9 @@ public struct LinearRegistrationResult: Sendable {
     public var transform: LinearTransform
     public var levels: [LevelReport]
     public var seconds: Double
+    /// The turn of the initial alignment the multi-start kept ("quarter turn 5 of 24",
+    /// "principal axes 2"); nil when the initial alignment itself was kept.
+    public var start: String?
     public var map: AffineMap { transform.affineMap }
 }
 
@@ -93,6 +96,11 @@ public struct LinearRegistration: Sendable {
     /// Try a grid of rotations at the first stage's coarsest level before optimising (for badly
     /// rotated starts): every 15° in 2-D, ±30° in 15° steps about each axis in 3-D.
     public var rotationSearch = false
+    /// With `.moments` or `.principalAxes` initialisation, when the principal axes suggest a turn
+    /// of over 30°, also start the first level from the principal-axes turns and the cube's 24 rotations (12 turns of 30° in 2-D), optimise the three
+    /// with the lowest cost and the initial alignment, and keep a turn only when it ends elsewhere and
+    /// over 1 % lower (`MultiStart`). Off, the initial alignment alone is optimised.
+    public var multiStart = false
     public var preprocessing = IntensityNormalization()
     /// Landmark pairs (fixed, moving) for `.landmarks` initialisation and the landmark term.
     public var landmarks: (fixed: Landmarks, moving: Landmarks)?
@@ -106,7 +114,7 @@ public struct LinearRegistration: Sendable {
 
     public func run(fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>? = nil,
                     movingMask: Image<UInt8>? = nil) throws -> LinearRegistrationResult {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let clock = DispatchTime.now().uptimeNanoseconds
         try validate(fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
         let dimension = fixed.geometry.dimension
         let f = preprocessing.apply(to: fixed), m = preprocessing.apply(to: moving)
@@ -114,6 +122,7 @@ public struct LinearRegistration: Sendable {
         var transform = try initialTransform(fixed: f, moving: m, fixedMask: fixedMask, movingMask: movingMask,
                                              model: stages[0].model, dimension: dimension)
         var reports: [LevelReport] = []
+        var start: String?
         var pyramid: [PyramidKey: (fixed: Image<Float>, moving: Image<Float>)] = [:]   // shared by stages
         for (s, stage) in stages.enumerated() {
             transform = LinearTransform(stage.model, dimension: dimension, center: transform.center, approximating: transform.affineMap)
@@ -132,6 +141,11 @@ public struct LinearRegistration: Sendable {
                 }
                 let scales = transform.physicalShiftScales(at: fl.geometry.cornerPoints)
                 let optimizer = Optimizer(stage.optimizer, iterations: level.iterations, convergence: stage.convergence)
+                if s == 0, l == 0, multiStart, [.moments, .principalAxes].contains(initialization), stage.model != .translation, level.iterations > 0 {
+                    let fm = Moments.of(f, mask: fixedMask), mm = Moments.of(m, mask: movingMask)
+                    (transform, start) = try MultiStart.best(from: transform, fixed: fm.covariance, moving: mm.covariance, metric: &metric,
+                                                             optimizer: optimizer, scales: scales, grid: fl.geometry)
+                }
                 let current = transform
                 var evaluations = 0
                 let result = try optimizer.minimize(from: transform.parameters, scales: scales) { theta in
@@ -162,7 +176,7 @@ public struct LinearRegistration: Sendable {
             }
         }
         return LinearRegistrationResult(transform: transform, levels: reports,
-                                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                                        seconds: Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9, start: start)
     }
 
     func validate(fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?) throws {

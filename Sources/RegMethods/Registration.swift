@@ -103,6 +103,7 @@ public struct Registration: Sendable {
             var linear = LinearRegistration(stages: plan.linear)
             linear.initialization = plan.initialization
             linear.rotationSearch = plan.rotationSearch
+            linear.multiStart = plan.multiStart
             linear.preprocessing = plan.preprocessing
             linear.landmarks = landmarks.map { ($0.fixed, $0.moving) }
             linear.landmarkWeight = plan.landmarkWeight
@@ -180,6 +181,7 @@ public struct RegistrationResult: Sendable {
         var s = RegistrationSummary()
         s.plan = plan
         s.linearLevels = linear?.levels ?? []
+        s.start = linear.map { $0.start ?? plan.initialization.rawValue }
         s.deformableLevels = deformable?.levels ?? []
         s.seconds = seconds
         s.parameters = linear?.transform.parameters ?? []
@@ -211,6 +213,9 @@ public struct RegistrationResult: Sendable {
 public struct RegistrationSummary: Sendable, Codable {
     public var plan = RegistrationPlan(linear: [])
     public var linearLevels: [LevelReport] = []
+    /// The start the linear stages were optimised from: the initialisation's name, or the turn of
+    /// it that the multi-start kept ("quarter turn 5 of 24", "principal axes 2").
+    public var start: String?
     public var deformableLevels: [DeformableLevelReport] = []
     public var seconds = 0.0
     public var parameters: [Double] = []

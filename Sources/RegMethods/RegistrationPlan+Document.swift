@@ -38,7 +38,7 @@ extension RegistrationPlan {
         if let w = preprocessing.winsorize { pre.append(PlanEntry("winsorize", .list([.number(w.lowerBound), .number(w.upperBound)]))) }
         pre.append(PlanEntry("zScore", .bool(preprocessing.zScore)))
         e += [PlanEntry("preprocessing", .map(pre)), PlanEntry("initialization", .string(initialization.rawValue)),
-              PlanEntry("rotationSearch", .bool(rotationSearch)), PlanEntry("landmarkWeight", .number(landmarkWeight)),
+              PlanEntry("rotationSearch", .bool(rotationSearch)), PlanEntry("multiStart", .bool(multiStart)), PlanEntry("landmarkWeight", .number(landmarkWeight)),
               PlanEntry("linear", .list(linear.map(\.document)))]
         if let deformable { e.append(PlanEntry("deformable", deformable.document)) }
         return .map(e)
@@ -64,12 +64,13 @@ extension RegistrationPlan {
         }
         let initialization = Initialization(rawValue: try r.name("initialization", among: Self.initializationNames, default: "moments"))!
         let rotationSearch = try r.bool("rotationSearch", default: false)
+        let multiStart = try r.bool("multiStart", default: false)
         let landmarkWeight = try r.double("landmarkWeight", default: 0)
         let linear = try r.list("linear").enumerated().map { try LinearStage(document: $1, path: "linear[\($0)]") }
         let deformable = try r.value("deformable").map { try DeformableMethod(document: $0) }
         try r.finish()
         self.init(preset: preset, inputs: inputs, preprocessing: preprocessing, initialization: initialization,
-                  rotationSearch: rotationSearch, landmarkWeight: landmarkWeight, linear: linear, deformable: deformable)
+                  rotationSearch: rotationSearch, multiStart: multiStart, landmarkWeight: landmarkWeight, linear: linear, deformable: deformable)
         try validate()
     }
 }

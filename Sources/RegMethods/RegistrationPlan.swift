@@ -24,6 +24,10 @@ public struct RegistrationPlan: Equatable, Sendable {
     public var preprocessing: IntensityNormalization
     public var initialization: Initialization
     public var rotationSearch: Bool
+    /// With `moments` or `principalAxes` initialisation: also try the principal-axes turns and the
+    /// 24 quarter-turn rotations at the first level and keep the best (`LinearRegistration.multiStart`;
+    /// off by default).
+    public var multiStart: Bool
     /// Weight of the landmark term (mean squared distance of the pairs, mm²) added to every
     /// linear stage's cost; 0 uses landmarks for `.landmarks` initialisation only.
     public var landmarkWeight: Double
@@ -31,13 +35,14 @@ public struct RegistrationPlan: Equatable, Sendable {
     public var deformable: DeformableMethod?
 
     public init(preset: String? = nil, inputs: PlanInputs = PlanInputs(), preprocessing: IntensityNormalization = IntensityNormalization(),
-                initialization: Initialization = .moments, rotationSearch: Bool = false, landmarkWeight: Double = 0,
+                initialization: Initialization = .moments, rotationSearch: Bool = false, multiStart: Bool = false, landmarkWeight: Double = 0,
                 linear: [LinearStage], deformable: DeformableMethod? = nil) {
         self.preset = preset
         self.inputs = inputs
         self.preprocessing = preprocessing
         self.initialization = initialization
         self.rotationSearch = rotationSearch
+        self.multiStart = multiStart
         self.landmarkWeight = landmarkWeight
         self.linear = linear
         self.deformable = deformable
