@@ -97,9 +97,10 @@ public struct LinearRegistration: Sendable {
     /// rotated starts): every 15° in 2-D, ±30° in 15° steps about each axis in 3-D.
     public var rotationSearch = false
     /// With `.moments` or `.principalAxes` initialisation, when the principal axes suggest a turn
-    /// of over 30°, also start the first level from the principal-axes turns and the cube's 24 rotations (12 turns of 30° in 2-D), optimise the three
-    /// with the lowest cost and the initial alignment, and keep a turn only when it ends elsewhere and
-    /// over 1 % lower (`MultiStart`). Off, the initial alignment alone is optimised.
+    /// of over 30°, also start the first level from the principal-axes turns and the cube's 24
+    /// rotations (12 turns of 30° in 2-D), optimise the three with the lowest cost and the initial
+    /// alignment, and keep a turn only when it ends elsewhere and over 1 % lower (`MultiStart`).
+    /// Off (the default), the initial alignment alone is optimised.
     public var multiStart = false
     public var preprocessing = IntensityNormalization()
     /// Landmark pairs (fixed, moving) for `.landmarks` initialisation and the landmark term.

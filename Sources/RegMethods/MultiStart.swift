@@ -8,7 +8,7 @@ import RegTransforms
 /// (110° defeats a moments start) is found by also starting from turns of the moments alignment
 /// about the fixed centre of mass, optimising the most promising ones at the coarsest level, and
 /// keeping a turn only when it ends clearly better than the start it replaces. It runs when the
-/// principal axes suggest a turn of over 30° (`suggested`).
+/// principal axes suggest a turn of over 30° (`best`).
 ///
 /// ```swift
 /// var reg = LinearRegistration(stages: RegistrationPlan.preset("affine")!.linear)
@@ -27,6 +27,8 @@ struct MultiStart {
     struct Turn {
         var rotation: Matrix3
         var name: String
+        /// A principal-axes turn (the others are the fixed grid of turns).
+        var principal = false
     }
 
     /// 30°, in radians: principal-axes turns beyond it suggest a badly turned start.
@@ -39,7 +41,7 @@ struct MultiStart {
     /// 12 turns of 30° in 2-D, as turns relative to `start`'s rotation, without the identity.
     static func turns(start: Matrix3, fixed: Matrix3, moving: Matrix3, dimension: Int) -> [Turn] {
         var turns = Moments.principalRotations(fixed: fixed, moving: moving, dimension: dimension).enumerated().map { k, r in
-            Turn(rotation: start.transposed * r, name: "principal axes \(k + 1)")
+            Turn(rotation: start.transposed * r, name: "principal axes \(k + 1)", principal: true)
         }
         if dimension == 3 {
             turns += cubeRotations.enumerated().map { Turn(rotation: $1, name: "quarter turn \($0 + 1) of 24") }
@@ -81,21 +83,21 @@ struct MultiStart {
     static func best(from start: LinearTransform, fixed: Matrix3, moving: Matrix3, metric: inout ImageMetric, optimizer: Optimizer,
                      scales: [Double], grid: Geometry) throws -> (LinearTransform, String?) {
         let turns = Self.turns(start: start.affineMap.matrix, fixed: fixed, moving: moving, dimension: start.dimension)
-        let principal = turns.filter { $0.name.hasPrefix("principal") }
+        var ranked: [(cost: Double, transform: LinearTransform, name: String)] = []
+        func rank(_ turn: Turn) -> Double {
+            let candidate = turned(start, by: turn.rotation)
+            guard let cost = try? metric.evaluate(candidate, gradient: false).value, cost.isFinite else { return .infinity }
+            ranked.append((cost, candidate, turn.name))
+            return cost
+        }
         let startCost = (try? metric.evaluate(start, gradient: false).value) ?? .infinity
         let nearest = start.affineMap.matrix.transposed * Moments.principalRotation(fixed: fixed, moving: moving, dimension: start.dimension)
-        let suggested = angle(nearest) > suggestingAngle
-            || principal.contains { turn in
-                angle(turn.rotation) > suggestingAngle
-                    && ((try? metric.evaluate(turned(start, by: turn.rotation), gradient: false).value) ?? .infinity) < startCost
-            }
-        guard suggested else { return (start, nil) }
-        var ranked: [(cost: Double, transform: LinearTransform, name: String)] = []
-        for turn in turns {
-            let candidate = turned(start, by: turn.rotation)
-            guard let cost = try? metric.evaluate(candidate, gradient: false).value, cost.isFinite else { continue }
-            ranked.append((cost, candidate, turn.name))
+        var suggested = angle(nearest) > suggestingAngle
+        for turn in turns where turn.principal {
+            if rank(turn) < startCost, angle(turn.rotation) > suggestingAngle { suggested = true }
         }
+        guard suggested else { return (start, nil) }
+        for turn in turns where !turn.principal { _ = rank(turn) }
         ranked.sort { $0.cost < $1.cost }
         func optimised(_ t: LinearTransform) throws -> (cost: Double, map: AffineMap) {
             var probe = t

@@ -27,8 +27,7 @@ struct AtlasRegistrations: Sendable {
     /// target voxel each fit in half the available memory.
     var workers: Int {
         if let n = request.concurrentRegistrations { return max(1, n) }
-        let perRun = 150 * Double(target.geometry.voxelCount)
-        let byMemory = Int(Double(SystemMemory.available) / 2 / perRun)
+        let byMemory = SystemMemory.runsThatFit(bytesEach: 150 * Double(target.geometry.voxelCount))
         return max(1, min(Parallelism.threadCount / 4, byMemory))
     }
 

@@ -112,4 +112,8 @@ enum SystemMemory {
         return kb * 1024
     }
 
+    /// How many runs of `bytesEach` fit in half the available memory (at least one).
+    static func runsThatFit(bytesEach: Double) -> Int {
+        max(1, Int(Double(available) / 2 / max(1, bytesEach)))
+    }
 }

@@ -43,8 +43,7 @@ extension TemplateSettings {
     /// bytes per template voxel each fit in half the available memory.
     func registrationWorkers(grid: Geometry) -> Int {
         if let n = concurrentRegistrations { return max(1, n) }
-        let byMemory = Int(Double(SystemMemory.available) / 2 / (150 * Double(grid.voxelCount)))
-        return max(1, min(Parallelism.threadCount, byMemory))
+        return min(Parallelism.threadCount, SystemMemory.runsThatFit(bytesEach: 150 * Double(grid.voxelCount)))
     }
 }
 
