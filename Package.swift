@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "RegSynth", targets: ["RegSynth"]),
         .library(name: "RegAnalysis", targets: ["RegAnalysis"]),
         .library(name: "RegSegment", targets: ["RegSegment"]),
+        .library(name: "RegKeypoints", targets: ["RegKeypoints"]),
         .library(name: "RegReport", targets: ["RegReport"]),
         .library(name: "RegLearn", targets: ["RegLearn"]),
         .library(name: "SwiftRegKit", targets: ["SwiftRegKit"]),
@@ -60,17 +61,19 @@ let package = Package(
         // Label fusion (majority, weighted voting, joint label fusion, STAPLE) on atlases
         // already on the target's grid: image kernels, apart from the evaluation in RegAnalysis.
         .target(name: "RegSegment", dependencies: ["RegCore", "RegKernels"]),
+        // Corner detection, MIND descriptors, matching and robust filters of matches.
+        .target(name: "RegKeypoints", dependencies: ["RegCore", "RegKernels", "RegTransforms"]),
         .target(name: "RegReport", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis", "RegMethods"]),
         .target(name: "RegLearn", dependencies: ["RegCore", "RegKernels", "RegTransforms", "RegOptimize", "RegAnalysis", "RegSynth", "COpenBLAS",
                                                  "CPrefetch"]),
         // Whole runs on files (read a plan's inputs, run it, write its outputs): what the CLI, the
         // batch runner and the Python package call.
-        .target(name: "SwiftRegKit", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMethods", "RegAnalysis", "RegSegment", "RegReport", "RegSynth", "RegLearn", "CMalloc",
+        .target(name: "SwiftRegKit", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMethods", "RegAnalysis", "RegSegment", "RegKeypoints", "RegReport", "RegSynth", "RegLearn", "CMalloc",
                                                     .product(name: "Yams", package: "Yams")]),
         .target(name: "SwiftRegC", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMethods", "RegSegment", "SwiftRegKit"]),
         .executableTarget(name: "swiftreg", dependencies: [
             "RegCore", "RegKernels", "RegIO", "RegTransforms", "RegMetrics", "RegOptimize", "RegMethods", "RegSynth",
-            "RegAnalysis", "RegSegment", "RegReport", "RegLearn", "SwiftRegKit",
+            "RegAnalysis", "RegSegment", "RegKeypoints", "RegReport", "RegLearn", "SwiftRegKit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -90,6 +93,7 @@ let package = Package(
         .testTarget(name: "RegAnalysisTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegAnalysis",
                                                              "RegTestSupport"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "RegKeypointsTests", dependencies: ["RegCore", "RegKernels", "RegIO", "RegTransforms", "RegKeypoints", "RegTestSupport"]),
         .testTarget(name: "RegSegmentTests", dependencies: ["RegCore", "RegSegment", "RegTestSupport"]),
         .testTarget(name: "RegReportTests", dependencies: ["RegCore", "RegIO", "RegTransforms", "RegAnalysis",
                                                            "RegReport", "RegTestSupport"]),

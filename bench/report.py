@@ -250,6 +250,24 @@ def rotations(folder):
     return out
 
 
+def keypoints(folder):
+    """Keypoint matching precision (`bench/keypoint_matching.py`), when it has run."""
+    path = os.path.join(folder, "keypoint_matching.json")
+    if not os.path.exists(path):
+        return ""
+    run = json.load(open(path))
+    out = ("\n## Keypoint matching\n\n`swiftreg keypoints FIXED --match MOVING` (Förstner points, MIND-SSC descriptors, "
+           "cross-checked, `--filter smooth` unless said) on real images moved by a known warp (`synth warp`, up to 15 mm) "
+           "or shift; precision is the share of kept matches within 2 mm of the truth (`python3 bench/keypoint_matching.py`, "
+           f"{run['threads']} threads, started {run['started']}).\n\n"
+           "| case | contrast | points | matched both ways | kept | within 2 mm | median error mm | s |\n"
+           "|---|---|---:|---:|---:|---:|---:|---:|\n")
+    for c in run["cases"]:
+        out += (f"| {c['case']} | {c['kind']} | {c['detected']} | {c['matchedBothWays']} | {c['kept']} | "
+                f"{100 * c['within2mm']:.1f} % | {c['medianErrorMM']:.2f} | {c['seconds']:.1f} |\n")
+    return out
+
+
 def segmentation(path):
     """The leave-one-out atlas segmentation of `scripts/bench.sh segment`, when it has run."""
     if not os.path.exists(path):
@@ -340,6 +358,7 @@ def main():
     doc += batch(os.path.join(os.path.dirname(results_path), "batch_cohort.json"))
     doc += python_api(os.path.join(os.path.dirname(results_path), "python_api.json"))
     doc += rotations(os.path.dirname(results_path))
+    doc += keypoints(os.path.dirname(results_path))
     check = os.path.join(os.path.dirname(results_path), "evaluator_check.json")
     if os.path.exists(check):
         doc += "\n## The evaluator against an independent computation\n\n" \

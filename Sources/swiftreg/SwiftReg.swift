@@ -19,7 +19,7 @@ struct SwiftReg: ParsableCommand {
         """,
         version: "0.1.0 (\(buildKind) build)",
         subcommands: [InfoCommand.self, ConvertCommand.self, ResampleCommand.self, RegisterCommand.self, ApplyCommand.self, ComposeCommand.self, SynthCommand.self, LongitudinalCommand.self, NormativeCommand.self, AbnormalityCommand.self,
-                      ApplyPointsCommand.self, JacobianCommand.self, EvaluateCommand.self, ReportCommand.self, SnapshotCommand.self, SegmentCommand.self, FuseCommand.self, BatchCommand.self, TemplateCommand.self, LandmarkWarpCommand.self, TrainCommand.self, PredictCommand.self, BenchCommand.self, BenchDeformableCommand.self, BenchLearnCommand.self])
+                      ApplyPointsCommand.self, JacobianCommand.self, EvaluateCommand.self, ReportCommand.self, SnapshotCommand.self, SegmentCommand.self, FuseCommand.self, BatchCommand.self, TemplateCommand.self, LandmarkWarpCommand.self, KeypointsCommand.self, TrainCommand.self, PredictCommand.self, BenchCommand.self, BenchDeformableCommand.self, BenchLearnCommand.self])
 
     static func main() {
         do {
