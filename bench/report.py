@@ -268,6 +268,26 @@ def keypoints(folder):
     return out
 
 
+def guided(folder):
+    """SyN with and without landmark pairs in its stage (`bench/guided_registration.py`), when it has run."""
+    path = os.path.join(folder, "guided_registration.json")
+    if not os.path.exists(path):
+        return ""
+    run = json.load(open(path))
+    out = ("\n## Guided deformable registration\n\n`register --preset syn` without and with 20 landmark pairs in the SyN stage "
+           "(`--landmarks F M --deformable-landmark-weight W`) against a known warp (`synth warp`, up to 15 mm): the lung CT with 20 of "
+           "its 100 landmarks and their true places as guides, the other 80 held out; real brains with 20 pairs from "
+           "`swiftreg keypoints --match` (found, not true) as guides and the other kept keypoints' true places held out "
+           f"(`python3 bench/guided_registration.py`, {run['threads']} threads, started {run['started']}).\n\n"
+           "| case | W | unregistered mm | held-out TRE mm, unguided | guided | guide error mm, unguided | guided | folded voxels | s, unguided | guided |\n"
+           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    for c in run["cases"]:
+        u, g = c["unguided"], c["guided"]
+        out += (f"| {c['case']} | {c['weight']} | {c['unregisteredMM']:.2f} | {u['heldOutTreMM']:.3f} | {g['heldOutTreMM']:.3f} | "
+                f"{u['guideErrorMM']:.3f} | {g['guideErrorMM']:.3f} | {u['foldedVoxels']} / {g['foldedVoxels']} | {u['seconds']} | {g['seconds']} |\n")
+    return out
+
+
 def segmentation(path):
     """The leave-one-out atlas segmentation of `scripts/bench.sh segment`, when it has run."""
     if not os.path.exists(path):
@@ -359,6 +379,7 @@ def main():
     doc += python_api(os.path.join(os.path.dirname(results_path), "python_api.json"))
     doc += rotations(os.path.dirname(results_path))
     doc += keypoints(os.path.dirname(results_path))
+    doc += guided(os.path.dirname(results_path))
     check = os.path.join(os.path.dirname(results_path), "evaluator_check.json")
     if os.path.exists(check):
         doc += "\n## The evaluator against an independent computation\n\n" \

@@ -42,6 +42,10 @@ public struct DeformableStage: Equatable, Sendable {
     /// the recovery of known warps.
     public var volumeTolerance: Double
     public var convergence: ConvergenceMonitor
+    /// SyN only: the share of each landmark pair's remaining gap that an update closes (0…1;
+    /// see `LandmarkPull`), when the registration has landmarks. 0 leaves the deformable stage
+    /// to the images alone.
+    public var landmarkWeight = 0.0
 
     public init(metric: Metric, levels: [Level] = DeformableStage.defaultLevels, step: Double = 0.25,
                 steps: [Double]? = nil, updateSigma: Double = 3, totalSigma: Double = 0.5, volumePenalty: Double = 0,

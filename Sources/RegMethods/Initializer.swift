@@ -17,6 +17,18 @@ public enum Initialization: String, Sendable, Codable, CaseIterable {
     case landmarks
 }
 
+extension Initialization {
+    /// The intensity-weighted centre of mass of an image (inside `mask`), LPS mm: the centre
+    /// `moments` brings together.
+    ///
+    /// ```swift
+    /// let shift = Initialization.centreOfMass(of: moving) - Initialization.centreOfMass(of: fixed)
+    /// ```
+    public static func centreOfMass(of image: Image<Float>, mask: Image<UInt8>? = nil) -> SIMD3<Double> {
+        Moments.of(image, mask: mask).center
+    }
+}
+
 /// Centres, moments and principal axes of images, in physical space.
 enum Moments {
     /// The centre of the image's domain (voxel-centre box).

@@ -116,7 +116,8 @@ public struct Registration: Sendable {
         case .syn(let stage):
             var syn = SyNRegistration(stage: stage)
             syn.progress = progress
-            deformable = try syn.run(fixed: fixed, moving: moving, affine: affine, fixedMask: masks.fixed, movingMask: masks.moving)
+            deformable = try syn.run(fixed: fixed, moving: moving, affine: affine, fixedMask: masks.fixed, movingMask: masks.moving,
+                                     landmarks: landmarks)
         case .demons(let stage):
             var demons = DemonsRegistration(stage: stage)
             demons.progress = progress

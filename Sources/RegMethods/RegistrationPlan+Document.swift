@@ -81,6 +81,7 @@ extension PlanInputs {
 
     var entries: [PlanEntry] {
         zip(Self.keys, paths).compactMap { key, path in path.map { PlanEntry(key, .string($0)) } }
+            + (automaticKeypoints ? [PlanEntry("keypoints", .string("auto"))] : [])
     }
 
     init(document: PlanValue) throws {
@@ -88,6 +89,12 @@ extension PlanInputs {
         self.init(fixed: try r.string("fixed"), moving: try r.string("moving"), fixedMask: try r.string("fixedMask"),
                   movingMask: try r.string("movingMask"), fixedLandmarks: try r.string("fixedLandmarks"),
                   movingLandmarks: try r.string("movingLandmarks"))
+        if let keypoints = try r.string("keypoints") {
+            guard keypoints == "auto" else {
+                throw RegError.invalidArgument(name: "inputs.keypoints", reason: "takes auto (find landmarks automatically), found '\(keypoints)'")
+            }
+            automaticKeypoints = true
+        }
         try r.finish()
     }
 }
@@ -179,6 +186,7 @@ extension DeformableStage {
         e.append(PlanEntry("step", steps.map { .list($0.map { .number($0) }) } ?? .number(step)))
         e += [PlanEntry("updateSigma", .number(updateSigma)), PlanEntry("totalSigma", .number(totalSigma))]
         if syn { e += [PlanEntry("volumePenalty", .number(volumePenalty)), PlanEntry("volumeTolerance", .number(volumeTolerance))] }
+        if syn, landmarkWeight > 0 { e.append(PlanEntry("landmarkWeight", .number(landmarkWeight))) }
         return e + convergence.entries
     }
 
@@ -198,6 +206,7 @@ extension DeformableStage {
         if syn {
             volumePenalty = try r.double("volumePenalty", default: 0)
             volumeTolerance = try r.double("volumeTolerance", default: 0)
+            landmarkWeight = try r.double("landmarkWeight", default: 0)
         }
         convergence = try ConvergenceMonitor(reading: &r, default: convergence)
     }

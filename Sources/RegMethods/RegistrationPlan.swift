@@ -85,6 +85,9 @@ public struct RegistrationPlan: Equatable, Sendable {
         guard landmarkWeight >= 0, landmarkWeight.isFinite else {
             throw RegError.invalidArgument(name: "landmarkWeight", reason: "must be ≥ 0, found \(landmarkWeight)")
         }
+        guard !inputs.automaticKeypoints || (inputs.fixedLandmarks == nil && inputs.movingLandmarks == nil) else {
+            throw RegError.invalidArgument(name: "inputs", reason: "names landmark files and keypoints: auto; give one of them")
+        }
         guard !linear.isEmpty || deformable != nil else {
             throw RegError.invalidArgument(name: "plan", reason: "has no stage: give linear stages, a deformable stage, or both")
         }
@@ -164,6 +167,7 @@ extension RegistrationPlan {
         try check(stage.totalSigma, 0...1000, name: "deformable.totalSigma")
         try check(stage.volumePenalty, 0...1e6, name: "deformable.volumePenalty")
         try check(stage.volumeTolerance, 0...100, name: "deformable.volumeTolerance")
+        try check(stage.landmarkWeight, 0...1, name: "deformable.landmarkWeight")
         try validate(stage.convergence, name: "deformable")
     }
 
@@ -229,9 +233,13 @@ public struct PlanInputs: Equatable, Sendable {
     public var movingMask: String?
     public var fixedLandmarks: String?
     public var movingLandmarks: String?
+    /// Landmarks found automatically instead of read (plan key `keypoints: auto`): the fixed
+    /// image's keypoints matched in the moving one, kept by an affine RANSAC.
+    public var automaticKeypoints: Bool
 
     public init(fixed: String? = nil, moving: String? = nil, fixedMask: String? = nil, movingMask: String? = nil,
-                fixedLandmarks: String? = nil, movingLandmarks: String? = nil) {
+                fixedLandmarks: String? = nil, movingLandmarks: String? = nil, automaticKeypoints: Bool = false) {
+        self.automaticKeypoints = automaticKeypoints
         self.fixed = fixed
         self.moving = moving
         self.fixedMask = fixedMask

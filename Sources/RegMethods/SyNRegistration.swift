@@ -30,9 +30,16 @@ public struct SyNRegistration: Sendable {
     public init(stage: DeformableStage) { self.stage = stage }
 
     /// Registers `moving` to `fixed`, starting from `affine` (fixed-space points to moving space).
+    /// With `landmarks` and the stage's `landmarkWeight` above 0, each update also pulls the
+    /// pairs together (`LandmarkPull`).
     public func run(fixed: Image<Float>, moving: Image<Float>, affine: AffineMap = .identity,
-                    fixedMask: Image<UInt8>? = nil, movingMask: Image<UInt8>? = nil) throws -> DeformableResult {
+                    fixedMask: Image<UInt8>? = nil, movingMask: Image<UInt8>? = nil, landmarks: LandmarkPairs? = nil) throws -> DeformableResult {
         let start = DispatchTime.now().uptimeNanoseconds
+        var pull: LandmarkPull?
+        if let landmarks, stage.landmarkWeight > 0 {
+            let (f, m) = try landmarks.fixed.paired(with: landmarks.moving)
+            pull = try LandmarkPull(fixed: f.points, moving: m.points, affine: affine, weight: stage.landmarkWeight)
+        }
         var fields = [VectorField(geometry: fixed.geometry), VectorField(geometry: fixed.geometry)]   // φ_F, φ_M
         let reports = try DenseSetup.runLevels(stage, name: "SyN", fixed: fixed, moving: moving, fixedMask: fixedMask,
                                                movingMask: movingMask, fields: &fields, progress: progress) { level, fields, times in
@@ -44,9 +51,15 @@ public struct SyNRegistration: Sendable {
                  try level.middleMask(fixed: fixedMapping, moving: movingMapping))
             }
             let similarity = times.measure(\.metric) { DenseSetup.similarity(stage.metrics, fixed: warpedF, moving: warpedM, mask: mask) }
+            let landmarkSteps = pull?.steps(fixedField: fields[0], movingField: fields[1])
             // One side after the other, so only one update field is alive at a time.
             for (side, derivative, image) in [(0, similarity.fixedDerivative, warpedF), (1, similarity.movingDerivative, warpedM)] {
-                let update = times.measure(\.update) { DenseSetup.update(weights: derivative, image: image, stage: stage, level: level.index) }
+                var update = times.measure(\.update) { DenseSetup.update(weights: derivative, image: image, stage: stage, level: level.index) }
+                if let pull, let landmarkSteps {
+                    pull.add(side == 0 ? landmarkSteps.fixed : landmarkSteps.moving, at: landmarkSteps.centres, to: &update.field,
+                             scale: update.scale, sigma: stage.updateSigma)
+                    if update.scale == 0 { update.scale = 1 }
+                }
                 let field = fields[side]
                 fields[side] = times.measure(\.composition) { self.step(field, update: update.field, scale: update.scale) }
             }

@@ -1,6 +1,8 @@
 import Foundation
 import RegCore
 import RegIO
+import RegKernels
+import RegKeypoints
 import RegMethods
 import RegTransforms
 
@@ -32,7 +34,29 @@ public struct RegistrationInputs: Sendable {
                                   moving: try files.movingMask.map { try ImageFile.read($0).image.mask })
         if let f = files.fixedLandmarks, let m = files.movingLandmarks {
             landmarks = LandmarkPairs(fixed: try LandmarkFile.read(f), moving: try LandmarkFile.read(m))
+        } else if files.automaticKeypoints {
+            landmarks = try Self.keypointPairs(fixed: fixed, moving: moving, fixedMask: masks.fixed)
         }
+    }
+
+    /// Landmarks found automatically: the fixed image's keypoints matched in the moving one about
+    /// the centres of mass brought together, kept by an affine RANSAC (`KeypointCorrespondence`).
+    /// - Throws: `RegError.invalidArgument` when too few matches agree on an affine.
+    static func keypointPairs(fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>?) throws -> LandmarkPairs {
+        let mask = try fixedMask.map { m in
+            m.geometry.sameGrid(as: fixed.geometry) ? m : try Resampler.resample(m, onto: fixed.geometry, interpolation: .nearest)
+        }
+        let shift = Initialization.centreOfMass(of: moving) - Initialization.centreOfMass(of: fixed)
+        let found: KeypointCorrespondence.Result
+        do {
+            found = try KeypointCorrespondence(filter: .affine).find(fixed: fixed, moving: moving, fixedMask: mask,
+                                                                     initial: AffineMap(translation: shift))
+        } catch RegError.invalidArgument(_, let reason) {
+            throw RegError.invalidArgument(name: "keypoints", reason: "automatic keypoints failed: \(reason); give landmark files instead")
+        }
+        let labels = found.kept.indices.map { "k\($0 + 1)" }
+        return LandmarkPairs(fixed: Landmarks(points: found.kept.map(\.fixed), labels: labels),
+                             moving: Landmarks(points: found.kept.map(\.moving), labels: labels))
     }
 
     /// An image to register: one value per voxel (a 4-D series or a vector image is refused,

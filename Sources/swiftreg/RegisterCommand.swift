@@ -59,6 +59,8 @@ struct RegisterCommand: ParsableCommand {
     @Option(name: .customLong("fixed-mask"), help: "Fixed-space mask (non-zero voxels are sampled).") var fixedMask: String?
     @Option(name: .customLong("moving-mask"), help: "Moving-space mask.") var movingMask: String?
     @Option(parsing: .upToNextOption, help: "Two landmark files: FIXED MOVING (.csv LPS, .fcsv, or elastix point set .txt).") var landmarks: [String] = []
+    @Option(help: "auto: find landmarks automatically (keypoints matched by MIND descriptors about the centres of mass, kept by an affine RANSAC; see swiftreg keypoints); the initial alignment then fits them unless --init says otherwise.")
+    var keypoints: String?
     @Option(name: .customLong("landmark-weight"), help: "Weight of the landmark term (mean squared distance, mm²; 0).")
     var landmarkWeight: Double?
     @Option(name: .customLong("init"), help: "Initial alignment: geometry (domain centres), moments (centres of mass, default), principalAxes, landmarks or none.")
@@ -78,6 +80,8 @@ struct RegisterCommand: ParsableCommand {
     @Option(name: .customLong("total-sigma"), help: "Deformable stage: Gaussian sigma of the whole field, voxels (elastic).") var totalSigma: Double?
     @Option(name: .customLong("volume-penalty"), help: "SyN: weight of the penalty on log det J of each half field, voxels² per iteration (0 turns it off).") var volumePenalty: Double?
     @Option(name: .customLong("volume-tolerance"), help: "SyN: |log det J| of a half field that the volume penalty leaves free.") var volumeTolerance: Double?
+    @Option(name: .customLong("deformable-landmark-weight"), help: "SyN: share (0…1) of each landmark pair's remaining gap that an update closes (with --landmarks or --keypoints auto; 0).")
+    var deformableLandmarkWeight: Double?
     @Option(help: "Deformable stage: local correlation window radius, voxels.") var radius: Int?
     @Option(name: .customLong("grid-spacing"), help: "B-spline stage: control-point spacing of the last level, mm (coarser levels double it).")
     var gridSpacing: Double?
@@ -151,7 +155,7 @@ struct RegisterCommand: ParsableCommand {
             ("--iterations", iterations != nil), ("--deformable-shrink", deformableShrink != nil),
             ("--deformable-sigmas", deformableSigmas != nil), ("--deformable-iterations", deformableIterations != nil),
             ("--step", step != nil), ("--update-sigma", updateSigma != nil), ("--total-sigma", totalSigma != nil),
-            ("--volume-penalty", volumePenalty != nil), ("--volume-tolerance", volumeTolerance != nil), ("--radius", radius != nil),
+            ("--volume-penalty", volumePenalty != nil), ("--volume-tolerance", volumeTolerance != nil), ("--deformable-landmark-weight", deformableLandmarkWeight != nil), ("--radius", radius != nil),
             ("--grid-spacing", gridSpacing != nil), ("--bending", bending != nil), ("--sampling", sampling != nil),
             ("--max-samples", maxSamples != nil), ("--seed", seed != nil), ("--optimizer", optimizer != nil),
             ("--winsorize", winsorize != nil), ("--zscore", zScore),
@@ -173,8 +177,16 @@ struct RegisterCommand: ParsableCommand {
             plan = try presetPlan()
         }
         try fill(&plan.inputs)
-        if plan.initialization == .landmarks, plan.inputs.fixedLandmarks == nil {
-            throw ValidationError("--init landmarks needs --landmarks FIXED MOVING")
+        if let keypoints {
+            guard keypoints == "auto" else { throw ValidationError("--keypoints takes auto; found '\(keypoints)'") }
+            guard landmarks.isEmpty else { throw ValidationError("--keypoints auto finds landmarks itself: leave out --landmarks") }
+            plan.inputs.automaticKeypoints = true
+        }
+        if let weight = deformableLandmarkWeight, weight > 0, plan.inputs.fixedLandmarks == nil, !plan.inputs.automaticKeypoints {
+            throw ValidationError("--deformable-landmark-weight needs --landmarks FIXED MOVING or --keypoints auto")
+        }
+        if plan.initialization == .landmarks, plan.inputs.fixedLandmarks == nil, !plan.inputs.automaticKeypoints {
+            throw ValidationError("--init landmarks needs --landmarks FIXED MOVING or --keypoints auto")
         }
         do { try plan.validate() } catch RegError.invalidArgument(let name, let reason) {
             throw ValidationError("the plan's \(name) \(reason)")
@@ -223,7 +235,7 @@ struct RegisterCommand: ParsableCommand {
             plan.linear[i].sampleLimit = maxSamples ?? 60_000
             plan.linear[i].optimizer = method
         }
-        plan.initialization = initialization ?? .moments
+        plan.initialization = initialization ?? (keypoints == nil ? .moments : .landmarks)
         plan.rotationSearch = rotationSearch
         plan.multiStart = multiStart
         plan.landmarkWeight = landmarkWeight ?? 0
@@ -239,12 +251,14 @@ struct RegisterCommand: ParsableCommand {
             try applyDenseOptions(to: &stage, name: "syn", levels: levels)
             plan.deformable = .syn(stage)
         case .demons(var stage):
+            if deformableLandmarkWeight != nil { throw ValidationError("--deformable-landmark-weight applies to syn") }
             if volumePenalty != nil || volumeTolerance != nil {
                 throw ValidationError("--volume-penalty and --volume-tolerance apply to syn; demons regularises with its sigmas")
             }
             try applyDenseOptions(to: &stage, name: "demons", levels: levels)
             plan.deformable = .demons(stage)
         case .bspline(var stage):
+            if deformableLandmarkWeight != nil { throw ValidationError("--deformable-landmark-weight applies to syn") }
             if step != nil || updateSigma != nil || totalSigma != nil || volumePenalty != nil || volumeTolerance != nil {
                 throw ValidationError("--step, --update-sigma, --total-sigma, --volume-penalty and --volume-tolerance apply to syn (the first three to demons too); a B-spline stage takes --grid-spacing and --bending")
             }
@@ -258,7 +272,7 @@ struct RegisterCommand: ParsableCommand {
             plan.deformable = .bspline(stage)
         case nil:
             if gridSpacing != nil || bending != nil || step != nil || updateSigma != nil || totalSigma != nil || volumePenalty != nil
-                || volumeTolerance != nil || levels.given || radius != nil || deformableMetric != nil {
+                || volumeTolerance != nil || levels.given || radius != nil || deformableMetric != nil || deformableLandmarkWeight != nil {
                 throw ValidationError("deformable options need a deformable preset (syn, syn-mi, quick, demons, bspline) or plan")
             }
         }
@@ -276,6 +290,7 @@ struct RegisterCommand: ParsableCommand {
         if let totalSigma { stage.totalSigma = totalSigma }
         if let volumePenalty { stage.volumePenalty = volumePenalty }
         if let volumeTolerance { stage.volumeTolerance = volumeTolerance }
+        if let deformableLandmarkWeight { stage.landmarkWeight = deformableLandmarkWeight }
         stage.levels = try levels.applied(to: stage.levels)
         if let steps = stage.steps, steps.count != stage.levels.count {
             let given = steps.map { String(format: "%g", $0) }.joined(separator: "x")

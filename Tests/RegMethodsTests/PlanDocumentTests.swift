@@ -31,7 +31,12 @@ import RegOptimize
         rigid.sampling = .random(fraction: 0.1, seed: 99)
         var syn = DeformableStage.synLocalCorrelation
         syn.metrics.append(WeightedMetric(.mutualInformation(bins: 24), weight: 0.5))
+        syn.landmarkWeight = 0.3
+        var automatic = RegistrationPlan(linear: [affine], deformable: .syn(syn))
+        automatic.inputs = PlanInputs(fixed: "f.nii.gz", moving: "m.nii.gz", automaticKeypoints: true)
+        automatic.initialization = .landmarks
         let plans = [
+            automatic,
             RegistrationPlan(linear: [rigid, affine], deformable: .syn(syn)),
             RegistrationPlan(linear: [], deformable: .demons(.demons)),
             RegistrationPlan(linear: [rigid], deformable: .bspline(BSplineStage(metric: .meanSquares, gridSpacing: 7, gridSchedule: [4, 2, 2]))),
@@ -39,6 +44,17 @@ import RegOptimize
         for plan in plans {
             #expect(try RegistrationPlan(document: plan.document) == plan, "\(plan.document.yaml)")
         }
+    }
+
+    @Test func automaticKeypointsAreAutoOrAnErrorAndNotBesideLandmarkFiles() throws {
+        let document = PlanValue.map([PlanEntry("inputs", .map([PlanEntry("keypoints", .string("manual"))])),
+                                      PlanEntry("linear", .list([.map([PlanEntry("model", .string("rigid"))])]))])
+        #expect(throws: RegError.invalidArgument(name: "inputs.keypoints", reason: "takes auto (find landmarks automatically), found 'manual'")) {
+            try RegistrationPlan(document: document)
+        }
+        var plan = try #require(RegistrationPlan.preset("affine"))
+        plan.inputs = PlanInputs(fixedLandmarks: "f.csv", movingLandmarks: "m.csv", automaticKeypoints: true)
+        #expect(throws: RegError.self) { try plan.validate() }
     }
 
     @Test func perLevelValuesTakeOneValueOrOnePerLevel() throws {

@@ -27,6 +27,28 @@ struct KeypointsCLITests {
         #expect(try LandmarkFile.read(points).count == 50)
     }
 
+    @Test func registerWithAutomaticKeypointsFitsThemWithoutIterations() throws {
+        let prefix = folder.file("reg")
+        let r = try CLI.run(["register", "-f", data + "BrainT1SliceBorder20.png", "-m", data + "BrainProtonDensitySliceShifted13x17y.png",
+                             "-o", prefix, "--preset", "rigid", "--keypoints", "auto", "--iterations", "0x0x0", "-q"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: prefix + "_summary.json"))) as! [String: Any]
+        let t = summary["translation"] as! [Double], m = summary["matrix"] as! [Double]
+        // The pure landmark fit of the keypoints found: the known shift, with no turn.
+        #expect(abs(t[0] - 13) < 0.3 && abs(t[1] - 17) < 0.3, "translation \(t)")
+        #expect(abs(m[0] - 1) < 1e-3 && abs(m[1]) < 5e-3, "matrix \(m)")
+        let both = try CLI.run(["register", "-f", data + "BrainT1SliceBorder20.png", "-m", data + "BrainProtonDensitySliceShifted13x17y.png",
+                                "-o", prefix, "--keypoints", "auto", "--landmarks", points(), points()])
+        #expect(both.status == 2 && both.stderr.contains("leave out --landmarks"), "\(both.stderr)")
+    }
+
+    /// A landmark file of one point.
+    func points() throws -> String {
+        let path = folder.file("one.csv")
+        try Data("1,2,0\n".utf8).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
     @Test func badRequestsAreExplainedAndWriteNothing() throws {
         let out = folder.file("bad.csv")
         let filter = try CLI.run(["keypoints", data + "BrainT1Slice.png", "--match", data + "BrainProtonDensitySlice.png", "-o", out, "--filter", "tps"])
