@@ -43,6 +43,43 @@ import Testing
         #expect(unguided.forward.field.vectors.allSatisfy { $0 == 0 })
     }
 
+    /// E = ½ Σ ‖φ_F⁻¹(p) − φ_M⁻¹(q)‖². Composing a uniform step ε·e_k into the fixed half field
+    /// (applied first, as SyN's updates are) changes E at the rate the finite difference
+    /// measures; the pull's fixed-side step for a single pair must be −½ of that gradient.
+    @Test func theFixedSideStepIsMinusHalfTheEnergyGradientByFiniteDifferences() throws {
+        let g = Self.grid
+        func smooth(_ a: Double) -> VectorField {
+            var field = VectorField(geometry: g)
+            for z in 0..<g.size.z { for y in 0..<g.size.y { for x in 0..<g.size.x {
+                let p = g.physicalPoint(ofIndex: SIMD3(Double(x), Double(y), Double(z)))
+                let o = 3 * g.offset(x, y, z)
+                field.vectors[o] = Float(a * sin(p.y / 9)); field.vectors[o + 1] = Float(a * cos(p.z / 8)); field.vectors[o + 2] = Float(a * sin(p.x / 11))
+            } } }
+            return field
+        }
+        let fixedField = smooth(1.5), movingField = smooth(-1)
+        let p = SIMD3<Double>(2, -3, 1.5), q = SIMD3<Double>(4, -1, 0.5)
+        let pull = try LandmarkPull(fixed: [p], moving: [q], affine: .identity, weight: 1)
+        let step = pull.steps(fixedField: fixedField, movingField: movingField).fixed[0]
+        let mM = LandmarkPull.middle(of: q, under: DisplacementField(movingField))
+        func energy(_ shift: SIMD3<Double>) -> Double {
+            var uniform = VectorField(geometry: g)
+            for i in stride(from: 0, to: uniform.vectors.count, by: 3) {
+                uniform.vectors[i] = Float(shift.x); uniform.vectors[i + 1] = Float(shift.y); uniform.vectors[i + 2] = Float(shift.z)
+            }
+            let mF = LandmarkPull.middle(of: p, under: DisplacementField(FieldKernels.compose(fixedField, after: uniform)))
+            return 0.5 * ((mF - mM) * (mF - mM)).sum()
+        }
+        let e = 1e-2
+        for k in 0..<3 {
+            var d = SIMD3<Double>(0, 0, 0)
+            d[k] = e
+            let gradient = (energy(d) - energy(-d)) / (2 * e)
+            // Within 0.01 mm: the composition and the inversion both interpolate the grid trilinearly.
+            #expect(abs(step[k] - (-0.5 * gradient)) < 0.01, "axis \(k): step \(step[k]), −½ dE/dε \(-0.5 * gradient)")
+        }
+    }
+
     @Test func theStepsSplitEachGapBetweenTheSidesAboutItsMiddle() throws {
         let (f, m) = Self.pairs()
         let pull = try LandmarkPull(fixed: f, moving: m, affine: .identity, weight: 0.2)
