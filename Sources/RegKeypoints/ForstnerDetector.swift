@@ -53,9 +53,10 @@ public struct ForstnerDetector: Sendable {
         let (strength, gradient) = distinctiveness(image)
         let radius = suppressionRadii(g)
         let peaks = LocalMaxima.filter(strength, size: g.size, radius: radius)
-        let inside = insideVoxels(g, mask: mask)
+        // Without a mask every voxel is inside.
+        let inside = mask?.voxels ?? [UInt8](repeating: 1, count: g.voxelCount)
         var meanStrength = 0.0, insideCount = 0
-        for i in 0..<g.voxelCount where inside(i) { meanStrength += Double(strength[i]); insideCount += 1 }
+        for i in 0..<g.voxelCount where inside[i] != 0 { meanStrength += Double(strength[i]); insideCount += 1 }
         guard insideCount > 0 else { return [] }
         meanStrength /= Double(insideCount)
 
@@ -68,7 +69,7 @@ public struct ForstnerDetector: Sendable {
                 for x in lo.x...hi.x {
                     let i = g.offset(x, y, z)
                     let s = strength[i]
-                    if s > 0, Double(s) > meanStrength, s == peaks[i], inside(i) { candidates.append(i) }
+                    if s > 0, Double(s) > meanStrength, s == peaks[i], inside[i] != 0 { candidates.append(i) }
                 }
             }
         }
@@ -163,12 +164,6 @@ public struct ForstnerDetector: Sendable {
                            max(1, Int((mm / g.spacing.z).rounded())))
         if g.dimension == 2 { r.z = 0 }
         return r
-    }
-
-    func insideVoxels(_ g: Geometry, mask: Image<UInt8>?) -> (Int) -> Bool {
-        guard let mask else { return { _ in true } }
-        let values = mask.voxels
-        return { values[$0] != 0 }
     }
 
     /// The strongest candidate of each cell of a grid with about `count` cells over the region,

@@ -56,14 +56,13 @@ public struct KeypointMatcher: Sendable {
                             let guess = moving.geometry.continuousIndex(ofPhysicalPoint: initial.apply(point.position))
                             let fixedOffset = fixed.geometry.offset(point.voxel.x, point.voxel.y, point.voxel.z)
                             guard let best = forward.search(about: guess, valid: { pair.fits($0, in: moving.geometry.size, side: .moving) },
-                                                            cost: { q in pair.cost(f.value, fixedOffset, m.value, moving.geometry.offset(q.x, q.y, q.z), fixed: fixed.geometry, moving: moving.geometry) })
+                                                            cost: { q in pair.cost(f.value, fixedOffset, m.value, moving.geometry.offset(q.x, q.y, q.z)) })
                             else { continue }
                             if crossCheck {
                                 let movingOffset = moving.geometry.offset(best.voxel.x, best.voxel.y, best.voxel.z)
                                 guard let back = backward.search(about: SIMD3<Double>(point.voxel),
                                                                  valid: { pair.fits($0, in: fixed.geometry.size, side: .fixed) },
-                                                                 cost: { v in pair.cost(f.value, fixed.geometry.offset(v.x, v.y, v.z), m.value, movingOffset,
-                                                                                         fixed: fixed.geometry, moving: moving.geometry) }),
+                                                                 cost: { v in pair.cost(f.value, fixed.geometry.offset(v.x, v.y, v.z), m.value, movingOffset) }),
                                       magnitude(back.voxel &- point.voxel).max() <= 1 else { continue }
                             }
                             // The search matched the keypoint's voxel; its sub-voxel place is carried along.
@@ -85,6 +84,9 @@ struct PatchPair: Sendable {
     enum Side { case fixed, moving }
     let fixedOffsets: [SIMD3<Int>]
     let movingOffsets: [SIMD3<Int>]
+    /// The same offsets as byte offsets into each image's descriptors.
+    let fixedBytes: [Int]
+    let movingBytes: [Int]
 
     init(fixed: Geometry, moving: Geometry, linear: Matrix3, step: Int) {
         // 3 samples per axis in 3-D (27), 5 in 2-D (25), so a 2-D patch, whose descriptors have
@@ -106,6 +108,9 @@ struct PatchPair: Sendable {
         }
         fixedOffsets = f
         movingOffsets = m
+        let stride = MINDDescriptors.channelStride
+        fixedBytes = f.map { stride * ($0.x + fixed.size.x * ($0.y + fixed.size.y * $0.z)) }
+        movingBytes = m.map { stride * ($0.x + moving.size.x * ($0.y + moving.size.y * $0.z)) }
     }
 
     /// Whether every patch sample about `voxel` lies inside a grid of `size`.
@@ -117,16 +122,12 @@ struct PatchPair: Sendable {
         return true
     }
 
-    @inline(__always) func cost(_ f: UnsafePointer<UInt8>, _ fixedVoxel: Int, _ m: UnsafePointer<UInt8>, _ movingVoxel: Int,
-                                fixed: Geometry, moving: Geometry) -> Int32 {
+    /// The patch distance between fixed voxel offset `fixedVoxel` and moving voxel offset `movingVoxel`.
+    @inline(__always) func cost(_ f: UnsafePointer<UInt8>, _ fixedVoxel: Int, _ m: UnsafePointer<UInt8>, _ movingVoxel: Int) -> Int32 {
         var total = 0
         let stride = MINDDescriptors.channelStride
-        for k in fixedOffsets.indices {
-            let a = fixedOffsets[k], b = movingOffsets[k]
-            let i = fixedVoxel + a.x + fixed.size.x * (a.y + fixed.size.y * a.z)
-            let j = movingVoxel + b.x + moving.size.x * (b.y + moving.size.y * b.z)
-            total += MINDDescriptors.distance(f + i * stride, m + j * stride)
-        }
+        let a = f + fixedVoxel * stride, b = m + movingVoxel * stride
+        for k in fixedBytes.indices { total += MINDDescriptors.distance(a + fixedBytes[k], b + movingBytes[k]) }
         return Int32(total)
     }
 }

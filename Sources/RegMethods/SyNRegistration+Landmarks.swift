@@ -13,8 +13,8 @@ import RegTransforms
 ///
 /// ```swift
 /// let pull = LandmarkPull(fixed: pairs.fixed.points, moving: pairs.moving.points, affine: linear.map, weight: 0.2)
-/// let steps = pull.steps(fixedField: fields[0], movingField: fields[1])
-/// pull.add(steps.fixed, at: steps.centres, to: &update, scale: scale, sigma: 3)
+/// let steps = pull.steps(fixedField: fields[0], movingField: fields[1], sigma: 3)
+/// pull.add(steps.fixed, of: steps, to: &update, scale: scale, sigma: 3)
 /// ```
 struct LandmarkPull: Sendable {
     let fixedPoints: [SIMD3<Double>]
@@ -42,45 +42,69 @@ struct LandmarkPull: Sendable {
         return m
     }
 
-    /// Each pair's midpoint `c` in the middle space, and the step each side takes there.
-    func steps(fixedField: VectorField, movingField: VectorField) -> (centres: [SIMD3<Double>], fixed: [SIMD3<Double>], moving: [SIMD3<Double>]) {
-        let f = DisplacementField(fixedField), m = DisplacementField(movingField)
-        var centres: [SIMD3<Double>] = [], fixedSteps: [SIMD3<Double>] = [], movingSteps: [SIMD3<Double>] = []
+    /// One iteration's pull: each pair's midpoint `c` in the middle space (LPS mm, and as a
+    /// continuous index of the fields' grid), the step each side takes there, and each pair's
+    /// share: 1 over the Gaussian-weighted count of pairs near it.
+    struct Steps {
+        var centres: [SIMD3<Double>] = []
+        var fixed: [SIMD3<Double>] = []
+        var moving: [SIMD3<Double>] = []
+        var indices: [SIMD3<Double>] = []
+        var shares: [Double] = []
+    }
+
+    /// The steps of this iteration, the pairs spread by a Gaussian of `sigma` voxels (at least 1).
+    func steps(fixedField: VectorField, movingField: VectorField, sigma: Double = 1) -> Steps {
+        let f = DisplacementField(fixedField), m = DisplacementField(movingField), g = fixedField.geometry
+        var out = Steps()
         for (p, q) in zip(fixedPoints, movingPoints) {
             let mF = Self.middle(of: p, under: f), mM = Self.middle(of: q, under: m)
             let c = (mF + mM) / 2
-            centres.append(c)
-            fixedSteps.append(mF - c)
-            movingSteps.append(mM - c)
+            out.centres.append(c)
+            out.fixed.append(mF - c)
+            out.moving.append(mM - c)
+            var index = g.continuousIndex(ofPhysicalPoint: c)
+            if g.dimension == 2 { index.z = 0 }
+            out.indices.append(index)
         }
-        return (centres, fixedSteps, movingSteps)
+        let s = max(sigma, 1), reach = 3 * s
+        out.shares = out.indices.map { a in
+            1 / out.indices.reduce(0.0) { total, b in
+                let d = b - a
+                return all(SIMD3(abs(d.x), abs(d.y), abs(d.z)) .<= SIMD3(repeating: reach)) ? total + exp(-(d * d).sum() / (2 * s * s)) : total
+            }
+        }
+        return out
     }
 
-    /// Adds `weight · step` at each centre, spread by a Gaussian of `sigma` voxels and shared
-    /// among nearby pairs, to an update that the caller will multiply by `scale`.
-    func add(_ steps: [SIMD3<Double>], at centres: [SIMD3<Double>], to update: inout VectorField, scale: Float, sigma: Double) {
+    /// Adds `weight · share · step` about each pair's centre, spread by the Gaussian of
+    /// `steps(…, sigma:)` (peak 1, separable: one weight per axis and offset), to an update that
+    /// the caller will multiply by `scale`.
+    func add(_ side: [SIMD3<Double>], of pairs: Steps, to update: inout VectorField, scale: Float, sigma: Double) {
         let g = update.geometry
         let s = max(sigma, 1), reach = Int((3 * s).rounded(.up))
-        let indices = centres.map { g.continuousIndex(ofPhysicalPoint: $0) }
         let planar = g.dimension == 2
-        func kernel(_ d: SIMD3<Double>) -> Double { exp(-((d * d).sum() - (planar ? d.z * d.z : 0)) / (2 * s * s)) }
-        let crowd = indices.map { a in indices.reduce(0.0) { $0 + kernel($1 - a) } }
         let factor = weight / Double(scale > 0 ? scale : 1)
         update.vectors.withUnsafeMutableBufferPointer { v in
-            for (k, c) in indices.enumerated() {
-                let share = factor / crowd[k]
+            for (k, c) in pairs.indices.enumerated() {
                 let lo = SIMD3(Int(c.x.rounded(.down)) - reach, Int(c.y.rounded(.down)) - reach, planar ? 0 : Int(c.z.rounded(.down)) - reach)
                 let first = pointwiseMax(lo, .zero)
                 let last = pointwiseMin(SIMD3(lo.x + 2 * reach + 1, lo.y + 2 * reach + 1, planar ? 0 : lo.z + 2 * reach + 1), g.size &- 1)
                 guard all(first .<= last) else { continue }   // the pair's window lies beyond the grid
-                for z in first.z...last.z {
-                    for y in first.y...last.y {
-                        for x in first.x...last.x {
-                            let w = Float(share * kernel(SIMD3<Double>(Double(x), Double(y), Double(z)) - c))
+                func weights(_ axis: Int) -> [Double] {
+                    (first[axis]...last[axis]).map { i in exp(-(Double(i) - c[axis]) * (Double(i) - c[axis]) / (2 * s * s)) }
+                }
+                let wx = weights(0), wy = weights(1), wz = planar ? [1.0] : weights(2)
+                let step = side[k] * (factor * pairs.shares[k])
+                for (dz, z) in (first.z...last.z).enumerated() {
+                    for (dy, y) in (first.y...last.y).enumerated() {
+                        let wyz = wy[dy] * wz[dz]
+                        for (dx, x) in (first.x...last.x).enumerated() {
+                            let w = SIMD3<Float>(step * (wx[dx] * wyz))
                             let o = 3 * g.offset(x, y, z)
-                            v[o] += w * Float(steps[k].x)
-                            v[o + 1] += w * Float(steps[k].y)
-                            v[o + 2] += w * Float(steps[k].z)
+                            v[o] += w.x
+                            v[o + 1] += w.y
+                            v[o + 2] += w.z
                         }
                     }
                 }

@@ -51,12 +51,12 @@ public struct SyNRegistration: Sendable {
                  try level.middleMask(fixed: fixedMapping, moving: movingMapping))
             }
             let similarity = times.measure(\.metric) { DenseSetup.similarity(stage.metrics, fixed: warpedF, moving: warpedM, mask: mask) }
-            let landmarkSteps = pull?.steps(fixedField: fields[0], movingField: fields[1])
+            let landmarkSteps = pull?.steps(fixedField: fields[0], movingField: fields[1], sigma: stage.updateSigma)
             // One side after the other, so only one update field is alive at a time.
             for (side, derivative, image) in [(0, similarity.fixedDerivative, warpedF), (1, similarity.movingDerivative, warpedM)] {
                 var update = times.measure(\.update) { DenseSetup.update(weights: derivative, image: image, stage: stage, level: level.index) }
                 if let pull, let landmarkSteps {
-                    pull.add(side == 0 ? landmarkSteps.fixed : landmarkSteps.moving, at: landmarkSteps.centres, to: &update.field,
+                    pull.add(side == 0 ? landmarkSteps.fixed : landmarkSteps.moving, of: landmarkSteps, to: &update.field,
                              scale: update.scale, sigma: stage.updateSigma)
                     if update.scale == 0 { update.scale = 1 }
                 }

@@ -1,7 +1,6 @@
 import Foundation
 import RegCore
 import RegIO
-import RegKernels
 import RegKeypoints
 import RegMethods
 import RegTransforms
@@ -43,13 +42,10 @@ public struct RegistrationInputs: Sendable {
     /// the centres of mass brought together, kept by an affine RANSAC (`KeypointCorrespondence`).
     /// - Throws: `RegError.invalidArgument` when too few matches agree on an affine.
     static func keypointPairs(fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>?) throws -> LandmarkPairs {
-        let mask = try fixedMask.map { m in
-            m.geometry.sameGrid(as: fixed.geometry) ? m : try Resampler.resample(m, onto: fixed.geometry, interpolation: .nearest)
-        }
         let shift = Initialization.centreOfMass(of: moving) - Initialization.centreOfMass(of: fixed)
         let found: KeypointCorrespondence.Result
         do {
-            found = try KeypointCorrespondence(filter: .affine).find(fixed: fixed, moving: moving, fixedMask: mask,
+            found = try KeypointCorrespondence(filter: .affine).find(fixed: fixed, moving: moving, fixedMask: fixedMask,
                                                                      initial: AffineMap(translation: shift))
         } catch RegError.invalidArgument(_, let reason) {
             throw RegError.invalidArgument(name: "keypoints", reason: "automatic keypoints failed: \(reason); give landmark files instead")
