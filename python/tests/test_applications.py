@@ -35,7 +35,8 @@ def test_template_from_python_is_the_clis_bit_for_bit(cli, tmp_path):
         path = tmp_path / f"s{k}.nii.gz"
         swiftreg.Image(blobs((28, 26, 20), shift), **GRID).write(path)
         paths.append(str(path))
-    summary = swiftreg.template(paths, tmp_path / "py", iterations=1, progress=False)
+    # One subject at a time on one thread here, the command line's defaults there: the same bits.
+    summary = swiftreg.template(paths, tmp_path / "py", iterations=1, concurrent=1, threads=1, progress=False)
     subprocess.run([cli, "template", *paths, "-o", str(tmp_path / "cli"), "--iterations", "1", "-q"], check=True)
     assert len(summary["iterations"]) == 2
     for name in ("template.nii.gz", "template_iter0.nii.gz", "subjects/s1_warp.nii.gz", "subjects/s1_affine.txt"):
@@ -58,6 +59,16 @@ def test_segment_volumes_match_the_labels_it_writes(tmp_path):
     for v in summary["volumes"]:
         assert v["voxels"] == np.sum(written == v["label"]) and v["volume"] == pytest.approx(v["voxels"] * voxel)
     assert len(summary["atlases"]) == 2 and lines
+
+
+def test_thread_and_concurrency_counts_out_of_range_are_refused(tmp_path):
+    target = swiftreg.Image(blobs((16, 14, 12)), **GRID)
+    atlas = (target, swiftreg.Image((blobs((16, 14, 12)) > 30).astype(np.int16), **GRID))
+    with pytest.raises(swiftreg.Error, match="concurrent.*must be ≥ 1, found 0"):
+        swiftreg.segment(target, [atlas], tmp_path / "a", preset="affine", concurrent=0, progress=False)
+    with pytest.raises(swiftreg.Error, match="threads.*must be ≥ 0"):
+        swiftreg.template([target, target], tmp_path / "b", iterations=1, threads=-1, progress=False)
+    assert not [f for f in os.listdir(tmp_path) if f.startswith("a_")]
 
 
 def test_longitudinal_from_python_measures_what_the_cli_measures(cli, tmp_path):
