@@ -75,7 +75,9 @@ int32_t sr_transform_save(sr_transform transform, const char *path);
 void sr_transform_free(sr_transform transform);
 
 /* The applications on files: application "evaluate", "segment", "longitudinal" or "template";
- * request_json their options (camelCase: {"target": …, "atlases": [{"image": …, "labels": …}], …});
+ * request_json their options (camelCase: {"target": …, "atlases": [{"image": …, "labels": …}], …},
+ * with "threads": N for any application, 0 or absent for all cores; segment and template take
+ * "concurrent": registrations at once);
  * output the prefix (template: the folder; evaluate: unused); progress lines to the callback;
  * the summary back as JSON. */
 typedef void (*sr_line_fn)(const char *line, void *context);
