@@ -175,11 +175,13 @@ def template(folder):
         return ""
     out = ("\n## Template construction\n\n"
            "SwiftReg `template` against ANTsPy `build_template`, both with 4 rounds, gradient step 0.25, SyN, 2 threads "
-           "(`peers/venv/bin/python bench/template_compare.py --set SET`). Both templates are scored the same way: sharpness is the "
+           "(`peers/venv/bin/python bench/template_compare.py --set SET`); SwiftReg with its defaults, so its rounds 1 to 3 "
+           "leave out SyN's finest level (`--fine-rounds 1`). Both templates are scored the same way: sharpness is the "
            "mean gradient magnitude inside the foreground; representation is the mean correlation of the subjects "
            "registered to the template by ANTs SyN (neither template is favoured by its own registration); with labels, label "
            "consistency is each subject's labels carried by those registrations against their majority vote (mean Dice over "
-           "labels, then subjects).\n")
+           "labels, then subjects). A subject that ANTs SyN fails to register to a template (a correlation far below the others) "
+           "lowers that template's mean; in 2-D this happens to either tool's template, run to run.\n")
     for name, r in runs:
         labelled = "meanLabelDiceUnderANTsSyN" in r["ants"]
         out += (f"\n**{name}**: {r['data']}.\n\n| tool | seconds | sharpness | mean correlation | "

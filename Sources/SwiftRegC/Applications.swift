@@ -123,6 +123,7 @@ struct TemplateJSON: Decodable {
     var sharpen: Double?
     var fusion: String?
     var concurrent: Int?
+    var fineRounds: Int?
 
     func run(folder: String, progress: @escaping @Sendable (String) -> Void) throws -> String {
         var settings = TemplateSettings(plan: try SwiftRegC.plan(preset: preset ?? "syn", plan: plan)!)
@@ -135,6 +136,7 @@ struct TemplateJSON: Decodable {
         }
         settings.fusion = try SwiftRegC.fusion(fusion, default: .majority)
         settings.concurrentRegistrations = try SwiftRegC.concurrent(concurrent)
+        if let fineRounds { settings.fineRounds = fineRounds }
         var request = TemplateRequest(images: images, settings: settings)
         request.labels = labels
         request.initial = initial

@@ -31,6 +31,11 @@ public struct TemplateSettings: Sendable {
     /// far as memory allows (`registrationWorkers`). On 2 cores two `syn` registrations on one
     /// thread each finish sooner than the same two one after the other on two threads.
     public var concurrentRegistrations: Int?
+    /// The last rounds that register with the whole of `plan`; the rounds before them leave out
+    /// the deformable stage's finest level (when it has more than one): the template's shape
+    /// settles at the coarser levels first, and the finest level, most of a round's time, is run
+    /// only once the shape barely moves. nil: every round registers with the whole plan.
+    public var fineRounds: Int? = 1
 
     public init(plan: RegistrationPlan = RegistrationPlan.preset("syn")!, initialPlan: RegistrationPlan = RegistrationPlan.preset("affine")!) {
         self.plan = plan
@@ -39,6 +44,18 @@ public struct TemplateSettings: Sendable {
 }
 
 extension TemplateSettings {
+    /// The registration of round `k` (0: the initial alignment; `k` in 1…`iterations`).
+    ///
+    /// ```swift
+    /// var settings = TemplateSettings()          // syn: shrink 4, 2, 1; fineRounds 1
+    /// settings.plan(forRound: 2).deformable      // syn at shrink 4, 2 (round 2 of 4)
+    /// ```
+    public func plan(forRound k: Int) -> RegistrationPlan {
+        if k == 0 { return initialPlan }
+        guard let fineRounds, k <= iterations - fineRounds else { return plan }
+        return plan.withoutFinestDeformableLevel
+    }
+
     /// Registrations at once: `concurrentRegistrations`, else one per thread as far as about 150
     /// bytes per template voxel each fit in half the available memory.
     func registrationWorkers(grid: Geometry) -> Int {
@@ -148,20 +165,21 @@ public enum TemplateConstruction {
         guard labels == nil || labels!.count == images.count else {
             throw RegError.invalidArgument(name: "--labels", reason: "give one label map per image: \(images.count) images, \(labels!.count) label maps")
         }
-        guard settings.iterations >= 0, settings.gradientStep > 0, settings.gradientStep <= 1, (0...1).contains(settings.sharpen) else {
-            throw RegError.invalidArgument(name: "template", reason: "iterations must be ≥ 0, the gradient step in (0, 1] and the sharpening weight in [0, 1]")
+        guard settings.iterations >= 0, settings.gradientStep > 0, settings.gradientStep <= 1, (0...1).contains(settings.sharpen),
+              settings.fineRounds.map({ $0 >= 1 }) ?? true else {
+            throw RegError.invalidArgument(name: "template", reason: "iterations must be ≥ 0, the gradient step in (0, 1], the sharpening weight in [0, 1] and the fine rounds ≥ 1")
         }
         let start = Date()
         let reference = initial ?? images[0]
         progress("initial template: aligning \(images.count) images to \(initial == nil ? "the first" : "the initial template") ("
                  + settings.initialPlan.linear.map(\.model.rawValue).joined(separator: ", ") + ")")
-        var round = try Round(template: reference, images: images, labels: labels, plan: settings.initialPlan, settings: settings, number: 0, progress: progress)
+        var round = try Round(template: reference, images: images, labels: labels, plan: settings.plan(forRound: 0), settings: settings, number: 0, progress: progress)
         var template = round.updated
         var templates = [template], iterations = [round.record(seconds: Date().timeIntervalSince(start))]
         progress(describe(iterations[0]))
         for k in stride(from: 1, through: settings.iterations, by: 1) {
             let roundStart = Date()
-            round = try Round(template: template, images: images, labels: labels, plan: settings.plan, settings: settings, number: k, progress: progress)
+            round = try Round(template: template, images: images, labels: labels, plan: settings.plan(forRound: k), settings: settings, number: k, progress: progress)
             template = round.updated
             templates.append(template)
             iterations.append(round.record(seconds: Date().timeIntervalSince(roundStart)))
@@ -375,5 +393,34 @@ public enum TemplateConstruction {
             n += 1
         } } }
         return n == 0 ? 0 : sum / Double(n)
+    }
+}
+
+extension RegistrationPlan {
+    /// This plan with its deformable stage's finest level left out (kept as it is when that stage
+    /// has one level, or there is none).
+    var withoutFinestDeformableLevel: RegistrationPlan {
+        var coarser = self
+        switch deformable {
+        case .syn(var stage) where stage.levels.count > 1:
+            stage.dropFinestLevel()
+            coarser.deformable = .syn(stage)
+        case .demons(var stage) where stage.levels.count > 1:
+            stage.dropFinestLevel()
+            coarser.deformable = .demons(stage)
+        case .bspline(var stage) where stage.levels.count > 1:
+            stage.levels.removeLast()
+            stage.gridSchedule.removeLast()
+            coarser.deformable = .bspline(stage)
+        default: break
+        }
+        return coarser
+    }
+}
+
+private extension DeformableStage {
+    mutating func dropFinestLevel() {
+        levels.removeLast()
+        if steps != nil { steps!.removeLast() }
     }
 }

@@ -33,6 +33,9 @@ public struct TemplateSummary: Sendable, Codable {
     public var sharpen: Double
     public var seconds: Double
     public var plan: RegistrationPlan
+    /// The last rounds registered with the whole plan (the earlier ones without the deformable
+    /// stage's finest level); nil: every round.
+    public var fineRounds: Int?
 }
 
 /// `swiftreg template` on files: reads the images, builds the template and writes, in DIR,
@@ -61,7 +64,8 @@ public enum TemplateFiles {
         for (k, template) in result.templates.enumerated() { try ImageFile.write(template, to: folder + "/template_iter\(k).nii.gz") }
         let summary = TemplateSummary(images: request.images, labels: request.labels, initial: request.initial, names: names,
                                       iterations: result.iterations, gradientStep: request.settings.gradientStep, average: request.settings.average,
-                                      sharpen: request.settings.sharpen, seconds: Date().timeIntervalSince(start), plan: request.settings.plan)
+                                      sharpen: request.settings.sharpen, seconds: Date().timeIntervalSince(start), plan: request.settings.plan,
+                                      fineRounds: request.settings.fineRounds)
         try write(result, summary: summary, folder: folder)
         return summary
     }

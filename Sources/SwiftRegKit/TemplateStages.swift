@@ -20,6 +20,8 @@ public struct TemplateJob: Codable, Sendable, Equatable {
     public var average: TemplateAverage
     public var sharpen: Double
     public var fusion: FusionMethod
+    /// `TemplateSettings.fineRounds` (absent in jobs prepared before it: every round fine).
+    public var fineRounds: Int?
     /// When the job was prepared (seconds since 1970): the summary's time runs from it.
     public var prepared: Double
 
@@ -30,6 +32,7 @@ public struct TemplateJob: Codable, Sendable, Equatable {
         s.average = average
         s.sharpen = sharpen
         s.fusion = LabelFusion(method: fusion)
+        s.fineRounds = fineRounds
         return s
     }
 
@@ -73,7 +76,8 @@ public enum TemplateStages {
         var job = TemplateJob(images: request.images.map(absolute), labels: request.labels?.map(absolute), initial: request.initial.map(absolute),
                               names: TemplateFiles.subjectNames(request.images), iterations: request.settings.iterations,
                               plan: request.settings.plan, initialPlan: request.settings.initialPlan, gradientStep: request.settings.gradientStep,
-                              average: request.settings.average, sharpen: request.settings.sharpen, fusion: request.settings.fusion.method, prepared: Date().timeIntervalSince1970)
+                              average: request.settings.average, sharpen: request.settings.sharpen, fusion: request.settings.fusion.method,
+                              fineRounds: request.settings.fineRounds, prepared: Date().timeIntervalSince1970)
         if let existing = try? load(folder: folder) {
             guard existing.sameWork(as: job) else {
                 throw RegError.invalidArgument(name: "-o", reason: "\(folder) holds the work of another template (\(jobPath(folder))): choose another folder or remove it")
@@ -110,7 +114,7 @@ public enum TemplateStages {
         let started = Date().timeIntervalSince1970
         let template = try self.template(before: round, job: job, folder: folder)
         let image = try ImageFile.read(job.images[index]).image.floatImage()
-        let result = try TemplateRegistration.register(image, to: template, plan: round == 0 ? job.initialPlan : job.plan)
+        let result = try TemplateRegistration.register(image, to: template, plan: job.settings.plan(forRound: round))
         try FileManager.default.createDirectory(atPath: roundFolder(folder, round), withIntermediateDirectories: true)
         try ImageFile.write(result.warped, to: base + "_warped.nii.gz")
         if let warp = result.warp { try TransformFile.writeDisplacementField(warp.field, to: base + "_warp.nii.gz") }
@@ -180,7 +184,8 @@ public enum TemplateStages {
         let result = try TemplateConstruction.finish(last, templates: templates, iterations: iterations, images: images, labels: labels,
                                                      fusion: job.settings.fusion)
         let summary = TemplateSummary(images: job.images, labels: job.labels, initial: job.initial, names: job.names, iterations: iterations,
-                                      gradientStep: job.gradientStep, average: job.average, sharpen: job.sharpen, seconds: Date().timeIntervalSince1970 - job.prepared, plan: job.plan)
+                                      gradientStep: job.gradientStep, average: job.average, sharpen: job.sharpen, seconds: Date().timeIntervalSince1970 - job.prepared, plan: job.plan,
+                                      fineRounds: job.fineRounds)
         try TemplateFiles.write(result, summary: summary, folder: folder)
     }
 

@@ -42,6 +42,8 @@ struct TemplateCommand: ParsableCommand, WritesAsItGoes {
     @Option(help: "Label fusion for --labels: majority, weighted, jlf or staple.") var fusion: FusionMethod = .majority
     @Option(name: .customLong("concurrent"), help: "Subjects registered at once, threads divided (default: one per thread, as memory allows).")
     var concurrent: Int?
+    @Option(name: .customLong("fine-rounds"), help: "The last rounds registered with the whole plan; the earlier ones leave out the deformable stage's finest level (1; --iterations: every round).")
+    var fineRounds = 1
     @Option(help: "local (default: in this process) or slurm (job arrays, one per round).") var engine = "local"
     @OptionGroup var slurm: SlurmArguments
     @Option(name: .customLong("run-subject"), parsing: .upToNextOption, help: "ROUND INDEX: one registration of the template in -o (what the Slurm tasks run).") var runSubject: [Int] = []
@@ -61,6 +63,7 @@ struct TemplateCommand: ParsableCommand, WritesAsItGoes {
         guard gradientStep > 0, gradientStep <= 1 else { throw ValidationError("--gradient-step must be in (0, 1], found \(gradientStep)") }
         guard (0...1).contains(sharpen) else { throw ValidationError("--sharpen must be in [0, 1], found \(sharpen)") }
         guard concurrent.map({ $0 >= 1 }) ?? true else { throw ValidationError("--concurrent must be ≥ 1, found \(concurrent!)") }
+        guard fineRounds >= 1 else { throw ValidationError("--fine-rounds must be ≥ 1, found \(fineRounds)") }
     }
 
     func run() throws {
@@ -84,6 +87,7 @@ struct TemplateCommand: ParsableCommand, WritesAsItGoes {
         settings.sharpen = sharpen
         settings.fusion = LabelFusion(method: fusion)
         settings.concurrentRegistrations = concurrent
+        settings.fineRounds = fineRounds
         var request = TemplateRequest(images: images, settings: settings)
         request.labels = labels.isEmpty ? nil : labels
         request.initial = initial

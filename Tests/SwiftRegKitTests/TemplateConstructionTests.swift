@@ -87,6 +87,28 @@ struct TemplateConstructionTests {
         #expect(Parallelism.withThreadCount(3) { settings.registrationWorkers(grid: Self.grid) } == 3)
     }
 
+    /// Rounds before the last `fineRounds` register without the deformable stage's finest level;
+    /// the last ones, the initial alignment and single-level stages are as planned.
+    @Test func roundsBeforeTheFineOnesLeaveOutTheFinestLevel() throws {
+        var settings = TemplateSettings()
+        settings.iterations = 4
+        let plans = (0...4).map(settings.plan(forRound:))
+        #expect(plans[0] == settings.initialPlan && plans[4] == settings.plan)
+        guard case .syn(let full) = settings.plan.deformable, case .syn(let coarse) = plans[3].deformable else { Issue.record("not syn"); return }
+        #expect(coarse.levels == Array(full.levels.dropLast()) && coarse.steps == full.steps.map { Array($0.dropLast()) })
+        #expect(plans[1] == plans[3] && plans[1].linear == settings.plan.linear)
+        settings.fineRounds = 2
+        #expect(settings.plan(forRound: 3) == settings.plan && settings.plan(forRound: 2) == plans[2])
+        settings.fineRounds = nil
+        #expect((1...4).allSatisfy { settings.plan(forRound: $0) == settings.plan })
+        settings.plan = RegistrationPlan.preset("bspline")!
+        settings.fineRounds = 1
+        guard case .bspline(let spline) = settings.plan(forRound: 1).deformable else { Issue.record("not bspline"); return }
+        #expect(spline.levels.count == 2 && spline.gridSchedule == [4, 2])
+        settings.plan.deformable = .syn(DeformableStage(metric: .meanSquares, levels: Level.pyramid(iterations: [10], shrink: [2])))
+        #expect(settings.plan(forRound: 1) == settings.plan)
+    }
+
     @Test func fewerThanTwoImagesOrMismatchedLabelsAreRefused() throws {
         let one = [Self.subject(scale: 1)]
         #expect(throws: RegError.self) { try TemplateConstruction.build(one, settings: TemplateSettings()) }

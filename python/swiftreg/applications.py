@@ -108,11 +108,12 @@ def longitudinal(baseline: Union[PathLike, Image], followup: Union[PathLike, Ima
 
 def template(images: Sequence[Union[PathLike, Image]], output: PathLike, iterations: int = 4, preset: str = "syn", plan: Optional[str] = None,
              labels: Optional[Sequence[PathLike]] = None, initial: Optional[PathLike] = None, average: str = "mean",
-             gradient_step: float = 0.25, sharpen: float = 0.25, fusion: str = "majority", concurrent: Optional[int] = None,
-             threads: Optional[int] = None, progress: Any = True) -> dict:
+             gradient_step: float = 0.25, sharpen: float = 0.25, fusion: str = "majority", fine_rounds: int = 1,
+             concurrent: Optional[int] = None, threads: Optional[int] = None, progress: Any = True) -> dict:
     """An unbiased template of `images`, as `swiftreg template` builds it in one process; writes
     the folder `output` (template.nii.gz, each subject's transforms, the report); returns the summary.
-    `concurrent`: subjects registered at once, threads divided (None: one per thread, as memory
+    `fine_rounds`: the last rounds registered with the whole plan (the earlier ones leave out the
+    deformable stage's finest level; `iterations` for every round). `concurrent`: subjects registered at once, threads divided (None: one per thread, as memory
     allows); `threads`: None for all cores.
 
     >>> summary = swiftreg.template(["s1.nii.gz", "s2.nii.gz", "s3.nii.gz"], "out/template", iterations=3)
@@ -122,4 +123,4 @@ def template(images: Sequence[Union[PathLike, Image]], output: PathLike, iterati
                                  "labels": None if labels is None else [files(p, f"labels{k}") for k, p in enumerate(labels)],
                                  "initial": files(initial, "initial"), "iterations": iterations, "preset": preset, "plan": plan,
                                  "average": average, "gradientStep": gradient_step, "sharpen": sharpen, "fusion": fusion,
-                                 "concurrent": concurrent}, os.fspath(output), progress, threads)
+                                 "fineRounds": fine_rounds, "concurrent": concurrent}, os.fspath(output), progress, threads)
