@@ -130,25 +130,25 @@ struct JointFusion {
 
     /// Per voxel: the label index every atlas has throughout the window of `radius` around it,
     /// or −1 where any label differs (separable running minima and maxima of the indices).
+    /// The atlases agree on a label throughout the window exactly where their consensus (the label
+    /// all of them give a voxel, −1 where any differs) is that label throughout the window: one
+    /// running minimum and maximum of the consensus instead of one per atlas.
     static func uniformLabels(_ atlases: [[UInt16]], size: SIMD3<Int>, radius: SIMD3<Int>) -> [Int32] {
-        var uniform = [Int32](repeating: -2, count: size.x * size.y * size.z)
-        for labels in atlases {
-            var low = labels, high = labels
-            for axis in 0..<3 where radius[axis] > 0 {
-                low = Self.runningExtreme(low, size: size, axis: axis, radius: radius[axis], min)
-                high = Self.runningExtreme(high, size: size, axis: axis, radius: radius[axis], max)
-            }
-            for v in uniform.indices {
-                let l = Int32(low[v])
-                uniform[v] = low[v] != high[v] ? -1 : uniform[v] == -2 ? l : uniform[v] == l ? l : -1
-            }
+        var consensus = atlases[0].map(Int32.init)
+        for labels in atlases.dropFirst() {
+            for v in consensus.indices where consensus[v] != Int32(labels[v]) { consensus[v] = -1 }
         }
-        return uniform
+        var low = consensus, high = consensus
+        for axis in 0..<3 where radius[axis] > 0 {
+            low = Self.runningExtreme(low, size: size, axis: axis, radius: radius[axis], min)
+            high = Self.runningExtreme(high, size: size, axis: axis, radius: radius[axis], max)
+        }
+        return zip(low, high).map { $0 == $1 ? $0 : -1 }
     }
 
     /// The minimum (or maximum) over windows of `radius` along one axis (clipped at the edges).
-    static func runningExtreme(_ values: [UInt16], size: SIMD3<Int>, axis: Int, radius r: Int,
-                               _ pick: (UInt16, UInt16) -> UInt16) -> [UInt16] {
+    static func runningExtreme(_ values: [Int32], size: SIMD3<Int>, axis: Int, radius r: Int,
+                               _ pick: (Int32, Int32) -> Int32) -> [Int32] {
         let strides = [1, size.x, size.x * size.y], n = size[axis], stride = strides[axis]
         let others = (0..<3).filter { $0 != axis }
         var out = values
@@ -323,8 +323,14 @@ struct SlabSearch {
                     let di = dp + i * patchSize
                     for j in i..<atlasCount {
                         let dj = dp + j * patchSize
-                        var sum: Float = 0
-                        for k in 0..<patchSize { sum += di[k] * dj[k] }
+                        // Eight products at a time, then the rest (a fixed order: the same bits on any machine).
+                        var lanes = SIMD8<Float>(), k = 0
+                        while k + 8 <= patchSize {
+                            lanes += UnsafeRawPointer(di + k).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(dj + k).loadUnaligned(as: SIMD8<Float>.self)
+                            k += 8
+                        }
+                        var sum = lanes.sum()
+                        while k < patchSize { sum += di[k] * dj[k]; k += 1 }
                         let mean = Double(sum / norm)
                         let v = squared ? mean * mean : pow(mean, settings.beta)
                         m[i * atlasCount + j] = v

@@ -94,6 +94,38 @@ import Testing
         }
     }
 
+    /// Where every atlas has one label throughout the search window (the voxels JLF votes for
+    /// without weights), against a direct check of every window.
+    @Test func uniformLabelsAreWhereEveryAtlasHasOneLabelThroughoutTheWindow() {
+        let size = SIMD3(11, 9, 7), radius = SIMD3(2, 1, 3), n = size.x * size.y * size.z
+        var generator = SplitMix64(seed: 5)
+        // Three atlases, mostly label 1 in a block and 0 elsewhere, with a few scattered changes.
+        let atlases: [[UInt16]] = (0..<3).map { _ in
+            (0..<n).map { v in
+                let x = v % size.x, z = v / (size.x * size.y)
+                let base: UInt16 = x < 6 && z < 4 ? 1 : 0
+                return generator.next() % 400 == 0 ? 2 : base
+            }
+        }
+        let uniform = JointFusion.uniformLabels(atlases, size: size, radius: radius)
+        var found = 0
+        for z in 0..<size.z { for y in 0..<size.y { for x in 0..<size.x {
+            let first = atlases[0][x + size.x * (y + size.y * z)]
+            var same = true
+            for a in atlases {
+                for zz in max(0, z - radius.z)...min(size.z - 1, z + radius.z) {
+                    for yy in max(0, y - radius.y)...min(size.y - 1, y + radius.y) {
+                        for xx in max(0, x - radius.x)...min(size.x - 1, x + radius.x) where a[xx + size.x * (yy + size.y * zz)] != first { same = false }
+                    }
+                }
+            }
+            let u = uniform[x + size.x * (y + size.y * z)]
+            #expect(u == (same ? Int32(first) : -1), "voxel \(x), \(y), \(z)")
+            if same { found += 1 }
+        } } }
+        #expect(found > 20 && found < n / 2, "\(found) uniform voxels: the case must have both kinds")
+    }
+
     @Test func theBoxSumSearchFindsTheSameMatchesAsADirectSearch() throws {
         let g = Self.grid3D
         let target = Self.noise(g, seed: 21), atlas = Self.noise(g, seed: 22)
