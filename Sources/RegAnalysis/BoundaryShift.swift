@@ -75,7 +75,7 @@ public struct BoundaryShift: Sendable, Codable, Equatable {
     struct Sums { var area = 0.0, weighted = 0.0, weight = 0.0, profiles = 0, rejected = 0 }
 
     /// Edge motion from `b` to `f` at every voxel near the smoothed mask's edge.
-    static func measure(_ baseline: [Float], _ followup: [Float], smoothed: [Float], geometry g: Geometry, planar: Bool,
+    static func measure(_ baseline: VoxelBuffer<Float>, _ followup: VoxelBuffer<Float>, smoothed: [Float], geometry g: Geometry, planar: Bool,
                         window: Double, maxShift: Double) -> Sums {
         let step = 0.5 * (planar ? min(g.spacing.x, g.spacing.y) : g.spacing.min())
         let shifts = Int((maxShift / step).rounded(.up)), half = Int((window / step).rounded(.up))
@@ -130,10 +130,10 @@ public struct BoundaryShift: Sendable, Codable, Equatable {
     }
 
     /// The image grown by `factor` about `center` (a continuous index), trilinear, clamped.
-    static func scaled(_ image: Image<Float>, by factor: Double, about center: SIMD3<Double>, planar: Bool) -> [Float] {
+    static func scaled(_ image: Image<Float>, by factor: Double, about center: SIMD3<Double>, planar: Bool) -> VoxelBuffer<Float> {
         let g = image.geometry
         let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)
-        var out = [Float](repeating: 0, count: image.voxels.count)
+        var out = VoxelBuffer<Float>(repeating: 0, count: image.voxels.count)
         image.voxels.withUnsafeBufferPointer { v in
             for z in 0..<nz { for y in 0..<ny { for x in 0..<nx {
                 var p = center + (SIMD3<Double>(Double(x), Double(y), Double(z)) - center) / factor

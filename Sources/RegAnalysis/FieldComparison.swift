@@ -66,7 +66,7 @@ public struct FieldComparison: Sendable, Codable, Equatable {
         }
     }
 
-    static func vector(_ v: [Float], _ i: Int) -> SIMD3<Double> {
+    static func vector(_ v: VoxelBuffer<Float>, _ i: Int) -> SIMD3<Double> {
         SIMD3(Double(v[3 * i]), Double(v[3 * i + 1]), Double(v[3 * i + 2]))
     }
 

@@ -1,8 +1,8 @@
 /// An image: voxels of one scalar type on a `Geometry`, with one or more components per voxel.
 ///
 /// Voxels are stored x-fastest, then y, then z; components of one voxel are adjacent
-/// (`voxels[c + components * offset]`). The storage is an array, so copies share memory until
-/// one of them is written (copy-on-write). Registration works on `Image<Float>`; label images keep
+/// (`voxels[c + components * offset]`). The storage is a `VoxelBuffer`, so copies share memory
+/// until one of them is written (copy-on-write), and it may borrow a caller's memory. Registration works on `Image<Float>`; label images keep
 /// an integer type (`Image<Int32>`, `Image<UInt8>`, …).
 ///
 /// ```swift
@@ -16,19 +16,25 @@ public struct Image<Voxel: VoxelScalar>: Sendable, Equatable {
     /// Components per voxel (1 for scalar images, 3 for a 3-D displacement field).
     public let components: Int
     /// Voxel values, component-interleaved, x fastest.
-    public var voxels: [Voxel]
+    public var voxels: VoxelBuffer<Voxel>
 
     /// An image filled with `value`.
     public init(geometry: Geometry, components: Int = 1, filledWith value: Voxel = .zero) {
         precondition(components >= 1)
         self.geometry = geometry
         self.components = components
-        self.voxels = [Voxel](repeating: value, count: geometry.voxelCount * components)
+        self.voxels = VoxelBuffer(repeating: value, count: geometry.voxelCount * components)
     }
 
-    /// An image from existing voxels.
+    /// An image from existing voxels (copied).
     /// - Throws: `RegError.geometryMismatch` when the count does not match the geometry.
     public init(geometry: Geometry, components: Int = 1, voxels: [Voxel]) throws {
+        try self.init(geometry: geometry, components: components, voxels: VoxelBuffer(voxels))
+    }
+
+    /// An image on existing voxel storage (shared, not copied).
+    /// - Throws: `RegError.geometryMismatch` when the count does not match the geometry.
+    public init(geometry: Geometry, components: Int = 1, voxels: VoxelBuffer<Voxel>) throws {
         guard components >= 1, voxels.count == geometry.voxelCount * components else {
             throw RegError.geometryMismatch("\(voxels.count) values for \(geometry.voxelCount) voxels × \(components) components")
         }
@@ -48,7 +54,7 @@ public struct Image<Voxel: VoxelScalar>: Sendable, Equatable {
         if let same = self as? Image<T> { return same }
         // Every value is written below: no zero fill first.
         let values = voxels.withUnsafeBufferPointer { src in
-            [T](unsafeUninitializedCapacity: src.count) { dst, n in
+            VoxelBuffer<T>(unsafeUninitializedCapacity: src.count) { dst, n in
                 let s = UnsafeSendable(src.baseAddress!), d = UnsafeSendable(dst.baseAddress!)
                 parallelFor(count: src.count, chunkSize: 1 << 16) { r in
                     for i in r { (d.value + i).initialize(to: T(clampingDouble: s.value[i].doubleValue)) }

@@ -11,12 +11,12 @@
 public struct VectorField: Sendable, Equatable {
     public var geometry: Geometry
     /// 3 × voxelCount values.
-    public var vectors: [Float]
+    public var vectors: VoxelBuffer<Float>
 
     /// A zero field on `geometry`.
     public init(geometry: Geometry) {
         self.geometry = geometry
-        self.vectors = [Float](repeating: 0, count: 3 * geometry.voxelCount)
+        self.vectors = VoxelBuffer(repeating: 0, count: 3 * geometry.voxelCount)
     }
 
     /// A field whose 3 × voxelCount values `fill` writes, every one of them (no zero fill first),
@@ -28,7 +28,7 @@ public struct VectorField: Sendable, Equatable {
     public init(geometry: Geometry, writingEveryValue fill: (UnsafeMutablePointer<Float>) -> Void) {
         self.geometry = geometry
         let count = 3 * geometry.voxelCount
-        self.vectors = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+        self.vectors = VoxelBuffer(unsafeUninitializedCapacity: count) { buffer, initialized in
             fill(buffer.baseAddress!)
             initialized = count
         }
@@ -43,7 +43,7 @@ public struct VectorField: Sendable, Equatable {
             vectors = image.voxels
         case 2:
             geometry = image.geometry
-            vectors = [Float](repeating: 0, count: 3 * n)
+            vectors = VoxelBuffer(repeating: 0, count: 3 * n)
             for i in 0..<n {
                 vectors[3 * i] = image.voxels[2 * i]
                 vectors[3 * i + 1] = image.voxels[2 * i + 1]

@@ -34,7 +34,7 @@ extension ImageFile {
     /// Throws unless every voxel of `image` is a whole number within `Int32` (always so for
     /// integer types).
     public static func checkLabels(_ image: AnyImage, path: String) throws {
-        func check<T: VoxelScalar & BinaryFloatingPoint>(_ voxels: [T], size: SIMD3<Int>, components: Int) throws {
+        func check<T: VoxelScalar & BinaryFloatingPoint>(_ voxels: VoxelBuffer<T>, size: SIMD3<Int>, components: Int) throws {
             guard let bad = voxels.firstIndex(where: { $0 != $0.rounded() || abs($0) > 2_147_483_647 }) else { return }
             let n = bad / components
             throw RegError.invalidVoxel(path: path, voxel: SIMD3(n % size.x, n / size.x % size.y, n / (size.x * size.y)),

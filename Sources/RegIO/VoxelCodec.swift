@@ -8,7 +8,7 @@ enum VoxelCodec {
                        bigEndian: Bool, planar: Bool) -> AnyImage {
         func make<T: VoxelScalar>(_: T.Type) -> AnyImage {
             let count = geometry.voxelCount * components
-            var values = [T](unsafeUninitializedCapacity: count) { buf, n in
+            var values = VoxelBuffer<T>(unsafeUninitializedCapacity: count) { buf, n in
                 let dst = UnsafeMutableRawBufferPointer(buf)
                 dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[0..<count * MemoryLayout<T>.size]))
                 if bigEndian != isBigEndianHost { swapBytes(dst, width: MemoryLayout<T>.size) }
@@ -95,9 +95,9 @@ enum VoxelCodec {
     }
 
     /// Planar (component-major) → interleaved.
-    static func interleave<T>(_ planar: [T], components c: Int) -> [T] {
+    static func interleave<T>(_ planar: VoxelBuffer<T>, components c: Int) -> VoxelBuffer<T> {
         let n = planar.count / c
-        return [T](unsafeUninitializedCapacity: planar.count) { out, count in
+        return VoxelBuffer<T>(unsafeUninitializedCapacity: planar.count) { out, count in
             for k in 0..<c { for i in 0..<n { (out.baseAddress! + i * c + k).initialize(to: planar[k * n + i]) } }
             count = planar.count
         }

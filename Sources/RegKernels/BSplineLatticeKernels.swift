@@ -62,7 +62,7 @@ public enum BSplineLatticeKernels {
     public typealias Axes = (x: BSplineAxis, y: BSplineAxis, z: BSplineAxis)
 
     /// `out[v] = Σ_c B(v, c)·coefficients[c]` over the grid `axes` describe.
-    public static func evaluate(_ coefficients: [Float], lattice: SIMD3<Int>, axes: Axes, into out: inout [Float]) {
+    public static func evaluate(_ coefficients: VoxelBuffer<Float>, lattice: SIMD3<Int>, axes: Axes, into out: inout VoxelBuffer<Float>) {
         let (lx, ly, lz) = (lattice.x, lattice.y, lattice.z)
         let (nx, ny, nz) = (axes.x.first.count, axes.y.first.count, axes.z.first.count)
         precondition(coefficients.count == 3 * lx * ly * lz && out.count == 3 * nx * ny * nz)
@@ -98,7 +98,7 @@ public enum BSplineLatticeKernels {
     }
 
     /// The adjoint of `evaluate`: `out[c] = Σ_v B(v, c)·gradient[v]`.
-    public static func adjoint(_ gradient: [Float], lattice: SIMD3<Int>, axes: Axes, into out: inout [Float]) {
+    public static func adjoint(_ gradient: VoxelBuffer<Float>, lattice: SIMD3<Int>, axes: Axes, into out: inout VoxelBuffer<Float>) {
         let (lx, ly, lz) = (lattice.x, lattice.y, lattice.z)
         let (nx, ny, nz) = (axes.x.first.count, axes.y.first.count, axes.z.first.count)
         precondition(gradient.count == 3 * nx * ny * nz && out.count == 3 * lx * ly * lz)

@@ -27,7 +27,7 @@ extension FieldKernels {
         let g = u.geometry
         let stencil = DeterminantStencil(geometry: g, logarithmFloor: logarithmFloor, tolerance: tolerance)
         // Every value is written below: the image starts uninitialised.
-        let values = [Float](unsafeUninitializedCapacity: g.voxelCount) { buffer, count in
+        let values = VoxelBuffer<Float>(unsafeUninitializedCapacity: g.voxelCount) { buffer, count in
             u.vectors.withUnsafeBufferPointer { src in
                 let s = UnsafeSendable(src.baseAddress!), d = UnsafeSendable(buffer.baseAddress!)
                 parallelFor(count: g.size.y * g.size.z, chunkSize: max(1, g.size.y / 4)) { rows in

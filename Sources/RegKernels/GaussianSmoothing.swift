@@ -86,7 +86,7 @@ public enum GaussianSmoothing {
     /// ```
     public static func smoothSlices(size: SIMD3<Int>, components c: Int, kernels: Kernels,
                                     source: (Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>,
-                                    finished: ((UnsafePointer<Float>, Int) -> Void)? = nil) -> [Float] {
+                                    finished: ((UnsafePointer<Float>, Int) -> Void)? = nil) -> VoxelBuffer<Float> {
         smoothSlices(size: size, components: c, kernels: kernels, throughPlane: .bySize, source: source, finished: finished)
     }
 
@@ -95,11 +95,11 @@ public enum GaussianSmoothing {
 
     static func smoothSlices(size: SIMD3<Int>, components c: Int, kernels: Kernels, throughPlane: ThroughPlane,
                              source: (Int, UnsafeMutablePointer<Float>) -> UnsafePointer<Float>,
-                             finished: ((UnsafePointer<Float>, Int) -> Void)? = nil) -> [Float] {
+                             finished: ((UnsafePointer<Float>, Int) -> Void)? = nil) -> VoxelBuffer<Float> {
         let plane = InPlane(size: size, components: c, kernels: kernels)
         let count = plane.sliceSize * size.z
         // Written whole before it is read, so it starts uninitialised.
-        return [Float](unsafeUninitializedCapacity: count) { outBuf, initialized in
+        return VoxelBuffer<Float>(unsafeUninitializedCapacity: count) { outBuf, initialized in
             let out = UnsafeSendable(outBuf.baseAddress!)
             let kz = kernels.z, rz = kz.count - 1
             if kz.isEmpty {

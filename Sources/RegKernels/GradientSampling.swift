@@ -16,7 +16,7 @@ public enum GradientSampling {
     /// (`0 ≤ j ≤ size − 1` per axis; the z axis is ignored for a single-slice image) or where
     /// `mask` (same grid, nearest voxel) is zero get value `.nan` and gradient zero.
     public static func sample(_ image: Image<Float>, at points: [SIMD3<Float>], matrix: Matrix3, offset: SIMD3<Double>,
-                              mask: [UInt8]? = nil, values: inout [Float], gradients: inout [SIMD3<Float>]) {
+                              mask: VoxelBuffer<UInt8>? = nil, values: inout [Float], gradients: inout [SIMD3<Float>]) {
         precondition(image.components == 1 && values.count == points.count && gradients.count == points.count)
         let size = image.geometry.size
         let (nx, ny, nz) = (size.x, size.y, size.z)
@@ -74,7 +74,7 @@ public enum GradientSampling {
         }
     }
 
-    static func withMaskPointer<R>(_ mask: [UInt8]?, _ body: (UnsafePointer<UInt8>?) -> R) -> R {
+    static func withMaskPointer<R>(_ mask: VoxelBuffer<UInt8>?, _ body: (UnsafePointer<UInt8>?) -> R) -> R {
         guard let mask else { return body(nil) }
         return mask.withUnsafeBufferPointer { body($0.baseAddress) }
     }

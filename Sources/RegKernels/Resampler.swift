@@ -112,7 +112,7 @@ public enum Resampler {
         let rows = target.size.y * target.size.z
         let count = target.voxelCount
         let voxels = withFieldPointer(mapping.displacement) { field in
-            [S.Output](unsafeUninitializedCapacity: count) { buffer, initialized in
+            VoxelBuffer<S.Output>(unsafeUninitializedCapacity: count) { buffer, initialized in
                 let d = UnsafeSendable(buffer.baseAddress!)
                 let u = UnsafeSendable(field)
                 parallelFor(count: rows, chunkSize: max(1, ny / 4)) { rowRange in
@@ -156,7 +156,7 @@ public enum Resampler {
         let rows = target.size.y * target.size.z
         let count = target.voxelCount
         let voxels = field.vectors.withUnsafeBufferPointer { fieldBuffer in
-            [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            VoxelBuffer<Float>(unsafeUninitializedCapacity: count) { buffer, initialized in
                 let d = UnsafeSendable(buffer.baseAddress!), u = UnsafeSendable(fieldBuffer.baseAddress!)
                 parallelFor(count: rows, chunkSize: max(1, ny / 4)) { rowRange in
                     let sampler = sampler, map = map, outside = outside

@@ -54,7 +54,7 @@ public struct ForstnerDetector: Sendable {
         let radius = suppressionRadii(g)
         let peaks = LocalMaxima.filter(strength, size: g.size, radius: radius)
         // Without a mask every voxel is inside.
-        let inside = mask?.voxels ?? [UInt8](repeating: 1, count: g.voxelCount)
+        let inside = mask?.voxels ?? VoxelBuffer<UInt8>(repeating: 1, count: g.voxelCount)
         var meanStrength = 0.0, insideCount = 0
         for i in 0..<g.voxelCount where inside[i] != 0 { meanStrength += Double(strength[i]); insideCount += 1 }
         guard insideCount > 0 else { return [] }

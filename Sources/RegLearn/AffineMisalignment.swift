@@ -57,7 +57,7 @@ public struct AffineMisalignment: Codable, Hashable, Sendable {
         let moved = try labels.map {
             try Resampler.resample(try Image<Int32>(geometry: grid, voxels: $0), onto: grid, mapping: mapping, interpolation: .nearest).voxels
         }
-        return (image.voxels, moved)
+        return (Array(image.voxels), moved.map(Array.init))
     }
 }
 
@@ -72,10 +72,10 @@ extension NetworkImage {
 extension ValidationPair {
     /// The pair with its moving image and labels through one random draw of `misalignment`.
     public func misaligned(by misalignment: AffineMisalignment, planar: Bool, using rng: inout SplitMix64) throws -> ValidationPair {
-        let moved = try misalignment.apply(to: moving.voxels, labels: movingLabels.voxels, size: moving.geometry.size, planar: planar, using: &rng)
+        let moved = try misalignment.apply(to: Array(moving.voxels), labels: Array(movingLabels.voxels), size: moving.geometry.size, planar: planar, using: &rng)
         var pair = self
-        pair.moving.voxels = moved.voxels
-        pair.movingLabels.voxels = moved.labels!
+        pair.moving.voxels = VoxelBuffer(moved.voxels)
+        pair.movingLabels.voxels = VoxelBuffer(moved.labels!)
         return pair
     }
 }

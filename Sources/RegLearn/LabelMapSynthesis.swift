@@ -53,7 +53,7 @@ public struct LabelMapSynthesis: Sendable, Codable, Equatable {
                                            using: &rng).exponential()
         let deformed = try Resampler.resample(image, onto: grid, mapping: PointMapping(displacement: warp.field), interpolation: .nearest)
         let painted = try painter.image(from: deformed, seed: rng.next())
-        return NetworkImage(voxels: painted.voxels, size: map.size, labels: deformed.voxels)
+        return NetworkImage(voxels: Array(painted.voxels), size: map.size, labels: Array(deformed.voxels))
     }
 }
 
@@ -85,7 +85,7 @@ public struct KnownWarpSynthesis: Sendable, Codable, Equatable {
         let dim = grid.dimension, n = grid.voxelCount
         var u = Tensor(shape: image.tensor.shape.with(channels: dim))
         for p in 0..<n { for k in 0..<dim { u.values[k * n + p] = truth.vectors[3 * p + k] } }
-        return TrainingPair(fixed: image.tensor, moving: Tensor(shape: image.tensor.shape, values: moving.voxels), trueDisplacement: u)
+        return TrainingPair(fixed: image.tensor, moving: Tensor(shape: image.tensor.shape, values: Array(moving.voxels)), trueDisplacement: u)
     }
 }
 

@@ -30,8 +30,8 @@ public struct NetworkRegistration: Sendable {
         }
         let onGrid = moving.geometry.sameGrid(as: g) ? moving : try Resampler.resample(moving, onto: g, interpolation: .linear)
         let padded = network.architecture.paddedSize(g.size)
-        let f = NetworkImage(voxels: fixed.voxels, size: g.size).padded(to: padded)
-        let mv = NetworkImage(voxels: onGrid.voxels, size: g.size).padded(to: padded)
+        let f = NetworkImage(voxels: Array(fixed.voxels), size: g.size).padded(to: padded)
+        let mv = NetworkImage(voxels: Array(onGrid.voxels), size: g.size).padded(to: padded)
         let tape = Tape()
         let out = network.forward(on: tape, fixed: tape.constant(f.tensor), moving: tape.constant(mv.tensor))
         var result = Result(forward: physical(tape.tensor(out.displacement), on: g))

@@ -93,8 +93,8 @@ public struct Trainer: Sendable {
         var loss = 0.0, dice = 0.0
         for pair in validation {
             let size = pair.fixed.geometry.size, padded = network.architecture.paddedSize(size)
-            let f = NetworkImage(voxels: pair.fixed.voxels, size: size, labels: pair.fixedLabels.voxels).padded(to: padded)
-            let m = NetworkImage(voxels: pair.moving.voxels, size: size, labels: pair.movingLabels.voxels).padded(to: padded)
+            let f = NetworkImage(voxels: Array(pair.fixed.voxels), size: size, labels: Array(pair.fixedLabels.voxels)).padded(to: padded)
+            let m = NetworkImage(voxels: Array(pair.moving.voxels), size: size, labels: Array(pair.movingLabels.voxels)).padded(to: padded)
             // The objective's label term, when it has one, scores the classes training uses.
             let classes = synthesis?.classes ?? self.classes ?? []
             let item = TrainingPair(fixed: f.tensor, moving: m.tensor, fixedLabels: f.oneHot(classes), movingLabels: m.oneHot(classes))

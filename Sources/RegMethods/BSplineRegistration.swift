@@ -112,14 +112,14 @@ public struct BSplineRegistration: Sendable {
                                       convergence: stage.convergence)
             let start = grid.coefficients.vectors.map(Double.init)
             let outcome = try optimizer.minimize(from: start, scales: [Double](repeating: 1, count: start.count)) { theta in
-                grid.coefficients.vectors = theta.map { Float($0) }
+                grid.coefficients.vectors = VoxelBuffer(theta.map { Float($0) })
                 let (cost, similarity, gradient) = try evaluate(grid, level: images, affine: affine)
                 curve.append(similarity)
                 try progress?(ProgressEvent(kind: .iteration, stage: "B-spline", level: index + 1, levels: stage.levels.count,
                                         iteration: curve.count, iterations: level.iterations, value: similarity))
                 return (cost, gradient.vectors.map(Double.init))
             }
-            grid.coefficients.vectors = outcome.parameters.map { Float($0) }
+            grid.coefficients.vectors = VoxelBuffer(outcome.parameters.map { Float($0) })
             reports.append(try DenseSetup.report(index: index, of: stage.levels, grid: images.grid, curve: curve,
                                              stopReason: outcome.stopReason.rawValue, since: levelStart, name: "B-spline",
                                              metrics: stage.metrics, progress: progress))

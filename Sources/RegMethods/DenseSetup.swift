@@ -115,7 +115,7 @@ enum DenseSetup {
         let scale: Float = hi > lo ? 1 / (hi - lo) : 1
         let low = hi > lo ? lo : first
         let values = image.voxels.withUnsafeBufferPointer { src in
-            [Float](unsafeUninitializedCapacity: src.count) { dst, n in
+            VoxelBuffer<Float>(unsafeUninitializedCapacity: src.count) { dst, n in
                 let s = UnsafeSendable(src.baseAddress!), d = UnsafeSendable(dst.baseAddress!)
                 parallelFor(count: src.count, chunkSize: 1 << 16) { r in
                     for i in r { (d.value + i).initialize(to: min(max((s.value[i] - low) * scale, 0), 1)) }

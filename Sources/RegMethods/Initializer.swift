@@ -42,7 +42,7 @@ enum Moments {
         let g = image.geometry, s = g.size
         let floor = image.voxels.min() ?? 0
         let toPhysical = g.indexToPhysical, origin = g.origin
-        let ones = [UInt8](repeating: 1, count: mask == nil ? s.x : 0)
+        let ones = VoxelBuffer<UInt8>(repeating: 1, count: mask == nil ? s.x : 0)
         let sums = image.voxels.withUnsafeBufferPointer { v in
             (mask?.voxels ?? ones).withUnsafeBufferPointer { m in
                 let vs = UnsafeSendable(v), ms = UnsafeSendable(m), masked = mask != nil

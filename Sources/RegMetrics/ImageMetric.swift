@@ -35,7 +35,7 @@ public struct ImageMetric {
     let terms: [Term]
     public let samples: FixedSamples
     public let moving: Image<Float>
-    let movingMask: [UInt8]?
+    let movingMask: VoxelBuffer<UInt8>?
     // Scratch kept between evaluations.
     var values: [Float]
     var gradients: [SIMD3<Float>]

@@ -10,7 +10,7 @@ struct JointHistogramBinning: Sendable {
     let fixedMin: Float, fixedWidth: Float
     let movingMin: Double, movingWidth: Double
 
-    init(bins: Int, fixed: [Float], moving: [Float]) {
+    init(bins: Int, fixed: some Sequence<Float>, moving: some Sequence<Float>) {
         self.bins = bins
         let (fLo, fHi) = Self.range(fixed), (mLo, mHi) = Self.range(moving)
         fixedMin = fLo
@@ -19,7 +19,7 @@ struct JointHistogramBinning: Sendable {
         movingWidth = mHi > mLo ? Double(mHi - mLo) / Double(bins - 5) : 1
     }
 
-    static func range(_ v: [Float]) -> (Float, Float) {
+    static func range(_ v: some Sequence<Float>) -> (Float, Float) {
         var lo = Float.infinity, hi = -Float.infinity
         for x in v where x.isFinite { lo = min(lo, x); hi = max(hi, x) }
         return lo <= hi ? (lo, hi) : (0, 0)

@@ -6,7 +6,7 @@ import RegCore
 /// ```swift
 /// let r = pearsonCorrelation(fixed.voxels, warped.voxels)   // images on one grid
 /// ```
-public func pearsonCorrelation(_ a: [Float], _ b: [Float]) -> Double {
+public func pearsonCorrelation(_ a: some ContiguousValues<Float>, _ b: some ContiguousValues<Float>) -> Double {
     precondition(a.count == b.count)
     return CorrelationSums(fixed: a, moving: b).correlation
 }
@@ -17,7 +17,7 @@ struct CorrelationSums {
 
     init() {}
 
-    init(fixed: [Float], moving: [Float]) {
+    init(fixed: some ContiguousValues<Float>, moving: some ContiguousValues<Float>) {
         self = fixed.withUnsafeBufferPointer { fb in
             moving.withUnsafeBufferPointer { mb in
                 let fs = UnsafeSendable(fb), ms = UnsafeSendable(mb)

@@ -15,7 +15,7 @@ public struct AtlasStack: Sendable {
     /// Per atlas: the index into `labelValues` of every voxel.
     private(set) var labels: [[UInt16]] = []
     /// Per atlas: its warped image (empty when the stack holds labels only).
-    private(set) var images: [[Float]] = []
+    private(set) var images: [VoxelBuffer<Float>] = []
     /// A name per atlas for messages (its files).
     public private(set) var names: [String] = []
     private let low: Int32

@@ -21,7 +21,7 @@ import RegKernels
 /// standard deviation in the mask, so the result does not depend on the intensity scale.
 struct JointFusion {
     let settings: LabelFusion
-    let target: [Float]
+    let target: VoxelBuffer<Float>
     let stack: AtlasStack
     let mask: Image<UInt8>
 
@@ -184,7 +184,7 @@ struct IntensityLevel {
     let mean: Float
     let floor: Float
 
-    init(_ values: [Float], mask: Image<UInt8>) {
+    init(_ values: VoxelBuffer<Float>, mask: Image<UInt8>) {
         var n = 0.0, sum = 0.0, sum2 = 0.0
         for (v, m) in mask.voxels.enumerated() where m != 0 {
             let t = Double(values[v])
@@ -240,7 +240,7 @@ struct SlabSearch {
     }
 
     /// Values of a box of the grid less `level`, coordinates clamped to the grid (edge voxels repeat).
-    static func gather(_ values: [Float], less level: Float, grid: SIMD3<Int>, from start: SIMD3<Int>, size: SIMD3<Int>) -> [Float] {
+    static func gather(_ values: VoxelBuffer<Float>, less level: Float, grid: SIMD3<Int>, from start: SIMD3<Int>, size: SIMD3<Int>) -> [Float] {
         var out = [Float](repeating: 0, count: size.x * size.y * size.z)
         var i = 0
         for z in 0..<size.z {

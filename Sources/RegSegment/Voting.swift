@@ -19,14 +19,14 @@ enum Voting {
     /// weight 1 / (G_σ ∗ (T − Aᵢ)²(x) + ε)^gain, ε a millionth of the target's variance in the
     /// mask (so a perfect local match does not divide by zero).
     struct LocalWeights {
-        let target: [Float]
-        let atlases: [[Float]]
+        let target: VoxelBuffer<Float>
+        let atlases: [VoxelBuffer<Float>]
         let mask: Image<UInt8>
         let sigma: Double
         let gain: Double
         let epsilon: Double
 
-        init(target: [Float], atlases: [[Float]], mask: Image<UInt8>, sigma: Double, gain: Double) {
+        init(target: VoxelBuffer<Float>, atlases: [VoxelBuffer<Float>], mask: Image<UInt8>, sigma: Double, gain: Double) {
             self.target = target
             self.atlases = atlases
             self.mask = mask
@@ -50,7 +50,7 @@ enum Voting {
             let reach = kernels.z.isEmpty ? 0 : kernels.z.count - 1
             let z0 = max(0, slab.lowerBound - reach), z1 = min(g.size.z, slab.upperBound + reach)
             let local = try! Geometry(size: SIMD3(g.size.x, g.size.y, z1 - z0), spacing: g.spacing, direction: g.direction)
-            let mse: [[Float]] = atlases.map { atlas in
+            let mse: [VoxelBuffer<Float>] = atlases.map { atlas in
                 var d = Image<Float>(geometry: local)
                 for i in 0..<local.voxelCount {
                     let diff = target[z0 * plane + i] - atlas[z0 * plane + i]

@@ -129,8 +129,8 @@ public struct BSplineGrid: Sendable, Equatable {
     }
 
     /// Subdivides the 3-component values along `axis`: new point `j` sits at old coordinate `(j + 1)/2`.
-    static func subdivide(_ values: [Float], size: SIMD3<Int>, axis: Int, into newSize: SIMD3<Int>) -> [Float] {
-        var out = [Float](repeating: 0, count: 3 * newSize.x * newSize.y * newSize.z)
+    static func subdivide(_ values: VoxelBuffer<Float>, size: SIMD3<Int>, axis: Int, into newSize: SIMD3<Int>) -> VoxelBuffer<Float> {
+        var out = VoxelBuffer<Float>(repeating: 0, count: 3 * newSize.x * newSize.y * newSize.z)
         var strides = SIMD3(1, size.x, size.x * size.y)
         let newStrides = SIMD3(1, newSize.x, newSize.x * newSize.y)
         strides = strides &* 3

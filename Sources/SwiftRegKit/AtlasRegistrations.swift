@@ -118,7 +118,7 @@ struct AtlasRegistrations: Sendable {
     /// (H(A) + H(B)) / H(A, B) over the mask, 32 bins spanning each image's range there.
     static func normalizedMutualInformation(_ a: Image<Float>, _ b: Image<Float>, inside mask: [Bool]) -> Double {
         let bins = 32
-        func range(_ v: [Float]) -> (Float, Float) {
+        func range(_ v: VoxelBuffer<Float>) -> (Float, Float) {
             var lo = Float.infinity, hi = -Float.infinity
             for i in mask.indices where mask[i] && v[i].isFinite { lo = min(lo, v[i]); hi = max(hi, v[i]) }
             return lo < hi ? (lo, hi) : (lo, lo + 1)

@@ -249,7 +249,7 @@ struct TrainCommand: ParsableCommand, WritesAsItGoes {
             let images = try settings.images.enumerated().map { k, path in
                 let v = try LearningData.load(path, shrink: shrink)
                 let labels = try settings.labels.map { try LearningData.labels($0[k], onto: v).voxels }
-                return NetworkImage(voxels: v.voxels, size: v.geometry.size, labels: labels)
+                return NetworkImage(voxels: Array(v.voxels), size: v.geometry.size, labels: labels.map(Array.init))
             }
             let validation = try (settings.validation ?? []).flatMap { entry -> [ValidationPair] in
                 guard let fixedPath = entry.fixed, let movingPath = entry.moving else {
@@ -263,7 +263,7 @@ struct TrainCommand: ParsableCommand, WritesAsItGoes {
             return (images, validation)
         }
         let maps = try LearningData.alignedLabelMaps(settings.images, shrink: shrink)
-        let images = maps.map { NetworkImage(voxels: $0.voxels.map(Float.init), size: $0.geometry.size, labels: $0.voxels) }
+        let images = maps.map { NetworkImage(voxels: $0.voxels.map(Float.init), size: $0.geometry.size, labels: Array($0.voxels)) }
         let validation = try (settings.validation ?? []).flatMap { entry -> [ValidationPair] in
             let pair = try LearningData.alignedLabelMaps([entry.fixedLabels, entry.movingLabels], shrink: shrink, reference: maps[0])
             let contrast = LearningData.contrastPair(entry.contrast ?? "random"), seed = entry.seed ?? 1

@@ -232,7 +232,7 @@ func simd_length(_ v: SIMD3<Float>) -> Float { (v * v).sum().squareRoot() }
         let u = Fields.field(on: g) { p in SIMD3(3 * sin(0.2 * p.x), -2 * cos(0.15 * p.y + 0.1 * p.z), 1.5 * sin(0.25 * p.z)) }
         let v = Fields.field(on: g) { p in SIMD3(cos(0.3 * p.y), sin(0.2 * p.x), -cos(0.1 * p.z)) }
         let outputs = [1, 2, 3].map { threads in
-            Parallelism.withThreadCount(threads) { FieldKernels.inverse(of: u).vectors + FieldKernels.compose(u, after: v, scale: 0.7).vectors }
+            Parallelism.withThreadCount(threads) { Array(FieldKernels.inverse(of: u).vectors) + Array(FieldKernels.compose(u, after: v, scale: 0.7).vectors) }
         }
         #expect(outputs[0] == outputs[1] && outputs[1] == outputs[2])
     }

@@ -99,7 +99,7 @@ import RegTestSupport
         for (i, v) in Phantoms.randomValues(count: field.vectors.count, seed: 2, range: -2...2).enumerated() { field.vectors[i] = Float(v) }
         let outputs = try [1, 2, 5].map { threads in
             try Parallelism.withThreadCount(threads) {
-                try Resampler.warp(image, by: field, interpolation: .bspline).voxels + Resampler.warp(image, by: field).voxels
+                try Array(Resampler.warp(image, by: field, interpolation: .bspline).voxels) + Array(Resampler.warp(image, by: field).voxels)
                     + GaussianSmoothing.smooth(image, sigma: .mm(1.7)).voxels
             }
         }

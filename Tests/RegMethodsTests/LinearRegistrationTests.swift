@@ -69,8 +69,8 @@ struct BrainRecoveryTests {
         var moving = try BrainCases.moving(from: fixed, truth: truth)
         let top = moving.voxels.max() ?? 1
         switch c.contrast {
-        case "inverted": moving.voxels = moving.voxels.map { top - $0 }
-        case "remapped": moving.voxels = moving.voxels.map { top * sqrt(max(0, $0) / top) + 0.3 * top * sin(3 * $0 / top) }
+        case "inverted": moving.voxels = VoxelBuffer(moving.voxels.map { top - $0 })
+        case "remapped": moving.voxels = VoxelBuffer(moving.voxels.map { top * sqrt(max(0, $0) / top) + 0.3 * top * sin(3 * $0 / top) })
         default: break
         }
         let reg = LinearRegistration(stages: RegistrationPlan.preset(c.affine ? "affine" : "rigid", linearMetric: c.metric)!.linear)

@@ -140,7 +140,7 @@ import RegTransforms
         #expect(dice[1] > 0.66, "SyN should raise the plane's Dice from 0.62; got \(dice[1])")
     }
 
-    static func meanDice(_ a: [Float], _ b: [Float], labels: [Float]) -> Double {
+    static func meanDice(_ a: some ContiguousValues<Float>, _ b: some ContiguousValues<Float>, labels: [Float]) -> Double {
         labels.map { l in
             let inA = a.map { $0 == l }, inB = b.map { $0 == l }
             let both = zip(inA, inB).filter { $0 && $1 }.count

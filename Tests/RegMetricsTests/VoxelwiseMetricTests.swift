@@ -19,7 +19,7 @@ import Testing
     }()
 
     /// Mean local correlation by explicit windows, in `Double`.
-    static func bruteForceLocalCorrelation(_ f: [Float], _ m: [Float], radius r: Int) -> Double {
+    static func bruteForceLocalCorrelation(_ f: some ContiguousValues<Float>, _ m: some ContiguousValues<Float>, radius r: Int) -> Double {
         let s = grid.size
         var total = 0.0, count = 0
         for z in 0..<s.z { for y in 0..<s.y { for x in 0..<s.x {

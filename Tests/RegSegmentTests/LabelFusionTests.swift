@@ -138,7 +138,7 @@ import Testing
                                 offsets: fusion.offsets)
         let found = search.searchAtlas(0)
         // Direct: the Pearson correlation of clamped patches, for every offset.
-        func value(_ v: [Float], _ p: SIMD3<Int>) -> Double {
+        func value(_ v: some ContiguousValues<Float>, _ p: SIMD3<Int>) -> Double {
             let q = pointwiseMin(pointwiseMax(p, .zero), g.size &- 1)
             return Double(v[q.x + g.size.x * (q.y + g.size.y * q.z)])
         }

@@ -12,7 +12,7 @@ enum BSplineCases {
     static func randomGrid(on domain: Geometry, spacing: Double, amplitude: Double, seed: UInt64) throws -> BSplineGrid {
         var grid = try BSplineGrid(covering: domain, spacing: SIMD3(repeating: spacing))
         let values = Phantoms.randomValues(count: grid.coefficients.vectors.count, seed: seed, range: -amplitude...amplitude)
-        grid.coefficients.vectors = values.enumerated().map { i, v in domain.dimension == 2 && i % 3 == 2 ? 0 : Float(v) }
+        grid.coefficients.vectors = VoxelBuffer(values.enumerated().map { i, v in domain.dimension == 2 && i % 3 == 2 ? 0 : Float(v) })
         return grid
     }
 }
@@ -55,7 +55,7 @@ enum BSplineCases {
         let target = try Geometry(size: SIMD3(11, 10, 8), spacing: SIMD3(2.4, 1.8, 3.2), origin: BSplineCases.domain.origin,
                                   direction: BSplineCases.domain.direction)
         var g = VectorField(geometry: target)
-        g.vectors = Phantoms.randomValues(count: g.vectors.count, seed: 9, range: -1...1).map { Float($0) }
+        g.vectors = VoxelBuffer(Phantoms.randomValues(count: g.vectors.count, seed: 9, range: -1...1).map { Float($0) })
         let bc = try grid.field(on: target), btg = try grid.coefficientGradient(of: g)
         let left = zip(bc.vectors, g.vectors).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         let right = zip(grid.coefficients.vectors, btg.vectors).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }

@@ -6,7 +6,7 @@ import RegKernels
 import RegTestSupport
 
 /// Pearson's correlation of two images' voxels.
-func correlation(_ a: [Float], _ b: [Float]) -> Double {
+func correlation(_ a: some ContiguousValues<Float>, _ b: some ContiguousValues<Float>) -> Double {
     let n = Double(a.count), ma = a.reduce(0) { $0 + Double($1) } / n, mb = b.reduce(0) { $0 + Double($1) } / n
     var sab = 0.0, saa = 0.0, sbb = 0.0
     for (x, y) in zip(a, b) { sab += (Double(x) - ma) * (Double(y) - mb); saa += (Double(x) - ma) * (Double(x) - ma); sbb += (Double(y) - mb) * (Double(y) - mb) }

@@ -37,7 +37,7 @@ struct TemplateConstructionTests {
         try Image(geometry: image.geometry, voxels: image.voxels.map { $0 > 35 ? 1 : 0 })
     }
 
-    static func correlation(_ a: [Float], _ b: [Float]) -> Double {
+    static func correlation(_ a: some ContiguousValues<Float>, _ b: some ContiguousValues<Float>) -> Double {
         let n = Double(a.count)
         let ma = a.reduce(0) { $0 + Double($1) } / n, mb = b.reduce(0) { $0 + Double($1) } / n
         var ab = 0.0, aa = 0.0, bb = 0.0
