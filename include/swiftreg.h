@@ -45,8 +45,16 @@ void sr_string_free(char *s);
  * in (x, y, z) order for ndim values; spacing, origin 3 values; direction 9 values. */
 int32_t sr_image_create(const void *data, const char *dtype, int32_t ndim, const int64_t *shape, const int64_t *strides,
                         const double *spacing, const double *origin, const double *direction, sr_image *out);
+/* An image on the caller's float32 voxels, x fastest (NumPy's Fortran order), without a copy.
+ * The library only reads them, until it calls release(context) once, when the image and every
+ * result sharing its voxels are gone; keep them valid and unchanged until then. On failure
+ * nothing is borrowed and release is not called. */
+int32_t sr_image_borrow(float *data, int32_t ndim, const int64_t *shape, const double *spacing, const double *origin,
+                        const double *direction, void (*release)(void *context), void *context, sr_image *out);
 int32_t sr_image_geometry(sr_image image, int32_t *ndim, int64_t shape[3], double spacing[3], double origin[3], double direction[9]);
 int32_t sr_image_copy_voxels(sr_image image, float *out, int64_t count);
+/* The image's voxels in place (float32, x fastest, read-only), valid until the handle is freed. */
+int32_t sr_image_voxels(sr_image image, const float **data, int64_t *count);
 int32_t sr_image_read(const char *path, sr_image *out);
 int32_t sr_image_write(sr_image image, const char *path);
 void sr_image_free(sr_image image);

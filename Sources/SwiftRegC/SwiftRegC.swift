@@ -120,9 +120,8 @@ public func sr_image_create(_ data: UnsafeRawPointer?, _ dtype: UnsafePointer<CC
             throw RegError.invalidArgument(name: "sr_image_create", reason: "a null pointer")
         }
         let n = Int(ndim)
-        let size = SIMD3(Int(shape[0]), Int(shape[1]), n == 3 ? Int(shape[2]) : 1)
-        let geometry = try Geometry(size: size, spacing: SIMD3(spacing[0], spacing[1], spacing[2]), origin: SIMD3(origin[0], origin[1], origin[2]),
-                                    direction: Matrix3(rowMajor: (0..<9).map { direction[$0] }), dimension: n)
+        let geometry = try arrayGeometry(ndim: n, shape: shape, spacing: spacing, origin: origin, direction: direction)
+        let size = geometry.size
         guard let data else { throw RegError.invalidArgument(name: "sr_image_create", reason: "no voxel data") }
         let step = try ArrayLayout(shape: (0..<n).map { shape[$0] }, strides: (0..<n).map { strides[$0] }, itemSize: itemSize).steps
         let count = size.x * size.y * size.z
@@ -146,6 +145,38 @@ public func sr_image_create(_ data: UnsafeRawPointer?, _ dtype: UnsafePointer<CC
         }
         out.pointee = retained(ImageBox(try Image(geometry: geometry, voxels: voxels)))
     }
+}
+
+/// An image on the caller's float32 voxels, x fastest (NumPy's Fortran order), without a copy.
+/// The library only reads them, until it calls `release(context)` once, when the image and every
+/// result sharing its voxels are gone; the caller keeps them valid and unchanged until then.
+/// On failure nothing is borrowed and `release` is not called.
+@_cdecl("sr_image_borrow")
+public func sr_image_borrow(_ data: UnsafeMutablePointer<Float>?, _ ndim: Int32, _ shape: UnsafePointer<Int64>?,
+                            _ spacing: UnsafePointer<Double>?, _ origin: UnsafePointer<Double>?, _ direction: UnsafePointer<Double>?,
+                            _ release: (@convention(c) (UnsafeMutableRawPointer?) -> Void)?, _ context: UnsafeMutableRawPointer?,
+                            _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guarded {
+        guard ndim == 2 || ndim == 3 else {
+            throw RegError.invalidArgument(name: "array", reason: "a \(ndim)-D array: an image is 2-D or 3-D, one value per voxel (take one volume of a series, e.g. a[..., 0])")
+        }
+        guard let data, let shape, let spacing, let origin, let direction, let release, let out else {
+            throw RegError.invalidArgument(name: "sr_image_borrow", reason: "a null pointer")
+        }
+        let geometry = try arrayGeometry(ndim: Int(ndim), shape: shape, spacing: spacing, origin: origin, direction: direction)
+        let owner = UInt(bitPattern: context)
+        let voxels = VoxelBuffer(borrowing: data, count: geometry.voxelCount) { release(UnsafeMutableRawPointer(bitPattern: owner)) }
+        out.pointee = retained(ImageBox(try Image(geometry: geometry, voxels: voxels)))
+    }
+}
+
+/// The grid of an array handed over the C ABI: `ndim` sizes, 3 spacings and origin values, 9
+/// direction values (row-major).
+private func arrayGeometry(ndim n: Int, shape: UnsafePointer<Int64>, spacing: UnsafePointer<Double>, origin: UnsafePointer<Double>,
+                           direction: UnsafePointer<Double>) throws -> Geometry {
+    let size = SIMD3(Int(shape[0]), Int(shape[1]), n == 3 ? Int(shape[2]) : 1)
+    return try Geometry(size: size, spacing: SIMD3(spacing[0], spacing[1], spacing[2]), origin: SIMD3(origin[0], origin[1], origin[2]),
+                        direction: Matrix3(rowMajor: (0..<9).map { direction[$0] }), dimension: n)
 }
 
 /// The element types of the arrays `sr_image_create` takes, as float32.
@@ -211,6 +242,20 @@ public func sr_image_geometry(_ image: OpaquePointer?, _ ndim: UnsafeMutablePoin
             origin[a] = g.origin[a]
         }
         for (k, value) in g.direction.rowMajor.enumerated() { direction[k] = value }
+    }
+}
+
+/// The image's voxels in place (float32, x fastest, read-only): `count` values at `data`, valid
+/// until the handle is freed.
+@_cdecl("sr_image_voxels")
+public func sr_image_voxels(_ image: OpaquePointer?, _ data: UnsafeMutablePointer<UnsafePointer<Float>?>?,
+                            _ count: UnsafeMutablePointer<Int64>?) -> Int32 {
+    guarded {
+        let box = try borrowed(image, as: ImageBox.self, name: "image")
+        guard let data, let count else { throw RegError.invalidArgument(name: "sr_image_voxels", reason: "a null pointer") }
+        // The box holds the image, and with it the voxels, unchanged until it is freed.
+        data.pointee = box.image.voxels.withUnsafeBufferPointer { $0.baseAddress }
+        count.pointee = Int64(box.image.voxels.count)
     }
 }
 

@@ -43,6 +43,7 @@ handle = ctypes.c_void_p
 status = ctypes.c_int32
 PROGRESS = ctypes.CFUNCTYPE(ctypes.c_int32, ctypes.c_char_p, ctypes.c_void_p)
 LINE = ctypes.CFUNCTYPE(None, ctypes.c_char_p, ctypes.c_void_p)
+RELEASE = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 _i64p, _f64p = ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_double)
 
 _signatures = {
@@ -51,8 +52,11 @@ _signatures = {
     "sr_string_free": (None, [ctypes.c_void_p]),
     "sr_image_create": (status, [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32, _i64p, _i64p, _f64p, _f64p, _f64p,
                                  ctypes.POINTER(handle)]),
+    "sr_image_borrow": (status, [ctypes.c_void_p, ctypes.c_int32, _i64p, _f64p, _f64p, _f64p, RELEASE, ctypes.c_void_p,
+                                 ctypes.POINTER(handle)]),
     "sr_image_geometry": (status, [handle, ctypes.POINTER(ctypes.c_int32), _i64p, _f64p, _f64p, _f64p]),
     "sr_image_copy_voxels": (status, [handle, ctypes.c_void_p, ctypes.c_int64]),
+    "sr_image_voxels": (status, [handle, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_int64)]),
     "sr_image_read": (status, [ctypes.c_char_p, ctypes.POINTER(handle)]),
     "sr_image_write": (status, [handle, ctypes.c_char_p]),
     "sr_image_free": (None, [handle]),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
 from typing import Any, Optional, Sequence, Union
 import numpy as np
@@ -13,12 +14,31 @@ from ._native import lib, check, Handle
 _RAS_FROM_LPS = np.diag([-1.0, -1.0, 1.0])
 
 
+# Arrays the library reads in place (sr_image_borrow), each kept alive by its token until the
+# library releases it.
+_lent: dict = {}
+_tokens = itertools.count(1)
+
+
+def _lend(array: np.ndarray) -> int:
+    token = next(_tokens)
+    _lent[token] = array
+    return token
+
+
+@_native.RELEASE
+def _release(token):
+    _lent.pop(token, None)
+
+
 class Image:
     """A 2-D or 3-D scalar image: an array indexed (x, y[, z]) with its spacing (mm), origin (the
     centre of voxel 0, LPS mm) and direction (column j: the LPS unit vector of index axis j).
 
-    The library copies the voxels once when the image is made (float32; no conversion for a
-    float32 array), so an Image does not change when the array does; `array` is a read-only copy.
+    A float32 array with x fastest in memory (Fortran order, as nibabel gives) is shared, not
+    copied: the library reads it in place, keeps it alive as long as it needs it, and never writes
+    it, so changing the array changes the image. Any other array (another dtype, C order) is
+    copied once, converted to float32. `array` is read-only.
 
     >>> import numpy as np, swiftreg
     >>> image = swiftreg.Image(np.zeros((64, 64, 40), np.float32), spacing=(1, 1, 2.5), origin=(-32, -32, 0))
@@ -35,6 +55,18 @@ class Image:
         strides = (ctypes.c_int64 * k)(*a.strides, *([0] * (k - ndim)))
         sp, org, dr = _geometry3(min(ndim, 3), spacing, origin, direction)
         out = _native.handle()
+        if a.dtype == np.float32 and ndim in (2, 3) and a.size and a.flags.f_contiguous:
+            token = _lend(a)
+            try:
+                check(lib.sr_image_borrow(a.ctypes.data, ndim, shape, sp, org, dr, _release, token, ctypes.byref(out)))
+            except BaseException:
+                _lent.pop(token, None)
+                raise
+            self._adopt(out.value)
+            view = a.view(np.ndarray)
+            view.flags.writeable = False
+            self._array = view
+            return
         data = a.ctypes.data if a.size else None
         check(lib.sr_image_create(data, a.dtype.name.encode(), ndim, shape, strides, sp, org, dr, ctypes.byref(out)))
         self._adopt(out.value)
@@ -60,11 +92,14 @@ class Image:
 
     @property
     def array(self) -> np.ndarray:
-        """The voxels as a read-only float32 array, indexed (x, y[, z]) (Fortran order)."""
+        """The voxels as a read-only float32 array, indexed (x, y[, z]) (Fortran order): the
+        library's memory itself (or the caller's array it shares), not a copy."""
         if self._array is None:
-            count = int(np.prod(self.shape))
-            a = np.empty(self.shape, dtype=np.float32, order="F")
-            check(lib.sr_image_copy_voxels(self._handle.value, a.ctypes.data, count))
+            data, count = ctypes.c_void_p(), ctypes.c_int64()
+            check(lib.sr_image_voxels(self._handle.value, ctypes.byref(data), ctypes.byref(count)))
+            memory = (ctypes.c_float * count.value).from_address(data.value)
+            memory.handle = self._handle  # the voxels live as long as the handle, which the array now keeps
+            a = np.frombuffer(memory, dtype=np.float32).reshape(self.shape, order="F")
             a.flags.writeable = False
             self._array = a
         return self._array

@@ -192,3 +192,52 @@ except KeyboardInterrupt:
     out, err = child.communicate(timeout=30)
     assert out.strip() == "interrupted" and child.returncode == 0, err
     assert time.time() - start < 5
+
+
+def test_a_float32_fortran_array_is_read_in_place_and_released():
+    """No copy on the way in: the image shares the caller's float32 Fortran-order array, registers
+    exactly as a copied (C-order) array does, never writes it, and lets it go when the image and its
+    results are gone."""
+    import gc
+    import sys
+    from swiftreg import image as image_module
+    shape = (40, 36, 28)
+    fixed_array = np.asfortranarray(blobs(shape))
+    moving_array = np.asfortranarray(blobs(shape, shift=(2.0, -1.5, 1.0)))
+    moving_array.flags.writeable = False          # the library must not need to write it
+    untouched = moving_array.copy()
+    references = sys.getrefcount(fixed_array), sys.getrefcount(moving_array)
+    geometry = dict(spacing=(1.2, 1.0, 1.5), origin=(3.0, -7.0, 11.0))
+    fixed, moving = swiftreg.Image(fixed_array, **geometry), swiftreg.Image(moving_array, **geometry)
+    assert np.shares_memory(fixed.array, fixed_array) and np.shares_memory(moving.array, moving_array)
+    copied = swiftreg.Image(np.ascontiguousarray(fixed_array), **geometry), swiftreg.Image(np.ascontiguousarray(moving_array), **geometry)
+    assert not np.shares_memory(copied[0].array, fixed_array)
+
+    shared = swiftreg.register(fixed, moving, preset="syn", threads=2, progress=False)
+    reference = swiftreg.register(*copied, preset="syn", threads=2, progress=False)
+    np.testing.assert_array_equal(shared.warped.array, reference.warped.array)
+    assert shared.summary["correlationAfter"] > shared.summary["correlationBefore"] + 0.05
+    np.testing.assert_array_equal(moving_array, untouched)
+
+    fixed_array[0, 0, 0] = 1234.5                 # shared: the image sees the caller's change
+    assert fixed.array[0, 0, 0] == np.float32(1234.5)
+
+    del fixed, moving, shared
+    gc.collect()
+    assert (sys.getrefcount(fixed_array), sys.getrefcount(moving_array)) == references
+    assert not image_module._lent
+
+
+def test_a_result_array_is_the_librarys_memory_and_outlives_the_result(pair):
+    """`array` of a library image is a view of the library's voxels (no copy on the way out) that
+    keeps them alive after the result and the image are gone."""
+    import gc
+    result = swiftreg.register(*pair, preset="affine", progress=False)
+    warped = result.warped
+    view = warped.array
+    assert not view.flags.writeable and not view.flags.owndata
+    expected = view.copy()
+    del result, warped
+    gc.collect()
+    blobs((64, 64, 32))                            # reuse freed memory, were the view dangling
+    np.testing.assert_array_equal(view, expected)
