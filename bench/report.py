@@ -2,6 +2,7 @@
 """Writes docs/BENCHMARKS.md from bench/results/results.json (and the evaluator check, when present).
 Usage: bench/report.py [RESULTS.json] [OUT.md]"""
 import json
+import statistics
 from collections import Counter
 import os
 import sys
@@ -221,15 +222,27 @@ def python_api(path):
     o, m = r["overhead"], r["memory"]
     return ("\n## Python against the command line\n\n"
             f"`python3 bench/python_api.py`, {r['threads']} threads, alternated in one run. {o['pair']}: the CLI (process, reading, "
-            "registering, writing) " + ", ".join(f"{x:.1f}" for x in o["cliSeconds"]) + " s; Python (`Image.read`, `register`, `save`) "
-            + ", ".join(f"{x:.1f}" for x in o["pythonSeconds"]) + f" s. {m['pair']} registered from NumPy arrays four times in one "
+            "registering, writing) " + ", ".join(f"{x:.1f}" for x in o["cliSeconds"]) + f" s (median {statistics.median(o['cliSeconds']):.2f}); "
+            "Python (`Image.read`, `register`, `save`) " + ", ".join(f"{x:.1f}" for x in o["pythonSeconds"])
+            + f" s (median {statistics.median(o['pythonSeconds']):.2f}); Python the faster in "
+            + f"{sum(p < c for c, p in zip(o['cliSeconds'], o['pythonSeconds']))} of {len(o['cliSeconds'])} alternated pairs. {m['pair']} registered from NumPy arrays four times in one "
             "process: RSS after each call " + ", ".join(f"{x:.0f}" for x in m["python"]["rssAfterEachMB"])
             + f" MB (peak {m['python']['peakMB']:.0f} MB, of which {m['python']['arraysMB']:.0f} MB the interpreter and the two arrays); "
             f"the CLI's peak on the same files {m['cliPeakMB']:.0f} MB. "
-            + (f"{r['large']['pair']}, three times: RSS after each call " + ", ".join(f"{x:.0f}" for x in r["large"]["rssAfterEachMB"])
-               + f" MB ({r['large']['arraysMB']:.0f} MB the interpreter and the arrays). " if "large" in r else "")
+            + (large_pair(r["large"]) if "large" in r else "")
             + "A small 2-D pair registered 100 times: RSS after 10, 50, 100 "
             "calls " + ", ".join(f"{x:.1f}" for x in r["hundred"]["rssAfter10_50_100MB"]) + " MB.\n")
+
+
+def large_pair(runs):
+    """The 1 GB pair from Fortran-order arrays (shared) and from C-order arrays (copied)."""
+    def one(r, name):
+        return (f"{name}: {r['arraysMB']:.0f} MB with the arrays, {r['imagesMadeMB']:.0f} MB once the images are made, RSS after "
+                "each call " + ", ".join(f"{x:.0f}" for x in r["rssAfterEachMB"]) + f" MB, peak {r['peakMB']:.0f} MB")
+    first = runs["asfortranarray"]
+    return (f"{first['pair']}, three times in one process, "
+            + one(first, "from Fortran-order float32 arrays (read in place)") + "; "
+            + one(runs["ascontiguousarray"], "from C-order arrays (copied)") + ". ")
 
 
 def rotations(folder):
