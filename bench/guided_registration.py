@@ -1,6 +1,7 @@
-"""Guided deformable registration (issue 37): SyN with and without landmark pairs in its stage
-(`register --preset syn --landmarks F M --deformable-landmark-weight W`), TRE at held-out points
-against a known warp (`swiftreg synth warp`, up to 15 mm), and folding.
+"""Guided deformable registration (issue 37): SyN (or, with --preset bspline, the B-spline stage) with
+and without landmark pairs in its stage (`register --preset syn --landmarks F M
+--deformable-landmark-weight W`), TRE at held-out points against a known warp (`swiftreg synth warp`,
+up to 15 mm), and folding.
 
 Cases:
   * the lung CT (57×78×64, 2.73×2.73×5 mm) with its 100 landmarks: 20 guide pairs (the fixed point
@@ -8,7 +9,7 @@ Cases:
   * real brains (lapirn A, symnet A): 20 guide pairs found by `swiftreg keypoints --match` (not the
     truth), the strongest 20 of those kept; TRE at the other kept keypoints' true places.
 
-Usage: python3 bench/guided_registration.py [--weight 0.2] [--record bench/results/guided_registration.json]
+Usage: python3 bench/guided_registration.py [--preset syn|bspline] [--weight 0.2] [--record bench/results/guided_registration.json]
 """
 import argparse, json, os, time
 import numpy as np
@@ -36,22 +37,22 @@ def mapped(points, prefix):
     return np.array([affine.TransformPoint(field.TransformPoint(tuple(p))) for p in points])
 
 
-def register(fixed, moving, prefix, guides, weight):
+def register(fixed, moving, prefix, guides, weight, preset):
     extra = ["--landmarks", *guides, "--deformable-landmark-weight", str(weight)] if guides else []
     start = time.time()
-    run("register", "-f", fixed, "-m", moving, "-o", prefix, "--preset", "syn", "--threads", "2", "-q", *extra)
+    run("register", "-f", fixed, "-m", moving, "-o", prefix, "--preset", preset, "--threads", "2", "-q", *extra)
     seconds = time.time() - start
     j = sitk.GetArrayFromImage(sitk.ReadImage(prefix + "_jacobian.nii.gz"))
     return seconds, int((j <= 0).sum())
 
 
-def case(name, fixed, moving, guide_fixed, guide_moving, held_fixed, held_truth, out, weight):
+def case(name, fixed, moving, guide_fixed, guide_moving, held_fixed, held_truth, out, weight, preset):
     guides = (write_points(guide_fixed, os.path.join(out, name + "_guide_fixed.csv")),
               write_points(guide_moving, os.path.join(out, name + "_guide_moving.csv")))
-    row = {"case": name, "guides": len(guide_fixed), "heldOut": len(held_fixed), "weight": weight}
+    row = {"case": name, "preset": preset, "guides": len(guide_fixed), "heldOut": len(held_fixed), "weight": weight}
     for label, g in (("unguided", None), ("guided", guides)):
-        prefix = os.path.join(out, f"{name}_{label}")
-        seconds, folded = register(fixed, moving, prefix, g, weight)
+        prefix = os.path.join(out, f"{name}_{preset}_{label}")
+        seconds, folded = register(fixed, moving, prefix, g, weight, preset)
         tre = np.linalg.norm(mapped(held_fixed, prefix) - held_truth, axis=1)
         guide_error = np.linalg.norm(mapped(guide_fixed, prefix) - guide_moving, axis=1)
         row[label] = {"heldOutTreMM": round(float(tre.mean()), 3), "heldOutTreMedianMM": round(float(np.median(tre)), 3),
@@ -67,6 +68,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default="/tmp/guided_registration")
     parser.add_argument("--weight", type=float, default=0.2)
+    parser.add_argument("--preset", default="syn", choices=["syn", "bspline"])
     parser.add_argument("--record")
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -80,7 +82,7 @@ def main():
     rng = np.random.default_rng(37)
     order = rng.permutation(len(points))
     g, h = order[:20], order[20:]
-    rows.append(case("lung_ct", lung, o("lung_moving.nii.gz"), points[g], truth[g], points[h], truth[h], args.out, args.weight))
+    rows.append(case("lung_ct", lung, o("lung_moving.nii.gz"), points[g], truth[g], points[h], truth[h], args.out, args.weight, args.preset))
     for seed, (name, rel) in enumerate([("lapirn_A", "brain/lapirn/image_A_160x192x144.nii.gz"),
                                         ("symnet_A", "brain/symnet/image_A_full_size.nii.gz")], start=1):
         image = os.path.join(DATA, rel)
@@ -91,7 +93,7 @@ def main():
         fixed_points, matched = d[:, :3], d[:, 3:6]
         truth = true_places(fixed_points, o(name + "_true_warp.nii.gz"))
         rows.append(case(name, image, o(name + "_moving.nii.gz"), fixed_points[:20], matched[:20], fixed_points[20:], truth[20:],
-                         args.out, args.weight))
+                         args.out, args.weight, args.preset))
     if args.record:
         json.dump({"started": time.strftime("%Y-%m-%d %H:%M"), "threads": 2, "cases": rows}, open(args.record, "w"), indent=1)
 

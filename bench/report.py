@@ -284,22 +284,25 @@ def keypoints(folder):
 
 
 def guided(folder):
-    """SyN with and without landmark pairs in its stage (`bench/guided_registration.py`), when it has run."""
-    path = os.path.join(folder, "guided_registration.json")
-    if not os.path.exists(path):
+    """SyN and the B-spline stage with and without landmark pairs in the stage (`bench/guided_registration.py`), when it has run."""
+    runs = [(preset, json.load(open(os.path.join(folder, name)))) for preset, name in
+            (("syn", "guided_registration.json"), ("bspline", "guided_registration_bspline.json")) if os.path.exists(os.path.join(folder, name))]
+    if not runs:
         return ""
-    run = json.load(open(path))
-    out = ("\n## Guided deformable registration\n\n`register --preset syn` without and with 20 landmark pairs in the SyN stage "
-           "(`--landmarks F M --deformable-landmark-weight W`) against a known warp (`synth warp`, up to 15 mm): the lung CT with 20 of "
-           "its 100 landmarks and their true places as guides, the other 80 held out; real brains with 20 pairs from "
-           "`swiftreg keypoints --match` (found, not true) as guides and the other kept keypoints' true places held out "
-           f"(`python3 bench/guided_registration.py`, {run['threads']} threads, started {run['started']}).\n\n"
-           "| case | W | unregistered mm | held-out TRE mm, unguided | guided | guide error mm, unguided | guided | folded voxels | s, unguided | guided |\n"
-           "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-    for c in run["cases"]:
-        u, g = c["unguided"], c["guided"]
-        out += (f"| {c['case']} | {c['weight']} | {c['unregisteredMM']:.2f} | {u['heldOutTreMM']:.3f} | {g['heldOutTreMM']:.3f} | "
-                f"{u['guideErrorMM']:.3f} | {g['guideErrorMM']:.3f} | {u['foldedVoxels']} / {g['foldedVoxels']} | {u['seconds']} | {g['seconds']} |\n")
+    out = ("\n## Guided deformable registration\n\n`register --preset syn` (and `--preset bspline`) without and with 20 landmark pairs in "
+           "the deformable stage (`--landmarks F M --deformable-landmark-weight W`: for SyN the share of each gap an update closes, for "
+           "the B-spline stage the weight of the pairs' mean squared distance in mm²) against a known warp (`synth warp`, up to 15 mm): "
+           "the lung CT with 20 of its 100 landmarks and their true places as guides, the other 80 held out; real brains with 20 pairs "
+           "from `swiftreg keypoints --match` (found, not true) as guides and the other kept keypoints' true places held out "
+           "(`python3 bench/guided_registration.py [--preset bspline]`, 2 threads, started "
+           + ", ".join(f"{run['started']} ({preset})" for preset, run in runs) + ").\n\n"
+           "| preset | case | W | unregistered mm | held-out TRE mm, unguided | guided | guide error mm, unguided | guided | folded voxels | s, unguided | guided |\n"
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+    for preset, run in runs:
+        for c in run["cases"]:
+            u, g = c["unguided"], c["guided"]
+            out += (f"| {preset} | {c['case']} | {c['weight']} | {c['unregisteredMM']:.2f} | {u['heldOutTreMM']:.3f} | {g['heldOutTreMM']:.3f} | "
+                    f"{u['guideErrorMM']:.3f} | {g['guideErrorMM']:.3f} | {u['foldedVoxels']} / {g['foldedVoxels']} | {u['seconds']} | {g['seconds']} |\n")
     return out
 
 

@@ -24,6 +24,10 @@ public struct BSplineStage: Equatable, Sendable {
     /// The largest change of one coefficient in one L-BFGS step, in mm.
     public var maxStep: Double
     public var convergence: ConvergenceMonitor
+    /// The weight of the landmark pairs' mean squared distance (mm², in moving space) in the cost,
+    /// when the registration has landmarks (as the linear stages' `landmarkWeight`); 0 leaves the
+    /// stage to the images alone.
+    public var landmarkWeight = 0.0
 
     public init(metric: Metric, levels: [Level] = BSplineStage.defaultLevels, gridSpacing: Double = 4,
                 gridSchedule: [Int]? = nil, regularization: BSplineRegularization = BSplineRegularization(bending: 0.1, folding: 20),
@@ -93,10 +97,13 @@ public struct BSplineRegistration: Sendable {
     public init(stage: BSplineStage) { self.stage = stage }
 
     /// Registers `moving` to `fixed`, starting from `affine` (fixed-space points to moving space).
+    /// With `landmarks` and the stage's `landmarkWeight` above 0, the cost also holds the pairs'
+    /// mean squared distance (`BSplineLandmarkTerm`).
     public func run(fixed: Image<Float>, moving: Image<Float>, affine: AffineMap = .identity,
-                    fixedMask: Image<UInt8>? = nil, movingMask: Image<UInt8>? = nil) throws -> DeformableResult {
+                    fixedMask: Image<UInt8>? = nil, movingMask: Image<UInt8>? = nil, landmarks: LandmarkPairs? = nil) throws -> DeformableResult {
         let start = DispatchTime.now().uptimeNanoseconds
         try stage.validate()
+        let landmarkTerm = try BSplineLandmarkTerm(landmarks, affine: affine, weight: stage.landmarkWeight)
         try DenseSetup.validate(fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
         let f = DenseSetup.unitRange(fixed), m = DenseSetup.unitRange(moving)
         try stage.validateLattice(on: fixed.geometry)
@@ -113,7 +120,7 @@ public struct BSplineRegistration: Sendable {
             let start = grid.coefficients.vectors.map(Double.init)
             let outcome = try optimizer.minimize(from: start, scales: [Double](repeating: 1, count: start.count)) { theta in
                 grid.coefficients.vectors = VoxelBuffer(theta.map { Float($0) })
-                let (cost, similarity, gradient) = try evaluate(grid, level: images, affine: affine)
+                let (cost, similarity, gradient) = try evaluate(grid, level: images, affine: affine, landmarks: landmarkTerm)
                 curve.append(similarity)
                 try progress?(ProgressEvent(kind: .iteration, stage: "B-spline", level: index + 1, levels: stage.levels.count,
                                         iteration: curve.count, iterations: level.iterations, value: similarity))
@@ -129,8 +136,10 @@ public struct BSplineRegistration: Sendable {
                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 
-    /// The cost `−similarity + penalties`, the similarity alone, and the cost's gradient on the lattice.
-    func evaluate(_ grid: BSplineGrid, level: DenseLevel, affine: AffineMap) throws -> (Double, Double, VectorField) {
+    /// The cost `−similarity + penalties (+ the landmark term)`, the similarity alone, and the
+    /// cost's gradient on the lattice.
+    func evaluate(_ grid: BSplineGrid, level: DenseLevel, affine: AffineMap,
+                  landmarks: BSplineLandmarkTerm? = nil) throws -> (Double, Double, VectorField) {
         let field = try grid.field(on: level.grid)
         let mapping = PointMapping(matrix: affine.matrix, translation: affine.translation, displacement: field)
         let warped = try Resampler.resample(level.moving, onto: level.grid, mapping: mapping)
@@ -140,6 +149,7 @@ public struct BSplineRegistration: Sendable {
         var gradient = try grid.coefficientGradient(of: force)
         let (penalty, penaltyGradient) = grid.regularization(stage.regularization)
         for i in gradient.vectors.indices { gradient.vectors[i] = penaltyGradient.vectors[i] - gradient.vectors[i] }
-        return (penalty - similarity.value, similarity.value, gradient)
+        let landmarkCost = landmarks?.add(grid, to: &gradient) ?? 0
+        return (penalty + landmarkCost - similarity.value, similarity.value, gradient)
     }
 }

@@ -125,7 +125,8 @@ public struct Registration: Sendable {
         case .bspline(let stage):
             var ffd = BSplineRegistration(stage: stage)
             ffd.progress = progress
-            deformable = try ffd.run(fixed: fixed, moving: moving, affine: affine, fixedMask: masks.fixed, movingMask: masks.moving)
+            deformable = try ffd.run(fixed: fixed, moving: moving, affine: affine, fixedMask: masks.fixed, movingMask: masks.moving,
+                                     landmarks: landmarks)
         case nil:
             break
         }

@@ -218,7 +218,7 @@ extension BSplineStage {
             PlanEntry("gridSpacing", .number(gridSpacing)), PlanEntry("gridSchedule", .list(gridSchedule.map { .integer($0) })),
             PlanEntry("bending", .number(regularization.bending)), PlanEntry("diffusion", .number(regularization.diffusion)),
             PlanEntry("folding", .number(regularization.folding)), PlanEntry("maxStep", .number(maxStep)),
-        ] + convergence.entries
+        ] + (landmarkWeight > 0 ? [PlanEntry("landmarkWeight", .number(landmarkWeight))] : []) + convergence.entries
     }
 
     init(reading r: inout PlanReader) throws {
@@ -239,6 +239,7 @@ extension BSplineStage {
                                                diffusion: try r.double("diffusion", default: regularization.diffusion),
                                                folding: try r.double("folding", default: regularization.folding))
         maxStep = try r.double("maxStep", default: maxStep)
+        landmarkWeight = try r.double("landmarkWeight", default: 0)
         convergence = try ConvergenceMonitor(reading: &r, default: convergence)
     }
 }

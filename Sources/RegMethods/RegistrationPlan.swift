@@ -176,6 +176,7 @@ extension RegistrationPlan {
             throw RegError.invalidArgument(name: "deformable.gridSpacing", reason: "must be positive and finite, found \(stage.gridSpacing)")
         }
         try check(stage.maxStep, 1e-6...1e6, name: "deformable.maxStep")
+        try check(stage.landmarkWeight, 0...1e12, name: "deformable.landmarkWeight")
         for (value, key) in [(stage.regularization.bending, "bending"), (stage.regularization.diffusion, "diffusion"),
                              (stage.regularization.folding, "folding")] {
             try check(value, 0...1e12, name: "deformable." + key)

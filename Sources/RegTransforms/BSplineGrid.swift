@@ -93,20 +93,41 @@ public struct BSplineGrid: Sendable, Equatable {
 
     /// `u(x)` at one physical point (in a 2-D lattice's plane: the offset along its normal is ignored).
     public func displacement(at x: SIMD3<Double>) -> SIMD3<Double> {
+        var u = SIMD3<Double>.zero
+        forEachSupport(at: x) { p, w in u += w * SIMD3<Double>(coefficients[p.x, p.y, p.z]) }
+        return u
+    }
+
+    /// Adds `vector` times the weight of each control point supporting `x` to `gradient` (a field
+    /// on the lattice): the adjoint of `displacement(at:)`, so a cost's gradient with respect to
+    /// `u(x)` becomes its gradient with respect to the coefficients.
+    ///
+    /// ```swift
+    /// var g = VectorField(geometry: grid.lattice)
+    /// grid.addAdjoint(of: 2 * (grid.map(x) - target), at: x, to: &g)   // ∇ of |x + u(x) − target|²
+    /// ```
+    public func addAdjoint(of vector: SIMD3<Double>, at x: SIMD3<Double>, to gradient: inout VectorField) {
+        precondition(gradient.geometry.sameGrid(as: lattice), "a gradient on the lattice")
+        forEachSupport(at: x) { p, w in
+            gradient[p.x, p.y, p.z] += SIMD3<Float>(w * vector)
+        }
+    }
+
+    /// Each control point whose B-spline is non-zero at `x` (clamped to the lattice's span beyond
+    /// it), with its weight.
+    func forEachSupport(at x: SIMD3<Double>, _ body: (SIMD3<Int>, Double) -> Void) {
         var t = lattice.continuousIndex(ofPhysicalPoint: x)
         if lattice.dimension == 2 { t.z = 0 }
         func axis(_ a: Int) -> BSplineAxis { BSplineAxis(count: 1, start: t[a], step: 0, latticeCount: lattice.size[a]) }
         let (ax, ay, az) = (axis(0), axis(1), axis(2))
-        var u = SIMD3<Double>.zero
         for k in 0..<az.support {
             for j in 0..<ay.support {
                 for i in 0..<ax.support {
-                    let w = Double(ax.weights[i] * ay.weights[j] * az.weights[k])
-                    u += w * SIMD3<Double>(coefficients[Int(ax.first[0]) + i, Int(ay.first[0]) + j, Int(az.first[0]) + k])
+                    body(SIMD3(Int(ax.first[0]) + i, Int(ay.first[0]) + j, Int(az.first[0]) + k),
+                         Double(ax.weights[i] * ay.weights[j] * az.weights[k]))
                 }
             }
         }
-        return u
     }
 
     /// The same deformation on a lattice with half the spacing (exact cubic B-spline subdivision:

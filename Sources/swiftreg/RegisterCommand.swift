@@ -80,7 +80,7 @@ struct RegisterCommand: ParsableCommand {
     @Option(name: .customLong("total-sigma"), help: "Deformable stage: Gaussian sigma of the whole field, voxels (elastic).") var totalSigma: Double?
     @Option(name: .customLong("volume-penalty"), help: "SyN: weight of the penalty on log det J of each half field, voxels² per iteration (0 turns it off).") var volumePenalty: Double?
     @Option(name: .customLong("volume-tolerance"), help: "SyN: |log det J| of a half field that the volume penalty leaves free.") var volumeTolerance: Double?
-    @Option(name: .customLong("deformable-landmark-weight"), help: "SyN: share (0…1) of each landmark pair's remaining gap that an update closes (with --landmarks or --keypoints auto; 0).")
+    @Option(name: .customLong("deformable-landmark-weight"), help: "SyN: share (0…1) of each landmark pair's remaining gap that an update closes; bspline: weight of the pairs' mean squared distance (mm²) in the cost (with --landmarks or --keypoints auto; 0).")
     var deformableLandmarkWeight: Double?
     @Option(help: "Deformable stage: local correlation window radius, voxels.") var radius: Int?
     @Option(name: .customLong("grid-spacing"), help: "B-spline stage: control-point spacing of the last level, mm (coarser levels double it).")
@@ -251,14 +251,14 @@ struct RegisterCommand: ParsableCommand {
             try applyDenseOptions(to: &stage, name: "syn", levels: levels)
             plan.deformable = .syn(stage)
         case .demons(var stage):
-            if deformableLandmarkWeight != nil { throw ValidationError("--deformable-landmark-weight applies to syn") }
+            if deformableLandmarkWeight != nil { throw ValidationError("--deformable-landmark-weight applies to syn and bspline") }
             if volumePenalty != nil || volumeTolerance != nil {
                 throw ValidationError("--volume-penalty and --volume-tolerance apply to syn; demons regularises with its sigmas")
             }
             try applyDenseOptions(to: &stage, name: "demons", levels: levels)
             plan.deformable = .demons(stage)
         case .bspline(var stage):
-            if deformableLandmarkWeight != nil { throw ValidationError("--deformable-landmark-weight applies to syn") }
+            if let deformableLandmarkWeight { stage.landmarkWeight = deformableLandmarkWeight }
             if step != nil || updateSigma != nil || totalSigma != nil || volumePenalty != nil || volumeTolerance != nil {
                 throw ValidationError("--step, --update-sigma, --total-sigma, --volume-penalty and --volume-tolerance apply to syn (the first three to demons too); a B-spline stage takes --grid-spacing and --bending")
             }

@@ -32,6 +32,8 @@ import RegOptimize
         var syn = DeformableStage.synLocalCorrelation
         syn.metrics.append(WeightedMetric(.mutualInformation(bins: 24), weight: 0.5))
         syn.landmarkWeight = 0.3
+        var guidedBSpline = BSplineStage(metric: .localCorrelation(radius: 3))
+        guidedBSpline.landmarkWeight = 0.05
         var automatic = RegistrationPlan(linear: [affine], deformable: .syn(syn))
         automatic.inputs = PlanInputs(fixed: "f.nii.gz", moving: "m.nii.gz", automaticKeypoints: true)
         automatic.initialization = .landmarks
@@ -40,6 +42,7 @@ import RegOptimize
             RegistrationPlan(linear: [rigid, affine], deformable: .syn(syn)),
             RegistrationPlan(linear: [], deformable: .demons(.demons)),
             RegistrationPlan(linear: [rigid], deformable: .bspline(BSplineStage(metric: .meanSquares, gridSpacing: 7, gridSchedule: [4, 2, 2]))),
+            RegistrationPlan(linear: [rigid], deformable: .bspline(guidedBSpline)),
         ]
         for plan in plans {
             #expect(try RegistrationPlan(document: plan.document) == plan, "\(plan.document.yaml)")

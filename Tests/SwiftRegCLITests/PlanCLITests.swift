@@ -117,6 +117,23 @@ struct PlanCLITests {
         }
     }
 
+    @Test func theDeformableLandmarkWeightReachesSyNAndBSplineStagesAndNotDemons() throws {
+        let inputs = try writeInputs()
+        func deformable(_ preset: String) throws -> (status: Int32, stage: [String: Any]?, stderr: String) {
+            let r = try CLI.run(["register", "-f", inputs.fixed, "-m", inputs.moving, "--preset", preset, "--landmarks", inputs.fixedPoints,
+                                 inputs.movingPoints, "--deformable-landmark-weight", "0.01", "--print-plan", "--plan-format", "json"])
+            guard r.status == 0 else { return (r.status, nil, r.stderr) }
+            let plan = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            return (r.status, (plan["deformable"] as? [String: Any]), r.stderr)
+        }
+        for preset in ["syn", "bspline"] {
+            let r = try deformable(preset)
+            #expect(r.status == 0 && r.stage?["landmarkWeight"] as? Double == 0.01, "\(preset): \(r.stderr)")
+        }
+        let demons = try deformable("demons")
+        #expect(demons.status == 2 && demons.stderr.contains("applies to syn and bspline"), "\(demons.stderr)")
+    }
+
     @Test func optionsThatThePlanSetsAreErrorsThatNameThem() throws {
         let inputs = try writeInputs()
         let plan = folder.file("p.yaml")
