@@ -172,6 +172,7 @@ public enum AtlasSegmentation {
         }
         try request.fusion.validate()
         try request.plan.validate()
+        try OutputFolder.check(for: prefix + "_labels.nii.gz")   // before any image is read
         let inputs = [request.target, request.mask, request.lut].compactMap { $0 } + atlases.flatMap { [$0.image, $0.labels] }
         for path in inputs where !FileManager.default.fileExists(atPath: path) {
             throw RegError.unreadableFile(path: path, reason: "no such file")
@@ -234,6 +235,7 @@ public enum AtlasSegmentation {
                             lut: String? = nil, posteriorsPerLabel: Bool = false, prefix: String) throws -> SegmentationSummary {
         guard !atlases.isEmpty else { throw RegError.invalidArgument(name: "atlases", reason: "give at least one atlas (-a IMAGE LABELS or --atlases LIST)") }
         try fusion.validate()
+        try OutputFolder.check(for: prefix + "_labels.nii.gz")   // before any image is read
         var clock = PhaseClock()
         let target = try RegistrationInputs.scalarImage(targetPath)
         let labelValues = try checkedLabelValues(atlases, target: target, targetPath: targetPath, onTargetGrid: true)

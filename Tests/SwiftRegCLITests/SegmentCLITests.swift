@@ -158,6 +158,12 @@ struct SegmentCLITests {
             #expect(r.status == 1, "\(extra): exit \(r.status)")
             for w in words { #expect(r.stderr.contains(w), "\(extra): '\(w)' missing from \(r.stderr)") }
         }
+        // A missing output folder is named before any image is read (here the atlas does not even exist).
+        for command in ["segment", "fuse"] {
+            let r = try CLI.run([command, "-t", target, "-a", "missing.nii.gz", labels, "-o", folder.file("nowhere/out")])
+            #expect(r.status == 1 && r.stderr.contains("nowhere") && r.stderr.contains("does not exist") && !r.stderr.contains("missing.nii.gz"),
+                    "\(command): \(r.stderr)")
+        }
         let dimension = try CLI.run(["segment", "-t", volume, "-a", image, labels, "-o", folder.file("bad"), "--preset", "affine"])
         #expect(dimension.status == 1 && dimension.stderr.contains("2-D") && dimension.stderr.contains(volume), "\(dimension.stderr)")
         #expect(!folder.contents.contains { $0.hasPrefix("bad") || $0.contains(".partial") }, "\(folder.contents)")
