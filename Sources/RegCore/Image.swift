@@ -2,8 +2,9 @@
 ///
 /// Voxels are stored x-fastest, then y, then z; components of one voxel are adjacent
 /// (`voxels[c + components * offset]`). The storage is a `VoxelBuffer`, so copies share memory
-/// until one of them is written (copy-on-write), and it may borrow a caller's memory. Registration works on `Image<Float>`; label images keep
-/// an integer type (`Image<Int32>`, `Image<UInt8>`, …).
+/// until one of them is written (copy-on-write), and it may borrow a caller's memory.
+/// Registration works on `Image<Float>`; label images keep an integer type (`Image<Int32>`,
+/// `Image<UInt8>`, …).
 ///
 /// ```swift
 /// let g = try Geometry(size: [64, 64, 32], spacing: [1, 1, 2])

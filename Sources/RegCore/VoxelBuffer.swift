@@ -33,11 +33,6 @@ public struct VoxelBuffer<Element>: RandomAccessCollection, MutableCollection, @
         }
     }
 
-    /// The elements of `sequence`, copied.
-    @inlinable public init<S: Sequence>(_ sequence: S) where S.Element == Element {
-        self.init(Array(sequence))
-    }
-
     /// `capacity` elements that `initializer` writes, as `Array(unsafeUninitializedCapacity:)`
     /// does; it must initialise every one of them and set the count to `capacity`.
     @inlinable public init(unsafeUninitializedCapacity capacity: Int,

@@ -119,14 +119,14 @@ public struct BSplineRegistration: Sendable {
                                       convergence: stage.convergence)
             let start = grid.coefficients.vectors.map(Double.init)
             let outcome = try optimizer.minimize(from: start, scales: [Double](repeating: 1, count: start.count)) { theta in
-                grid.coefficients.vectors = VoxelBuffer(theta.map { Float($0) })
+                grid.coefficients.vectors = Self.coefficients(theta)
                 let (cost, similarity, gradient) = try evaluate(grid, level: images, affine: affine, landmarks: landmarkTerm)
                 curve.append(similarity)
                 try progress?(ProgressEvent(kind: .iteration, stage: "B-spline", level: index + 1, levels: stage.levels.count,
                                         iteration: curve.count, iterations: level.iterations, value: similarity))
                 return (cost, gradient.vectors.map(Double.init))
             }
-            grid.coefficients.vectors = VoxelBuffer(outcome.parameters.map { Float($0) })
+            grid.coefficients.vectors = Self.coefficients(outcome.parameters)
             reports.append(try DenseSetup.report(index: index, of: stage.levels, grid: images.grid, curve: curve,
                                              stopReason: outcome.stopReason.rawValue, since: levelStart, name: "B-spline",
                                              metrics: stage.metrics, progress: progress))
@@ -134,6 +134,14 @@ public struct BSplineRegistration: Sendable {
         let forward = DisplacementField(try grid.field(on: fixed.geometry))
         return DeformableResult(forward: forward, inverse: forward.inverse(), levels: reports,
                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+
+    /// The optimiser's parameters as lattice coefficients, converted in one pass.
+    static func coefficients(_ theta: [Double]) -> VoxelBuffer<Float> {
+        VoxelBuffer(unsafeUninitializedCapacity: theta.count) { buffer, count in
+            for i in theta.indices { buffer[i] = Float(theta[i]) }
+            count = theta.count
+        }
     }
 
     /// The cost `−similarity + penalties (+ the landmark term)`, the similarity alone, and the
