@@ -91,6 +91,9 @@ public struct DeformableStage: Equatable, Sendable {
 
 /// What happened at one level of a deformable stage.
 public struct DeformableLevelReport: Sendable, Codable {
+    /// The deformable stage the level belongs to (0 is the first), in a plan of several; nil
+    /// with one.
+    public var stage: Int?
     public var level: Int
     public var shrink: Int
     public var size: [Int]

@@ -95,7 +95,7 @@ public struct Registration: Sendable {
     func stages(_ fixed: Image<Float>, _ moving: Image<Float>, _ masks: RegistrationMasks, _ landmarks: LandmarkPairs?,
                 _ progress: ProgressHandler?, reusing reused: LinearRegistrationResult? = nil) throws
         -> (LinearRegistrationResult?, DeformableResult?) {
-        if case .bspline(let stage) = plan.deformable { try stage.validateLattice(on: fixed.geometry) }
+        for case .bspline(let stage) in plan.deformableStages { try stage.validateLattice(on: fixed.geometry) }
         var linearResult: LinearRegistrationResult?
         if let reused, !plan.linear.isEmpty {
             linearResult = reused
@@ -112,25 +112,53 @@ public struct Registration: Sendable {
         }
         let affine = linearResult?.map ?? .identity
         var deformable: DeformableResult?
-        switch plan.deformable {
+        for (k, method) in plan.deformableStages.enumerated() {
+            guard let before = deformable else {
+                deformable = try Self.run(method, fixed, moving, affine: affine, masks, landmarks, progress)
+                continue
+            }
+            // A later stage registers the fixed image to the moving image as the stages before
+            // left it (resampled once onto the fixed grid), and composes its warp with theirs.
+            let grid = fixed.geometry
+            let earlier = RegistrationResult.chain(linear: linearResult, deformable: before).mapping(onto: grid)
+            let warped = try Resampler.resample(moving, onto: grid, mapping: earlier, interpolation: .linear)
+            let warpedMask = try masks.moving.map { try Resampler.resample($0, onto: grid, mapping: earlier, interpolation: .nearest) }
+            let pairs = try landmarks.map { pairs -> LandmarkPairs in
+                guard let inverse = RegistrationResult.inverseChain(linear: linearResult, deformable: before) else {
+                    throw RegError.invalidArgument(name: "affine", reason: "is singular: the moving landmarks cannot be carried to the fixed grid")
+                }
+                return LandmarkPairs(fixed: pairs.fixed, moving: Landmarks(points: pairs.moving.points.map(inverse.map), labels: pairs.moving.labels))
+            }
+            var next = try Self.run(method, fixed, warped, affine: .identity, RegistrationMasks(fixed: masks.fixed, moving: warpedMask), pairs, progress)
+            for i in next.levels.indices { next.levels[i].stage = k }
+            if k == 1 { for i in before.levels.indices { deformable?.levels[i].stage = 0 } }
+            deformable = DeformableResult(
+                forward: DisplacementField(FieldKernels.compose(before.forward.field, after: next.forward.field)),
+                inverse: DisplacementField(FieldKernels.compose(next.inverse.field, after: before.inverse.field)),
+                levels: (deformable?.levels ?? []) + next.levels, seconds: before.seconds + next.seconds)
+        }
+        return (linearResult, deformable)
+    }
+
+    /// One deformable stage from `affine`.
+    static func run(_ method: DeformableMethod, _ fixed: Image<Float>, _ moving: Image<Float>, affine: AffineMap, _ masks: RegistrationMasks,
+                    _ landmarks: LandmarkPairs?, _ progress: ProgressHandler?) throws -> DeformableResult {
+        switch method {
         case .syn(let stage):
             var syn = SyNRegistration(stage: stage)
             syn.progress = progress
-            deformable = try syn.run(fixed: fixed, moving: moving, affine: affine, fixedMask: masks.fixed, movingMask: masks.moving,
-                                     landmarks: landmarks)
+            return try syn.run(fixed: fixed, moving: moving, affine: affine, fixedMask: masks.fixed, movingMask: masks.moving,
+                               landmarks: landmarks)
         case .demons(let stage):
             var demons = DemonsRegistration(stage: stage)
             demons.progress = progress
-            deformable = try demons.run(fixed: fixed, moving: moving, affine: affine, fixedMask: masks.fixed, movingMask: masks.moving)
+            return try demons.run(fixed: fixed, moving: moving, affine: affine, fixedMask: masks.fixed, movingMask: masks.moving)
         case .bspline(let stage):
             var ffd = BSplineRegistration(stage: stage)
             ffd.progress = progress
-            deformable = try ffd.run(fixed: fixed, moving: moving, affine: affine, fixedMask: masks.fixed, movingMask: masks.moving,
-                                     landmarks: landmarks)
-        case nil:
-            break
+            return try ffd.run(fixed: fixed, moving: moving, affine: affine, fixedMask: masks.fixed, movingMask: masks.moving,
+                               landmarks: landmarks)
         }
-        return (linearResult, deformable)
     }
 }
 
@@ -163,8 +191,10 @@ public struct RegistrationResult: Sendable {
 
     /// The chain carrying moving-space points to fixed space (the inverse affine, then the
     /// inverse warp), nil when the affine map is singular.
-    public var inverseChain: TransformChain? {
-        guard let inverse = affine.inverse else { return nil }
+    public var inverseChain: TransformChain? { Self.inverseChain(linear: linear, deformable: deformable) }
+
+    static func inverseChain(linear: LinearRegistrationResult?, deformable: DeformableResult?) -> TransformChain? {
+        guard let inverse = (linear?.map ?? .identity).inverse else { return nil }
         var elements: [TransformChain.Element] = [.affine(inverse)]
         if let d = deformable { elements.append(.displacement(d.inverse)) }
         return TransformChain(elements, names: deformable == nil ? ["inverse affine"] : ["inverse affine", "inverse warp"])

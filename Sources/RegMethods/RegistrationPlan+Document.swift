@@ -24,6 +24,8 @@ import RegTransforms
 ///   - {metric: lncc, radius: 2, weight: 1.0}
 ///   step: [0.4, 0.4, 0.3]
 /// ```
+///
+/// `deformable` may also be a list of stages, run in sequence (each refines the warp before it).
 extension RegistrationPlan {
     static let initializationNames = Initialization.allCases.map(\.rawValue)
     static let methodNames = ["syn", "demons", "bspline"]
@@ -40,7 +42,11 @@ extension RegistrationPlan {
         e += [PlanEntry("preprocessing", .map(pre)), PlanEntry("initialization", .string(initialization.rawValue)),
               PlanEntry("rotationSearch", .bool(rotationSearch)), PlanEntry("multiStart", .bool(multiStart)), PlanEntry("landmarkWeight", .number(landmarkWeight)),
               PlanEntry("linear", .list(linear.map(\.document)))]
-        if let deformable { e.append(PlanEntry("deformable", deformable.document)) }
+        switch deformableStages.count {
+        case 0: break
+        case 1: e.append(PlanEntry("deformable", deformableStages[0].document))
+        default: e.append(PlanEntry("deformable", .list(deformableStages.map(\.document))))
+        }
         return .map(e)
     }
 
@@ -67,10 +73,18 @@ extension RegistrationPlan {
         let multiStart = try r.bool("multiStart", default: false)
         let landmarkWeight = try r.double("landmarkWeight", default: 0)
         let linear = try r.list("linear").enumerated().map { try LinearStage(document: $1, path: "linear[\($0)]") }
-        let deformable = try r.value("deformable").map { try DeformableMethod(document: $0) }
+        let deformable: [DeformableMethod]
+        switch r.value("deformable") {
+        case .list(let stages)?:
+            guard !stages.isEmpty else { throw RegError.invalidArgument(name: "deformable", reason: "is an empty list: give one stage or more, or leave the key out") }
+            deformable = try stages.enumerated().map { try DeformableMethod(document: $1, path: "deformable[\($0)]") }
+        case let stage?: deformable = [try DeformableMethod(document: stage, path: "deformable")]
+        case nil: deformable = []
+        }
         try r.finish()
         self.init(preset: preset, inputs: inputs, preprocessing: preprocessing, initialization: initialization,
-                  rotationSearch: rotationSearch, multiStart: multiStart, landmarkWeight: landmarkWeight, linear: linear, deformable: deformable)
+                  rotationSearch: rotationSearch, multiStart: multiStart, landmarkWeight: landmarkWeight, linear: linear)
+        deformableStages = deformable
         try validate()
     }
 }
@@ -169,8 +183,8 @@ extension DeformableMethod {
         }
     }
 
-    init(document: PlanValue) throws {
-        var r = try PlanReader(document, path: "deformable")
+    init(document: PlanValue, path: String) throws {
+        var r = try PlanReader(document, path: path)
         switch try r.name("method", among: RegistrationPlan.methodNames) {
         case "syn": self = .syn(try DeformableStage(reading: &r, syn: true))
         case "demons": self = .demons(try DeformableStage(reading: &r, syn: false))

@@ -5,7 +5,8 @@ import RegOptimize
 import RegTransforms
 
 /// A whole registration as data: the input files (optional), intensity preprocessing, an
-/// initial alignment, linear stages, then at most one deformable stage. `document` and
+/// initial alignment, linear stages, then deformable stages in sequence (usually one; each
+/// later stage refines the warp of those before it). `document` and
 /// `init(document:)` give its plan file (`--print-plan`, `--plan`); a run from the same plan and
 /// the same images is the same to the bit.
 ///
@@ -13,6 +14,9 @@ import RegTransforms
 /// var plan = RegistrationPlan.preset("syn")!
 /// plan.deformable = .syn(DeformableStage(metric: .localCorrelation(radius: 2), step: 0.3))
 /// let result = try Registration(plan).run(fixed: fixed, moving: moving)
+/// // SyN on mutual information at the coarse levels, then local correlation at the finer ones:
+/// plan.deformableStages = [.syn(DeformableStage(metric: .mutualInformation(bins: 32), levels: Level.pyramid(iterations: [60, 40], shrink: [8, 4]))),
+///                          .syn(DeformableStage(metric: .localCorrelation(radius: 2), levels: Level.pyramid(iterations: [40, 10], shrink: [2, 1])))]
 /// ```
 public struct RegistrationPlan: Equatable, Sendable {
     /// The preset the plan was made from, for the record (it changes nothing in a run).
@@ -32,7 +36,17 @@ public struct RegistrationPlan: Equatable, Sendable {
     /// linear stage's cost; 0 uses landmarks for `.landmarks` initialisation only.
     public var landmarkWeight: Double
     public var linear: [LinearStage]
-    public var deformable: DeformableMethod?
+    /// The deformable stages, run in order after the linear stages. A later stage registers the
+    /// fixed image to the moving image as the stages before it left it, and its warp is composed
+    /// with theirs, so the result is one forward and one inverse field.
+    public var deformableStages: [DeformableMethod]
+
+    /// The last deformable stage (nil: none). Setting it makes the value the plan's only
+    /// deformable stage; nil removes them all.
+    public var deformable: DeformableMethod? {
+        get { deformableStages.last }
+        set { deformableStages = newValue.map { [$0] } ?? [] }
+    }
 
     public init(preset: String? = nil, inputs: PlanInputs = PlanInputs(), preprocessing: IntensityNormalization = IntensityNormalization(),
                 initialization: Initialization = .moments, rotationSearch: Bool = false, multiStart: Bool = false, landmarkWeight: Double = 0,
@@ -45,7 +59,7 @@ public struct RegistrationPlan: Equatable, Sendable {
         self.multiStart = multiStart
         self.landmarkWeight = landmarkWeight
         self.linear = linear
-        self.deformable = deformable
+        self.deformableStages = deformable.map { [$0] } ?? []
     }
 
     /// The names `preset(_:)` knows.
@@ -97,25 +111,12 @@ public struct RegistrationPlan: Equatable, Sendable {
                                                reason: "\(term.metric.name) is not a linear-stage metric; valid: \(Metric.linearNames.joined(separator: ", "))")
             }
         }
-        let metrics: [WeightedMetric], levels: [Level]
-        switch deformable {
-        case .syn(let stage), .demons(let stage): (metrics, levels) = (stage.metrics, stage.levels)
-        case .bspline(let stage): (metrics, levels) = (stage.metrics, stage.levels)
-        case nil: (metrics, levels) = ([], [])
-        }
-        for term in metrics where !term.metric.isDense {
-            throw RegError.invalidArgument(name: "deformable.metrics",
-                                           reason: "\(term.metric.name) is not a deformable-stage metric; valid: \(Metric.denseNames.joined(separator: ", "))")
-        }
         for (k, stage) in linear.enumerated() {
             try Self.validate(stage.metrics, stage.levels, name: "linear[\(k)]")
             try Self.validate(stage, name: "linear[\(k)]")
         }
-        if deformable != nil { try Self.validate(metrics, levels, name: "deformable") }
-        switch deformable {
-        case .syn(let stage), .demons(let stage): try Self.validate(stage)
-        case .bspline(let stage): try Self.validate(stage)
-        case nil: break
+        for (k, method) in deformableStages.enumerated() {
+            try method.validate(name: deformableStages.count == 1 ? "deformable" : "deformable[\(k)]")
         }
     }
 }
@@ -160,28 +161,28 @@ extension RegistrationPlan {
 
     /// Steps, sigmas and penalties of a SyN or demons stage: finite, and sigmas no wider than
     /// the smoothing sigmas (1000), whose kernels they size.
-    static func validate(_ stage: DeformableStage) throws {
-        try check(stage.step, 1e-6...1000, name: "deformable.step")
-        for step in stage.steps ?? [] { try check(step, 1e-6...1000, name: "deformable.step") }
-        try check(stage.updateSigma, 0...1000, name: "deformable.updateSigma")
-        try check(stage.totalSigma, 0...1000, name: "deformable.totalSigma")
-        try check(stage.volumePenalty, 0...1e6, name: "deformable.volumePenalty")
-        try check(stage.volumeTolerance, 0...100, name: "deformable.volumeTolerance")
-        try check(stage.landmarkWeight, 0...1, name: "deformable.landmarkWeight")
-        try validate(stage.convergence, name: "deformable")
+    static func validate(_ stage: DeformableStage, name: String) throws {
+        try check(stage.step, 1e-6...1000, name: name + ".step")
+        for step in stage.steps ?? [] { try check(step, 1e-6...1000, name: name + ".step") }
+        try check(stage.updateSigma, 0...1000, name: name + ".updateSigma")
+        try check(stage.totalSigma, 0...1000, name: name + ".totalSigma")
+        try check(stage.volumePenalty, 0...1e6, name: name + ".volumePenalty")
+        try check(stage.volumeTolerance, 0...100, name: name + ".volumeTolerance")
+        try check(stage.landmarkWeight, 0...1, name: name + ".landmarkWeight")
+        try validate(stage.convergence, name: name)
     }
 
-    static func validate(_ stage: BSplineStage) throws {
+    static func validate(_ stage: BSplineStage, name: String) throws {
         guard stage.gridSpacing.isFinite, stage.gridSpacing > 0 else {
-            throw RegError.invalidArgument(name: "deformable.gridSpacing", reason: "must be positive and finite, found \(stage.gridSpacing)")
+            throw RegError.invalidArgument(name: name + ".gridSpacing", reason: "must be positive and finite, found \(stage.gridSpacing)")
         }
-        try check(stage.maxStep, 1e-6...1e6, name: "deformable.maxStep")
-        try check(stage.landmarkWeight, 0...1e12, name: "deformable.landmarkWeight")
+        try check(stage.maxStep, 1e-6...1e6, name: name + ".maxStep")
+        try check(stage.landmarkWeight, 0...1e12, name: name + ".landmarkWeight")
         for (value, key) in [(stage.regularization.bending, "bending"), (stage.regularization.diffusion, "diffusion"),
                              (stage.regularization.folding, "folding")] {
-            try check(value, 0...1e12, name: "deformable." + key)
+            try check(value, 0...1e12, name: name + "." + key)
         }
-        try validate(stage.convergence, name: "deformable")
+        try validate(stage.convergence, name: name)
     }
 }
 
@@ -261,6 +262,25 @@ public enum DeformableMethod: Equatable, Sendable {
         case .syn: return "SyN"
         case .demons: return "demons"
         case .bspline: return "B-spline"
+        }
+    }
+
+    /// Checks the stage's metrics, levels and settings; errors name the key under `name`
+    /// (`deformable`, or `deformable[1]` in a plan of several stages).
+    func validate(name: String) throws {
+        let metrics: [WeightedMetric], levels: [Level]
+        switch self {
+        case .syn(let stage), .demons(let stage): (metrics, levels) = (stage.metrics, stage.levels)
+        case .bspline(let stage): (metrics, levels) = (stage.metrics, stage.levels)
+        }
+        for term in metrics where !term.metric.isDense {
+            throw RegError.invalidArgument(name: name + ".metrics",
+                                           reason: "\(term.metric.name) is not a deformable-stage metric; valid: \(Metric.denseNames.joined(separator: ", "))")
+        }
+        try RegistrationPlan.validate(metrics, levels, name: name)
+        switch self {
+        case .syn(let stage), .demons(let stage): try RegistrationPlan.validate(stage, name: name)
+        case .bspline(let stage): try RegistrationPlan.validate(stage, name: name)
         }
     }
 }

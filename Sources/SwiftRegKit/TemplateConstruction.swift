@@ -397,21 +397,22 @@ public enum TemplateConstruction {
 }
 
 extension RegistrationPlan {
-    /// This plan with its deformable stage's finest level left out (kept as it is when that stage
-    /// has one level, or there is none).
+    /// This plan with its last deformable stage's finest level left out (kept as it is when that
+    /// stage has one level, or there is none).
     var withoutFinestDeformableLevel: RegistrationPlan {
         var coarser = self
+        let last = deformableStages.count - 1
         switch deformable {
         case .syn(var stage) where stage.levels.count > 1:
             stage.dropFinestLevel()
-            coarser.deformable = .syn(stage)
+            coarser.deformableStages[last] = .syn(stage)
         case .demons(var stage) where stage.levels.count > 1:
             stage.dropFinestLevel()
-            coarser.deformable = .demons(stage)
+            coarser.deformableStages[last] = .demons(stage)
         case .bspline(var stage) where stage.levels.count > 1:
             stage.levels.removeLast()
             stage.gridSchedule.removeLast()
-            coarser.deformable = .bspline(stage)
+            coarser.deformableStages[last] = .bspline(stage)
         default: break
         }
         return coarser

@@ -319,11 +319,12 @@ struct RegisterCommand: ParsableCommand {
     static func metricsByStage(_ plan: RegistrationPlan) -> String {
         func terms(_ metrics: [WeightedMetric]) -> String { metrics.map(\.metric.description).joined(separator: " + ") }
         var parts = plan.linear.map { "\($0.model.rawValue) \(terms($0.metrics))" }
-        switch plan.deformable {
-        case .syn(let stage): parts.append("syn " + terms(stage.metrics))
-        case .demons(let stage): parts.append("demons " + terms(stage.metrics))
-        case .bspline(let stage): parts.append("bspline " + terms(stage.metrics))
-        case nil: break
+        for method in plan.deformableStages {
+            switch method {
+            case .syn(let stage): parts.append("syn " + terms(stage.metrics))
+            case .demons(let stage): parts.append("demons " + terms(stage.metrics))
+            case .bspline(let stage): parts.append("bspline " + terms(stage.metrics))
+            }
         }
         return parts.joined(separator: ", ")
     }

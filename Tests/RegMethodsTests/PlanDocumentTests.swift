@@ -37,12 +37,15 @@ import RegOptimize
         var automatic = RegistrationPlan(linear: [affine], deformable: .syn(syn))
         automatic.inputs = PlanInputs(fixed: "f.nii.gz", moving: "m.nii.gz", automaticKeypoints: true)
         automatic.initialization = .landmarks
+        var sequence = RegistrationPlan(linear: [rigid])
+        sequence.deformableStages = [.syn(.synMutualInformation), .bspline(guidedBSpline), .demons(.demons)]
         let plans = [
             automatic,
             RegistrationPlan(linear: [rigid, affine], deformable: .syn(syn)),
             RegistrationPlan(linear: [], deformable: .demons(.demons)),
             RegistrationPlan(linear: [rigid], deformable: .bspline(BSplineStage(metric: .meanSquares, gridSpacing: 7, gridSchedule: [4, 2, 2]))),
             RegistrationPlan(linear: [rigid], deformable: .bspline(guidedBSpline)),
+            sequence,
         ]
         for plan in plans {
             #expect(try RegistrationPlan(document: plan.document) == plan, "\(plan.document.yaml)")
@@ -74,5 +77,28 @@ import RegOptimize
         #expect(plan.linear[0].metrics == [WeightedMetric(.meanSquares)])
         guard case .syn(let stage) = plan.deformable else { Issue.record("not syn"); return }
         #expect(stage.levels.map(\.shrink) == [2, 1] && stage.steps == [0.5, 0.25])
+    }
+
+    /// `deformable` takes one stage or a list of stages; errors in a list name the stage.
+    @Test func deformableStagesAreAListWhoseErrorsNameTheStage() throws {
+        func plan(_ stages: PlanValue) -> PlanValue {
+            .map([PlanEntry("linear", .list([.map([PlanEntry("model", .string("rigid"))])])), PlanEntry("deformable", stages)])
+        }
+        let syn = PlanValue.map([PlanEntry("method", .string("syn")), PlanEntry("metric", .string("mi"))])
+        let badStep = PlanValue.map([PlanEntry("method", .string("syn")), PlanEntry("step", .number(-1))])
+        let two = try RegistrationPlan(document: plan(.list([syn, .map([PlanEntry("method", .string("bspline"))])])))
+        #expect(two.deformableStages.count == 2)
+        guard case .bspline = two.deformable else { Issue.record("the last stage is not the B-spline"); return }
+        #expect(two.document.yaml.contains("- method: syn"))
+        #expect(throws: RegError.invalidArgument(name: "deformable[1].step", reason: "steps must be > 0 voxels")) {
+            try RegistrationPlan(document: plan(.list([syn, badStep])))
+        }
+        #expect(throws: RegError.invalidArgument(name: "deformable.step", reason: "steps must be > 0 voxels")) {
+            try RegistrationPlan(document: plan(badStep))
+        }
+        #expect(throws: RegError.self) { try RegistrationPlan(document: plan(.list([]))) }
+        var removed = two
+        removed.deformable = nil
+        #expect(removed.deformableStages.isEmpty)
     }
 }
