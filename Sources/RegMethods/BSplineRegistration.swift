@@ -24,6 +24,8 @@ public struct BSplineStage: Equatable, Sendable {
     /// The largest change of one coefficient in one L-BFGS step, in mm.
     public var maxStep: Double
     public var convergence: ConvergenceMonitor
+    /// The masks this stage samples through (default: the registration's).
+    public var masks = StageMasks()
     /// The weight of the landmark pairs' mean squared distance (mm², in moving space) in the cost,
     /// when the registration has landmarks (as the linear stages' `landmarkWeight`); 0 leaves the
     /// stage to the images alone.

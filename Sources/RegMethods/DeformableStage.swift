@@ -46,6 +46,8 @@ public struct DeformableStage: Equatable, Sendable {
     /// see `LandmarkPull`), when the registration has landmarks. 0 leaves the deformable stage
     /// to the images alone.
     public var landmarkWeight = 0.0
+    /// The masks this stage samples through (default: the registration's).
+    public var masks = StageMasks()
 
     public init(metric: Metric, levels: [Level] = DeformableStage.defaultLevels, step: Double = 0.25,
                 steps: [Double]? = nil, updateSigma: Double = 3, totalSigma: Double = 0.5, volumePenalty: Double = 0,

@@ -24,6 +24,8 @@ public struct LinearStage: Equatable, Sendable {
     public var sampleLimit: Int
     public var optimizer: Optimizer.Method
     public var convergence: ConvergenceMonitor
+    /// The masks this stage samples through (default: the registration's).
+    public var masks = StageMasks()
 
     /// Defaults as ANTs' linear stages use them: shrink 4-2-1 with sigmas 2-1-0 voxels,
     /// random sampling, regular-step gradient descent.
@@ -92,6 +94,9 @@ public struct LinearRegistrationResult: Sendable {
 /// ```
 public struct LinearRegistration: Sendable {
     public var stages: [LinearStage]
+    /// The masks of each stage, one per stage (`RegistrationMasks.resolved`); nil: the masks
+    /// `run` takes, in every stage. The initial alignment uses the first stage's.
+    public var stageMasks: [RegistrationMasks]?
     public var initialization: Initialization = .moments
     /// Try a grid of rotations at the first stage's coarsest level before optimising (for badly
     /// rotated starts): every 15° in 2-D, ±30° in 15° steps about each axis in 3-D.
@@ -120,7 +125,8 @@ public struct LinearRegistration: Sendable {
         let dimension = fixed.geometry.dimension
         let f = preprocessing.apply(to: fixed), m = preprocessing.apply(to: moving)
         let landmarkTerm = try landmarkDistance(dimension: dimension)
-        var transform = try initialTransform(fixed: f, moving: m, fixedMask: fixedMask, movingMask: movingMask,
+        let (firstFixedMask, firstMovingMask) = stageMasks.map { ($0[0].fixed, $0[0].moving) } ?? (fixedMask, movingMask)
+        var transform = try initialTransform(fixed: f, moving: m, fixedMask: firstFixedMask, movingMask: firstMovingMask,
                                              model: stages[0].model, dimension: dimension)
         var reports: [LevelReport] = []
         var start: String?
@@ -132,8 +138,9 @@ public struct LinearRegistration: Sendable {
                 let key = PyramidKey(shrink: level.shrink, sigma: level.sigma)
                 if pyramid[key] == nil { pyramid[key] = (try Pyramid.image(f, at: level), try Pyramid.image(m, at: level)) }
                 let (fl, ml) = pyramid[key]!
-                let fMask = try fixedMask.map { try Pyramid.mask($0, onto: fl.geometry) }
-                let mMask = try movingMask.map { try Pyramid.mask($0, onto: ml.geometry) }
+                let (stageFixedMask, stageMovingMask) = stageMasks.map { ($0[s].fixed, $0[s].moving) } ?? (fixedMask, movingMask)
+                let fMask = try stageFixedMask.map { try Pyramid.mask($0, onto: fl.geometry) }
+                let mMask = try stageMovingMask.map { try Pyramid.mask($0, onto: ml.geometry) }
                 let samples = try FixedSamples(fl, mask: fMask, strategy: sampling(stage, voxels: fl.geometry.voxelCount),
                                                center: transform.center)
                 var metric = try ImageMetric(stage.metrics, samples: samples, moving: ml, movingMask: mMask)
@@ -143,7 +150,7 @@ public struct LinearRegistration: Sendable {
                 let scales = transform.physicalShiftScales(at: fl.geometry.cornerPoints)
                 let optimizer = Optimizer(stage.optimizer, iterations: level.iterations, convergence: stage.convergence)
                 if s == 0, l == 0, multiStart, [.moments, .principalAxes].contains(initialization), stage.model != .translation, level.iterations > 0 {
-                    let fm = Moments.of(f, mask: fixedMask), mm = Moments.of(m, mask: movingMask)
+                    let fm = Moments.of(f, mask: firstFixedMask), mm = Moments.of(m, mask: firstMovingMask)
                     (transform, start) = try MultiStart.best(from: transform, fixed: fm.covariance, moving: mm.covariance, metric: &metric,
                                                              optimizer: optimizer, scales: scales, grid: fl.geometry)
                 }

@@ -29,8 +29,10 @@ struct PlanarRegistration {
         (fixedGrid, movingGrid) = (fixed.geometry, moving.geometry)
         self.fixed = try Self.relabel(fixed, frame, name: "fixed image")
         self.moving = try Self.relabel(moving, frame, name: "moving image")
-        self.masks = RegistrationMasks(fixed: try masks.fixed.map { try Self.relabel($0, frame, name: "fixed mask") },
+        var planar = RegistrationMasks(fixed: try masks.fixed.map { try Self.relabel($0, frame, name: "fixed mask") },
                                        moving: try masks.moving.map { try Self.relabel($0, frame, name: "moving mask") })
+        for (path, mask) in masks.files { planar.files[path] = try Self.relabel(mask, frame, name: path) }
+        self.masks = planar
         self.landmarks = try landmarks.map { pairs in
             LandmarkPairs(fixed: Landmarks(points: try frame.framePoints(pairs.fixed.points, of: fixed.geometry, name: "fixed image"),
                                            labels: pairs.fixed.labels),

@@ -4,17 +4,22 @@ import RegKernels
 import RegMetrics
 import RegTransforms
 
-/// Masks of a registration: metrics sample only the non-zero voxels.
+/// Masks of a registration: metrics sample only the non-zero voxels. Stages take these unless
+/// their `masks` say otherwise; `files` holds the masks that stages name by file.
 ///
 /// ```swift
 /// let masks = RegistrationMasks(fixed: brainMask)
+/// let perStage = RegistrationMasks(fixed: headMask, files: ["brain.nii.gz": brainMask])
 /// ```
 public struct RegistrationMasks: Sendable {
     public var fixed: Image<UInt8>?
     public var moving: Image<UInt8>?
-    public init(fixed: Image<UInt8>? = nil, moving: Image<UInt8>? = nil) {
+    /// The masks that stages name by file (`StageMask.file`), by path, as the runner read them.
+    public var files: [String: Image<UInt8>]
+    public init(fixed: Image<UInt8>? = nil, moving: Image<UInt8>? = nil, files: [String: Image<UInt8>] = [:]) {
         self.fixed = fixed
         self.moving = moving
+        self.files = files
     }
 }
 
@@ -108,13 +113,23 @@ public struct Registration: Sendable {
             linear.landmarks = landmarks.map { ($0.fixed, $0.moving) }
             linear.landmarkWeight = plan.landmarkWeight
             linear.progress = progress
+            if plan.linear.contains(where: { $0.masks != StageMasks() }) {
+                linear.stageMasks = try plan.linear.enumerated().map { k, stage in
+                    let name = "linear[\(k)]", resolved = try masks.resolved(stage.masks, name: name)
+                    try resolved.check(fixed: fixed, moving: moving, name: name)
+                    return resolved
+                }
+            }
             linearResult = try linear.run(fixed: fixed, moving: moving, fixedMask: masks.fixed, movingMask: masks.moving)
         }
         let affine = linearResult?.map ?? .identity
         var deformable: DeformableResult?
         for (k, method) in plan.deformableStages.enumerated() {
+            let name = plan.deformableStages.count == 1 ? "deformable" : "deformable[\(k)]"
+            let stageMasks = try masks.resolved(method.masks, name: name)
+            try stageMasks.check(fixed: fixed, moving: moving, name: name)
             guard let before = deformable else {
-                deformable = try Self.run(method, fixed, moving, affine: affine, masks, landmarks, progress)
+                deformable = try Self.run(method, fixed, moving, affine: affine, stageMasks, landmarks, progress)
                 continue
             }
             // A later stage registers the fixed image to the moving image as the stages before
@@ -122,14 +137,14 @@ public struct Registration: Sendable {
             let grid = fixed.geometry
             let earlier = RegistrationResult.chain(linear: linearResult, deformable: before).mapping(onto: grid)
             let warped = try Resampler.resample(moving, onto: grid, mapping: earlier, interpolation: .linear)
-            let warpedMask = try masks.moving.map { try Resampler.resample($0, onto: grid, mapping: earlier, interpolation: .nearest) }
+            let warpedMask = try stageMasks.moving.map { try Resampler.resample($0, onto: grid, mapping: earlier, interpolation: .nearest) }
             let pairs = try landmarks.map { pairs -> LandmarkPairs in
                 guard let inverse = RegistrationResult.inverseChain(linear: linearResult, deformable: before) else {
                     throw RegError.invalidArgument(name: "affine", reason: "is singular: the moving landmarks cannot be carried to the fixed grid")
                 }
                 return LandmarkPairs(fixed: pairs.fixed, moving: Landmarks(points: pairs.moving.points.map(inverse.map), labels: pairs.moving.labels))
             }
-            var next = try Self.run(method, fixed, warped, affine: .identity, RegistrationMasks(fixed: masks.fixed, moving: warpedMask), pairs, progress)
+            var next = try Self.run(method, fixed, warped, affine: .identity, RegistrationMasks(fixed: stageMasks.fixed, moving: warpedMask), pairs, progress)
             for i in next.levels.indices { next.levels[i].stage = k }
             if k == 1 { for i in before.levels.indices { deformable?.levels[i].stage = 0 } }
             deformable = DeformableResult(

@@ -136,7 +136,7 @@ extension LinearStage {
         case let .lbfgs(memory, maxStep), let .lbfgsBoundedChange(memory, maxStep):
             e += [PlanEntry("optimizer", .string("lbfgs")), PlanEntry("memory", .integer(memory)), PlanEntry("maxStep", .number(maxStep))]
         }
-        e += convergence.entries
+        e += convergence.entries + masks.entries
         return .map(e)
     }
 
@@ -170,6 +170,7 @@ extension LinearStage {
                                                     relaxation: try r.double("relaxation", default: 0.5))
         }
         convergence = try ConvergenceMonitor(reading: &r, default: convergence)
+        masks = try StageMasks(reading: &r)
         try r.finish(valid: ["samplingStep", "samplingFraction", "seed", "learningRate", "memory", "maxStep", "minStep", "relaxation"])
     }
 }
@@ -201,7 +202,7 @@ extension DeformableStage {
         e += [PlanEntry("updateSigma", .number(updateSigma)), PlanEntry("totalSigma", .number(totalSigma))]
         if syn { e += [PlanEntry("volumePenalty", .number(volumePenalty)), PlanEntry("volumeTolerance", .number(volumeTolerance))] }
         if syn, landmarkWeight > 0 { e.append(PlanEntry("landmarkWeight", .number(landmarkWeight))) }
-        return e + convergence.entries
+        return e + convergence.entries + masks.entries
     }
 
     init(reading r: inout PlanReader, syn: Bool) throws {
@@ -223,6 +224,7 @@ extension DeformableStage {
             landmarkWeight = try r.double("landmarkWeight", default: 0)
         }
         convergence = try ConvergenceMonitor(reading: &r, default: convergence)
+        masks = try StageMasks(reading: &r)
     }
 }
 
@@ -232,7 +234,7 @@ extension BSplineStage {
             PlanEntry("gridSpacing", .number(gridSpacing)), PlanEntry("gridSchedule", .list(gridSchedule.map { .integer($0) })),
             PlanEntry("bending", .number(regularization.bending)), PlanEntry("diffusion", .number(regularization.diffusion)),
             PlanEntry("folding", .number(regularization.folding)), PlanEntry("maxStep", .number(maxStep)),
-        ] + (landmarkWeight > 0 ? [PlanEntry("landmarkWeight", .number(landmarkWeight))] : []) + convergence.entries
+        ] + (landmarkWeight > 0 ? [PlanEntry("landmarkWeight", .number(landmarkWeight))] : []) + convergence.entries + masks.entries
     }
 
     init(reading r: inout PlanReader) throws {
@@ -255,6 +257,7 @@ extension BSplineStage {
         maxStep = try r.double("maxStep", default: maxStep)
         landmarkWeight = try r.double("landmarkWeight", default: 0)
         convergence = try ConvergenceMonitor(reading: &r, default: convergence)
+        masks = try StageMasks(reading: &r)
     }
 }
 
@@ -396,5 +399,28 @@ enum LevelSchedule {
             guard v >= 0, v <= 1000 else { throw RegError.invalidArgument(name: itemKey, reason: "takes a sigma from 0 to 1000, found \(v)") }
             return units == "mm" ? .mm(v) : .voxels(v)
         }
+    }
+}
+
+extension StageMasks {
+    /// `fixedMask` and `movingMask` of a stage: a file, or `none`; left out when the stage takes
+    /// the registration's.
+    var entries: [PlanEntry] {
+        [("fixedMask", fixed), ("movingMask", moving)].compactMap { key, choice in
+            switch choice {
+            case .registration: return nil
+            case .none: return PlanEntry(key, .string("none"))
+            case .file(let path): return PlanEntry(key, .string(path))
+            }
+        }
+    }
+
+    init(reading r: inout PlanReader) throws {
+        func choice(_ key: String) throws -> StageMask {
+            guard let text = try r.string(key) else { return .registration }
+            guard !text.isEmpty else { throw RegError.invalidArgument(name: r.key(key), reason: "give a mask file, or none for no mask in this stage") }
+            return text == "none" ? .none : .file(text)
+        }
+        self.init(fixed: try choice("fixedMask"), moving: try choice("movingMask"))
     }
 }

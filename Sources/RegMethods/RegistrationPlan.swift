@@ -41,6 +41,12 @@ public struct RegistrationPlan: Equatable, Sendable {
     /// with theirs, so the result is one forward and one inverse field.
     public var deformableStages: [DeformableMethod]
 
+    /// The mask files the stages name (`StageMask.file`), each once, in stage order.
+    public var stageMaskFiles: [String] {
+        var seen = Set<String>()
+        return (linear.flatMap(\.masks.files) + deformableStages.flatMap(\.masks.files)).filter { seen.insert($0).inserted }
+    }
+
     /// The last deformable stage (nil: none). Setting it makes the value the plan's only
     /// deformable stage; nil removes them all.
     public var deformable: DeformableMethod? {
@@ -262,6 +268,14 @@ public enum DeformableMethod: Equatable, Sendable {
         case .syn: return "SyN"
         case .demons: return "demons"
         case .bspline: return "B-spline"
+        }
+    }
+
+    /// The masks the stage samples through.
+    public var masks: StageMasks {
+        switch self {
+        case .syn(let stage), .demons(let stage): return stage.masks
+        case .bspline(let stage): return stage.masks
         }
     }
 

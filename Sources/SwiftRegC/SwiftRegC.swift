@@ -325,8 +325,9 @@ public func sr_register(_ fixed: OpaquePointer?, _ moving: OpaquePointer?, _ pla
         let text = try string(plan, name: "plan")
         let registrationPlan = try RegistrationPlan.preset(text) ?? PlanFile.plan(fromText: text)
         try registrationPlan.validate()
-        let masks = RegistrationMasks(fixed: try fixedMask.map { try borrowed($0, as: ImageBox.self, name: "fixed mask").image.foreground },
+        var masks = RegistrationMasks(fixed: try fixedMask.map { try borrowed($0, as: ImageBox.self, name: "fixed mask").image.foreground },
                                       moving: try movingMask.map { try borrowed($0, as: ImageBox.self, name: "moving mask").image.foreground })
+        masks.files = try RegistrationInputs.stageMasks(of: registrationPlan)
         var landmarks: LandmarkPairs?
         if pointCount > 0 {
             guard let fixedPoints, let movingPoints else { throw RegError.invalidArgument(name: "landmarks", reason: "give both point sets") }

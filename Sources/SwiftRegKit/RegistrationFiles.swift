@@ -31,11 +31,19 @@ public struct RegistrationInputs: Sendable {
         (fixed, moving) = try concurrently({ try Self.scalarImage(fixedPath) }, { try Self.scalarImage(movingPath) })
         masks = RegistrationMasks(fixed: try files.fixedMask.map { try ImageFile.read($0).image.mask },
                                   moving: try files.movingMask.map { try ImageFile.read($0).image.mask })
+        masks.files = try Self.stageMasks(of: plan)
         if let f = files.fixedLandmarks, let m = files.movingLandmarks {
             landmarks = LandmarkPairs(fixed: try LandmarkFile.read(f), moving: try LandmarkFile.read(m))
         } else if files.automaticKeypoints {
             landmarks = try Self.keypointPairs(fixed: fixed, moving: moving, fixedMask: masks.fixed)
         }
+    }
+
+    /// The mask files that the plan's stages name, read (non-zero voxels), by path.
+    public static func stageMasks(of plan: RegistrationPlan) throws -> [String: Image<UInt8>] {
+        var files: [String: Image<UInt8>] = [:]
+        for path in plan.stageMaskFiles { files[path] = try ImageFile.read(path).image.mask }
+        return files
     }
 
     /// Landmarks found automatically: the fixed image's keypoints matched in the moving one about
@@ -172,7 +180,7 @@ public enum RegistrationFiles {
         try plan.validate()
         let inputs = plan.inputs
         let inputPaths = [inputs.fixed, inputs.moving, inputs.fixedMask, inputs.movingMask, inputs.fixedLandmarks,
-                          inputs.movingLandmarks].compactMap { $0 }
+                          inputs.movingLandmarks].compactMap { $0 } + plan.stageMaskFiles
         try OutputFolder.check(outputs: RegistrationOutputs.paths(prefix: prefix, deformable: plan.deformable != nil, composite: composite),
                                inputs: inputPaths)
         let read = try RegistrationInputs(plan)

@@ -37,8 +37,14 @@ import RegOptimize
         var automatic = RegistrationPlan(linear: [affine], deformable: .syn(syn))
         automatic.inputs = PlanInputs(fixed: "f.nii.gz", moving: "m.nii.gz", automaticKeypoints: true)
         automatic.initialization = .landmarks
-        var sequence = RegistrationPlan(linear: [rigid])
-        sequence.deformableStages = [.syn(.synMutualInformation), .bspline(guidedBSpline), .demons(.demons)]
+        var unmaskedRigid = rigid
+        unmaskedRigid.masks = StageMasks(fixed: .none, moving: .none)
+        var brainSyN = DeformableStage.synMutualInformation
+        brainSyN.masks = StageMasks(fixed: .file("brain.nii.gz"))
+        var maskedBSpline = guidedBSpline
+        maskedBSpline.masks = StageMasks(moving: .file("m.nii.gz"))
+        var sequence = RegistrationPlan(linear: [unmaskedRigid, affine])
+        sequence.deformableStages = [.syn(brainSyN), .bspline(maskedBSpline), .demons(.demons)]
         let plans = [
             automatic,
             RegistrationPlan(linear: [rigid, affine], deformable: .syn(syn)),
@@ -97,6 +103,11 @@ import RegOptimize
             try RegistrationPlan(document: plan(badStep))
         }
         #expect(throws: RegError.self) { try RegistrationPlan(document: plan(.list([]))) }
+        #expect(try RegistrationPlan(document: plan(.list([syn, .map([PlanEntry("method", .string("bspline")),
+                                                                       PlanEntry("fixedMask", .string("b.nii.gz"))])]))).stageMaskFiles == ["b.nii.gz"])
+        #expect(throws: RegError.invalidArgument(name: "deformable.fixedMask", reason: "give a mask file, or none for no mask in this stage")) {
+            try RegistrationPlan(document: plan(.map([PlanEntry("method", .string("syn")), PlanEntry("fixedMask", .string(""))])))
+        }
         var removed = two
         removed.deformable = nil
         #expect(removed.deformableStages.isEmpty)
