@@ -102,6 +102,7 @@ struct BenchDeformableCommand: ParsableCommand, WritesAsItGoes {
         @OptionGroup var common: CommonOptions
         @Argument(help: "Label maps (FreeSurfer numbering), one subject each; every pair is registered.") var labelMaps: [String]
         @Option(help: "Deformable preset to run (affine first).") var preset = "syn-mi"
+        @Option(help: "A plan file to run instead of --preset (it must have a deformable stage; its inputs are ignored).") var plan: String?
         @Option(help: "Shrink factor applied to the label maps first (nearest), for speed.") var shrink = 1
         @Option(help: "Register only the first N pairs.") var pairs: Int?
         @Option(help: "Write the results as JSON here.") var json: String?
@@ -118,7 +119,8 @@ struct BenchDeformableCommand: ParsableCommand, WritesAsItGoes {
 
         func run() throws {
             try common.apply()
-            let plan = try BenchDeformableCommand.plan(preset)
+            let plan = try self.plan.map { try PlanFile.read($0) } ?? BenchDeformableCommand.plan(preset)
+            guard plan.deformable != nil else { throw ValidationError("--plan \(self.plan!): the plan has no deformable stage") }
             let maps = try labelMaps.map { try LearningData.labelMap($0, shrink: shrink) }
             let synth = ContrastSynthesis()
             var all: [(Int, Int)] = []
