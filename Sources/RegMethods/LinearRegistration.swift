@@ -195,12 +195,12 @@ public struct LinearRegistration: Sendable {
         for (name, image) in [("fixed image", fixed), ("moving image", moving)] where image.voxels.contains(where: { !$0.isFinite }) {
             throw RegError.invalidArgument(name: name, reason: "contains NaN or infinite voxels")
         }
-        for (name, mask, image) in [("fixed mask", fixedMask, fixed), ("moving mask", movingMask, moving)] {
-            guard let mask else { continue }
-            guard mask.geometry.sameGrid(as: image.geometry) else {
-                throw RegError.geometryMismatch("the \(name)'s grid (size \(mask.geometry.size)) is not its image's grid (size \(image.geometry.size))")
+        try RegistrationMasks(fixed: fixedMask, moving: movingMask).check(fixed: fixed, moving: moving)
+        if let stageMasks {
+            guard stageMasks.count == stages.count else {
+                throw RegError.invalidArgument(name: "stageMasks", reason: "gives \(stageMasks.count) stages' masks for \(stages.count) stages")
             }
-            guard mask.voxels.contains(where: { $0 != 0 }) else { throw RegError.invalidArgument(name: name, reason: "the mask is empty") }
+            for (k, masks) in stageMasks.enumerated() { try masks.check(fixed: fixed, moving: moving, stage: "linear[\(k)]") }
         }
         for stage in stages {
             guard !stage.levels.isEmpty else { throw RegError.invalidArgument(name: "levels", reason: "a stage needs at least one level") }

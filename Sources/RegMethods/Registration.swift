@@ -114,11 +114,7 @@ public struct Registration: Sendable {
             linear.landmarkWeight = plan.landmarkWeight
             linear.progress = progress
             if plan.linear.contains(where: { $0.masks != StageMasks() }) {
-                linear.stageMasks = try plan.linear.enumerated().map { k, stage in
-                    let name = "linear[\(k)]", resolved = try masks.resolved(stage.masks, name: name)
-                    try resolved.check(fixed: fixed, moving: moving, name: name)
-                    return resolved
-                }
+                linear.stageMasks = try plan.linear.enumerated().map { try masks.resolved($1.masks, name: "linear[\($0)]") }
             }
             linearResult = try linear.run(fixed: fixed, moving: moving, fixedMask: masks.fixed, movingMask: masks.moving)
         }
@@ -127,7 +123,7 @@ public struct Registration: Sendable {
         for (k, method) in plan.deformableStages.enumerated() {
             let name = plan.deformableStages.count == 1 ? "deformable" : "deformable[\(k)]"
             let stageMasks = try masks.resolved(method.masks, name: name)
-            try stageMasks.check(fixed: fixed, moving: moving, name: name)
+            try stageMasks.check(fixed: fixed, moving: moving, stage: name)
             guard let before = deformable else {
                 deformable = try Self.run(method, fixed, moving, affine: affine, stageMasks, landmarks, progress)
                 continue
@@ -146,11 +142,12 @@ public struct Registration: Sendable {
             }
             var next = try Self.run(method, fixed, warped, affine: .identity, RegistrationMasks(fixed: stageMasks.fixed, moving: warpedMask), pairs, progress)
             for i in next.levels.indices { next.levels[i].stage = k }
-            if k == 1 { for i in before.levels.indices { deformable?.levels[i].stage = 0 } }
+            var levels = before.levels
+            if k == 1 { for i in levels.indices { levels[i].stage = 0 } }
             deformable = DeformableResult(
                 forward: DisplacementField(FieldKernels.compose(before.forward.field, after: next.forward.field)),
                 inverse: DisplacementField(FieldKernels.compose(next.inverse.field, after: before.inverse.field)),
-                levels: (deformable?.levels ?? []) + next.levels, seconds: before.seconds + next.seconds)
+                levels: levels + next.levels, seconds: before.seconds + next.seconds)
         }
         return (linearResult, deformable)
     }

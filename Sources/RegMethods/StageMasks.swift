@@ -57,14 +57,16 @@ extension RegistrationMasks {
         return stageMasks
     }
 
-    /// Checks that each mask lies on its image's grid and is not empty.
-    func check(fixed image: Image<Float>, moving other: Image<Float>, name: String) throws {
+    /// Checks that each mask lies on its image's grid and is not empty; `stage` (nil for the
+    /// registration's own masks) prefixes the errors.
+    func check(fixed image: Image<Float>, moving other: Image<Float>, stage: String? = nil) throws {
         for (side, mask, grid) in [("fixed mask", fixed, image.geometry), ("moving mask", moving, other.geometry)] {
             guard let mask else { continue }
+            let name = stage.map { $0 + " " + side } ?? side
             guard mask.geometry.sameGrid(as: grid) else {
-                throw RegError.geometryMismatch("\(name): the \(side)'s grid (size \(mask.geometry.size)) is not its image's grid (size \(grid.size))")
+                throw RegError.geometryMismatch("the \(name)'s grid (size \(mask.geometry.size)) is not its image's grid (size \(grid.size))")
             }
-            guard mask.voxels.contains(where: { $0 != 0 }) else { throw RegError.invalidArgument(name: name + " " + side, reason: "the mask is empty") }
+            guard mask.voxels.contains(where: { $0 != 0 }) else { throw RegError.invalidArgument(name: name, reason: "the mask is empty") }
         }
     }
 }
