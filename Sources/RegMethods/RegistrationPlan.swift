@@ -309,13 +309,21 @@ extension DeformableStage {
         metric: .localCorrelation(radius: 2),
         levels: Level.pyramid(iterations: [60, 50, 12]),
         step: 0.3, steps: [0.4, 0.4, 0.3], updateSigma: 3, totalSigma: 0.25, volumePenalty: 2.5, volumeTolerance: 0.15)
-    /// `longitudinal`'s default: `syn` with local correlation over a window of radius 6 instead of 2.
+    /// `longitudinal`'s default: `syn` with local correlation over a window of radius 6 instead of 2,
+    /// an update σ of 1.5 voxels instead of 3, and 120 iterations at full resolution instead of 12.
     /// Two scans of one subject differ by noise and a small change, not by anatomy: a wider window
     /// averages the noise, which otherwise pulls the warp towards no change (on simulated brain
     /// atrophy with 2 % noise in both scans, radius 2, 4 and 6 found 49 %, 74 % and 93 % of a 1 % loss).
+    /// A change lives in sub-voxel motion of edges a few mm apart: the narrower update keeps the two
+    /// sides of a thin structure from cancelling, and the longer finest level lets that motion converge.
+    /// On a painted head (`scripts/longitudinal-sim.py`), hippocampi and ventricles grown by 10 % or
+    /// shrunk by 5 % were found within 0.9 points on average instead of 2.4, a 1 % brain loss within
+    /// 0.08 points either way, for about three times the time.
     public static let synLongitudinal: DeformableStage = {
         var stage = DeformableStage.synLocalCorrelation
         stage.metrics = [WeightedMetric(.localCorrelation(radius: 6))]
+        stage.updateSigma = 1.5
+        stage.levels = Level.pyramid(iterations: [60, 50, 120])
         return stage
     }()
     /// `syn-mi`: mutual information (32 bins) for multi-modal pairs, smoothed more than `syn`

@@ -6,8 +6,11 @@ import RegSynth
 import RegTransforms
 
 /// A pair of scans with a known change, for validating `longitudinal`: the follow-up is the image
-/// deformed by a `SimulatedAtrophy` of one region, then moved by a small rigid motion; the baseline
-/// is the image itself; each gets independent noise.
+/// deformed by a `SimulatedAtrophy` of one region, then moved by a small rigid motion, and resampled
+/// once by cubic B-spline interpolation; the baseline is the image itself; each gets independent
+/// noise. (Linear interpolation would blur the follow-up against the baseline, and a registration
+/// reads blur at an edge as change: on a painted head it made the cortex grow by 0.7 % and the
+/// putamen shrink by 1.8 % where nothing changed.)
 ///
 /// ```swift
 /// var simulation = ChangeSimulation(image: "bl.nii.gz", percentChange: -1)
@@ -87,7 +90,7 @@ public struct ChangeSimulation: Sendable {
                                       planeNormal: g.dimension == 2 || g.size.z == 1 ? g.direction.column(2) : nil, using: &rng)
         guard let motionInverse = motion.inverse else { throw RegError.invalidArgument(name: "motion", reason: "is singular") }
         let sampling = VectorField(sampling: g) { change.inverse.map(motion.apply($0)) }
-        var followup = try Resampler.resample(baseline, onto: g, mapping: PointMapping(displacement: sampling))
+        var followup = try Resampler.resample(baseline, onto: g, mapping: PointMapping(displacement: sampling), interpolation: .bspline)
         // Each scan gets noise of its own: a clean baseline against a noisy follow-up is no pair a
         // scanner makes, and biases any registration towards the noisy one.
         var noisyBaseline = baseline

@@ -12,7 +12,8 @@ struct LongitudinalCommand: ParsableCommand {
         once by half of that motion into the halfway space (the baseline's grid), so neither time point \
         is favoured, and registers them there with a deformable stage: by default SyN as --preset syn \
         but with local correlation over a window of radius 6 (two scans of one subject differ by noise, \
-        which a wider window averages), or that of --preset or --plan. The percent volume change of the region (--mask on the baseline's grid; default: the \
+        which a wider window averages), an update σ of 1.5 voxels and 120 iterations at full resolution \
+        (change is sub-voxel motion of edges), or that of --preset or --plan. The percent volume change of the region (--mask on the baseline's grid; default: the \
         voxels above a tenth of the baseline's 99th percentile, a brain in a skull-stripped scan) is \
         det J integrated over it, and, as a second estimate, the motion of its edge between the halfway \
         images (boundary shift, as SIENA). --labels (a baseline segmentation) adds the change of every label.
@@ -33,7 +34,7 @@ struct LongitudinalCommand: ParsableCommand {
     @Option(help: "The region to measure, on the baseline's grid (e.g. a brain mask).") var mask: String?
     @Option(help: "A baseline segmentation, for the change of every label.") var labels: String?
     @Option(help: "Label names: FreeSurfer LUT, ITK-SNAP label file or 'id,name' CSV.") var lut: String?
-    @Option(help: "Registration preset whose deformable stage runs in the halfway space (default: syn with a radius-6 window).") var preset: String?
+    @Option(help: "Registration preset whose deformable stage runs in the halfway space (default: syn with a radius-6 window, update σ 1.5, 120 iterations at full resolution).") var preset: String?
     @Option(name: .customLong("plan"), help: "A registration plan file whose deformable stage is used.") var planPath: String?
     @Flag(name: .customLong("allow-scaling"), help: "Align with a similarity transform instead of a rigid one.") var allowScaling = false
 

@@ -131,7 +131,9 @@ struct SynthCommand: ParsableCommand {
             The region is --mask, or the --label values of --labels, or else the voxels above a tenth of the \
             image's 99th percentile (a skull-stripped brain). Its edge moves within a band of --sigma mm so \
             that ∫ det J over it changes by --change; then the follow-up is moved rigidly (--motion \
-            DEGREES,MM about a random axis) and noise is added (--noise, a fraction of the 99th percentile). \
+            DEGREES,MM about a random axis), resampled once by cubic B-spline interpolation (linear \
+            interpolation would blur it against the baseline, which reads as change), and noise is added to \
+            both scans (--noise, a fraction of the 99th percentile). \
             Writes PREFIX_followup.nii.gz, PREFIX_true_warp.nii.gz (baseline → follow-up), \
             PREFIX_followup_labels.nii.gz (with --labels) and PREFIX_truth.json (the change reached).
             """)

@@ -54,8 +54,9 @@ import Testing
     }
 
     /// Per-label change through a baseline label map: a dark "ventricle" grown by 10 % is found
-    /// grown by 6.4 % (within 4 points: the default window of radius 6 voxels, 9 mm here, is wide for
-    /// a structure 20 mm across), and the brain around it changes by its own true amount within a point.
+    /// grown by 8.3 % (within 2.5 points: the default window of radius 6 voxels, 9 mm here, is wide for
+    /// a structure 20 mm across; the former default, update σ 3 and 12 iterations at full resolution,
+    /// found 6.4 %), and the brain around it changes by its own true amount within a point.
     @Test func perLabelChangeFollowsTheLabelThatChanged() throws {
         let baseline = try writeBaseline()
         let image = try ImageFile.read(baseline).image.floatImage()
@@ -81,7 +82,7 @@ import Testing
         request.labels = labelPath
         let summary = try LongitudinalChange.run(request, prefix: folder.file("lab"))
         let found = Dictionary(uniqueKeysWithValues: summary.labels.map { ($0.label, $0.change.percentVolumeChange) })
-        #expect(abs(found[2]! - truth.labelChanges["2"]!) < 4, "ventricle: \(found[2]!) vs \(truth.labelChanges["2"]!)")
+        #expect(abs(found[2]! - truth.labelChanges["2"]!) < 2.5, "ventricle: \(found[2]!) vs \(truth.labelChanges["2"]!)")
         #expect(abs(found[1]! - truth.labelChanges["1"]!) < 1, "brain: \(found[1]!) vs \(truth.labelChanges["1"]!)")
         #expect(FileManager.default.fileExists(atPath: folder.file("lab_change.csv")))
     }
