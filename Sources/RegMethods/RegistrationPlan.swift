@@ -316,8 +316,8 @@ extension DeformableStage {
     /// atrophy with 2 % noise in both scans, radius 2, 4 and 6 found 49 %, 74 % and 93 % of a 1 % loss).
     /// A change lives in sub-voxel motion of edges a few mm apart: the narrower update keeps the two
     /// sides of a thin structure from cancelling, and the longer finest level lets that motion converge.
-    /// On a painted head (`scripts/longitudinal-sim.py`), hippocampi and ventricles grown by 10 % or
-    /// shrunk by 5 % were found within 0.9 points on average instead of 2.4, a 1 % brain loss within
+    /// On two painted heads (`scripts/longitudinal-sim.py`), hippocampi and ventricles grown by 10 % or
+    /// shrunk by 5 % were found within 1.0 point on average instead of 2.7, a 1 % brain loss within
     /// 0.08 points either way, for about three times the time.
     public static let synLongitudinal: DeformableStage = {
         var stage = DeformableStage.synLocalCorrelation

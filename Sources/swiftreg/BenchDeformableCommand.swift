@@ -119,8 +119,11 @@ struct BenchDeformableCommand: ParsableCommand, WritesAsItGoes {
 
         func run() throws {
             try common.apply()
-            let plan = try self.plan.map { try PlanFile.read($0) } ?? BenchDeformableCommand.plan(preset)
-            guard plan.deformable != nil else { throw ValidationError("--plan \(self.plan!): the plan has no deformable stage") }
+            var plan = try BenchDeformableCommand.plan(preset)
+            if let path = self.plan {
+                plan = try PlanFile.read(path)
+                guard plan.deformable != nil else { throw ValidationError("--plan \(path): the plan has no deformable stage") }
+            }
             let maps = try labelMaps.map { try LearningData.labelMap($0, shrink: shrink) }
             let synth = ContrastSynthesis()
             var all: [(Int, Int)] = []

@@ -134,7 +134,7 @@ struct SynthCommand: ParsableCommand {
             DEGREES,MM about a random axis), resampled once by cubic B-spline interpolation (linear \
             interpolation would blur it against the baseline, which reads as change), and noise is added to \
             both scans (--noise, a fraction of the 99th percentile). \
-            Writes PREFIX_followup.nii.gz, PREFIX_true_warp.nii.gz (baseline → follow-up), \
+            Writes PREFIX_baseline.nii.gz, PREFIX_followup.nii.gz, PREFIX_true_warp.nii.gz (baseline → follow-up), \
             PREFIX_followup_labels.nii.gz (with --labels) and PREFIX_truth.json (the change reached).
             """)
         @OptionGroup var common: CommonOptions
