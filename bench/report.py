@@ -155,7 +155,7 @@ def abnormality(path):
     rows, s = run["rows"], run["summary"]
     out = ("\n## Abnormality detection: simulated lesions on real brains\n\n"
            "Atlas lapirn A; two normative models of six real healthy subjects, each leaving out the subject it scores "
-           "(`scripts/abnormality-sim.py`); lesions by `swiftreg synth lesion` in tissue, local atrophy by `synth atrophy`. "
+           "(`scripts/abnormality-sim.py`); lesions by `swiftreg synth lesion` in tissue, local atrophy by `synth atrophy` (both resample the subject once, by cubic B-spline). "
            f"`scripts/bench.sh abnormality`, {run['date']}.\n\n")
     out += "| case | clusters | found (peak ≤ 10 mm) | nearest peak mm | ROC AUC | largest other cluster mm³ |\n|---|---:|---|---:|---:|---:|\n"
     for r in rows:

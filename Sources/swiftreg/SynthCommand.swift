@@ -179,7 +179,8 @@ struct SynthCommand: ParsableCommand {
             discussion: """
             Tissue is pushed radially from --center (LPS mm) by --mass-effect mm at the lesion's edge, \
             decaying outside as a divergence-free push; the pushed ball (radius about --radius + \
-            --mass-effect) is filled with --intensity (a fraction of the image's 99th percentile). Writes \
+            --mass-effect) is filled with --intensity (a fraction of the image's 99th percentile). The image \
+            is resampled once, by cubic B-spline. Writes \
             PREFIX_image.nii.gz, PREFIX_lesion.nii.gz (the lesion's mask), PREFIX_true_warp.nii.gz \
             (original → lesioned points) and PREFIX_truth.json.
             """)
