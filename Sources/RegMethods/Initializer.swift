@@ -18,6 +18,10 @@ public enum Initialization: String, Sendable, Codable, CaseIterable {
 }
 
 extension Initialization {
+    /// The summary's `start` when the linear stages started from a given transform
+    /// (`PlanInputs.initialTransform`) instead of an initialisation.
+    public static let initialTransformName = "initialTransform"
+
     /// The intensity-weighted centre of mass of an image (inside `mask`), LPS mm: the centre
     /// `moments` brings together.
     ///

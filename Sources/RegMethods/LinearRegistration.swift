@@ -76,7 +76,8 @@ public struct LinearRegistrationResult: Sendable {
     public var levels: [LevelReport]
     public var seconds: Double
     /// The turn of the initial alignment the multi-start kept ("quarter turn 5 of 24",
-    /// "principal axes 2"); nil when the initial alignment itself was kept.
+    /// "principal axes 2"), or `initialTransform` when the stages started from a given transform;
+    /// nil when the initial alignment itself was kept.
     public var start: String?
     public var map: AffineMap { transform.affineMap }
 }
@@ -107,6 +108,9 @@ public struct LinearRegistration: Sendable {
     /// alignment, and keep a turn only when it ends elsewhere and over 1 % lower (`MultiStart`).
     /// Off (the default), the initial alignment alone is optimised.
     public var multiStart = false
+    /// A map to start from (fixed-space points to moving space) instead of `initialization`: the
+    /// first stage starts from its nearest map of the stage's model.
+    public var initialMap: AffineMap?
     public var preprocessing = IntensityNormalization()
     /// Landmark pairs (fixed, moving) for `.landmarks` initialisation and the landmark term.
     public var landmarks: (fixed: Landmarks, moving: Landmarks)?
@@ -184,7 +188,8 @@ public struct LinearRegistration: Sendable {
             }
         }
         return LinearRegistrationResult(transform: transform, levels: reports,
-                                        seconds: Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9, start: start)
+                                        seconds: Double(DispatchTime.now().uptimeNanoseconds - clock) / 1e9,
+                                        start: start ?? (initialMap == nil ? nil : Initialization.initialTransformName))
     }
 
     func validate(fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?) throws {
@@ -239,6 +244,9 @@ public struct LinearRegistration: Sendable {
     func initialTransform(fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?,
                           model: LinearModel, dimension: Int) throws -> LinearTransform {
         let fixedCenter = Moments.domainCenter(fixed.geometry)
+        if let initialMap {
+            return LinearTransform(model, dimension: dimension, center: Moments.of(fixed, mask: fixedMask).center, approximating: initialMap)
+        }
         switch initialization {
         case .none:
             return LinearTransform(model, dimension: dimension, center: fixedCenter)

@@ -54,7 +54,11 @@ public struct Registration: Sendable {
     /// Registers `moving` to `fixed`. `progress` hears every iteration, the end of every level
     /// and, last, a `.done` event. `linear`, the result of this plan's linear stages on the same
     /// pair (from a run of the plan without its deformable stage), is taken instead of running
-    /// them again; a pair registered in a plane runs them anyway.
+    /// them again; a pair registered in a plane runs them anyway. `initial` (fixed-space points to
+    /// moving space, read from `plan.inputs.initialTransform`) replaces the plan's initialisation:
+    /// the first linear stage starts from it (from its nearest map of the stage's model: a rigid
+    /// stage keeps an affine's rotation and translation), or, with no linear stage, the deformable
+    /// stage starts from it and the result's chain holds it.
     ///
     /// ```swift
     /// var affineOnly = plan; affineOnly.deformable = nil
@@ -63,7 +67,7 @@ public struct Registration: Sendable {
     /// ```
     public func run(fixed: Image<Float>, moving: Image<Float>, masks: RegistrationMasks = RegistrationMasks(),
                     landmarks: LandmarkPairs? = nil, linear reused: LinearRegistrationResult? = nil,
-                    progress: ProgressHandler? = nil) throws -> RegistrationResult {
+                    initial: AffineMap? = nil, progress: ProgressHandler? = nil) throws -> RegistrationResult {
         let start = DispatchTime.now().uptimeNanoseconds
         try plan.validate()
         for (name, image) in [("fixed image", fixed), ("moving image", moving)] {
@@ -76,13 +80,17 @@ public struct Registration: Sendable {
         }
         let (linearResult, deformable, planeNormal): (LinearRegistrationResult?, DeformableResult?, SIMD3<Double>?)
         if PlaneFrame.isOneSliceVolume(fixed.geometry) || PlaneFrame.isOneSliceVolume(moving.geometry) {
+            guard initial == nil else {
+                throw RegError.invalidArgument(name: "initial transform", reason: "is not supported for one-slice volumes (registered in their plane); "
+                                               + "save the slices as 2-D images, or start from --init")
+            }
             let planar = try PlanarRegistration(fixed: fixed, moving: moving, masks: masks, landmarks: landmarks)
             let (linear, warp) = try stages(planar.fixed, planar.moving, planar.masks, planar.landmarks, progress)
             linearResult = try planar.physical(linear)
             deformable = warp.map { planar.physical($0, on: fixed.geometry) }
             planeNormal = planar.frame.normal
         } else {
-            (linearResult, deformable) = try stages(fixed, moving, masks, landmarks, progress, reusing: reused)
+            (linearResult, deformable) = try stages(fixed, moving, masks, landmarks, progress, reusing: reused, initial: initial)
             planeNormal = nil
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -98,7 +106,7 @@ public struct Registration: Sendable {
     /// The linear stages, then the deformable stage, on images of one kind (both volumes, or
     /// both 2-D).
     func stages(_ fixed: Image<Float>, _ moving: Image<Float>, _ masks: RegistrationMasks, _ landmarks: LandmarkPairs?,
-                _ progress: ProgressHandler?, reusing reused: LinearRegistrationResult? = nil) throws
+                _ progress: ProgressHandler?, reusing reused: LinearRegistrationResult? = nil, initial: AffineMap? = nil) throws
         -> (LinearRegistrationResult?, DeformableResult?) {
         for case .bspline(let stage) in plan.deformableStages { try stage.validateLattice(on: fixed.geometry) }
         var linearResult: LinearRegistrationResult?
@@ -107,6 +115,7 @@ public struct Registration: Sendable {
         } else if !plan.linear.isEmpty {
             var linear = LinearRegistration(stages: plan.linear)
             linear.initialization = plan.initialization
+            linear.initialMap = initial
             linear.rotationSearch = plan.rotationSearch
             linear.multiStart = plan.multiStart
             linear.preprocessing = plan.preprocessing
@@ -117,6 +126,10 @@ public struct Registration: Sendable {
                 linear.stageMasks = try plan.linear.enumerated().map { try masks.resolved($1.masks, name: "linear[\($0)]") }
             }
             linearResult = try linear.run(fixed: fixed, moving: moving, fixedMask: masks.fixed, movingMask: masks.moving)
+        } else if let initial {
+            linearResult = LinearRegistrationResult(transform: LinearTransform(.affine, dimension: fixed.geometry.dimension, center: .zero,
+                                                                               approximating: initial),
+                                                    levels: [], seconds: 0, start: Initialization.initialTransformName)
         }
         let affine = linearResult?.map ?? .identity
         var deformable: DeformableResult?

@@ -90,8 +90,8 @@ extension RegistrationPlan {
 }
 
 extension PlanInputs {
-    static let keys = ["fixed", "moving", "fixedMask", "movingMask", "fixedLandmarks", "movingLandmarks"]
-    var paths: [String?] { [fixed, moving, fixedMask, movingMask, fixedLandmarks, movingLandmarks] }
+    static let keys = ["fixed", "moving", "fixedMask", "movingMask", "fixedLandmarks", "movingLandmarks", "initialTransform"]
+    var paths: [String?] { [fixed, moving, fixedMask, movingMask, fixedLandmarks, movingLandmarks, initialTransform] }
 
     var entries: [PlanEntry] {
         zip(Self.keys, paths).compactMap { key, path in path.map { PlanEntry(key, .string($0)) } }
@@ -102,7 +102,7 @@ extension PlanInputs {
         var r = try PlanReader(document, path: "inputs")
         self.init(fixed: try r.string("fixed"), moving: try r.string("moving"), fixedMask: try r.string("fixedMask"),
                   movingMask: try r.string("movingMask"), fixedLandmarks: try r.string("fixedLandmarks"),
-                  movingLandmarks: try r.string("movingLandmarks"))
+                  movingLandmarks: try r.string("movingLandmarks"), initialTransform: try r.string("initialTransform"))
         if let keypoints = try r.string("keypoints") {
             guard keypoints == "auto" else {
                 throw RegError.invalidArgument(name: "inputs.keypoints", reason: "takes auto (find landmarks automatically), found '\(keypoints)'")

@@ -241,13 +241,18 @@ public struct PlanInputs: Equatable, Sendable {
     public var movingMask: String?
     public var fixedLandmarks: String?
     public var movingLandmarks: String?
+    /// A linear transform file (ITK `.txt`/`.tfm`/`.h5`, ANTs `.mat`) to start from instead of
+    /// the plan's `initialization`, as ANTs' `--initial-moving-transform`.
+    public var initialTransform: String?
     /// Landmarks found automatically instead of read (plan key `keypoints: auto`): the fixed
     /// image's keypoints matched in the moving one, kept by an affine RANSAC.
     public var automaticKeypoints: Bool
 
     public init(fixed: String? = nil, moving: String? = nil, fixedMask: String? = nil, movingMask: String? = nil,
-                fixedLandmarks: String? = nil, movingLandmarks: String? = nil, automaticKeypoints: Bool = false) {
+                fixedLandmarks: String? = nil, movingLandmarks: String? = nil, initialTransform: String? = nil,
+                automaticKeypoints: Bool = false) {
         self.automaticKeypoints = automaticKeypoints
+        self.initialTransform = initialTransform
         self.fixed = fixed
         self.moving = moving
         self.fixedMask = fixedMask

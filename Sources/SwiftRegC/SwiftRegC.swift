@@ -328,6 +328,7 @@ public func sr_register(_ fixed: OpaquePointer?, _ moving: OpaquePointer?, _ pla
         var masks = RegistrationMasks(fixed: try fixedMask.map { try borrowed($0, as: ImageBox.self, name: "fixed mask").image.foreground },
                                       moving: try movingMask.map { try borrowed($0, as: ImageBox.self, name: "moving mask").image.foreground })
         masks.files = try RegistrationInputs.stageMasks(of: registrationPlan)
+        let initial = try registrationPlan.inputs.initialTransform.map { try RegistrationInputs.linearMap($0, dimension: f.geometry.dimension) }
         var landmarks: LandmarkPairs?
         if pointCount > 0 {
             guard let fixedPoints, let movingPoints else { throw RegError.invalidArgument(name: "landmarks", reason: "give both point sets") }
@@ -339,7 +340,7 @@ public func sr_register(_ fixed: OpaquePointer?, _ moving: OpaquePointer?, _ pla
         let handler = progress.map { ProgressRelay(callback: $0, context: context).handler }
         let count = threads == 0 ? ProcessInfo.processInfo.activeProcessorCount : Int(threads)
         let result = try Parallelism.withThreadCount(count) {
-            try Registration(registrationPlan).run(fixed: f, moving: m, masks: masks, landmarks: landmarks, progress: handler)
+            try Registration(registrationPlan).run(fixed: f, moving: m, masks: masks, landmarks: landmarks, initial: initial, progress: handler)
         }
         out?.pointee = retained(try ResultBox(result))
     }

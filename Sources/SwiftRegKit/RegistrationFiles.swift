@@ -5,8 +5,8 @@ import RegKeypoints
 import RegMethods
 import RegTransforms
 
-/// What a plan's `inputs` name, read: the two images as `Float`, the masks (non-zero voxels)
-/// and the landmark pairs.
+/// What a plan's `inputs` name, read: the two images as `Float`, the masks (non-zero voxels),
+/// the landmark pairs and the initial transform.
 ///
 /// ```swift
 /// let inputs = try RegistrationInputs(plan)   // plan.inputs.fixed and .moving must be set
@@ -18,6 +18,8 @@ public struct RegistrationInputs: Sendable {
     public var moving: Image<Float>
     public var masks: RegistrationMasks
     public var landmarks: LandmarkPairs?
+    /// The linear transform file's map (its transforms composed as ITK composes them).
+    public var initialTransform: AffineMap?
 
     /// Reads the files of `plan.inputs` (the two images at once).
     public init(_ plan: RegistrationPlan) throws {
@@ -37,6 +39,23 @@ public struct RegistrationInputs: Sendable {
         } else if files.automaticKeypoints {
             landmarks = try Self.keypointPairs(fixed: fixed, moving: moving, fixedMask: masks.fixed)
         }
+        initialTransform = try files.initialTransform.map { try Self.linearMap($0, dimension: fixed.geometry.dimension) }
+    }
+
+    /// The map of a linear transform file, its transforms composed (the last listed applied
+    /// first, as ITK does); one of another dimension than the images is refused.
+    ///
+    /// ```swift
+    /// let start = try RegistrationInputs.linearMap("rigid_affine.txt", dimension: 3)
+    /// let result = try Registration(plan).run(fixed: fixed, moving: moving, initial: start)
+    /// ```
+    public static func linearMap(_ path: String, dimension: Int) throws -> AffineMap {
+        let records = try TransformFile.read(path)
+        guard !records.isEmpty else { throw RegError.invalidHeader(path: path, field: "Transform", reason: "holds no transform") }
+        for record in records where record.dimension != dimension {
+            throw RegError.invalidHeader(path: path, field: "Transform", reason: "is \(record.dimension)-D but the images are \(dimension)-D")
+        }
+        return records.reversed().reduce(AffineMap.identity) { $0.then($1.map) }
     }
 
     /// The mask files that the plan's stages name, read (non-zero voxels), by path.
@@ -180,14 +199,14 @@ public enum RegistrationFiles {
         try plan.validate()
         let inputs = plan.inputs
         let inputPaths = [inputs.fixed, inputs.moving, inputs.fixedMask, inputs.movingMask, inputs.fixedLandmarks,
-                          inputs.movingLandmarks].compactMap { $0 } + plan.stageMaskFiles
+                          inputs.movingLandmarks, inputs.initialTransform].compactMap { $0 } + plan.stageMaskFiles
         try OutputFolder.check(outputs: RegistrationOutputs.paths(prefix: prefix, deformable: plan.deformable != nil, composite: composite),
                                inputs: inputPaths)
         let read = try RegistrationInputs(plan)
         let result: RegistrationResult
         do {
             result = try Registration(plan).run(fixed: read.fixed, moving: read.moving, masks: read.masks, landmarks: read.landmarks,
-                                                progress: progress)
+                                                initial: read.initialTransform, progress: progress)
         } catch RegError.invalidArgument(let name, let reason) where name == "fixed image" || name == "moving image" {
             throw RegError.invalidArgument(name: (name == "fixed image" ? inputs.fixed : inputs.moving) ?? name, reason: reason)
         }

@@ -65,6 +65,8 @@ struct RegisterCommand: ParsableCommand {
     var landmarkWeight: Double?
     @Option(name: .customLong("init"), help: "Initial alignment: geometry (domain centres), moments (centres of mass, default), principalAxes, landmarks or none.")
     var initialization: Initialization?
+    @Option(name: .customLong("initial-transform"), help: "Start from this linear transform (ITK .txt/.tfm/.h5, ANTs .mat; fixed → moving points, as ANTs' --initial-moving-transform) instead of --init: the first linear stage starts from it (a rigid stage from its rotation and translation); with no linear stage the deformable stage starts from it and PREFIX_affine.txt holds it.")
+    var initialTransform: String?
     @Flag(name: .customLong("rotation-search"), help: "Try a grid of rotations first (for badly rotated starts).")
     var rotationSearch = false
     @Flag(name: .customLong("multi-start"), help: "When the principal axes suggest a large turn, also try principal-axes and quarter-turn starts at the first level.")
@@ -185,6 +187,9 @@ struct RegisterCommand: ParsableCommand {
         if let weight = deformableLandmarkWeight, weight > 0, plan.inputs.fixedLandmarks == nil, !plan.inputs.automaticKeypoints {
             throw ValidationError("--deformable-landmark-weight needs --landmarks FIXED MOVING or --keypoints auto")
         }
+        if initialTransform != nil, initialization != nil {
+            throw ValidationError("--initial-transform and --init are two starts: give one of them")
+        }
         if plan.initialization == .landmarks, plan.inputs.fixedLandmarks == nil, !plan.inputs.automaticKeypoints {
             throw ValidationError("--init landmarks needs --landmarks FIXED MOVING or --keypoints auto")
         }
@@ -199,7 +204,7 @@ struct RegisterCommand: ParsableCommand {
         let options: [(String, String?, WritableKeyPath<PlanInputs, String?>)] = [
             ("-f/--fixed", fixed, \.fixed), ("-m/--moving", moving, \.moving), ("--fixed-mask", fixedMask, \.fixedMask),
             ("--moving-mask", movingMask, \.movingMask), ("--landmarks", landmarks.first, \.fixedLandmarks),
-            ("--landmarks", landmarks.last, \.movingLandmarks),
+            ("--landmarks", landmarks.last, \.movingLandmarks), ("--initial-transform", initialTransform, \.initialTransform),
         ]
         for (name, value, key) in options {
             guard let value else { continue }

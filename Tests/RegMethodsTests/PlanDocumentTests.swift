@@ -12,7 +12,7 @@ import RegOptimize
         var plan = try #require(RegistrationPlan.preset(name))
         #expect(try RegistrationPlan(document: plan.document) == plan)
         plan.inputs = PlanInputs(fixed: "f.nii.gz", moving: "m.nii.gz", fixedMask: "fm.nii.gz", movingMask: "mm.nii.gz",
-                                 fixedLandmarks: "f.csv", movingLandmarks: "m.csv")
+                                 fixedLandmarks: "f.csv", movingLandmarks: "m.csv", initialTransform: "start.mat")
         plan.landmarkWeight = 0.125
         plan.preprocessing = IntensityNormalization(winsorize: 0.005...0.995, zScore: true)
         plan.initialization = .principalAxes
