@@ -241,7 +241,7 @@ public struct PlanInputs: Equatable, Sendable {
     public var movingMask: String?
     public var fixedLandmarks: String?
     public var movingLandmarks: String?
-    /// A linear transform file (ITK `.txt`/`.tfm`/`.h5`, ANTs `.mat`) to start from instead of
+    /// A linear transform file (ITK `.txt`/`.tfm`/`.h5`, ANTs `.mat`, elastix) to start from instead of
     /// the plan's `initialization`, as ANTs' `--initial-moving-transform`.
     public var initialTransform: String?
     /// Landmarks found automatically instead of read (plan key `keypoints: auto`): the fixed

@@ -42,20 +42,24 @@ public struct RegistrationInputs: Sendable {
         initialTransform = try files.initialTransform.map { try Self.linearMap($0, dimension: fixed.geometry.dimension) }
     }
 
-    /// The map of a linear transform file, its transforms composed (the last listed applied
-    /// first, as ITK does); one of another dimension than the images is refused.
+    /// The map of a linear transform file (ITK `.txt`/`.tfm`/`.h5`, ANTs `.mat`, an elastix
+    /// parameter file with its initial transforms), its transforms composed as `apply` composes
+    /// them; a field, a B-spline or a transform of another dimension than the images is refused.
     ///
     /// ```swift
     /// let start = try RegistrationInputs.linearMap("rigid_affine.txt", dimension: 3)
     /// let result = try Registration(plan).run(fixed: fixed, moving: moving, initial: start)
     /// ```
     public static func linearMap(_ path: String, dimension: Int) throws -> AffineMap {
-        let records = try TransformFile.read(path)
-        guard !records.isEmpty else { throw RegError.invalidHeader(path: path, field: "Transform", reason: "holds no transform") }
-        for record in records where record.dimension != dimension {
+        let transforms = try TransformFile.readTransforms(path)
+        for case .linear(let record) in transforms where record.dimension != dimension {
             throw RegError.invalidHeader(path: path, field: "Transform", reason: "is \(record.dimension)-D but the images are \(dimension)-D")
         }
-        return records.reversed().reduce(AffineMap.identity) { $0.then($1.map) }
+        let chain = TransformChain(try TransformFiles.elements(transforms, path: path, invert: false))
+        guard !transforms.isEmpty, let map = chain.composedAffine else {
+            throw RegError.invalidHeader(path: path, field: "Transform", reason: "holds no linear transform (a start must be linear)")
+        }
+        return map
     }
 
     /// The mask files that the plan's stages name, read (non-zero voxels), by path.

@@ -65,7 +65,7 @@ struct RegisterCommand: ParsableCommand {
     var landmarkWeight: Double?
     @Option(name: .customLong("init"), help: "Initial alignment: geometry (domain centres), moments (centres of mass, default), principalAxes, landmarks or none.")
     var initialization: Initialization?
-    @Option(name: .customLong("initial-transform"), help: "Start from this linear transform (ITK .txt/.tfm/.h5, ANTs .mat; fixed → moving points, as ANTs' --initial-moving-transform) instead of --init: the first linear stage starts from it (a rigid stage from its rotation and translation); with no linear stage the deformable stage starts from it and PREFIX_affine.txt holds it.")
+    @Option(name: .customLong("initial-transform"), help: "Start from this linear transform (ITK .txt/.tfm/.h5, ANTs .mat, elastix TransformParameters; fixed → moving points, as ANTs' --initial-moving-transform) instead of --init: the first linear stage starts from it (a rigid stage from its rotation and translation); with no linear stage the deformable stage starts from it and PREFIX_affine.txt holds it.")
     var initialTransform: String?
     @Flag(name: .customLong("rotation-search"), help: "Try a grid of rotations first (for badly rotated starts).")
     var rotationSearch = false
