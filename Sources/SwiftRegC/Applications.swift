@@ -145,6 +145,23 @@ struct TemplateJSON: Decodable {
     }
 }
 
+/// `plan`: a preset or a plan's text as a complete plan document (JSON), with the starting
+/// transform set when one is given: what `register(initial_transform=…)` hands to `sr_register`.
+struct PlanJSON: Decodable {
+    var preset: String?
+    var plan: String?
+    var initialTransform: String?
+
+    func run() throws -> String {
+        guard var chosen = try SwiftRegC.plan(preset: preset, plan: plan) else {
+            throw RegError.invalidArgument(name: "plan", reason: "give a preset or a plan")
+        }
+        if let initialTransform { chosen.inputs.initialTransform = initialTransform }
+        try chosen.validate()
+        return PlanFile.text(chosen, format: .json)
+    }
+}
+
 /// Hands each progress line to a C callback.
 struct LineRelay: @unchecked Sendable {
     let callback: LineCallback?
@@ -157,9 +174,9 @@ struct ThreadsJSON: Decodable {
     var threads: Int?
 }
 
-/// Runs `application` (evaluate, segment, longitudinal, template) with `request` (JSON, the
+/// Runs `application` (evaluate, segment, longitudinal, template, plan) with `request` (JSON, the
 /// Python package's keyword arguments in camel case), writing under `output` (a prefix; for
-/// template, a folder; unused by evaluate); the summary comes back as JSON.
+/// template, a folder; unused by evaluate and plan); the summary comes back as JSON.
 @_cdecl("sr_run")
 public func sr_run(_ application: UnsafePointer<CChar>?, _ request: UnsafePointer<CChar>?, _ output: UnsafePointer<CChar>?,
                    _ progress: LineCallback?, _ context: UnsafeMutableRawPointer?,
@@ -185,7 +202,8 @@ public func sr_run(_ application: UnsafePointer<CChar>?, _ request: UnsafePointe
             case "segment": return try decode(SegmentJSON.self).run(prefix: out, progress: relay.send)
             case "longitudinal": return try decode(LongitudinalJSON.self).run(prefix: out, progress: relay.send)
             case "template": return try decode(TemplateJSON.self).run(folder: out, progress: relay.send)
-            default: throw RegError.invalidArgument(name: "application", reason: "'\(name)': evaluate, segment, longitudinal or template")
+            case "plan": return try decode(PlanJSON.self).run()
+            default: throw RegError.invalidArgument(name: "application", reason: "'\(name)': evaluate, segment, longitudinal, template or plan")
             }
         }
         summary?.pointee = strdup(json)

@@ -160,14 +160,16 @@ class _Progress:
 
 def register(fixed: ImageLike, moving: ImageLike, preset: str = "syn", plan: Union[None, dict, str, os.PathLike] = None,
              fixed_mask: Optional[ImageLike] = None, moving_mask: Optional[ImageLike] = None,
-             landmarks: Optional[tuple] = None, threads: Optional[int] = None,
-             progress: Union[bool, Callable[[dict], Any]] = True) -> Result:
+             landmarks: Optional[tuple] = None, initial_transform: Union[None, str, os.PathLike] = None,
+             threads: Optional[int] = None, progress: Union[bool, Callable[[dict], Any]] = True) -> Result:
     """Registers `moving` to `fixed` and returns a `Result`.
 
     fixed, moving: `swiftreg.Image`s, paths, or nibabel, SimpleITK or ANTsPy images.
     preset: a preset name (rigid, affine, syn, …); plan: a plan instead (a dict, YAML/JSON text,
     or a path to a plan file). Masks: images, non-zero inside. landmarks: (fixed_points,
-    moving_points), each n × 3 in LPS mm. threads: None for all cores. progress: True (a tqdm bar
+    moving_points), each n × 3 in LPS mm. initial_transform: a linear transform file (ITK .txt/.tfm/
+    .h5, ANTs .mat, elastix TransformParameters) the first stage starts from instead of the plan's
+    initialization, as ANTs' --initial-moving-transform. threads: None for all cores. progress: True (a tqdm bar
     when tqdm is installed, else a line per level), False, or a callable that receives each event
     (a dict) and returns True to cancel. Ctrl-C cancels cleanly (KeyboardInterrupt is raised after
     the library stops); a cancelled registration raises `swiftreg.Cancelled`.
@@ -179,7 +181,7 @@ def register(fixed: ImageLike, moving: ImageLike, preset: str = "syn", plan: Uni
     # The mask Images are kept alive for the call: their handles are what the library reads.
     mask_images = [as_image(x, name) if x is not None else None for x, name in ((fixed_mask, "fixed_mask"), (moving_mask, "moving_mask"))]
     masks = [image._handle.value if image is not None else None for image in mask_images]
-    text = _plan_text(preset, plan)
+    text = _plan_text(preset, plan, initial_transform)
     fixed_points = moving_points = None
     count = 0
     if landmarks is not None:
@@ -209,16 +211,25 @@ def register(fixed: ImageLike, moving: ImageLike, preset: str = "syn", plan: Uni
     return Result(out.value)
 
 
-def _plan_text(preset, plan):
+def _plan_text(preset, plan, initial_transform=None):
+    """The plan sr_register reads: a preset's name, or a plan's YAML/JSON text; with a starting
+    transform, the library's complete plan document with inputs.initialTransform set."""
     if plan is None:
-        return preset
-    if isinstance(plan, dict):
-        return json.dumps(plan)
-    text = os.fspath(plan)
-    if "\n" not in text and os.path.exists(text):
-        with open(text) as f:
-            return f.read()
-    return text
+        text = preset
+    elif isinstance(plan, dict):
+        text = json.dumps(plan)
+    else:
+        text = os.fspath(plan)
+        if "\n" not in text and os.path.exists(text):
+            with open(text) as f:
+                text = f.read()
+    if initial_transform is None:
+        return text
+    request = {"plan": text} if plan is not None else {"preset": preset}
+    request["initialTransform"] = os.fspath(initial_transform)
+    pointer = ctypes.c_void_p()
+    check(lib.sr_run(b"plan", json.dumps(request).encode(), b"", _native.LINE(), None, ctypes.byref(pointer)))
+    return take_string(pointer)
 
 
 def apply(image: ImageLike, reference: ImageLike, transforms: Union[Transform, str, os.PathLike, Sequence[Union[str, os.PathLike]]],

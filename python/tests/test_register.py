@@ -123,6 +123,28 @@ def test_a_callback_cancels_within_one_iteration(pair):
     assert len(events) == 3 and events[-1]["kind"] == "iteration"
 
 
+def test_an_initial_transform_starts_as_on_the_command_line(cli, pair, tmp_path):
+    """register(initial_transform=…) runs what `register --initial-transform` runs (the same affine,
+    bit for bit), and with no iterations keeps the start: SimpleITK maps points as the result does."""
+    sitk = pytest.importorskip("SimpleITK")
+    fixed, moving = pair
+    start = sitk.Euler3DTransform((-14.0, 26.0, 28.0), 0.05, -0.03, 0.08, (2.0, -1.0, 1.5))
+    sitk.WriteTransform(start, str(tmp_path / "start.txt"))
+    result = swiftreg.register(fixed, moving, preset="rigid", initial_transform=tmp_path / "start.txt", threads=1, progress=False)
+    assert result.summary["start"] == "initialTransform"
+    result.save(tmp_path / "py")
+    subprocess.run([cli, "register", "-f", str(fixed), "-m", str(moving), "--preset", "rigid", "--initial-transform", str(tmp_path / "start.txt"),
+                    "-o", str(tmp_path / "cli"), "-q", "--threads", "1"], check=True)
+    with open(f"{tmp_path}/cli_affine.txt") as a, open(f"{tmp_path}/py_affine.txt") as b:
+        assert a.read() == b.read()
+    plan = {"linear": [{"model": "rigid", "metrics": [{"metric": "mse"}], "shrink": [1], "smoothing": [0], "iterations": [0]}]}
+    kept = swiftreg.register(fixed, moving, plan=plan, initial_transform=tmp_path / "start.txt", progress=False)
+    points = np.array([[-10.0, 20.0, 30.0], [5.0, 35.0, 12.0], [-25.0, 15.0, 40.0]])
+    np.testing.assert_allclose(kept.transforms.points(points), [start.TransformPoint(tuple(p)) for p in points], atol=1e-4)
+    with pytest.raises(swiftreg.Error, match="no_such"):
+        swiftreg.register(fixed, moving, preset="rigid", initial_transform=tmp_path / "no_such.txt", progress=False)
+
+
 def test_bad_input_raises_the_librarys_message(pair):
     fixed, moving = pair
     other_grid = swiftreg.Image(np.ones((10, 10, 10), np.float32))
