@@ -63,6 +63,10 @@ public struct NormativeModel: Sendable, Codable {
     public var residualFloor: Float
     public var run: RunRecord?
 
+    /// Gaussian σ of the maps, mm: FWHM 9.4 mm, about the diameter of the smallest lesions the
+    /// model is for (radius 5 mm), so a lesion's maps peak inside it and noise averages out.
+    public static let defaultSmoothing = 4.0
+
     public static let files = ["logjacobian_mean.nii.gz", "logjacobian_sd.nii.gz", "residual_mean.nii.gz", "residual_sd.nii.gz", "model.json"]
 
     /// Registers the atlas to every healthy subject and stores the voxel-wise statistics of their
@@ -73,7 +77,7 @@ public struct NormativeModel: Sendable, Codable {
     ///                                      folder: "norm")
     /// ```
     public static func build(atlas atlasPath: String, healthy: [String], folder: String, plan: RegistrationPlan = .preset("syn")!,
-                             smoothing: Double = 2, progress: (@Sendable (String) -> Void)? = nil) throws -> NormativeModel {
+                             smoothing: Double = defaultSmoothing, progress: (@Sendable (String) -> Void)? = nil) throws -> NormativeModel {
         guard healthy.count >= 3 else {
             throw RegError.invalidArgument(name: "--healthy", reason: "a normative model needs at least 3 healthy subjects, found \(healthy.count)")
         }
@@ -179,7 +183,8 @@ public struct AbnormalitySummary: Sendable, Codable {
     public var subject: String
     public var atlas: String
     public var normative: String
-    /// Clusters of the combined z-map, max(|z log det J|, z residual), in atlas and in subject space.
+    /// Clusters of the combined z-map (`VoxelStatistics.combinedZScore`: the evidence of |z log det J|
+    /// and of a raised residual z together), in atlas and in subject space.
     public var atlasClusters: ClusterTable
     public var subjectClusters: ClusterTable
     public var correlationAfter: Double
@@ -228,7 +233,7 @@ public enum AbnormalityDetection {
         let n = model.healthy.count
         let zJ = try VoxelStatistics.predictionZScore(found.logJacobian, mean: maps[0], standardDeviation: maps[1], count: n, floor: model.logJacobianFloor)
         let zR = try VoxelStatistics.predictionZScore(found.residual, mean: maps[2], standardDeviation: maps[3], count: n, floor: model.residualFloor)
-        let combined = try Image<Float>(geometry: atlas.geometry, voxels: zip(zJ.voxels, zR.voxels).map { max(abs($0), $1) })
+        let combined = try VoxelStatistics.combinedZScore(twoSided: zJ, oneSided: zR)
         let toSubject = found.registration.chain.mapping(onto: subject.geometry)
         let onSubject = try [zJ, zR, combined].map { try Resampler.resample($0, onto: subject.geometry, mapping: toSubject) }
         let atlasClusters = try ClusterTable(combined, threshold: request.threshold, minimumVoxels: request.minimumVoxels, labels: labels)

@@ -25,7 +25,7 @@ struct NormativeCommand: ParsableCommand {
         @Option(help: "The atlas (or template) image.") var atlas: String
         @Option(parsing: .upToNextOption, help: "Healthy subjects' images (at least 3).") var healthy: [String] = []
         @Option(name: .shortAndLong, help: "Output folder.") var output: String
-        @Option(help: "Gaussian smoothing of the maps, mm.") var smoothing = 2.0
+        @Option(help: "Gaussian smoothing σ of the maps, mm (4: FWHM 9.4 mm, the size of the smallest lesions sought).") var smoothing = NormativeModel.defaultSmoothing
         @Option(help: "Registration preset (default syn).") var preset: String?
         @Option(name: .customLong("plan"), help: "A registration plan file.") var planPath: String?
 
@@ -47,7 +47,8 @@ struct AbnormalityCommand: ParsableCommand {
         Registers the model's atlas to the subject with the model's plan, carries log det J and the \
         residual into atlas space and scores them voxel by voxel against NORMDIR: the prediction t-score \
         (x − mean) / (SD √(1 + 1/n)) of n healthy subjects, as the z with the same tail probability. \
-        The combined map is max(|z log det J|, z residual). Clusters of |z| above --threshold with more \
+        The combined map joins both: q = (z log det J)² + max(z residual, 0)², as the z with q's tail in a \
+        healthy subject (½ P(χ²₁ > q) + ½ P(χ²₂ > q); 0 where there is no evidence). Clusters of |z| above --threshold with more \
         than --min-voxels voxels are listed with their volume, peak z, peak and centre (LPS mm) and, with \
         --atlas-labels, the atlas label at the peak. Writes PREFIX_z_{logjacobian,residual,combined}.nii.gz \
         (atlas space), the same with _subject (subject space), PREFIX_clusters.csv, PREFIX_report.html and \

@@ -65,3 +65,17 @@ struct StudentTTests {
         #expect(abs(StudentT.equivalentZ(t, degreesOfFreedom: nu) - z) < 1e-8)
     }
 }
+
+/// The combined z of a two-sided and a one-sided z-map against scipy
+/// (`norm.isf(0.5 * chi2.sf(q, 1) + 0.5 * chi2.sf(q, 2))`, q = a² + max(b, 0)², at least 0).
+struct CombinedZScoreTests {
+    @Test func combinedZMatchesScipy() throws {
+        let cases: [(Float, Float, Double)] = [(3, 3, 3.7986262636000676), (3, 0, 2.462199259157356), (0, 4, 3.5408732503610443),
+                                               (5, 2, 4.998852168953837), (-2, -1, 1.3381868117917022), (8, 6, 9.737748234312336), (0.5, 0.2, 0)]
+        let g = try Geometry(size: SIMD3(cases.count, 1, 1), spacing: SIMD3(1, 1, 1), origin: .zero)
+        let a = try Image<Float>(geometry: g, voxels: cases.map(\.0)), b = try Image<Float>(geometry: g, voxels: cases.map(\.1))
+        let z = try VoxelStatistics.combinedZScore(twoSided: a, oneSided: b)
+        for (k, c) in cases.enumerated() { #expect(abs(Double(z.voxels[k]) - c.2) < 1e-5, "a \(c.0), b \(c.1)") }
+        #expect(throws: RegError.self) { try VoxelStatistics.combinedZScore(twoSided: a, oneSided: Image<Float>(geometry: Phantoms.obliqueGeometry(size: SIMD3(2, 2, 2)))) }
+    }
+}
