@@ -155,12 +155,13 @@ def abnormality(path):
     rows, s = run["rows"], run["summary"]
     out = ("\n## Abnormality detection: simulated lesions on real brains\n\n"
            "Atlas lapirn A; two normative models of six real healthy subjects, each leaving out the subject it scores "
-           "(`scripts/abnormality-sim.py`); lesions by `swiftreg synth lesion` in tissue, local atrophy by `synth atrophy` (both resample the subject once, by cubic B-spline). "
+           "(`scripts/abnormality-sim.py`); lesions by `swiftreg synth lesion` in tissue, local atrophy by `synth atrophy` (both resample the subject once, by cubic B-spline); "
+           "the default model (maps smoothed by σ 4 mm) and combined z-map (the healthy tail of zJ² + max(zR, 0)²). "
            f"`scripts/bench.sh abnormality`, {run['date']}.\n\n")
     out += "| case | clusters | found (peak ≤ 10 mm) | nearest peak mm | ROC AUC | largest other cluster mm³ |\n|---|---:|---|---:|---:|---:|\n"
     for r in rows:
         f = lambda k, fmt: (fmt % r[k]) if r.get(k) is not None else ""
-        out += f"| {r['case']} | {r['clusters']} | {f('found', '%s')} | {f('nearestPeakMM', '%.1f')} | {f('auc', '%.3f')} | {r['largestFalse']:.0f} |\n"
+        out += f"| {r['case']} | {r['clusters']} | {f('found', '%s')} | {f('nearestPeakMM', '%.2f')} | {f('auc', '%.3f')} | {r['largestFalse']:.0f} |\n"
     out += (f"\nLesions of radius ≥ 8 mm found: {s['lesionsRadius8OrMoreFound']} (all: {s['lesionsFound']}); ROC AUC mean "
             f"{s['meanAUC']:.3f}, worst {s['worstAUC']:.3f}; largest cluster on an unmodified subject "
             f"{s['largestFalsePositiveOnUnmodifiedMM3']:.0f} mm³; {s['secondsPerSubject']:.0f} s per subject.\n")
