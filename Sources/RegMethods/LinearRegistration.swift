@@ -79,7 +79,22 @@ public struct LinearRegistrationResult: Sendable {
     /// "principal axes 2"), or `initialTransform` when the stages started from a given transform;
     /// nil when the initial alignment itself was kept.
     public var start: String?
+    /// The stages sampled their metrics in the moving image (`LinearSampling.smaller`) and
+    /// `transform` is the inverse of what they found; `levels` report their costs.
+    public var sampledInMoving = false
     public var map: AffineMap { transform.affineMap }
+
+    /// This result, found with the images' roles exchanged, as the result for the pair as given:
+    /// the inverse transform, of the same model, about the image of the centre.
+    func exchangedBack() throws -> LinearRegistrationResult {
+        guard let inverse = map.inverse else {
+            throw RegError.invalidArgument(name: "affine", reason: "the linear stages found a singular map")
+        }
+        var r = self
+        r.transform = LinearTransform(transform.model, dimension: transform.dimension, center: map.apply(transform.center), approximating: inverse)
+        r.sampledInMoving = true
+        return r
+    }
 }
 
 /// Rigid, similarity and affine registration over stages and levels (ANTs' linear stages).

@@ -113,19 +113,31 @@ public struct Registration: Sendable {
         if let reused, !plan.linear.isEmpty {
             linearResult = reused
         } else if !plan.linear.isEmpty {
+            let perStage = plan.linear.contains(where: { $0.masks != StageMasks() })
+                ? try plan.linear.enumerated().map { try masks.resolved($1.masks, name: "linear[\($0)]") } : nil
+            // Sampling in the moving image (judged by the first stage's masks): the stages
+            // register the pair the other way round.
+            let first = perStage?[0] ?? masks
+            let exchange = plan.linearSampling.samplesMoving(fixed: fixed, moving: moving, fixedMask: first.fixed, movingMask: first.moving)
+            func sides(_ m: RegistrationMasks) -> RegistrationMasks { exchange ? RegistrationMasks(fixed: m.moving, moving: m.fixed, files: m.files) : m }
             var linear = LinearRegistration(stages: plan.linear)
             linear.initialization = plan.initialization
-            linear.initialMap = initial
+            linear.initialMap = try initial.map { map in
+                guard exchange else { return map }
+                guard let inverse = map.inverse else { throw RegError.invalidArgument(name: "initial transform", reason: "is singular") }
+                return inverse
+            }
             linear.rotationSearch = plan.rotationSearch
             linear.multiStart = plan.multiStart
             linear.preprocessing = plan.preprocessing
-            linear.landmarks = landmarks.map { ($0.fixed, $0.moving) }
+            linear.landmarks = landmarks.map { exchange ? ($0.moving, $0.fixed) : ($0.fixed, $0.moving) }
             linear.landmarkWeight = plan.landmarkWeight
             linear.progress = progress
-            if plan.linear.contains(where: { $0.masks != StageMasks() }) {
-                linear.stageMasks = try plan.linear.enumerated().map { try masks.resolved($1.masks, name: "linear[\($0)]") }
-            }
-            linearResult = try linear.run(fixed: fixed, moving: moving, fixedMask: masks.fixed, movingMask: masks.moving)
+            linear.stageMasks = perStage?.map(sides)
+            let given = sides(masks)
+            let found = try linear.run(fixed: exchange ? moving : fixed, moving: exchange ? fixed : moving,
+                                       fixedMask: given.fixed, movingMask: given.moving)
+            linearResult = exchange ? try found.exchangedBack() : found
         } else if let initial {
             linearResult = LinearRegistrationResult(transform: LinearTransform(.affine, dimension: fixed.geometry.dimension, center: .zero,
                                                                                approximating: initial),
@@ -239,6 +251,7 @@ public struct RegistrationResult: Sendable {
         s.plan = plan
         s.linearLevels = linear?.levels ?? []
         s.start = linear.map { $0.start ?? plan.initialization.rawValue }
+        s.linearSampledIn = linear.map { $0.sampledInMoving ? "moving" : "fixed" }
         s.deformableLevels = deformable?.levels ?? []
         s.seconds = seconds
         s.parameters = linear?.transform.parameters ?? []
@@ -273,6 +286,9 @@ public struct RegistrationSummary: Sendable, Codable {
     /// The start the linear stages were optimised from: the initialisation's name, or the turn of
     /// it that the multi-start kept ("quarter turn 5 of 24", "principal axes 2").
     public var start: String?
+    /// The image the linear stages sampled in, "fixed" or "moving" (`RegistrationPlan.linearSampling`);
+    /// with "moving", `linearLevels` report the costs of the pair registered the other way round.
+    public var linearSampledIn: String?
     public var deformableLevels: [DeformableLevelReport] = []
     public var seconds = 0.0
     public var parameters: [Double] = []

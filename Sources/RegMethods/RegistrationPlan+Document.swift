@@ -40,7 +40,8 @@ extension RegistrationPlan {
         if let w = preprocessing.winsorize { pre.append(PlanEntry("winsorize", .list([.number(w.lowerBound), .number(w.upperBound)]))) }
         pre.append(PlanEntry("zScore", .bool(preprocessing.zScore)))
         e += [PlanEntry("preprocessing", .map(pre)), PlanEntry("initialization", .string(initialization.rawValue)),
-              PlanEntry("rotationSearch", .bool(rotationSearch)), PlanEntry("multiStart", .bool(multiStart)), PlanEntry("landmarkWeight", .number(landmarkWeight)),
+              PlanEntry("rotationSearch", .bool(rotationSearch)), PlanEntry("multiStart", .bool(multiStart)),
+              PlanEntry("linearSampling", .string(linearSampling.rawValue)), PlanEntry("landmarkWeight", .number(landmarkWeight)),
               PlanEntry("linear", .list(linear.map(\.document)))]
         switch deformableStages.count {
         case 0: break
@@ -71,6 +72,7 @@ extension RegistrationPlan {
         let initialization = Initialization(rawValue: try r.name("initialization", among: Self.initializationNames, default: "moments"))!
         let rotationSearch = try r.bool("rotationSearch", default: false)
         let multiStart = try r.bool("multiStart", default: false)
+        let linearSampling = LinearSampling(rawValue: try r.name("linearSampling", among: LinearSampling.allCases.map(\.rawValue), default: "smaller"))!
         let landmarkWeight = try r.double("landmarkWeight", default: 0)
         let linear = try r.list("linear").enumerated().map { try LinearStage(document: $1, path: "linear[\($0)]") }
         let deformable: [DeformableMethod]
@@ -85,6 +87,7 @@ extension RegistrationPlan {
         self.init(preset: preset, inputs: inputs, preprocessing: preprocessing, initialization: initialization,
                   rotationSearch: rotationSearch, multiStart: multiStart, landmarkWeight: landmarkWeight, linear: linear)
         deformableStages = deformable
+        self.linearSampling = linearSampling
         try validate()
     }
 }

@@ -32,6 +32,9 @@ public struct RegistrationPlan: Equatable, Sendable {
     /// 24 quarter-turn rotations at the first level and keep the best (`LinearRegistration.multiStart`;
     /// off by default).
     public var multiStart: Bool
+    /// Which image the linear stages sample in (`LinearSampling`; default: the one whose content
+    /// is smaller).
+    public var linearSampling: LinearSampling = .smaller
     /// Weight of the landmark term (mean squared distance of the pairs, mm²) added to every
     /// linear stage's cost; 0 uses landmarks for `.landmarks` initialisation only.
     public var landmarkWeight: Double

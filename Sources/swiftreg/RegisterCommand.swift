@@ -11,6 +11,7 @@ import RegTransforms
 import SwiftRegKit
 
 extension Initialization: ExpressibleByArgument {}
+extension LinearSampling: ExpressibleByArgument {}
 
 struct RegisterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -71,6 +72,8 @@ struct RegisterCommand: ParsableCommand {
     var rotationSearch = false
     @Flag(name: .customLong("multi-start"), help: "When the principal axes suggest a large turn, also try principal-axes and quarter-turn starts at the first level.")
     var multiStart = false
+    @Option(name: .customLong("linear-sampling"), help: "Image the linear stages sample in: smaller (the one whose content is smaller, default; the transform found is inverted) or fixed (as ANTs and elastix).")
+    var linearSampling: LinearSampling?
     @Option(help: "Linear stages: shrink factors per level, e.g. 4x2x1.") var shrink: String?
     @Option(help: "Linear stages: smoothing sigmas per level in voxels (e.g. 2x1x0) or mm (2x1x0mm).") var sigmas: String?
     @Option(help: "Linear stages: iterations per level, e.g. 200x100x50.") var iterations: String?
@@ -153,7 +156,7 @@ struct RegisterCommand: ParsableCommand {
     var planOptionsGiven: [String] {
         let given: [(String, Bool)] = [
             ("--preset", preset != nil), ("--metric", metric != nil), ("--deformable-metric", deformableMetric != nil), ("--bins", bins != nil), ("--landmark-weight", landmarkWeight != nil),
-            ("--init", initialization != nil), ("--rotation-search", rotationSearch), ("--multi-start", multiStart), ("--shrink", shrink != nil), ("--sigmas", sigmas != nil),
+            ("--init", initialization != nil), ("--rotation-search", rotationSearch), ("--multi-start", multiStart), ("--linear-sampling", linearSampling != nil), ("--shrink", shrink != nil), ("--sigmas", sigmas != nil),
             ("--iterations", iterations != nil), ("--deformable-shrink", deformableShrink != nil),
             ("--deformable-sigmas", deformableSigmas != nil), ("--deformable-iterations", deformableIterations != nil),
             ("--step", step != nil), ("--update-sigma", updateSigma != nil), ("--total-sigma", totalSigma != nil),
@@ -243,6 +246,7 @@ struct RegisterCommand: ParsableCommand {
         plan.initialization = initialization ?? (keypoints == nil ? .moments : .landmarks)
         plan.rotationSearch = rotationSearch
         plan.multiStart = multiStart
+        plan.linearSampling = linearSampling ?? .smaller
         plan.landmarkWeight = landmarkWeight ?? 0
         plan.preprocessing = try preprocessing()
         try applyDeformableOptions(to: &plan)

@@ -1,0 +1,55 @@
+import RegCore
+
+/// Which image the linear stages sample their metrics in. Samples that map outside the other
+/// image are dropped, so when the sampled image holds anatomy the other lacks (a neck below a
+/// head that ends at the cerebellum, a head around a skull-stripped brain) the optimiser gains by
+/// tilting and scaling that anatomy out of view instead of aligning. Sampling in the image whose
+/// content is smaller avoids this (elastix's manual advises the smaller field of view as fixed);
+/// the transform found is inverted, so the result still maps fixed points to moving points.
+///
+/// ```swift
+/// var plan = RegistrationPlan.preset("affine")!
+/// plan.linearSampling = .fixed      // always sample in the fixed image, as ANTs does
+/// ```
+public enum LinearSampling: String, CaseIterable, Equatable, Sendable, Codable {
+    /// The moving image when its region (its mask, else its voxels above a tenth of its 99th
+    /// percentile) is over 10 % smaller in physical volume than the fixed image's; else the fixed
+    /// one. Contents of about one size are sampled in the fixed image, as ANTs does, so images of
+    /// one cohort (noisy copies, a lesion more or less) do not flip between the two.
+    case smaller
+    /// The fixed image, as ANTs and elastix do.
+    case fixed
+
+    /// Whether the linear stages of this pair sample in the moving image.
+    ///
+    /// ```swift
+    /// let swap = LinearSampling.smaller.samplesMoving(fixed: head, moving: brain)   // true when the brain is smaller
+    /// ```
+    public func samplesMoving(fixed: Image<Float>, moving: Image<Float>, fixedMask: Image<UInt8>? = nil,
+                              movingMask: Image<UInt8>? = nil) -> Bool {
+        guard self == .smaller else { return false }
+        return Self.regionVolume(moving, mask: movingMask) * Self.margin < Self.regionVolume(fixed, mask: fixedMask)
+    }
+
+    /// How much larger the fixed region must be for the moving image to be sampled.
+    static let margin = 1.1
+
+    /// Physical volume of the mask's non-zero voxels, or without a mask of the voxels above a
+    /// tenth of the 99th percentile (taken from at most 2²⁰ evenly strided voxels).
+    static func regionVolume(_ image: Image<Float>, mask: Image<UInt8>?) -> Double {
+        if let mask { return Double(mask.voxels.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }) * voxelVolume(mask.geometry) }
+        let stride = max(1, image.voxels.count >> 20)
+        var sample: [Float] = []
+        sample.reserveCapacity(image.voxels.count / stride + 1)
+        for i in Swift.stride(from: 0, to: image.voxels.count, by: stride) where image.voxels[i].isFinite { sample.append(image.voxels[i]) }
+        guard !sample.isEmpty else { return 0 }
+        sample.sort()
+        let threshold = 0.1 * sample[min(sample.count - 1, Int(0.99 * Double(sample.count)))]
+        return Double(image.voxels.reduce(0) { $0 + ($1 > threshold ? 1 : 0) }) * voxelVolume(image.geometry)
+    }
+
+    /// mm³ per voxel (mm² in 2-D).
+    static func voxelVolume(_ g: Geometry) -> Double {
+        g.dimension == 2 ? g.spacing.x * g.spacing.y : g.spacing.x * g.spacing.y * g.spacing.z
+    }
+}
