@@ -50,7 +50,7 @@ public struct BoundaryShift: Sendable, Codable, Equatable {
         guard inside > 0 else { throw RegError.invalidArgument(name: "mask", reason: "is empty: it has no edge to follow") }
         let planar = g.dimension == 2 || g.size.z == 1
         let smoothed = Self.smoothedMask(mask, planar: planar)
-        volume = Double(inside) * VolumeChange.voxelVolume(g)
+        volume = Double(inside) * g.voxelVolume
         let raw = Self.measure(baseline.voxels, followup.voxels, smoothed: smoothed, geometry: g, planar: planar, window: window, maxShift: maxShift)
         guard raw.weight > 0 else {
             throw RegError.invalidArgument(name: "mask", reason: "no edge profile matched between the images: the mask has no boundary inside the grid, or its edge shows no intensity edge")
@@ -79,7 +79,7 @@ public struct BoundaryShift: Sendable, Codable, Equatable {
                         window: Double, maxShift: Double) -> Sums {
         let step = 0.5 * (planar ? min(g.spacing.x, g.spacing.y) : g.spacing.min())
         let shifts = Int((maxShift / step).rounded(.up)), half = Int((window / step).rounded(.up))
-        let voxelVolume = VolumeChange.voxelVolume(g)
+        let voxelVolume = g.voxelVolume
         let toIndex = g.physicalToIndex
         let gradientToPhysical = g.direction * Matrix3.diagonal(SIMD3(1 / g.spacing.x, 1 / g.spacing.y, 1 / g.spacing.z))
         let (nx, ny, nz) = (g.size.x, g.size.y, g.size.z)

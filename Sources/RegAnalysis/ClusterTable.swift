@@ -43,7 +43,7 @@ public struct ClusterTable: Sendable, Codable, Equatable {
         var visited = [Bool](repeating: false, count: map.voxels.count)
         var found: [Cluster] = []
         var stack: [Int] = []
-        let voxelVolume = VolumeChange.voxelVolume(g)
+        let voxelVolume = g.voxelVolume
         for start in map.voxels.indices where !visited[start] && above(map.voxels[start]) {
             visited[start] = true
             stack.append(start)

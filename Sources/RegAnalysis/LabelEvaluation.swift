@@ -63,8 +63,7 @@ public struct LabelEvaluation: Sendable, Codable, Equatable {
             throw RegError.invalidArgument(name: "labels", reason: wanted.count == 1 ? "label \(first) is in neither label image"
                                                                     : "none of the labels \(wanted) is in either label image")
         }
-        let voxelVolume = reference.geometry.dimension == 2 ? reference.geometry.spacing.x * reference.geometry.spacing.y
-            : reference.geometry.spacing.x * reference.geometry.spacing.y * reference.geometry.spacing.z
+        let voxelVolume = reference.geometry.voxelVolume
         var scored = ids.map { id -> Label in
             let i = census.index(of: id)
             let r = i.map { census.reference[$0] } ?? 0, t = i.map { census.test[$0] } ?? 0, o = i.map { census.both[$0] } ?? 0

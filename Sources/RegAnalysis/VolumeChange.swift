@@ -39,7 +39,7 @@ public struct VolumeChange: Sendable, Codable, Equatable {
         }
         guard count > 0 else { throw RegError.invalidArgument(name: "mask", reason: "is empty: there is no region whose volume could change") }
         guard sum.isFinite, sum > 0 else { throw RegError.invalidArgument(name: "det J", reason: "is not finite and positive inside the mask") }
-        let v = Self.voxelVolume(mask.geometry)
+        let v = mask.geometry.voxelVolume
         self.init(voxels: count, baselineVolume: Double(count) * v, followupVolume: sum * v)
     }
 
@@ -51,15 +51,10 @@ public struct VolumeChange: Sendable, Codable, Equatable {
             counts[l, default: 0] += 1
             sums[l, default: 0] += Double(j)
         }
-        let v = voxelVolume(labels.geometry)
+        let v = labels.geometry.voxelVolume
         return counts.reduce(into: [:]) { out, entry in
             out[entry.key] = VolumeChange(voxels: entry.value, baselineVolume: Double(entry.value) * v, followupVolume: sums[entry.key]! * v)
         }
-    }
-
-    /// The volume of one voxel: mm³, or mm² on a 2-D grid.
-    public static func voxelVolume(_ g: Geometry) -> Double {
-        g.dimension == 2 ? g.spacing.x * g.spacing.y : g.spacing.x * g.spacing.y * g.spacing.z
     }
 
     static func checkGrids(_ a: Geometry, _ b: Geometry, what: String) throws {

@@ -63,6 +63,13 @@ public struct Geometry: Equatable, Hashable, Sendable, Codable {
     /// Total number of voxels.
     public var voxelCount: Int { size.x * size.y * size.z }
 
+    /// The volume of one voxel: mm³, or mm² on a 2-D grid.
+    ///
+    /// ```swift
+    /// let mm3 = Double(count) * geometry.voxelVolume
+    /// ```
+    public var voxelVolume: Double { dimension == 2 ? spacing.x * spacing.y : spacing.x * spacing.y * spacing.z }
+
     /// The linear map from index to physical offset: `direction · diag(spacing)`.
     public var indexToPhysical: Matrix3 { direction * Matrix3.diagonal(spacing) }
 

@@ -37,7 +37,7 @@ public enum LinearSampling: String, CaseIterable, Equatable, Sendable, Codable {
     /// Physical volume of the mask's non-zero voxels, or without a mask of the voxels above a
     /// tenth of the 99th percentile (taken from at most 2²⁰ evenly strided voxels).
     static func regionVolume(_ image: Image<Float>, mask: Image<UInt8>?) -> Double {
-        if let mask { return Double(mask.voxels.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }) * voxelVolume(mask.geometry) }
+        if let mask { return Double(mask.voxels.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }) * mask.geometry.voxelVolume }
         let stride = max(1, image.voxels.count >> 20)
         var sample: [Float] = []
         sample.reserveCapacity(image.voxels.count / stride + 1)
@@ -45,11 +45,6 @@ public enum LinearSampling: String, CaseIterable, Equatable, Sendable, Codable {
         guard !sample.isEmpty else { return 0 }
         sample.sort()
         let threshold = 0.1 * sample[min(sample.count - 1, Int(0.99 * Double(sample.count)))]
-        return Double(image.voxels.reduce(0) { $0 + ($1 > threshold ? 1 : 0) }) * voxelVolume(image.geometry)
-    }
-
-    /// mm³ per voxel (mm² in 2-D).
-    static func voxelVolume(_ g: Geometry) -> Double {
-        g.dimension == 2 ? g.spacing.x * g.spacing.y : g.spacing.x * g.spacing.y * g.spacing.z
+        return Double(image.voxels.reduce(0) { $0 + ($1 > threshold ? 1 : 0) }) * image.geometry.voxelVolume
     }
 }

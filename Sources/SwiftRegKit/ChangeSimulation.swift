@@ -192,7 +192,7 @@ public struct LesionSimulation: Sendable {
         let lesioned = try lesion.apply(to: original, intensity: Float(intensity) * p99)
         let voxels = lesion.mask.voxels.reduce(0) { $0 + Int($1) }
         let truth = Truth(image: image, center: [center.x, center.y, center.z], radius: radius, massEffect: massEffect,
-                          lesionVoxels: voxels, lesionVolume: Double(voxels) * (g.dimension == 2 ? g.spacing.x * g.spacing.y : g.spacing.x * g.spacing.y * g.spacing.z))
+                          lesionVoxels: voxels, lesionVolume: Double(voxels) * g.voxelVolume)
         let outputs = ["_image.nii.gz", "_lesion.nii.gz", "_true_warp.nii.gz", "_truth.json"].map { prefix + $0 }
         return try OutputTransaction.run(outputs: outputs, inputs: [image]) { _ in
             try ImageFile.write(lesioned, to: prefix + "_image.nii.gz")

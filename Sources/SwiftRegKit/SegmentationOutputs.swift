@@ -46,8 +46,7 @@ extension AtlasSegmentation {
     static func volumes(_ labels: Image<Int32>, table: LabelTable?) -> [SegmentationSummary.Volume] {
         var counts: [Int32: Int] = [:]
         for v in labels.voxels where v != 0 { counts[v, default: 0] += 1 }
-        let s = labels.geometry.spacing
-        let voxelVolume = labels.geometry.dimension == 2 ? s.x * s.y : s.x * s.y * s.z
+        let voxelVolume = labels.geometry.voxelVolume
         return counts.keys.sorted().map { label in
             SegmentationSummary.Volume(label: Int(label), name: table?.names[Int(label)], voxels: counts[label]!,
                                        volume: Double(counts[label]!) * voxelVolume)
