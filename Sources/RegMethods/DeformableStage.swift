@@ -48,6 +48,9 @@ public struct DeformableStage: Equatable, Sendable {
     public var landmarkWeight = 0.0
     /// The masks this stage samples through (default: the registration's).
     public var masks = StageMasks()
+    /// Where on the fixed grid the stage iterates: the box around the fixed image's content
+    /// (default) or the whole grid.
+    public var domain = StageDomain.content
 
     public init(metric: Metric, levels: [Level] = DeformableStage.defaultLevels, step: Double = 0.25,
                 steps: [Double]? = nil, updateSigma: Double = 3, totalSigma: Double = 0.5, volumePenalty: Double = 0,

@@ -9,9 +9,10 @@ import RegTransforms
 
 /// Steps shared by the dense methods.
 enum DenseSetup {
-    /// Validates, normalises intensities, and runs `iterate` over the stage's levels: the fields
-    /// are carried onto each level's grid and back onto the fixed grid at the end. `iterate`
-    /// updates the fields once and returns the similarity it measured before the update.
+    /// Validates, normalises intensities, and runs `iterate` over the stage's levels on its domain
+    /// (`StageDomain`): the fields are carried onto each level's grid and back onto the whole
+    /// fixed grid at the end. `iterate` updates the fields once and returns the similarity it
+    /// measured before the update.
     static func runLevels(_ stage: DeformableStage, name: String, fixed: Image<Float>, moving: Image<Float>,
                           fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?, fields: inout [VectorField],
                           progress: ProgressHandler?,
@@ -24,11 +25,16 @@ enum DenseSetup {
                 "%g is unstable with update sigma %g voxels in %d-D: it must stay below %.2f", stage.volumePenalty,
                 stage.updateSigma, fixed.geometry.dimension, limit))
         }
-        let f = unitRange(fixed), m = unitRange(moving)
+        var f = unitRange(fixed), croppedMask = fixedMask
+        let m = unitRange(moving)
+        if let domain = DenseDomain(stage, fixed: f, mask: fixedMask) {
+            f = f.cropped(from: domain.low, to: domain.high)
+            croppedMask = fixedMask?.cropped(from: domain.low, to: domain.high)
+        }
         var reports: [DeformableLevelReport] = []
         for (index, level) in stage.levels.enumerated() {
             let levelStart = DispatchTime.now().uptimeNanoseconds
-            let images = try DenseLevel(level, index: index, fixed: f, moving: m, fixedMask: fixedMask, movingMask: movingMask)
+            let images = try DenseLevel(level, index: index, fixed: f, moving: m, fixedMask: croppedMask, movingMask: movingMask)
             let grid = images.grid
             fields = fields.map { FieldKernels.resampled($0, onto: grid) }
             var monitor = stage.convergence

@@ -34,17 +34,11 @@ public enum LinearSampling: String, CaseIterable, Equatable, Sendable, Codable {
     /// How much larger the fixed region must be for the moving image to be sampled.
     static let margin = 1.1
 
-    /// Physical volume of the mask's non-zero voxels, or without a mask of the voxels above a
-    /// tenth of the 99th percentile (taken from at most 2²⁰ evenly strided voxels).
+    /// Physical volume of the mask's non-zero voxels, or without a mask of the voxels above the
+    /// content threshold (`ContentRegion`).
     static func regionVolume(_ image: Image<Float>, mask: Image<UInt8>?) -> Double {
         if let mask { return Double(mask.voxels.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }) * mask.geometry.voxelVolume }
-        let stride = max(1, image.voxels.count >> 20)
-        var sample: [Float] = []
-        sample.reserveCapacity(image.voxels.count / stride + 1)
-        for i in Swift.stride(from: 0, to: image.voxels.count, by: stride) where image.voxels[i].isFinite { sample.append(image.voxels[i]) }
-        guard !sample.isEmpty else { return 0 }
-        sample.sort()
-        let threshold = 0.1 * sample[min(sample.count - 1, Int(0.99 * Double(sample.count)))]
+        guard let threshold = ContentRegion.threshold(image) else { return 0 }
         return Double(image.voxels.reduce(0) { $0 + ($1 > threshold ? 1 : 0) }) * image.geometry.voxelVolume
     }
 }

@@ -205,6 +205,7 @@ extension DeformableStage {
         e += [PlanEntry("updateSigma", .number(updateSigma)), PlanEntry("totalSigma", .number(totalSigma))]
         if syn { e += [PlanEntry("volumePenalty", .number(volumePenalty)), PlanEntry("volumeTolerance", .number(volumeTolerance))] }
         if syn, landmarkWeight > 0 { e.append(PlanEntry("landmarkWeight", .number(landmarkWeight))) }
+        e.append(PlanEntry("domain", .string(domain.rawValue)))
         return e + convergence.entries + masks.entries
     }
 
@@ -226,6 +227,7 @@ extension DeformableStage {
             volumeTolerance = try r.double("volumeTolerance", default: 0)
             landmarkWeight = try r.double("landmarkWeight", default: 0)
         }
+        domain = StageDomain(rawValue: try r.name("domain", among: StageDomain.allCases.map(\.rawValue), default: "content"))!
         convergence = try ConvergenceMonitor(reading: &r, default: convergence)
         masks = try StageMasks(reading: &r)
     }
