@@ -354,12 +354,20 @@ def segmentation(path):
     full = run.get("fullsize")
     if full:
         d, ph = full["dice"], full["phases"]
-        out += (f"\nAt full size (256³), target {full['target']}, {full['atlases']} atlases, {full['threads']} threads ({full['swiftreg']}): "
-                f"{full['wall_seconds']:.0f} s in all (reading {ph['read']:.0f} s, registrations {ph['registration']:.0f} s, "
-                f"fusion {ph['fusion']:.0f} s, writing {ph['writing']:.0f} s), peak RSS {full['peak_rss_gb']:.2f} GB; Dice JLF "
-                f"{d['jlf']:.4f}, locally weighted {d['weighted']:.4f}, majority {d['majority']:.4f}, best single atlas "
-                f"{d['oracle']:.4f}; single-atlas Dice "
-                + ", ".join(f"{x:.2f}" for x in full["single_atlases"]) + ".\n")
+        out += (f"\nAt full size (256³), target {full['target']}, {full['atlases']} atlases, {full['threads']} threads, the "
+                f"default `segment` ({full['swiftreg']}): {full['wall_seconds']:.0f} s in all (reading {ph['read']:.0f} s, "
+                f"registrations {ph['registration']:.0f} s, fusion {ph['fusion']:.0f} s, writing {ph['writing']:.0f} s), peak RSS "
+                f"{full['peak_rss_gb']:.2f} GB; Dice JLF {d['jlf']:.4f}")
+        named = [("weighted", "locally weighted"), ("majority", "majority"), ("oracle", "best single atlas")]
+        out += "".join(f", {name} {d[key]:.4f}" for key, name in named if key in d)
+        out += ("; single-atlas Dice " + ", ".join(f"{x:.2f}" for x in full["single_atlases"])) if "single_atlases" in full else ""
+        out += ".\n"
+        if full.get("before"):
+            out += f"Before: {full['before']}.\n"
+        checks = full.get("finest_level_check", [])
+        if checks:
+            out += ("\nJoint label fusion with and without SyN's finest level, full size, same host and atlases: "
+                    + "; ".join(f"target {c['target']} {c['without']:.4f} without, {c['with']:.4f} with" for c in checks) + ".\n")
     ants = [r for r in rows if "ants_jlf_seconds" in r]
     if ants:
         ids = ", ".join(r["target"] for r in ants)

@@ -3,9 +3,11 @@
 
 Every map is painted with one shared T1-like contrast (`swiftreg synth contrast --seed 7`, the
 same seed for all, so atlases and targets are one modality). For each target, the other nine are
-its atlases: `swiftreg segment --keep-warps` registers them once (syn preset) and fuses with JLF;
-reruns with the same prefix reuse the registrations for majority, weighted and STAPLE fusion and
-for `--select 1`. Each atlas's own warped labels give the single-atlas Dice (the best is the
+its atlases: `swiftreg segment --keep-warps --finest-level` registers them once (the whole syn
+preset, so every fusion compared uses the same warps) and fuses with JLF; reruns with the same prefix
+reuse the registrations for majority, weighted and STAPLE fusion and for `--select 1`. (JLF's
+default, the preset without its finest level, is timed at full size in the benchmark's `fullsize`
+record.) Each atlas's own warped labels give the single-atlas Dice (the best is the
 oracle). With --ants, ANTs' joint label fusion (antspyx `ants.joint_label_fusion`, alpha 0.1,
 beta 2, patch radius 2, search radius 3 as antsJointFusion's defaults) runs on the same warped
 atlases inside the same mask. Dice is the mean over the 30 FreeSurfer labels of the data README.
@@ -84,7 +86,7 @@ def main():
         atlas_args = sum((["-a", img[i], seg[i]] for i in atlases), [])
         truth = load(seg[t])
         row = {"target": t}
-        wall, rss = run(sr[:1] + ["segment"] + sr[1:] + ["-t", img[t], *atlas_args, "-o", prefix, "--keep-warps", "--fusion", "jlf", "-q"])
+        wall, rss = run(sr[:1] + ["segment"] + sr[1:] + ["-t", img[t], *atlas_args, "-o", prefix, "--keep-warps", "--finest-level", "--fusion", "jlf", "-q"])
         row["segment_seconds"], row["segment_rss_gb"] = wall, rss
         summary = json.load(open(prefix + "_summary.json"))
         row["phases"] = {ph["name"]: ph["seconds"] for ph in summary["phases"]}

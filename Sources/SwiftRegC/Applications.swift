@@ -74,11 +74,18 @@ struct SegmentJSON: Decodable {
     var lut: String?
     var keepWarps: Bool?
     var concurrent: Int?
+    var finestLevel: Bool?
 
     func run(prefix: String, progress: @escaping @Sendable (String) -> Void) throws -> String {
-        var request = SegmentationRequest(target: target, atlases: atlases,
-                                          plan: try SwiftRegC.plan(preset: preset ?? "syn", plan: plan)!)
-        request.fusion = try SwiftRegC.fusion(fusion, default: .jlf)
+        guard plan == nil || finestLevel != true else {
+            throw RegError.invalidArgument(name: "finest_level", reason: "applies to presets; a plan file sets its own levels")
+        }
+        let name = preset ?? "syn", fusion = try SwiftRegC.fusion(self.fusion, default: .jlf)
+        // An unknown preset's error comes from the one helper; a known one loses its finest level.
+        let registration = plan == nil ? (try SwiftRegC.plan(preset: name, plan: nil)).flatMap { _ in
+            SegmentationRequest.plan(preset: name, fusion: fusion, finestLevel: finestLevel ?? false) }! : try SwiftRegC.plan(preset: nil, plan: plan)!
+        var request = SegmentationRequest(target: target, atlases: atlases, plan: registration)
+        request.fusion = fusion
         request.select = select
         request.mask = mask
         request.lut = lut

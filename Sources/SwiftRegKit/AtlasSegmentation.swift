@@ -98,6 +98,23 @@ public struct SegmentationRequest: Sendable {
         self.atlases = atlases
         self.plan = plan
     }
+
+    /// The plan `segment` registers atlases with for a preset: for joint label fusion with a
+    /// search window, the preset with its deformable stage's finest level left out, unless
+    /// `finestLevel`; for the other fusions, which take each atlas's labels where they fall, the
+    /// whole preset. Joint label fusion lets each atlas patch move by up to `searchRadius` voxels
+    /// to its best match, which takes up what the finest level would fix, and that level is half
+    /// of a full-resolution registration's time (ANTs' quick SyN, which `antsJointLabelFusion.sh`
+    /// offers, leaves it out too). nil for an unknown preset.
+    ///
+    /// ```swift
+    /// let plan = SegmentationRequest.plan(preset: "syn", fusion: LabelFusion(method: .jlf))!   // SyN at shrink 4 and 2
+    /// ```
+    public static func plan(preset name: String, fusion: LabelFusion, finestLevel: Bool = false) -> RegistrationPlan? {
+        guard let plan = RegistrationPlan.preset(name) else { return nil }
+        let searches = fusion.method == .jlf && fusion.searchRadius > 0
+        return finestLevel || !searches ? plan : plan.withoutFinestDeformableLevel
+    }
 }
 
 /// What `segment` and `fuse` write as `PREFIX_summary.json`.

@@ -85,16 +85,23 @@ struct SegmentCommand: ParsableCommand {
     var keepWarps = false
     @Option(name: .customLong("concurrent"), help: "Registrations at once (default: one per 4 threads, as memory allows).")
     var concurrent: Int?
+    @Flag(name: .customLong("finest-level"), help: """
+        With joint label fusion, register at the preset's finest deformable level too (left out by default: \
+        the fusion's search takes up what it fixes, and it is half of a full-resolution registration's time; \
+        the other fusions always register with the whole preset).
+        """)
+    var finestLevel = false
 
     func run() throws {
         try common.apply()
         guard preset == nil || planPath == nil else { throw ValidationError("give --preset or --plan, not both") }
+        guard !finestLevel || planPath == nil else { throw ValidationError("--finest-level applies to presets; a plan file sets its own levels") }
         let plan: RegistrationPlan
         if let planPath {
             plan = try PlanFile.read(planPath)
         } else {
             let name = preset ?? "syn"
-            guard let p = RegistrationPlan.preset(name) else {
+            guard let p = SegmentationRequest.plan(preset: name, fusion: fusionOptions.settings, finestLevel: finestLevel) else {
                 throw ValidationError("unknown preset '\(name)'; choose one of \(RegistrationPlan.presetNames.joined(separator: ", "))")
             }
             plan = p

@@ -67,6 +67,30 @@ struct SegmentCLITests {
         #expect(FileManager.default.fileExists(atPath: seg + "_report.html"))
     }
 
+    /// For joint label fusion a preset registers without its finest deformable level unless
+    /// asked; the other fusions take the whole preset; a plan file keeps its own levels, and
+    /// --finest-level with one is refused.
+    @Test func presetsLeaveOutTheFinestDeformableLevelUnlessAsked() throws {
+        let (target, atlases) = try writeScene(atlases: 1)
+        let (image, labels) = atlases[0]
+        struct Kept: Decodable { var deformableLevels: [Level]; struct Level: Decodable { var shrink: Int } }
+        func shrinks(_ extra: [String]) throws -> [Int] {
+            let seg = folder.file("levels\(extra.count)")
+            let run = try CLI.run(["segment", "-t", target, "-a", image, labels, "-o", seg, "--keep-warps", "-q", "--threads", "2"] + extra)
+            #expect(run.status == 0, "\(run.stderr)")
+            let data = try Data(contentsOf: URL(fileURLWithPath: seg + "_atlas01_summary.json"))
+            return try JSONDecoder().decode(Kept.self, from: data).deformableLevels.map(\.shrink)
+        }
+        #expect(try shrinks([]) == [4, 2])
+        #expect(try shrinks(["--finest-level"]) == [4, 2, 1])
+        #expect(try shrinks(["--fusion", "majority"]) == [4, 2, 1])
+        let plan = folder.file("plan.yaml")
+        try "deformable: {method: syn, shrink: [2, 1], smoothing: [1, 0], iterations: [5, 3]}\n".write(toFile: plan, atomically: true, encoding: .utf8)
+        #expect(try shrinks(["--plan", plan, "--fusion", "staple", "-q"]) == [2, 1])
+        let refused = try CLI.run(["segment", "-t", target, "-a", image, labels, "-o", folder.file("no"), "--plan", plan, "--finest-level"])
+        #expect(refused.status == 2 && refused.stderr.contains("--finest-level applies to presets"))
+    }
+
     @Test func keptRegistrationsAreReusedByALaterRun() throws {
         let (target, atlases) = try writeScene(atlases: 3)
         let seg = folder.file("seg")

@@ -77,11 +77,13 @@ def evaluate(fixed_labels: Optional[Union[PathLike, Image]] = None, moving_label
 
 def segment(target: Union[PathLike, Image], atlases: Sequence[tuple], output: PathLike, preset: str = "syn", plan: Optional[str] = None,
             fusion: str = "jlf", select: Optional[int] = None, mask: Optional[PathLike] = None, lut: Optional[PathLike] = None,
-            keep_warps: bool = False, concurrent: Optional[int] = None, threads: Optional[int] = None, progress: Any = True) -> dict:
+            keep_warps: bool = False, concurrent: Optional[int] = None, finest_level: bool = False, threads: Optional[int] = None,
+            progress: Any = True) -> dict:
     """Atlas-based segmentation as `swiftreg segment`: `atlases` are (image, labels) pairs of
     paths; writes `OUTPUT_labels.nii.gz`, posteriors, confidence, volumes and the report; returns
     the summary. `concurrent`: registrations at once (None: one per 4 threads, as memory allows);
-    `threads`: None for all cores.
+    `finest_level`: also register at the preset's finest deformable level (left out by default, as
+    `segment --finest-level`); `threads`: None for all cores.
 
     >>> summary = swiftreg.segment("subject.nii.gz", [("a1.nii.gz", "a1_seg.nii.gz"), ("a2.nii.gz", "a2_seg.nii.gz")], "out/subject")
     """
@@ -89,7 +91,7 @@ def segment(target: Union[PathLike, Image], atlases: Sequence[tuple], output: Pa
         pairs = [{"image": files(i, f"atlas{k}"), "labels": files(l, f"atlas{k}_labels")} for k, (i, l) in enumerate(atlases)]
         return _run("segment", {"target": files(target, "target"), "atlases": pairs, "preset": preset, "plan": plan, "fusion": fusion,
                                 "select": select, "mask": files(mask, "mask"), "lut": files(lut, "lut"), "keepWarps": keep_warps,
-                                "concurrent": concurrent}, os.fspath(output), progress, threads)
+                                "concurrent": concurrent, "finestLevel": finest_level}, os.fspath(output), progress, threads)
 
 
 def longitudinal(baseline: Union[PathLike, Image], followup: Union[PathLike, Image], output: PathLike, mask: Optional[PathLike] = None,

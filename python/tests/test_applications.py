@@ -1,6 +1,7 @@
 """The applications on files from Python: the same outputs as the command line (template, bit
 for bit), Dice matched to NumPy, segmentation volumes that match the labels written, no change
 measured between a scan and itself."""
+import json
 import os
 import subprocess
 
@@ -59,6 +60,22 @@ def test_segment_volumes_match_the_labels_it_writes(tmp_path):
     for v in summary["volumes"]:
         assert v["voxels"] == np.sum(written == v["label"]) and v["volume"] == pytest.approx(v["voxels"] * voxel)
     assert len(summary["atlases"]) == 2 and lines
+
+
+def test_segment_registers_without_the_finest_level_for_jlf_unless_asked(tmp_path):
+    target = swiftreg.Image(blobs((24, 22, 16)), **GRID)
+    atlas = (swiftreg.Image(blobs((24, 22, 16), (1, 0, 0)), **GRID), swiftreg.Image((blobs((24, 22, 16), (1, 0, 0)) > 30).astype(np.int16), **GRID))
+    def shrinks(name, **options):
+        swiftreg.segment(target, [atlas], tmp_path / name, keep_warps=True, progress=False, **options)
+        with open(tmp_path / f"{name}_atlas01_summary.json") as f:
+            return [level["shrink"] for level in json.load(f)["deformableLevels"]]
+    assert shrinks("jlf") == [4, 2]
+    assert shrinks("finest", finest_level=True) == [4, 2, 1]
+    assert shrinks("majority", fusion="majority") == [4, 2, 1]
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("deformable: {method: syn, shrink: [2, 1], smoothing: [1, 0], iterations: [3, 2]}\n")
+    with pytest.raises(swiftreg.Error, match="finest_level.*applies to presets"):
+        swiftreg.segment(target, [atlas], tmp_path / "planned", plan=plan.read_text(), finest_level=True, progress=False)
 
 
 def test_thread_and_concurrency_counts_out_of_range_are_refused(tmp_path):
