@@ -60,13 +60,15 @@ struct SegmentCommand: ParsableCommand {
         Registers every atlas image to the target with one plan (--preset, default syn, or --plan), \
         warps its label map (label interpolation) and fuses the labels: joint label fusion by default \
         (Wang & Yushkevich 2013, as antsJointFusion: patch radius 2, search radius 3, alpha 0.1, beta 2), \
-        or majority voting, locally weighted voting, or STAPLE. --select K first runs the linear stages \
+        or majority voting, locally weighted voting, or STAPLE. For joint label fusion a preset runs \
+        without its finest deformable level (--finest-level keeps it). --select K first runs the linear stages \
         of every atlas and keeps the K most similar to the target (NCC or NMI over its head mask).
         Writes PREFIX_labels.nii.gz, PREFIX_confidence.nii.gz (the winning label's probability), \
         PREFIX_posteriors.nii.gz (a volume per label, in the order of the summary's posteriorLabels), \
         PREFIX_volumes.csv, PREFIX_report.html and PREFIX_summary.json (atlases, scores, times per phase). \
         --keep-warps also keeps each atlas's registration as PREFIX_atlasNN_*; a later run with the same \
-        target, atlases and plan reads them instead of registering again (to try another fusion).
+        target, atlases and plan reads them instead of registering again (to try another fusion; JLF \
+        and the other fusions share them with --finest-level).
         Examples:
           swiftreg segment -t subject.nii.gz -a atlas1.nii.gz atlas1_seg.nii.gz -a atlas2.nii.gz atlas2_seg.nii.gz -o out/subject
           swiftreg segment -t subject.nii.gz --atlases atlases.csv --select 5 --fusion jlf --keep-warps -o out/subject
