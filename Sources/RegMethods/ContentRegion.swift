@@ -7,9 +7,9 @@ import RegCore
 /// ```swift
 /// let t = ContentRegion.threshold(head)   // head voxels are those above t
 /// ```
-enum ContentRegion {
+public enum ContentRegion {
     /// The threshold, nil for an image without finite values.
-    static func threshold(_ image: Image<Float>) -> Float? {
+    public static func threshold(_ image: Image<Float>) -> Float? {
         let stride = max(1, image.voxels.count >> 20)
         var sample: [Float] = []
         sample.reserveCapacity(image.voxels.count / stride + 1)

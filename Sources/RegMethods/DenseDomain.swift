@@ -1,4 +1,3 @@
-import Foundation
 import RegCore
 
 /// Where a dense stage (SyN, demons) iterates on the fixed grid (plan key `domain`).
@@ -53,10 +52,10 @@ struct DenseDomain {
             from[a] = from[a] / blocks * blocks
             to[a] = min(n[a], from[a] + (to[a] - from[a] + blocks - 1) / blocks * blocks)
         }
+        let extent = SIMD3<Double>(to &- from)
+        guard extent.x * extent.y * extent.z <= keepAll * Double(g.voxelCount) else { return nil }
         self.low = from
         self.high = to
-        let kept = Double((self.high &- self.low).x) * Double((self.high &- self.low).y) * Double((self.high &- self.low).z)
-        guard kept <= keepAll * Double(g.voxelCount) else { return nil }
     }
 
     /// The box of `stage` on `fixed` (already unit-ranged): the margin is the update smoothing's

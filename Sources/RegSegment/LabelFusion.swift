@@ -278,7 +278,8 @@ struct SlabVotes {
 /// A voxel's votes: the summed weight of each label index voted for, in a dense table over all
 /// labels (one add is one store) with the list of the labels touched (so a reset costs only them).
 /// Both live in buffers of their own, allocated once per tally, so an add makes no copy-on-write
-/// or bounds check: fusion adds about a thousand votes per voxel.
+/// or bounds check: fusion adds about a thousand votes per voxel. Copies share the buffers, so
+/// each thread makes its own tally.
 struct VoteTally {
     private final class Storage {
         let table: UnsafeMutablePointer<Double>

@@ -80,10 +80,11 @@ struct SegmentJSON: Decodable {
         guard plan == nil || finestLevel != true else {
             throw RegError.invalidArgument(name: "finest_level", reason: "applies to presets; a plan file sets its own levels")
         }
-        let name = preset ?? "syn", fusion = try SwiftRegC.fusion(self.fusion, default: .jlf)
-        // An unknown preset's error comes from the one helper; a known one loses its finest level.
-        let registration = plan == nil ? (try SwiftRegC.plan(preset: name, plan: nil)).flatMap { _ in
-            SegmentationRequest.plan(preset: name, fusion: fusion, finestLevel: finestLevel ?? false) }! : try SwiftRegC.plan(preset: nil, plan: plan)!
+        let fusion = try SwiftRegC.fusion(self.fusion, default: .jlf)
+        var registration = try SwiftRegC.plan(preset: preset ?? "syn", plan: plan)!   // names an unknown preset
+        if plan == nil {
+            registration = SegmentationRequest.plan(preset: preset ?? "syn", fusion: fusion, finestLevel: finestLevel ?? false)!
+        }
         var request = SegmentationRequest(target: target, atlases: atlases, plan: registration)
         request.fusion = fusion
         request.select = select

@@ -98,11 +98,10 @@ struct AtlasRegistrations: Sendable {
         try concurrentMap(count: indices.count, workers: workers) { k in try body(indices[k]) }
     }
 
-    /// Voxels above a tenth of the target's 99th percentile: the head.
+    /// Voxels above a tenth of the target's 99th percentile (`ContentRegion`): the head.
     static func headMask(_ image: Image<Float>) -> [Bool] {
-        let sample = stride(from: 0, to: image.voxels.count, by: 7).map { image.voxels[$0] }.filter(\.isFinite).sorted()
-        let top = sample.isEmpty ? 0 : sample[min(sample.count - 1, Int(0.99 * Double(sample.count)))]
-        return image.voxels.map { $0 > 0.1 * top }
+        let threshold = ContentRegion.threshold(image) ?? 0
+        return image.voxels.map { $0 > threshold }
     }
 
     static func correlation(_ a: Image<Float>, _ b: Image<Float>, inside mask: [Bool]) -> Double {
