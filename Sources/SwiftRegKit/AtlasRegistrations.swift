@@ -82,12 +82,13 @@ struct AtlasRegistrations: Sendable {
     }
 
     /// The transforms a run with `--keep-warps` left under `kept`, when they are from the same
-    /// plan and inputs and every file is still the one it wrote.
+    /// plan and inputs and every file is still the one it wrote. The plans are compared as plan
+    /// files, which is what the summary keeps (one plan can be held in more than one way).
     func keptChain(_ kept: String, plan: RegistrationPlan) throws -> (chain: TransformChain, correlation: Double)? {
         let paths = RegistrationOutputs.paths(prefix: kept, deformable: plan.deformable != nil)
         guard let data = FileManager.default.contents(atPath: kept + "_summary.json"),
               let summary = try? JSONDecoder().decode(RegistrationSummary.self, from: data),
-              summary.plan == plan, let run = summary.run,
+              summary.plan.document == plan.document, let run = summary.run,
               paths.filter({ !$0.hasSuffix("_summary.json") }).allSatisfy(run.lists) else { return nil }
         let files = plan.deformable != nil ? [kept + "_warp.nii.gz", kept + "_affine.txt"] : [kept + "_affine.txt"]
         return (try TransformFiles.chain(files), summary.correlationAfter)

@@ -422,6 +422,7 @@ extension RegistrationPlan {
 private extension DeformableStage {
     mutating func dropFinestLevel() {
         levels.removeLast()
-        if steps != nil { steps!.removeLast() }
+        // `step` is the last level's step when `steps` is set, as a plan file reads it back.
+        if steps != nil { steps!.removeLast(); step = steps!.last! }
     }
 }

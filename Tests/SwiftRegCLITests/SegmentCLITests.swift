@@ -82,6 +82,9 @@ struct SegmentCLITests {
             return try JSONDecoder().decode(Kept.self, from: data).deformableLevels.map(\.shrink)
         }
         #expect(try shrinks([]) == [4, 2])
+        // A rerun finds the registration it kept without the finest level, and reuses it.
+        let rerun = try CLI.run(["segment", "-t", target, "-a", image, labels, "-o", folder.file("levels0"), "--keep-warps", "--threads", "2"])
+        #expect(rerun.status == 0 && rerun.stderr.contains("registration read from"), "\(rerun.stderr)")
         #expect(try shrinks(["--finest-level"]) == [4, 2, 1])
         #expect(try shrinks(["--fusion", "majority"]) == [4, 2, 1])
         let plan = folder.file("plan.yaml")
