@@ -56,8 +56,10 @@ public struct DemonsRegistration: Sendable {
             fields[0] = times.measure(\.composition) { FieldKernels.compose(field, after: step.field, smoothing: DenseSetup.totalSmoothing(stage)) }
             return -sum / Double(max(1, count))
         }
-        let forward = DisplacementField(fields[0])
-        return DeformableResult(forward: forward, inverse: forward.inverse(), levels: reports,
+        // Inverted on the last level's grid, then carried onto the whole grid.
+        let inverse = DisplacementField(fields[0]).inverse().field
+        return DeformableResult(forward: DisplacementField(FieldKernels.resampled(fields[0], onto: fixed.geometry)),
+                                inverse: DisplacementField(FieldKernels.resampled(inverse, onto: fixed.geometry)), levels: reports,
                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
 

@@ -10,8 +10,10 @@ import RegTransforms
 /// Steps shared by the dense methods.
 enum DenseSetup {
     /// Validates, normalises intensities, and runs `iterate` over the stage's levels on its domain
-    /// (`StageDomain`): the fields are carried onto each level's grid and back onto the whole
-    /// fixed grid at the end. `iterate` updates the fields once and returns the similarity it
+    /// (`StageDomain`): the fields are carried onto each level's grid and left on the last one,
+    /// which may be coarser than the fixed image's grid and cover only its content's box (the
+    /// callers invert and compose there, then carry the results onto the whole grid with
+    /// `FieldKernels.resampled`). `iterate` updates the fields once and returns the similarity it
     /// measured before the update.
     static func runLevels(_ stage: DeformableStage, name: String, fixed: Image<Float>, moving: Image<Float>,
                           fixedMask: Image<UInt8>?, movingMask: Image<UInt8>?, fields: inout [VectorField],
@@ -50,7 +52,6 @@ enum DenseSetup {
             reports.append(try report(index: index, of: stage.levels, grid: grid, curve: curve, stopReason: reason, since: levelStart,
                                   name: name, metrics: stage.metrics, phases: phases, progress: progress))
         }
-        fields = fields.map { FieldKernels.resampled($0, onto: fixed.geometry) }
         return reports
     }
 

@@ -65,10 +65,11 @@ public struct SyNRegistration: Sendable {
             }
             return similarity.value
         }
+        // Inverted and composed on the last level's grid, then carried onto the whole grid.
         let (fieldF, fieldM) = (fields[0], fields[1])
         let inverseF = FieldKernels.inverse(of: fieldF), inverseM = FieldKernels.inverse(of: fieldM)
-        let forward = DisplacementField(FieldKernels.compose(fieldM, after: inverseF))
-        let inverse = DisplacementField(FieldKernels.compose(fieldF, after: inverseM))
+        let forward = DisplacementField(FieldKernels.resampled(FieldKernels.compose(fieldM, after: inverseF), onto: fixed.geometry))
+        let inverse = DisplacementField(FieldKernels.resampled(FieldKernels.compose(fieldF, after: inverseM), onto: fixed.geometry))
         return DeformableResult(forward: forward, inverse: inverse, levels: reports,
                                 seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }
