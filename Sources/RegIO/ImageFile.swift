@@ -129,6 +129,25 @@ public enum ImageFile {
         }
     }
 
+    /// The grid and components per voxel of an image file, from the NIfTI header alone (other
+    /// formats are read whole), for checks that need no voxels.
+    ///
+    /// ```swift
+    /// let (grid, components) = try ImageFile.layout(of: "atlas.nii.gz")
+    /// ```
+    /// - Throws: `RegError` naming the file and the field at fault.
+    public static func layout(of path: String) throws -> (geometry: Geometry, components: Int) {
+        guard try format(of: path) == .nifti else {
+            let image = try read(path).image
+            return (image.geometry, image.components)
+        }
+        do {
+            return try NIfTI.readLayout(path)
+        } catch let error as RegError {
+            throw error.attributed(to: path)
+        }
+    }
+
     /// Writes an image, to a temporary name first, renamed when complete.
     public static func write(_ image: AnyImage, to path: String, options: ImageWriteOptions = .init()) throws {
         let format = try format(of: path)

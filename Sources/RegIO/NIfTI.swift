@@ -122,8 +122,8 @@ enum NIfTI {
             intentCode: Int(r.i32(504)), magic: magic)
     }
 
-    static func decode(header h: Header, bytes: [UInt8], path: String) throws -> LoadedImage {
-        var faults: [String] = []
+    /// The grid, components and voxel type a header declares (`faults`: what was repaired).
+    static func layout(of h: Header, path: String, faults: inout [String]) throws -> (geometry: Geometry, components: Int, type: VoxelType) {
         let ndim = h.dim[0]
         guard (1...7).contains(ndim) else {
             throw RegError.invalidHeader(path: path, field: "dim[0]", reason: "must be 1…7, found \(ndim)")
@@ -159,13 +159,25 @@ enum NIfTI {
         let dimension = (spatial <= 2 || (size.z == 1 && components == 2 && h.intentCode == vectorIntent)) ? 2 : 3
 
         let (direction, origin) = orientation(of: h, spacing: spacing, faults: &faults)
-        let geometry: Geometry
         do {
-            geometry = try Geometry(size: size, spacing: spacing, origin: origin, direction: direction, dimension: dimension)
+            return (try Geometry(size: size, spacing: spacing, origin: origin, direction: direction, dimension: dimension), components, type)
         } catch let e as RegError {
             throw e.attributed(to: path)
         }
+    }
 
+    /// The grid and components of a NIfTI file, from its header alone (the voxels are not inflated).
+    static func readLayout(_ path: String) throws -> (geometry: Geometry, components: Int) {
+        let raw = try FileBytes.read(path)
+        let header = try parseHeader(Gzip.isGzip(raw) ? try Gzip.inflate(raw, path: path, limit: 540) : raw, path: path)
+        var faults: [String] = []
+        let layout = try layout(of: header, path: path, faults: &faults)
+        return (layout.geometry, layout.components)
+    }
+
+    static func decode(header h: Header, bytes: [UInt8], path: String) throws -> LoadedImage {
+        var faults: [String] = []
+        let (geometry, components, type) = try layout(of: h, path: path, faults: &faults)
         let (count, o1) = geometry.voxelCount.multipliedReportingOverflow(by: components)
         let (nbytes, o2) = count.multipliedReportingOverflow(by: type.byteSize)
         guard !o1, !o2 else { throw RegError.invalidHeader(path: path, field: "dim", reason: "voxel count overflows") }
@@ -191,7 +203,7 @@ enum NIfTI {
         }
         var info = ImageFileInfo(path: path, format: .nifti, storedType: type.rawValue + (h.version == 2 ? " (NIfTI-2)" : ""),
                                  faults: faults, intentCode: h.intentCode, scaling: scaling)
-        info.timePoints = d(4)
+        info.timePoints = h.dim[0] >= 4 ? h.dim[4] : 1
         return LoadedImage(image: image, info: info)
     }
 

@@ -291,7 +291,7 @@ public enum AtlasSegmentation {
             guard labels.components == 1 else {
                 throw RegError.invalidHeader(path: atlas.labels, field: "components", reason: "a label map holds one value per voxel; this one holds \(labels.components)")
             }
-            let image = try ImageFile.read(atlas.image).image
+            let image = try ImageFile.layout(of: atlas.image)   // the grid only: registration reads the voxels
             guard image.geometry.sameGrid(as: labels.geometry) else {
                 throw RegError.geometryMismatch("the atlas label map \(atlas.labels) (\(AtlasStack.describe(labels.geometry))) is not on its image \(atlas.image)'s grid (\(AtlasStack.describe(image.geometry)))")
             }

@@ -60,6 +60,11 @@ import RegTestSupport
         let vectorsBack = try ImageFile.read(folder.file("v" + file)).image
         #expect(vectorsBack.components == 3)
         #expect(vectorsBack == vectors.with(geometry: vectorsBack.geometry))
+        // The layout from the header alone is the full read's.
+        for (name, back) in [(file, flatBack), ("v" + file, vectorsBack)] {
+            let layout = try ImageFile.layout(of: folder.file(name))
+            #expect(layout.geometry == back.geometry && layout.components == back.components, "\(name)")
+        }
     }
 
     @Test func displacementFieldsAreVectorNIfTI() throws {
