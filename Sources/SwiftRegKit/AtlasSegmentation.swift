@@ -291,13 +291,13 @@ public enum AtlasSegmentation {
             guard labels.components == 1 else {
                 throw RegError.invalidHeader(path: atlas.labels, field: "components", reason: "a label map holds one value per voxel; this one holds \(labels.components)")
             }
-            let image = try ImageFile.layout(of: atlas.image)   // the grid only: registration reads the voxels
-            guard image.geometry.sameGrid(as: labels.geometry) else {
-                throw RegError.geometryMismatch("the atlas label map \(atlas.labels) (\(AtlasStack.describe(labels.geometry))) is not on its image \(atlas.image)'s grid (\(AtlasStack.describe(image.geometry)))")
+            let grid = try ImageFile.layout(of: atlas.image).geometry   // registration reads the voxels
+            guard grid.sameGrid(as: labels.geometry) else {
+                throw RegError.geometryMismatch("the atlas label map \(atlas.labels) (\(AtlasStack.describe(labels.geometry))) is not on its image \(atlas.image)'s grid (\(AtlasStack.describe(grid)))")
             }
-            guard image.geometry.dimension == target.geometry.dimension || PlaneFrame.isOneSliceVolume(image.geometry)
+            guard grid.dimension == target.geometry.dimension || PlaneFrame.isOneSliceVolume(grid)
                     || PlaneFrame.isOneSliceVolume(target.geometry) else {
-                throw RegError.geometryMismatch("the atlas \(atlas.image) is \(image.geometry.dimension)-D but the target \(targetPath) is \(target.geometry.dimension)-D")
+                throw RegError.geometryMismatch("the atlas \(atlas.image) is \(grid.dimension)-D but the target \(targetPath) is \(target.geometry.dimension)-D")
             }
             if onTargetGrid, !labels.geometry.sameGrid(as: target.geometry) {
                 throw RegError.geometryMismatch("\(atlas.labels) (\(AtlasStack.describe(labels.geometry))) is not on the target \(targetPath)'s grid (\(AtlasStack.describe(target.geometry))); fuse takes atlases already warped onto the target (segment registers them)")
