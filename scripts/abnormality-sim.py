@@ -12,7 +12,7 @@ inside the brain, a different place for each), and with a local atrophy (a 10 mm
 voxel-wise ROC AUC of the combined z-map (subject space) separates lesion voxels from the rest of
 the brain.
 
-Usage: scripts/abnormality-sim.py [--out DIR] [--threads 2] [--record bench/results/abnormality_sim.json]
+Usage: scripts/abnormality-sim.py [--out DIR] [--threads 2] [--plan FILE] [--record bench/results/abnormality_sim.json]
 """
 import argparse, json, os, subprocess, sys, time
 
@@ -73,6 +73,7 @@ def main():
     p.add_argument("--out", default="/tmp/swiftreg-abnormality-sim")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--swiftreg", default=os.path.join(ROOT, ".build", "release", "swiftreg"))
+    p.add_argument("--plan", help="a registration plan file for the normative models (default: the syn preset)")
     p.add_argument("--record")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -86,7 +87,8 @@ def main():
         healthy = [os.path.join(DATA, v) for k, v in SUBJECTS.items() if k != held][:6]
         if not os.path.exists(norm + "/model.json"):
             start = time.time()
-            run([sw, "normative", "build", "--atlas", atlas, "--healthy", *healthy, "-o", norm, "-q", *t])
+            run([sw, "normative", "build", "--atlas", atlas, "--healthy", *healthy, "-o", norm, "-q", *t]
+                + (["--plan", args.plan] if args.plan else []))
             times[f"normative build without {held}"] = time.time() - start
         subject = os.path.join(DATA, SUBJECTS[held])
 

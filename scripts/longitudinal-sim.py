@@ -13,7 +13,7 @@ With --ants, ANTs (antspyx: `ants.registration` Rigid, then SyNOnly from it on t
 runs on the A subjects' whole-brain cases at −1 %; ANTs' plain `SyN` (affine + SyN) is recorded too: its affine
 stage absorbs part of a global change as scaling. Cases whose outputs exist are read, not rerun.
 
-Usage: scripts/longitudinal-sim.py [--out DIR] [--threads 2] [--quick] [--ants]
+Usage: scripts/longitudinal-sim.py [--out DIR] [--threads 2] [--quick] [--ants] [--part brain|structures]
                                    [--ants-python peers/venv/bin/python] [--record bench/results/longitudinal_sim.json]
 """
 import argparse, json, os, subprocess, sys, time
@@ -76,14 +76,15 @@ def main():
     p.add_argument("--out", default="/tmp/swiftreg-longitudinal-sim")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--quick", action="store_true", help="one subject, one map")
+    p.add_argument("--part", choices=["brain", "structures"], help="run only the whole-brain or only the structure cases")
     p.add_argument("--ants", action="store_true")
     p.add_argument("--ants-python", default=os.path.join(ROOT, "peers", "venv", "bin", "python"))
     p.add_argument("--swiftreg", default=os.path.join(ROOT, ".build", "release", "swiftreg"))
     p.add_argument("--record")
     args = p.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    brains = dict(list(BRAINS.items())[:1]) if args.quick else BRAINS
-    maps = MAPS[:1] if args.quick else MAPS
+    brains = {} if args.part == "structures" else dict(list(BRAINS.items())[:1]) if args.quick else BRAINS
+    maps = [] if args.part == "brain" else MAPS[:1] if args.quick else MAPS
     rows = []
     for k, (name, rel) in enumerate(brains.items()):
         bl = os.path.join(DATA, rel)
