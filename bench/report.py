@@ -193,6 +193,11 @@ def template(folder):
             out += (f"| {title} | {t['seconds']:.1f} | {t['sharpness']:.4f} | {t['meanCorrelationUnderANTsSyN']:.3f} | "
                     + (f"{t['meanLabelDiceUnderANTsSyN']:.3f} | " if labelled else "")
                     + ", ".join(f"{c:.3f}" for c in t["correlationUnderANTsSyN"]) + " |\n")
+        if "meanCorrelationUnderSwiftRegSyN" in r["ants"]:
+            out += ("\nScored instead with SwiftReg `syn` as the registration to each template: "
+                    + "; ".join(f"{title} mean correlation {r[tool]['meanCorrelationUnderSwiftRegSyN']:.3f}"
+                                + (f", label consistency {r[tool]['meanLabelDiceUnderSwiftRegSyN']:.3f}" if labelled else "")
+                                for tool, title in (("swiftreg", "SwiftReg's template"), ("ants", "ANTs' template"))) + ".\n")
         out += ("\nSwiftReg's own rounds (mean correlation of the warped subjects with the template they were registered to; "
                 "the update's RMS movement in mm" + ("; the label Dice against the fused template labels" if labelled else "") + "): "
                 + "; ".join(f"{x['iteration']}: {x['meanCorrelation']:.3f}, {x['shapeUpdate']:.2f} mm"
