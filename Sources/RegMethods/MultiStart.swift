@@ -79,7 +79,9 @@ struct MultiStart {
     /// in other sizes and ordinary pairs keep their start untouched. A turn replaces it only when,
     /// optimised at this level, it ends in another place (a corner of `grid` moved by more than two
     /// of its voxels) with a cost lower by more than `margin`: a turn into the start's own optimum
-    /// changes nothing.
+    /// changes nothing. A rigid start and its turns are compared after a similarity fit at this
+    /// level, so that a difference in size or extent (a head with its neck against one without)
+    /// does not favour a wrong turn.
     static func best(from start: LinearTransform, fixed: Matrix3, moving: Matrix3, metric: inout ImageMetric, optimizer: Optimizer,
                      scales: [Double], grid: Geometry) throws -> (LinearTransform, String?) {
         let turns = Self.turns(start: start.affineMap.matrix, fixed: fixed, moving: moving, dimension: start.dimension)
@@ -99,9 +101,13 @@ struct MultiStart {
         guard suggested else { return (start, nil) }
         for turn in turns where !turn.principal { _ = rank(turn) }
         ranked.sort { $0.cost < $1.cost }
+        let judged: (LinearTransform) -> LinearTransform = { t in
+            t.model == .rigid ? LinearTransform(.similarity, dimension: t.dimension, center: t.center, approximating: t.affineMap) : t
+        }
+        let judgeScales = start.model == .rigid ? judged(start).physicalShiftScales(at: grid.cornerPoints) : scales
         func optimised(_ t: LinearTransform) throws -> (cost: Double, map: AffineMap) {
-            var probe = t
-            let result = try optimizer.minimize(from: t.parameters, scales: scales) { theta in
+            var probe = judged(t)
+            let result = try optimizer.minimize(from: probe.parameters, scales: judgeScales) { theta in
                 probe.parameters = theta
                 let r = try metric.evaluate(probe)
                 return (r.value, r.gradient)
