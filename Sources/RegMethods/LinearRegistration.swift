@@ -171,7 +171,7 @@ public struct LinearRegistration: Sendable {
                 if s == 0, l == 0, multiStart, [.moments, .principalAxes].contains(initialization), stage.model != .translation, level.iterations > 0 {
                     let fm = Moments.of(f, mask: firstFixedMask), mm = Moments.of(m, mask: firstMovingMask)
                     (transform, start) = try MultiStart.best(from: transform, fixed: fm.covariance, moving: mm.covariance, metric: &metric,
-                                                             optimizer: optimizer, scales: scales, grid: fl.geometry)
+                                                             optimizer: optimizer, grid: fl.geometry)
                 }
                 let current = transform
                 var evaluations = 0

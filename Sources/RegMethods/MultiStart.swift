@@ -83,7 +83,7 @@ struct MultiStart {
     /// level, so that a difference in size or extent (a head with its neck against one without)
     /// does not favour a wrong turn.
     static func best(from start: LinearTransform, fixed: Matrix3, moving: Matrix3, metric: inout ImageMetric, optimizer: Optimizer,
-                     scales: [Double], grid: Geometry) throws -> (LinearTransform, String?) {
+                     grid: Geometry) throws -> (LinearTransform, String?) {
         let turns = Self.turns(start: start.affineMap.matrix, fixed: fixed, moving: moving, dimension: start.dimension)
         var ranked: [(cost: Double, transform: LinearTransform, name: String)] = []
         func rank(_ turn: Turn) -> Double {
@@ -104,10 +104,10 @@ struct MultiStart {
         let judged: (LinearTransform) -> LinearTransform = { t in
             t.model == .rigid ? LinearTransform(.similarity, dimension: t.dimension, center: t.center, approximating: t.affineMap) : t
         }
-        let judgeScales = start.model == .rigid ? judged(start).physicalShiftScales(at: grid.cornerPoints) : scales
+        let scales = judged(start).physicalShiftScales(at: grid.cornerPoints)
         func optimised(_ t: LinearTransform) throws -> (cost: Double, map: AffineMap) {
             var probe = judged(t)
-            let result = try optimizer.minimize(from: probe.parameters, scales: judgeScales) { theta in
+            let result = try optimizer.minimize(from: probe.parameters, scales: scales) { theta in
                 probe.parameters = theta
                 let r = try metric.evaluate(probe)
                 return (r.value, r.gradient)
