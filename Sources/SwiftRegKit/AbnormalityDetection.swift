@@ -8,7 +8,7 @@ import RegReport
 import RegTransforms
 
 /// The maps of one subject in atlas space: log det J of the warp that registers the atlas to the
-/// subject, and the residual |subject − warped atlas| (both scaled to their 99th percentile),
+/// subject, and the residual |subject − warped atlas| (both clamped to their 1st and 99th percentiles and scaled to 0…1),
 /// each carried back onto the atlas's grid and smoothed.
 struct AtlasSpaceMaps {
     var logJacobian: Image<Float>
@@ -37,12 +37,16 @@ struct AtlasSpaceMaps {
         registration = result
     }
 
-    /// The image divided by its 99th percentile.
+    /// The image clamped to its 1st and 99th percentiles and mapped onto 0…1: what lies beyond
+    /// them (vessels, fat, remnants of the skull, air in CT) counts as no brighter or darker than
+    /// the extremes of the tissue, so it cannot outweigh a change in the tissue itself.
     static func scaled(_ image: Image<Float>) -> Image<Float> {
         let sorted = image.voxels.sorted()
-        let p99 = sorted.isEmpty ? 1 : max(sorted[min(sorted.count - 1, Int(0.99 * Double(sorted.count)))], 1e-12)
+        guard let last = sorted.indices.last else { return image }
+        let (p1, p99) = (sorted[Int(0.01 * Double(last))], sorted[Int(0.99 * Double(last))])
+        let range = max(p99 - p1, 1e-12)
         var copy = image
-        for i in copy.voxels.indices { copy.voxels[i] /= p99 }
+        for i in copy.voxels.indices { copy.voxels[i] = (min(max(copy.voxels[i], p1), p99) - p1) / range }
         return copy
     }
 }
