@@ -107,7 +107,7 @@ public struct BSplineRegistration: Sendable {
         try stage.validate()
         let landmarkTerm = try BSplineLandmarkTerm(landmarks, affine: affine, weight: stage.landmarkWeight)
         try DenseSetup.validate(fixed: fixed, moving: moving, fixedMask: fixedMask, movingMask: movingMask)
-        let f = DenseSetup.unitRange(fixed), m = DenseSetup.unitRange(moving)
+        let f = UnitRange.scaled(fixed), m = UnitRange.scaled(moving)
         try stage.validateLattice(on: fixed.geometry)
         let spacing = SIMD3<Double>(repeating: stage.gridSpacing * Double(stage.gridSchedule[0]))
         var grid = try BSplineGrid(covering: fixed.geometry, spacing: spacing)

@@ -27,8 +27,8 @@ enum DenseSetup {
                 "%g is unstable with update sigma %g voxels in %d-D: it must stay below %.2f", stage.volumePenalty,
                 stage.updateSigma, fixed.geometry.dimension, limit))
         }
-        var f = unitRange(fixed), croppedMask = fixedMask
-        let m = unitRange(moving)
+        var f = UnitRange.scaled(fixed), croppedMask = fixedMask
+        let m = UnitRange.scaled(moving)
         if let domain = DenseDomain(stage, fixed: f, mask: fixedMask) {
             f = f.cropped(from: domain.low, to: domain.high)
             croppedMask = fixedMask?.cropped(from: domain.low, to: domain.high)
@@ -110,27 +110,6 @@ enum DenseSetup {
         if let m = movingMask, !m.geometry.sameGrid(as: moving.geometry) {
             throw RegError.geometryMismatch("the moving mask's grid differs from the moving image's")
         }
-    }
-
-    /// Intensities clamped to the 0.5 and 99.5 percentiles and mapped to 0…1, as ANTs' SyN
-    /// scripts winsorise; local sums stay well conditioned in `Float`.
-    static func unitRange(_ image: Image<Float>) -> Image<Float> {
-        var sample = stride(from: 0, to: image.voxels.count, by: max(1, image.voxels.count / 200_000)).map { image.voxels[$0] }
-        sample.sort()
-        guard let first = sample.first else { return image }
-        let lo = sample[Int(0.005 * Double(sample.count - 1))], hi = sample[Int(0.995 * Double(sample.count - 1))]
-        let scale: Float = hi > lo ? 1 / (hi - lo) : 1
-        let low = hi > lo ? lo : first
-        let values = image.voxels.withUnsafeBufferPointer { src in
-            VoxelBuffer<Float>(unsafeUninitializedCapacity: src.count) { dst, n in
-                let s = UnsafeSendable(src.baseAddress!), d = UnsafeSendable(dst.baseAddress!)
-                parallelFor(count: src.count, chunkSize: 1 << 16) { r in
-                    for i in r { (d.value + i).initialize(to: min(max((s.value[i] - low) * scale, 0), 1)) }
-                }
-                n = src.count
-            }
-        }
-        return try! Image(geometry: image.geometry, components: image.components, voxels: values)
     }
 
     /// The weighted sum of the stage's metrics.

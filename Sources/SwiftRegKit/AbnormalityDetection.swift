@@ -25,7 +25,9 @@ struct AtlasSpaceMaps {
         }
         let sg = subject.geometry
         let logJ = try Image<Float>(geometry: sg, voxels: detJ.voxels.map { $0 > 0 ? Foundation.log($0) : 0 })
-        let (s, w) = (Self.scaled(subject), Self.scaled(result.warped))
+        // Beyond the 1st and 99th percentiles (vessels, fat, remnants of the skull) an intensity counts as
+        // no brighter or darker than the extremes of the tissue, so it cannot outweigh a change in tissue.
+        let (s, w) = (UnitRange.scaled(subject, percentiles: 0.01...0.99), UnitRange.scaled(result.warped, percentiles: 0.01...0.99))
         let difference = try Image<Float>(geometry: sg, voxels: zip(s.voxels, w.voxels).map { abs($0 - $1) })
         let toAtlas = back.mapping(onto: atlas.geometry)
         func carried(_ map: Image<Float>) throws -> Image<Float> {
@@ -35,19 +37,6 @@ struct AtlasSpaceMaps {
         logJacobian = try carried(logJ)
         residual = try carried(difference)
         registration = result
-    }
-
-    /// The image clamped to its 1st and 99th percentiles and mapped onto 0…1: what lies beyond
-    /// them (vessels, fat, remnants of the skull, air in CT) counts as no brighter or darker than
-    /// the extremes of the tissue, so it cannot outweigh a change in the tissue itself.
-    static func scaled(_ image: Image<Float>) -> Image<Float> {
-        let sorted = image.voxels.sorted()
-        guard let last = sorted.indices.last else { return image }
-        let (p1, p99) = (sorted[Int(0.01 * Double(last))], sorted[Int(0.99 * Double(last))])
-        let range = max(p99 - p1, 1e-12)
-        var copy = image
-        for i in copy.voxels.indices { copy.voxels[i] = (min(max(copy.voxels[i], p1), p99) - p1) / range }
-        return copy
     }
 }
 

@@ -107,6 +107,6 @@ extension DenseDomain: Equatable {
     init?(stage: DeformableStage, fixed: Image<Float>) {
         var content = stage
         content.domain = .content
-        self.init(content, fixed: DenseSetup.unitRange(fixed), mask: nil)
+        self.init(content, fixed: UnitRange.scaled(fixed), mask: nil)
     }
 }

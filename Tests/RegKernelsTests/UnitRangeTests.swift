@@ -1,17 +1,17 @@
 import Testing
 import RegCore
-@testable import SwiftRegKit
+import RegKernels
 
-/// The residual of abnormality detection compares intensities clamped to the 1st and 99th
-/// percentiles: a voxel far brighter than any tissue (a remnant of the skull) differs from tissue
-/// no more than the brightest tissue does.
-struct AbnormalityResidualTests {
+/// `UnitRange.scaled` clamps to two percentiles and maps linearly onto 0…1: the residual of
+/// abnormality detection uses it with the 1st and 99th, so a voxel far brighter than any tissue (a
+/// remnant of the skull) differs from tissue no more than the brightest tissue does.
+struct UnitRangeTests {
     @Test func intensitiesBeyondThePercentilesAreClampedAndTheRestMappedLinearly() throws {
         let grid = try Geometry(size: SIMD3(10, 10, 10), spacing: SIMD3(1, 1, 1), origin: .zero, direction: .identity)
         var voxels = (0..<1000).map { Float($0) / 10 }   // 0 … 99.9
         voxels[500] = 1e4                                   // one outlier, far above every other value
         voxels[3] = -1e4                                    // and one below
-        let scaled = AtlasSpaceMaps.scaled(try Image(geometry: grid, voxels: voxels)).voxels
+        let scaled = UnitRange.scaled(try Image(geometry: grid, voxels: voxels), percentiles: 0.01...0.99).voxels
         let sorted = voxels.sorted(), (p1, p99) = (sorted[9], sorted[989])
         #expect(scaled[500] == 1 && scaled[3] == 0)
         #expect(scaled[999] == 1 && scaled[0] == 0)
